@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs everything the tests and the demo need on a fresh Debian machine.
+# Idempotent: each part is skipped when already present.
+set -euo pipefail
+need_apt=()
+for pair in gpg:gnupg faketime:faketime svnadmin:subversion mariadbd:mariadb-server \
+            mysqldump:mariadb-client pg_dump:postgresql-client gzip:gzip tar:tar; do
+  cmd=${pair%%:*}; pkg=${pair#*:}
+  command -v "$cmd" >/dev/null 2>&1 || need_apt+=("$pkg")
+done
+[ -x /usr/lib/postgresql/15/bin/initdb ] || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
+[ -f /usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1 ] || need_apt+=(faketime)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+  # the packaged servers must not keep running in the background: tests start their own
+  (service mariadb stop; service postgresql stop) >/dev/null 2>&1 || true
+fi
+python3 -c 'import moto.server, flask' 2>/dev/null || pip install -q 'moto[server]'

@@ -1,0 +1,1 @@
+//! Cuts a byte stream into js3tream chunks and uploads them (LEGACY.md §8).

@@ -1,0 +1,1 @@
+//! The aws-sdk-s3 store behind a private tokio runtime.

@@ -1,0 +1,3 @@
+//! Integration tests: one binary, real tools and real servers.
+
+mod support;

@@ -1,0 +1,1 @@
+//! Helpers that start real servers and prepare real tool state for the tests.
