@@ -1,1 +1,92 @@
-//! The command line (clap).
+//! The command line (clap): the legacy flags (`-c -t -f -d NAME...`) for the backup run,
+//! plus subcommands for looking at and restoring what is in the bucket.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Cycling, incremental, compressed, encrypted backups to S3 (successor of s3napback.pl).
+#[derive(Debug, Parser)]
+#[command(
+    name = "s3napback",
+    version,
+    disable_help_flag = true,
+    args_conflicts_with_subcommands = true,
+    after_help = "Exit status: 0 all good, 1 some item failed, 2 configuration or usage error.\n\
+                  A NAME adds /etc/s3napback/NAME.conf (or /etc/s3napback/NAME) after the -c file."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub run: RunArgs,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    /// Print this help (exits with status 2, as the legacy -h did).
+    #[arg(short = 'h', action = clap::ArgAction::SetTrue, global = false)]
+    pub short_help: bool,
+
+    /// Print this help.
+    #[arg(long = "help", action = clap::ArgAction::Help)]
+    pub long_help: Option<bool>,
+}
+
+/// Options shared by every command.
+#[derive(Debug, Args, Clone, Default)]
+pub struct Common {
+    /// The configuration file.
+    #[arg(short = 'c', value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// The log configuration (log4perl syntax); default: s3napback.logconfig beside the
+    /// program, then /etc/s3napback/s3napback.logconfig, else INFO to stderr.
+    #[arg(long = "logconfig", value_name = "FILE", global = true)]
+    pub logconfig: Option<PathBuf>,
+
+    /// Debug messages for every log category.
+    #[arg(short = 'd', global = true)]
+    pub debug: bool,
+
+    /// Act as if the local time were this ('YYYY-MM-DD HH:MM:SS', zone from TZ).
+    #[arg(long = "now", value_name = "TIME", global = true)]
+    pub now: Option<String>,
+}
+
+/// The backup run (no subcommand): the legacy command line.
+#[derive(Debug, Args, Clone, Default)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub common: Common,
+
+    /// Test mode: print what would be done; change nothing.
+    #[arg(short = 't')]
+    pub test: bool,
+
+    /// Force: ignore "already done today" and non-backup days (may overwrite a slot).
+    #[arg(short = 'f')]
+    pub force: bool,
+
+    /// Further configurations, /etc/s3napback/NAME.conf or /etc/s3napback/NAME.
+    #[arg(value_name = "NAME")]
+    pub names: Vec<String>,
+}
+
+/// Subcommands beyond the legacy run.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List every slot in the bucket.
+    List(ListArgs),
+}
+
+/// `s3napback list`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// Machine-readable output.
+    #[arg(long)]
+    pub json: bool,
+    /// Exactly what `js3tream -l -b BUCKET` printed.
+    #[arg(long)]
+    pub js3tream: bool,
+}

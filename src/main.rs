@@ -1,14 +1,19 @@
 //! s3napback: cycling, incremental, compressed, encrypted backups to S3.
-//! `main` only wires: parse the command line, run, map the outcome to an exit code.
+//! `main` only wires: read the clock, parse the command line, run, exit with its status.
 
-mod chunker;
-mod cli;
-mod config;
-mod logconfig;
-mod pipeline;
-mod snapshot;
-mod store;
+use std::process::ExitCode;
 
-fn main() {
-    println!("s3napback skeleton");
+use clap::Parser;
+use s3napback::{app, cli::Cli, clock::Clock};
+
+fn main() -> ExitCode {
+    // Read the clock first, before anything can start a thread.
+    let system_clock = Clock::system();
+    let cli = Cli::parse();
+    let clock = if cli.run.common.now.is_some() || cli.command.is_some() {
+        None
+    } else {
+        Some(system_clock)
+    };
+    ExitCode::from(app::run(cli, clock))
 }

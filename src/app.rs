@@ -1,0 +1,182 @@
+//! Wires a parsed command line to the work: logging, configs, plan, report, execution.
+//! Returns the exit status; `main` is the only place that exits.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, anyhow};
+use clap::CommandFactory;
+
+use crate::cli::{Cli, Command, Common, RunArgs};
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::plan::{self, Decision};
+use crate::report::{self, Category};
+use crate::{facts, gpg};
+
+/// Exit status: everything done.
+pub const EXIT_OK: u8 = 0;
+/// Exit status: some item failed, the others were done.
+pub const EXIT_ITEM_FAILED: u8 = 1;
+/// Exit status: configuration or usage error; nothing was done.
+pub const EXIT_USAGE: u8 = 2;
+
+/// An error that stops the run before any item is processed (exit status 2).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Fatal(pub String);
+
+/// Where positional NAMEs are looked up (`/etc/s3napback`, or `S3NAPBACK_CONFIG_DIR`).
+fn config_dir() -> PathBuf {
+    std::env::var_os("S3NAPBACK_CONFIG_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/etc/s3napback"))
+}
+
+/// The config files of a run: `-c` first, then each NAME as `DIR/NAME.conf` or `DIR/NAME`.
+fn config_files(common: &Common, names: &[String]) -> Result<Vec<PathBuf>, Fatal> {
+    let mut files: Vec<PathBuf> = common.config.iter().cloned().collect();
+    let dir = config_dir();
+    for name in names {
+        let with_ext = dir.join(format!("{name}.conf"));
+        let plain = dir.join(name);
+        if with_ext.is_file() {
+            files.push(with_ext);
+        } else if plain.is_file() {
+            files.push(plain);
+        } else {
+            return Err(Fatal(format!(
+                "{name}: neither {} nor {} exists",
+                with_ext.display(),
+                plain.display()
+            )));
+        }
+    }
+    if files.is_empty() {
+        return Err(Fatal(
+            "no configuration given: use -c FILE or a NAME (see -h)".into(),
+        ));
+    }
+    Ok(files)
+}
+
+/// Sets up logging from the log configuration (LEGACY.md §11).
+fn init_logging(common: &Common) -> Result<(), Fatal> {
+    let spec = match crate::logconfig::find(common.logconfig.as_deref()) {
+        Some(path) => Some(crate::logconfig::load(&path).map_err(|e| Fatal(e.to_string()))?),
+        None => None,
+    };
+    let warnings =
+        crate::logconfig::init(spec.as_ref(), common.debug).map_err(|e| Fatal(e.to_string()))?;
+    for w in warnings {
+        log::warn!(target: Category::Main.target(), "{w}");
+    }
+    Ok(())
+}
+
+/// Loads and validates a config file.
+pub fn load_settings(path: &Path) -> Result<Settings, Fatal> {
+    crate::config::load_settings(path).map_err(|e| Fatal(format!("{e:#}")))
+}
+
+fn fatal(message: &str) {
+    log::error!(target: Category::Main.target(), fatal = true; "{message}");
+}
+
+/// Runs the command line; returns the exit status.
+pub fn run(cli: Cli, clock: Option<Clock>) -> u8 {
+    if cli.short_help {
+        let _ = Cli::command().print_help();
+        return EXIT_USAGE;
+    }
+    let common = match &cli.command {
+        None => &cli.run.common,
+        Some(Command::List(a)) => &a.common,
+    };
+    if let Err(e) = init_logging(common) {
+        eprintln!("s3napback: {e}");
+        return EXIT_USAGE;
+    }
+    let clock = match clock {
+        Some(c) => c,
+        None => match common.now.as_deref().map(Clock::at_local) {
+            Some(Ok(c)) => c,
+            Some(Err(e)) => {
+                fatal(&format!("{e:#}"));
+                return EXIT_USAGE;
+            }
+            None => Clock::system(),
+        },
+    };
+    let outcome = match &cli.command {
+        None => backup_run(&cli.run, &clock),
+        Some(Command::List(_)) => Err(anyhow!(Fatal("list: not implemented yet".into()))),
+    };
+    match outcome {
+        Ok(code) => code,
+        Err(e) => {
+            fatal(&format!("{e:#}"));
+            if e.downcast_ref::<Fatal>().is_some() {
+                EXIT_USAGE
+            } else {
+                EXIT_ITEM_FAILED
+            }
+        }
+    }
+}
+
+/// The legacy backup run over every config file.
+fn backup_run(args: &RunArgs, clock: &Clock) -> Result<u8> {
+    let files = config_files(&args.common, &args.names)?;
+    let all: Vec<Settings> = files
+        .iter()
+        .map(|f| load_settings(f))
+        .collect::<Result<_, _>>()?;
+    report::emit(&report::run_header(args.test, args.force));
+    let mut failed = 0;
+    for settings in &all {
+        failed += run_config(settings, args, clock)?;
+    }
+    Ok(if failed > 0 {
+        EXIT_ITEM_FAILED
+    } else {
+        EXIT_OK
+    })
+}
+
+/// One config file: gpg check, bucket listing, plan, then each job. Returns the number
+/// of failed items.
+fn run_config(settings: &Settings, args: &RunArgs, clock: &Clock) -> Result<usize> {
+    for w in &settings.warnings {
+        log::warn!(target: Category::Main.target(), "{w}");
+    }
+    if let Some(recipient) = &settings.gpg_recipient {
+        gpg::check_recipient(recipient, settings.gpg_keyring.as_deref())
+            .map_err(|e| Fatal(e.to_string()))?;
+    }
+    let today = clock
+        .today()
+        .format(time::macros::format_description!("[year]-[month]-[day]"))
+        .context("formatting today's date")?;
+    let (listing, strips) = crate::backup::list_bucket(settings);
+    let facts = facts::gather(settings, clock, args.force, &listing, strips);
+    let done: Vec<String> = facts.done_today.iter().cloned().collect();
+    report::emit(&report::bucket_header(&settings.bucket, &today, &done));
+    let plan = plan::plan(settings, &facts);
+    let mut failed = 0;
+    for job in &plan.jobs {
+        report::emit(&report::job_lines(&plan, job));
+        match &job.decision {
+            Decision::Failed(_) => failed += 1,
+            Decision::Run(run) if args.test => {
+                report::emit(&report::command_lines(&plan, job, run))
+            }
+            Decision::Run(run) => {
+                if crate::backup::execute(settings, &plan, job, run).is_err() {
+                    failed += 1;
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(failed)
+}

@@ -1,0 +1,164 @@
+//! Gathers what the planner needs to know (I/O lives here, not in `plan`): DiffDir state
+//! file times, Subversion revisions, SubversionDir members, and today's objects in the bucket.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::path::Path;
+
+use time::OffsetDateTime;
+
+use crate::clock::{Clock, to_local};
+use crate::config::{Item, ItemKind, Settings};
+use crate::plan::{Facts, SvnFacts, state_file_path};
+use crate::schedule;
+use crate::store::ObjectInfo;
+use crate::store::keys::parse_chunk_key;
+
+/// Newest LastModified per prefix of a listing (objects that are not js3tream chunks are
+/// ignored).
+pub fn newest_per_prefix(listing: &[ObjectInfo]) -> BTreeMap<String, OffsetDateTime> {
+    let mut newest: BTreeMap<String, OffsetDateTime> = BTreeMap::new();
+    for o in listing {
+        if let Some((prefix, _)) = parse_chunk_key(&o.key) {
+            let e = newest
+                .entry(prefix.to_string())
+                .or_insert(o.last_modified);
+            if o.last_modified > *e {
+                *e = o.last_modified;
+            }
+        }
+    }
+    newest
+}
+
+/// Prefixes whose newest object was modified on the clock's local date (LEGACY.md §9).
+pub fn done_today(listing: &[ObjectInfo], clock: &Clock) -> BTreeSet<String> {
+    newest_per_prefix(listing)
+        .into_iter()
+        .filter(|(_, t)| to_local(*t).date() == clock.today())
+        .map(|(p, _)| p)
+        .collect()
+}
+
+/// The local day-of-year of a file's mtime, if the file exists.
+fn mtime_yday(path: &Path) -> Option<i64> {
+    let modified = fs::metadata(path).ok()?.modified().ok()?;
+    let local = to_local(OffsetDateTime::from(modified));
+    Some(i64::from(local.ordinal()) - 1)
+}
+
+/// `svnlook youngest REPO`.
+fn svn_youngest(repo: &str) -> Result<u64, String> {
+    if !Path::new(repo).is_dir() {
+        return Err(format!("Subversion repository {repo} does not exist"));
+    }
+    let out = duct::cmd("svnlook", ["youngest", repo])
+        .stderr_capture()
+        .stdout_capture()
+        .unchecked()
+        .run()
+        .map_err(|e| format!("cannot run svnlook youngest {repo}: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "svnlook youngest {repo} failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.trim()
+        .parse()
+        .map_err(|_| format!("svnlook youngest {repo} printed {:?}", text.trim()))
+}
+
+/// The revision number saved in a Subversion state file.
+fn saved_revision(path: &Path) -> Result<Option<u64>, String> {
+    match fs::read_to_string(path) {
+        Ok(text) => text
+            .trim()
+            .parse()
+            .map(Some)
+            .map_err(|_| format!("{}: not a revision number: {:?}", path.display(), text.trim())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(format!("{}: {e}", path.display())),
+    }
+}
+
+/// The entries of DIR that `svnadmin verify` accepts, sorted.
+fn verified_repositories(dir: &str) -> Result<Vec<String>, String> {
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .map_err(|e| format!("SubversionDir {dir}: {e}"))?
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    Ok(names
+        .into_iter()
+        .filter(|name| {
+            let repo = format!("{}/{name}", dir.trim_end_matches('/'));
+            duct::cmd("svnadmin", ["verify", "-q", repo.as_str()])
+                .stdout_null()
+                .stderr_null()
+                .unchecked()
+                .run()
+                .map(|o| o.status.success())
+                .unwrap_or(false)
+        })
+        .collect())
+}
+
+/// Gathers the facts for one config file. `listing` is the bucket listing (empty when it
+/// failed); `strips_leading_slash` tells how the server spells keys.
+pub fn gather(
+    settings: &Settings,
+    clock: &Clock,
+    force: bool,
+    listing: &[ObjectInfo],
+    strips_leading_slash: bool,
+) -> Facts {
+    let day = clock.day();
+    let mut facts = Facts {
+        day: Some(day),
+        force,
+        done_today: done_today(listing, clock),
+        strips_leading_slash,
+        ..Facts::default()
+    };
+    let mut pending: Vec<Item> = settings
+        .scopes
+        .iter()
+        .flat_map(|s| s.items.iter())
+        .filter(|i| force || schedule::is_backup_day(&i.cycle, day))
+        .cloned()
+        .collect();
+    while let Some(item) = pending.pop() {
+        match item.kind {
+            ItemKind::Directory | ItemKind::Subversion => {
+                let path = state_file_path(settings, &item.name);
+                if let Some(yday) = mtime_yday(&path) {
+                    facts.state_mtime_yday.insert(path.clone(), yday);
+                }
+                if item.kind == ItemKind::Subversion {
+                    facts.svn.entry(item.name.clone()).or_insert_with(|| SvnFacts {
+                        youngest: svn_youngest(&item.name),
+                        last_saved: saved_revision(&path),
+                    });
+                }
+            }
+            ItemKind::SubversionDir => {
+                let members = verified_repositories(&item.name);
+                if let Ok(names) = &members {
+                    for name in names {
+                        pending.push(Item {
+                            kind: ItemKind::Subversion,
+                            name: format!("{}/{name}", item.name.trim_end_matches('/')),
+                            ..item.clone()
+                        });
+                    }
+                }
+                facts.svn_dirs.insert(item.name.clone(), members);
+            }
+            ItemKind::MySql | ItemKind::PostgreSql => {}
+        }
+    }
+    facts
+}

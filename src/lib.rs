@@ -1,0 +1,20 @@
+//! s3napback: cycling, incremental, compressed, encrypted backups to S3, a drop-in
+//! successor of s3napback.pl + js3tream. Data flows one way:
+//! text -> settings (`config`) -> plan (`schedule`, `plan`) -> pipelines -> store.
+
+pub mod app;
+pub mod backup;
+pub mod chunker;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod facts;
+pub mod gpg;
+pub mod logconfig;
+pub mod pipeline;
+pub mod plan;
+pub mod report;
+pub mod schedule;
+pub mod snapshot;
+pub mod sources;
+pub mod store;

@@ -1,0 +1,334 @@
+//! PURE: (settings, clock facts, DiffDir facts, bucket listing) -> what to do for every item,
+//! in the legacy order (LEGACY.md §4 to §9). No I/O here: `facts` gathers what the plan needs.
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::PathBuf;
+
+use crate::config::{Item, ItemKind, Settings};
+use crate::schedule::{self, Day, Slot, SlotType};
+use crate::sources::{Encryption, Source};
+
+/// What is known about a Subversion repository before planning.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SvnFacts {
+    /// `svnlook youngest REPO`, or why it failed.
+    pub youngest: Result<u64, String>,
+    /// The revision saved in the DiffDir state file (None: no file), or why it is unreadable.
+    pub last_saved: Result<Option<u64>, String>,
+}
+
+/// Everything the planner needs to know about the world.
+#[derive(Debug, Clone, Default)]
+pub struct Facts {
+    pub day: Option<Day>,
+    /// `-f`: ignore "not a backup day", "already performed today" and "already done today".
+    pub force: bool,
+    /// Local day-of-year (0-based) of the mtime of each DiffDir state file that exists.
+    pub state_mtime_yday: HashMap<PathBuf, i64>,
+    /// Per Subversion repository path.
+    pub svn: HashMap<String, SvnFacts>,
+    /// Per SubversionDir: the entries for which `svnadmin verify` succeeded, sorted.
+    pub svn_dirs: HashMap<String, Result<Vec<String>, String>>,
+    /// Prefixes (as the server spells them) with an object modified today.
+    pub done_today: BTreeSet<String>,
+    /// The server strips the leading `/` of keys (Garage, MinIO).
+    pub strips_leading_slash: bool,
+}
+
+/// A tar snapshot or Subversion revision file in DiffDir, to be replaced only on success.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StateFile {
+    /// tar `-g` snapshot; `fresh` on FULL slots (tar starts from no snapshot).
+    TarSnapshot { path: PathBuf, fresh: bool },
+    /// The revision to record after a successful Subversion upload.
+    SvnRevision { path: PathBuf, head: u64 },
+}
+
+/// A backup to run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Run {
+    pub slot: Slot,
+    /// The object prefix, e.g. `/etc-3-FULL` or `MySQL/--all-databases-5`.
+    pub prefix: String,
+    pub source: Source,
+    pub encryption: Option<Encryption>,
+    /// `UseTempFile`: the buffer file in TempDir.
+    pub temp_file: Option<PathBuf>,
+    pub state: Option<StateFile>,
+}
+
+/// The decision for one item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Not a backup day (and no `-f`).
+    NotBackupDay,
+    /// The DiffDir state file was written today.
+    AlreadyPerformedToday,
+    /// The bucket already has this slot from today.
+    AlreadyDoneToday(Run),
+    /// Subversion DIFF with nothing new.
+    NoNewRevisions(Run),
+    /// SubversionDir: its repositories follow as their own jobs.
+    Expanded,
+    /// The item cannot be backed up (missing repository ...).
+    Failed(String),
+    /// Back it up.
+    Run(Run),
+}
+
+/// One item and what to do with it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Job {
+    pub kind: ItemKind,
+    /// The name as configured (`all`, `postgres@inventory`, `/etc`, `DIR/ENTRY`).
+    pub name: String,
+    /// The name as the `KIND NAME -> B:P` line shows it (`--all-databases`, `SOCK/DB`, ``).
+    pub display_name: String,
+    /// `Some("directory")` for block items: the legacy logs `directory => NAME` first.
+    pub block: Option<String>,
+    pub decision: Decision,
+}
+
+/// The whole plan for one config file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    pub bucket: String,
+    pub chunk_size: u64,
+    pub jobs: Vec<Job>,
+}
+
+/// `DIFFDIR/NAME` with every `/` turned into `_`, plus `.diff` (LEGACY.md §7).
+pub fn state_file_path(settings: &Settings, name: &str) -> PathBuf {
+    let mut dir = settings.diff_dir.display().to_string();
+    if !dir.ends_with('/') {
+        dir.push('/');
+    }
+    PathBuf::from(format!("{dir}{}.diff", name.replace('/', "_")))
+}
+
+/// `TEMPDIR/T` where T is `Bucket:PREFIX.temp` with `/` turned into `_`.
+fn temp_file_path(settings: &Settings, prefix: &str) -> Option<PathBuf> {
+    let mut dir = settings.temp_dir.as_ref()?.display().to_string();
+    if !dir.ends_with('/') {
+        dir.push('/');
+    }
+    let name = format!("{}:{prefix}.temp", settings.bucket).replace('/', "_");
+    Some(PathBuf::from(format!("{dir}{name}")))
+}
+
+/// How MySQL and PostgreSQL names map to dump arguments and object names (LEGACY.md §6).
+struct DatabaseName {
+    display: String,
+    source: Source,
+}
+
+fn mysql_name(item: &Item) -> DatabaseName {
+    let (socket, db) = match item.name.rsplit_once(':') {
+        Some((s, d)) => (Some(s.to_string()), d),
+        None => (None, item.name.as_str()),
+    };
+    let database = if db == "all" { "--all-databases" } else { db }.to_string();
+    let display = match &socket {
+        Some(s) => format!("{s}/{database}"),
+        None => database.clone(),
+    };
+    DatabaseName {
+        display,
+        source: Source::MySqlDump {
+            socket,
+            options: item.cycle.mysql_options.clone(),
+            database,
+        },
+    }
+}
+
+fn postgres_name(item: &Item) -> DatabaseName {
+    let (user, db) = match item.name.split_once('@') {
+        Some((u, d)) => (Some(u.to_string()), d),
+        None => (None, item.name.as_str()),
+    };
+    let database = (db != "all").then(|| db.to_string());
+    DatabaseName {
+        display: database.clone().unwrap_or_default(),
+        source: Source::PgDump { user, database },
+    }
+}
+
+/// Builds the plan: every item of every scope, kinds in legacy order within a scope.
+pub fn plan(settings: &Settings, facts: &Facts) -> Plan {
+    let day = facts.day.expect("facts.day is set by the caller");
+    let encryption = settings.gpg_recipient.as_ref().map(|r| Encryption {
+        recipient: r.clone(),
+        keyring: settings.gpg_keyring.clone(),
+    });
+    let mut jobs = Vec::new();
+    for scope in &settings.scopes {
+        let mut items: Vec<&Item> = scope.items.iter().collect();
+        items.sort_by_key(|i| i.kind);
+        for item in items {
+            plan_item(settings, facts, day, &encryption, item, &mut jobs);
+        }
+    }
+    Plan {
+        bucket: settings.bucket.clone(),
+        chunk_size: settings.chunk_size,
+        jobs,
+    }
+}
+
+fn plan_item(
+    settings: &Settings,
+    facts: &Facts,
+    day: Day,
+    encryption: &Option<Encryption>,
+    item: &Item,
+    jobs: &mut Vec<Job>,
+) {
+    let mut job = Job {
+        kind: item.kind,
+        name: item.name.clone(),
+        display_name: item.name.clone(),
+        block: item.block.clone(),
+        decision: Decision::Expanded,
+    };
+    if !facts.force && !schedule::is_backup_day(&item.cycle, day) {
+        job.decision = Decision::NotBackupDay;
+        jobs.push(job);
+        return;
+    }
+    let incremental = matches!(item.kind, ItemKind::Directory | ItemKind::Subversion);
+    let slot = schedule::slot(&item.cycle, day, incremental);
+    let slot_suffix = |name: &str| match slot.slot_type {
+        Some(t) => format!("{name}-{}-{}", slot.number, t.as_str()),
+        None => format!("{name}-{}", slot.number),
+    };
+    let performed_today = |path: &PathBuf| {
+        !facts.force && facts.state_mtime_yday.get(path) == Some(&(day.yday + item.cycle.phase))
+    };
+    let run = |prefix: String, source: Source, state: Option<StateFile>| Run {
+        slot,
+        temp_file: item
+            .cycle
+            .use_temp_file
+            .then(|| temp_file_path(settings, &prefix))
+            .flatten(),
+        prefix,
+        source,
+        encryption: encryption.clone(),
+        state,
+    };
+    job.decision = match item.kind {
+        ItemKind::Directory => {
+            let path = state_file_path(settings, &item.name);
+            if performed_today(&path) {
+                Decision::AlreadyPerformedToday
+            } else {
+                let source = Source::Tar {
+                    excludes: item.cycle.excludes.clone(),
+                    snapshot: path.clone(),
+                    name: item.name.clone(),
+                };
+                let fresh = slot.slot_type == Some(SlotType::Full);
+                let state = StateFile::TarSnapshot { path, fresh };
+                Decision::Run(run(slot_suffix(&item.name), source, Some(state)))
+            }
+        }
+        ItemKind::Subversion => {
+            let path = state_file_path(settings, &item.name);
+            if performed_today(&path) {
+                Decision::AlreadyPerformedToday
+            } else {
+                subversion_decision(facts, item, slot, &path, |source, state| {
+                    run(slot_suffix(&item.name), source, Some(state))
+                })
+            }
+        }
+        ItemKind::SubversionDir => {
+            jobs.push(job);
+            match facts.svn_dirs.get(&item.name) {
+                Some(Ok(entries)) => {
+                    for entry in entries {
+                        let repo = Item {
+                            kind: ItemKind::Subversion,
+                            name: format!("{}/{entry}", item.name.trim_end_matches('/')),
+                            block: None,
+                            ..item.clone()
+                        };
+                        plan_item(settings, facts, day, encryption, &repo, jobs);
+                    }
+                }
+                Some(Err(why)) => jobs.push(Job {
+                    decision: Decision::Failed(why.clone()),
+                    block: None,
+                    ..jobs.last().cloned().expect("just pushed")
+                }),
+                None => {}
+            }
+            return;
+        }
+        ItemKind::MySql | ItemKind::PostgreSql => {
+            let db = if item.kind == ItemKind::MySql {
+                mysql_name(item)
+            } else {
+                postgres_name(item)
+            };
+            let prefix = format!("{}/{}", item.kind.legacy_name(), slot_suffix(&db.display));
+            job.display_name = db.display;
+            Decision::Run(run(prefix, db.source, None))
+        }
+    };
+    if let Decision::Run(r) = &job.decision {
+        if !facts.force && facts.done_today.contains(&physical(facts, &r.prefix)) {
+            job.decision = Decision::AlreadyDoneToday(r.clone());
+        }
+    }
+    jobs.push(job);
+}
+
+fn subversion_decision(
+    facts: &Facts,
+    item: &Item,
+    slot: Slot,
+    path: &std::path::Path,
+    run: impl Fn(Source, StateFile) -> Run,
+) -> Decision {
+    let Some(svn) = facts.svn.get(&item.name) else {
+        return Decision::Failed(format!("no facts gathered for {}", item.name));
+    };
+    let head = match &svn.youngest {
+        Ok(h) => *h,
+        Err(why) => return Decision::Failed(why.clone()),
+    };
+    let last = match &svn.last_saved {
+        Ok(l) => *l,
+        Err(why) => return Decision::Failed(why.clone()),
+    };
+    let from = match (slot.slot_type, last) {
+        (Some(SlotType::Diff), Some(last)) => last + 1,
+        _ => 0,
+    };
+    let source = Source::SvnDump {
+        repo: item.name.clone(),
+        from,
+        to: head,
+    };
+    let state = StateFile::SvnRevision {
+        path: path.to_path_buf(),
+        head,
+    };
+    let r = run(source, state);
+    if from > head {
+        Decision::NoNewRevisions(r)
+    } else {
+        Decision::Run(r)
+    }
+}
+
+/// How the server spells a prefix in listings.
+pub fn physical(facts: &Facts, prefix: &str) -> String {
+    if facts.strips_leading_slash {
+        prefix.trim_start_matches('/').to_string()
+    } else {
+        prefix.to_string()
+    }
+}
