@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Runs every test on a fresh machine: installs what the tests need (gpg, faketime, tar,
+# MariaDB, PostgreSQL, Subversion, moto, Garage), then formatting, lints, unit and
+# integration tests (which start their own throwaway S3 servers and databases), the
+# golden parity runner, and the legacy recorder's own checker against the release binary.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-test-deps.sh
+export PATH="$HOME/.cargo/bin:$PATH"
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+echo "== cargo clippy -D warnings"
+cargo clippy --all-targets -- -D warnings
+echo "== cargo build --release"
+cargo build --release
+echo "== legacy checker (compat-tests/golden.py)"
+python3 compat-tests/golden.py check --tool target/release/s3napback \
+  --cases compat-tests/cases --golden compat-tests/golden
+echo "== cargo test"
+cargo test --release -- --test-threads 2
