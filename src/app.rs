@@ -157,12 +157,22 @@ fn run_config(settings: &Settings, args: &RunArgs, clock: &Clock) -> Result<usiz
         .today()
         .format(time::macros::format_description!("[year]-[month]-[day]"))
         .context("formatting today's date")?;
-    let (listing, strips) = crate::backup::list_bucket(settings);
-    let facts = facts::gather(settings, clock, args.force, &listing, strips);
+    let store = match crate::backup::open_store(settings) {
+        Ok(store) => Some(store),
+        Err(e) if args.test => {
+            log::debug!(target: Category::Main.target(), "bucket {}: {e:#}", settings.bucket);
+            None
+        }
+        Err(e) => return Err(anyhow!(Fatal(format!("bucket {}: {e:#}", settings.bucket)))),
+    };
+    let listing = crate::backup::list_bucket(store.as_ref(), settings);
+    let key_style = crate::store::s3::KeyStyle::from_listing(&listing);
+    let facts = facts::gather(settings, clock, args.force, &listing, key_style);
     let done: Vec<String> = facts.done_today.iter().cloned().collect();
     report::emit(&report::bucket_header(&settings.bucket, &today, &done));
     let plan = plan::plan(settings, &facts);
     let mut failed = 0;
+    let mut bucket_ready = false;
     for job in &plan.jobs {
         report::emit(&report::job_lines(&plan, job));
         match &job.decision {
@@ -171,7 +181,14 @@ fn run_config(settings: &Settings, args: &RunArgs, clock: &Clock) -> Result<usiz
                 report::emit(&report::command_lines(&plan, job, run))
             }
             Decision::Run(run) => {
-                if crate::backup::execute(settings, &plan, job, run).is_err() {
+                let store = store.as_ref().expect("real runs have a store");
+                if !bucket_ready {
+                    store
+                        .ensure_bucket()
+                        .map_err(|e| Fatal(format!("bucket {}: {e}", settings.bucket)))?;
+                    bucket_ready = true;
+                }
+                if crate::backup::execute(store, settings, &plan, job, run).is_err() {
                     failed += 1;
                 }
             }

@@ -12,6 +12,7 @@ use crate::config::{Item, ItemKind, Settings};
 use crate::plan::{Facts, SvnFacts, state_file_path};
 use crate::schedule;
 use crate::store::ObjectInfo;
+use crate::store::s3::KeyStyle;
 use crate::store::keys::parse_chunk_key;
 
 /// Newest LastModified per prefix of a listing (objects that are not js3tream chunks are
@@ -107,20 +108,20 @@ fn verified_repositories(dir: &str) -> Result<Vec<String>, String> {
 }
 
 /// Gathers the facts for one config file. `listing` is the bucket listing (empty when it
-/// failed); `strips_leading_slash` tells how the server spells keys.
+/// failed); `key_style` tells how the server spells keys.
 pub fn gather(
     settings: &Settings,
     clock: &Clock,
     force: bool,
     listing: &[ObjectInfo],
-    strips_leading_slash: bool,
+    key_style: KeyStyle,
 ) -> Facts {
     let day = clock.day();
     let mut facts = Facts {
         day: Some(day),
         force,
         done_today: done_today(listing, clock),
-        strips_leading_slash,
+        key_style,
         ..Facts::default()
     };
     let mut pending: Vec<Item> = settings

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use crate::config::{Item, ItemKind, Settings};
 use crate::schedule::{self, Day, Slot, SlotType};
 use crate::sources::{Encryption, Source};
+use crate::store::s3::KeyStyle;
 
 /// What is known about a Subversion repository before planning.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,8 +32,8 @@ pub struct Facts {
     pub svn_dirs: HashMap<String, Result<Vec<String>, String>>,
     /// Prefixes (as the server spells them) with an object modified today.
     pub done_today: BTreeSet<String>,
-    /// The server strips the leading `/` of keys (Garage, MinIO).
-    pub strips_leading_slash: bool,
+    /// How the server spells keys (Garage and MinIO strip the leading `/`).
+    pub key_style: KeyStyle,
 }
 
 /// A tar snapshot or Subversion revision file in DiffDir, to be replaced only on success.
@@ -326,9 +327,5 @@ fn subversion_decision(
 
 /// How the server spells a prefix in listings.
 pub fn physical(facts: &Facts, prefix: &str) -> String {
-    if facts.strips_leading_slash {
-        prefix.trim_start_matches('/').to_string()
-    } else {
-        prefix.to_string()
-    }
+    facts.key_style.apply(prefix)
 }
