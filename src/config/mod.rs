@@ -1,8 +1,31 @@
 //! The Apache-style configuration file (`s3napback.conf`): parsing (`parse`) and the
 //! validated settings the rest of the tool works from (`settings`). LEGACY.md §2 and §3.
+#![allow(dead_code)]
 
 pub mod parse;
 pub mod settings;
 
-pub use parse::{Block, Document, Entry, Origin, ParseError, load};
+use std::path::Path;
+
+#[allow(unused_imports)]
+pub use parse::{Block, Directive, Document, Entry, Origin, ParseError, load, parse_str};
+#[allow(unused_imports)]
 pub use settings::{CycleSettings, CycleType, Item, ItemKind, Scope, Settings, SettingsError};
+
+/// Why a configuration file could not be loaded: a syntax error or an invalid setting.
+/// Both display as one line naming the file (and line when known).
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read or parsed.
+    #[error(transparent)]
+    Parse(#[from] ParseError),
+    /// The file parsed but its settings are unusable.
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
+}
+
+/// Reads, parses (expanding `Include`) and validates a configuration file.
+pub fn load_settings(path: &Path) -> Result<Settings, ConfigError> {
+    let doc = load(path)?;
+    Ok(Settings::from_document(&doc)?)
+}

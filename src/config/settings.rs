@@ -1,9 +1,10 @@
 //! Validated settings: the parsed [`Document`] turned into what a run needs, with the
 //! legacy defaults (LEGACY.md §3) and every check done before any work starts.
 
-use std::path::PathBuf;
+use std::fmt;
+use std::path::{Path, PathBuf};
 
-use super::parse::{Document, Origin};
+use super::parse::{Block, Directive, Document, Entry, Origin};
 
 /// The cycle arithmetic an item follows (LEGACY.md §5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -143,13 +144,428 @@ pub struct Settings {
 /// Why a configuration cannot be used. Every message names the file (and line when known).
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {
+    /// The message names the file (and line when known): `FILE:LINE: what is wrong`.
     #[error("{0}")]
     Invalid(String),
 }
 
+/// The largest `ChunkSize` accepted: 5 GiB, the largest single S3 PUT.
+pub const MAX_CHUNK_SIZE: u64 = 5 * 1024 * 1024 * 1024;
+
+/// Global settings, read from the top level only.
+const GLOBALS: &[&str] = &[
+    "DiffDir",
+    "TempDir",
+    "Bucket",
+    "GpgRecipient",
+    "GpgKeyring",
+    "S3Keyfile",
+    "ChunkSize",
+    "S3Endpoint",
+    "S3Region",
+];
+
+/// Per-scope settings (the whole file or one block).
+const SCOPE_SETTINGS: &[&str] = &[
+    "CycleType",
+    "Frequency",
+    "Phase",
+    "Diffs",
+    "Fulls",
+    "Discs",
+    "ArchiveOldestDisc",
+    "UseTempFile",
+    "Exclude",
+    "MySQLOptions",
+];
+
+fn is_one_of(name: &str, list: &[&str]) -> bool {
+    list.iter().any(|k| k.eq_ignore_ascii_case(name))
+}
+
+/// The directives written directly in one scope (not in nested blocks), in file order.
+struct ScopeView<'a> {
+    directives: Vec<&'a Directive>,
+}
+
+impl<'a> ScopeView<'a> {
+    fn new(entries: &'a [Entry]) -> ScopeView<'a> {
+        let directives = entries
+            .iter()
+            .filter_map(|e| match e {
+                Entry::Directive(d) => Some(d),
+                Entry::Block(_) => None,
+            })
+            .collect();
+        ScopeView { directives }
+    }
+
+    /// The first occurrence of `name` (repeats combine; single-valued settings take the
+    /// first value of the first occurrence).
+    fn first(&self, name: &str) -> Option<&'a Directive> {
+        self.directives.iter().copied().find(|d| d.is(name))
+    }
+
+    /// The first value of the first occurrence, with where it was written.
+    fn first_value(&self, name: &str) -> Option<(&'a str, &'a Origin)> {
+        self.first(name).map(|d| {
+            (
+                d.values.first().map(String::as_str).unwrap_or(""),
+                &d.origin,
+            )
+        })
+    }
+
+    /// Every occurrence of `name`, in file order.
+    fn all(&self, name: &str) -> Vec<&'a Directive> {
+        self.directives
+            .iter()
+            .copied()
+            .filter(|d| d.is(name))
+            .collect()
+    }
+}
+
+fn invalid(origin: &Origin, message: impl fmt::Display) -> SettingsError {
+    SettingsError::Invalid(format!("{origin}: {message}"))
+}
+
+/// A whole integer (`Frequency 1`), else an error naming the line.
+fn parse_int(name: &str, value: &str, origin: &Origin) -> Result<i64, SettingsError> {
+    value.trim().parse::<i64>().map_err(|_| {
+        invalid(
+            origin,
+            format!("{name} must be a whole number, not {value:?}"),
+        )
+    })
+}
+
+/// An integer setting with a default and a lower bound.
+fn int_setting(
+    view: &ScopeView<'_>,
+    name: &str,
+    default: i64,
+    min: i64,
+) -> Result<i64, SettingsError> {
+    let Some((value, origin)) = view.first_value(name) else {
+        return Ok(default);
+    };
+    let n = parse_int(name, value, origin)?;
+    if n < min {
+        return Err(invalid(
+            origin,
+            format!("{name} must be at least {min}, not {n}"),
+        ));
+    }
+    Ok(n)
+}
+
+/// A boolean setting (after boolean fixing it must be `0` or `1`).
+fn bool_setting(view: &ScopeView<'_>, name: &str) -> Result<bool, SettingsError> {
+    match view.first_value(name) {
+        None => Ok(false),
+        Some(("1", _)) => Ok(true),
+        Some(("0", _)) => Ok(false),
+        Some((value, origin)) => Err(invalid(
+            origin,
+            format!("{name} must be yes/no, on/off, true/false or 1/0, not {value:?}"),
+        )),
+    }
+}
+
+/// The settings of one scope, plus where `UseTempFile` was switched on (for the TempDir check).
+fn scope_settings(view: &ScopeView<'_>) -> Result<(CycleSettings, Option<Origin>), SettingsError> {
+    let cycle_type = match view.first_value("CycleType") {
+        None => CycleType::Simple,
+        Some((v, _)) if v.eq_ignore_ascii_case("SimpleCycle") => CycleType::Simple,
+        Some((v, _)) if v.eq_ignore_ascii_case("HanoiCycle") => CycleType::Hanoi,
+        Some((v, origin)) => {
+            return Err(invalid(
+                origin,
+                format!("unknown CycleType {v:?} (expected SimpleCycle or HanoiCycle)"),
+            ));
+        }
+    };
+    let mysql_options = match view.first_value("MySQLOptions") {
+        None => Vec::new(),
+        Some((v, origin)) => shell_words::split(v)
+            .map_err(|e| invalid(origin, format!("MySQLOptions {v:?}: {e}")))?,
+    };
+    let use_temp_file = bool_setting(view, "UseTempFile")?;
+    let temp_origin = if use_temp_file {
+        view.first("UseTempFile").map(|d| d.origin.clone())
+    } else {
+        None
+    };
+    let settings = CycleSettings {
+        cycle_type,
+        frequency: int_setting(view, "Frequency", 1, 1)?,
+        phase: int_setting(view, "Phase", 0, 0)?,
+        diffs: int_setting(view, "Diffs", 6, 0)?,
+        fulls: int_setting(view, "Fulls", 4, 1)?,
+        discs: int_setting(view, "Discs", 5, 1)?,
+        archive_oldest_disc: bool_setting(view, "ArchiveOldestDisc")?,
+        use_temp_file,
+        excludes: view
+            .all("Exclude")
+            .into_iter()
+            .filter(|d| !d.bare)
+            .flat_map(|d| d.values.iter().cloned())
+            .collect(),
+        mysql_options,
+    };
+    Ok((settings, temp_origin))
+}
+
+/// Builds the [`Settings`]: globals, then the scopes, collecting warnings.
+struct Builder<'a> {
+    file: &'a Path,
+    warnings: Vec<String>,
+    /// An item using `UseTempFile` (where it was switched on), for the TempDir check.
+    temp_file_user: Option<Origin>,
+}
+
+impl Builder<'_> {
+    fn warn(&mut self, origin: &Origin, message: impl fmt::Display) {
+        self.warnings.push(format!("{origin}: {message}"));
+    }
+
+    fn missing(&self, name: &str) -> SettingsError {
+        SettingsError::Invalid(format!(
+            "{}: missing required setting {name}",
+            self.file.display()
+        ))
+    }
+
+    /// Checks the directives of one scope: warns about unknown ones, and about globals
+    /// written below the top level. `item_block` names the block when the scope is an
+    /// item block (where item lines mean nothing).
+    fn check_directives(&mut self, view: &ScopeView<'_>, top: bool, item_block: Option<&Block>) {
+        for d in &view.directives {
+            if is_one_of(&d.name, SCOPE_SETTINGS) {
+                if d.is("Exclude") && d.bare {
+                    self.warn(&d.origin, "Exclude with no value ignored");
+                }
+                continue;
+            }
+            if is_one_of(&d.name, GLOBALS) {
+                if !top {
+                    self.warn(
+                        &d.origin,
+                        format!("{} is a global setting; ignored inside a block", d.name),
+                    );
+                }
+                continue;
+            }
+            if ItemKind::from_directive(&d.name).is_some() {
+                if let Some(block) = item_block {
+                    self.warn(
+                        &d.origin,
+                        format!("{} inside <{}> block ignored", d.name, block.name),
+                    );
+                }
+                continue;
+            }
+            self.warn(&d.origin, format!("unknown directive {} ignored", d.name));
+        }
+    }
+
+    /// The items of one scope (`entries`) in file order: its item lines (with the scope's
+    /// settings) and its item blocks (with their own). `<Cycle>` blocks at the top level
+    /// are left to the caller.
+    fn scope(
+        &mut self,
+        cycle_name: Option<String>,
+        entries: &[Entry],
+        top: bool,
+    ) -> Result<Scope, SettingsError> {
+        let view = ScopeView::new(entries);
+        self.check_directives(&view, top, None);
+        let (settings, temp_origin) = scope_settings(&view)?;
+        let mut items = Vec::new();
+        for entry in entries {
+            match entry {
+                Entry::Directive(d) => {
+                    let Some(kind) = ItemKind::from_directive(&d.name) else {
+                        continue;
+                    };
+                    if d.bare {
+                        return Err(invalid(&d.origin, format!("{} needs a value", d.name)));
+                    }
+                    if settings.use_temp_file && self.temp_file_user.is_none() {
+                        self.temp_file_user = temp_origin.clone();
+                    }
+                    for name in &d.values {
+                        items.push(Item {
+                            kind,
+                            name: name.clone(),
+                            block: None,
+                            cycle: settings.clone(),
+                            origin: d.origin.clone(),
+                        });
+                    }
+                }
+                Entry::Block(b) => {
+                    if let Some(kind) = ItemKind::from_directive(&b.name) {
+                        items.push(self.item_block(kind, b)?);
+                    } else if b.is("Cycle") {
+                        if !top {
+                            self.warn(&b.origin, "<Cycle> inside a block ignored");
+                        }
+                    } else {
+                        self.warn(&b.origin, format!("unknown block <{}> ignored", b.name));
+                    }
+                }
+            }
+        }
+        Ok(Scope { cycle_name, items })
+    }
+
+    /// `<Directory /x> ... </Directory>`: one item with the block's own settings.
+    fn item_block(&mut self, kind: ItemKind, b: &Block) -> Result<Item, SettingsError> {
+        let Some(name) = b.args.first() else {
+            return Err(invalid(
+                &b.origin,
+                format!("<{}> block needs a name", b.name),
+            ));
+        };
+        if b.args.len() > 1 {
+            self.warn(
+                &b.origin,
+                format!(
+                    "<{}> block has more than one name; only {name:?} is used",
+                    b.name
+                ),
+            );
+        }
+        let view = ScopeView::new(&b.body);
+        self.check_directives(&view, false, Some(b));
+        for entry in &b.body {
+            if let Entry::Block(inner) = entry {
+                self.warn(
+                    &inner.origin,
+                    format!("<{}> inside <{}> block ignored", inner.name, b.name),
+                );
+            }
+        }
+        let (cycle, temp_origin) = scope_settings(&view)?;
+        if cycle.use_temp_file && self.temp_file_user.is_none() {
+            self.temp_file_user = temp_origin;
+        }
+        Ok(Item {
+            kind,
+            name: name.clone(),
+            block: Some(b.name.to_lowercase()),
+            cycle,
+            origin: b.origin.clone(),
+        })
+    }
+}
+
+/// An optional global: absent, bare (`TempDir` alone) or empty means `None`.
+fn optional(view: &ScopeView<'_>, name: &str) -> Option<String> {
+    let d = view.first(name)?;
+    if d.bare {
+        return None;
+    }
+    d.values.first().filter(|v| !v.is_empty()).cloned()
+}
+
 impl Settings {
     /// Validates a parsed document (LEGACY.md §3 plus the new checks of issue 2).
-    pub fn from_document(_doc: &Document) -> Result<Settings, SettingsError> {
-        todo!("settings validation")
+    ///
+    /// Globals come from the top level only; every scope (the top level, each top-level
+    /// `<Cycle>`, each item block) has its own settings with the legacy defaults and no
+    /// inheritance. Unknown directives and blocks are warnings, not errors.
+    pub fn from_document(doc: &Document) -> Result<Settings, SettingsError> {
+        let mut b = Builder {
+            file: &doc.path,
+            warnings: doc.warnings.clone(),
+            temp_file_user: None,
+        };
+        let top = ScopeView::new(&doc.entries);
+
+        let required = |name: &str| -> Result<(&str, &Origin), SettingsError> {
+            match top.first(name) {
+                None => Err(b.missing(name)),
+                Some(d) if d.bare || d.values[0].is_empty() => {
+                    Err(invalid(&d.origin, format!("{} needs a value", d.name)))
+                }
+                Some(d) => Ok((d.values[0].as_str(), &d.origin)),
+            }
+        };
+        let (bucket, _) = required("Bucket")?;
+        let (diff_dir, diff_origin) = required("DiffDir")?;
+        let (chunk, chunk_origin) = required("ChunkSize")?;
+        let bucket = bucket.to_string();
+        let diff_dir = PathBuf::from(diff_dir);
+        if !diff_dir.is_dir() {
+            return Err(invalid(
+                diff_origin,
+                format!(
+                    "DiffDir {} is not an existing directory",
+                    diff_dir.display()
+                ),
+            ));
+        }
+        let chunk_size = parse_int("ChunkSize", chunk, chunk_origin)?;
+        if chunk_size < 1 || chunk_size as u64 > MAX_CHUNK_SIZE {
+            return Err(invalid(
+                chunk_origin,
+                format!(
+                    "ChunkSize must be between 1 and {MAX_CHUNK_SIZE} bytes (5 GiB), not {chunk_size}"
+                ),
+            ));
+        }
+
+        let temp_dir = optional(&top, "TempDir").map(PathBuf::from);
+        let gpg_recipient = optional(&top, "GpgRecipient");
+        let gpg_keyring = optional(&top, "GpgKeyring");
+        let s3_keyfile = optional(&top, "S3Keyfile").map(PathBuf::from);
+        let s3_endpoint = optional(&top, "S3Endpoint");
+        let s3_region = optional(&top, "S3Region");
+
+        let mut scopes = vec![b.scope(None, &doc.entries, true)?];
+        for entry in &doc.entries {
+            if let Entry::Block(block) = entry {
+                if block.is("Cycle") {
+                    if block.args.len() > 1 {
+                        b.warn(
+                            &block.origin,
+                            format!(
+                                "<{}> block has more than one name; only {:?} is used",
+                                block.name, block.args[0]
+                            ),
+                        );
+                    }
+                    let name = block.args.first().cloned().unwrap_or_default();
+                    scopes.push(b.scope(Some(name), &block.body, false)?);
+                }
+            }
+        }
+
+        if temp_dir.is_none() {
+            if let Some(origin) = &b.temp_file_user {
+                return Err(invalid(
+                    origin,
+                    "UseTempFile is set but there is no TempDir",
+                ));
+            }
+        }
+
+        Ok(Settings {
+            path: doc.path.clone(),
+            diff_dir,
+            temp_dir,
+            bucket,
+            gpg_recipient,
+            gpg_keyring,
+            s3_keyfile,
+            chunk_size: chunk_size as u64,
+            s3_endpoint,
+            s3_region,
+            scopes,
+            warnings: b.warnings,
+        })
     }
 }
