@@ -18,6 +18,7 @@ pub enum CycleType {
 /// Per-scope timing and content settings, with the legacy defaults.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CycleSettings {
+    /// `CycleType` (`SimpleCycle` or `HanoiCycle`).
     pub cycle_type: CycleType,
     /// Days between backups; at least 1.
     pub frequency: i64,
@@ -59,10 +60,15 @@ impl Default for CycleSettings {
 /// The kinds of thing that can be backed up, in the legacy processing order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ItemKind {
+    /// `Directory PATH`: a tar of a directory tree (FULL/DIFF).
     Directory,
+    /// `Subversion REPO`: an incremental `svnadmin dump`.
     Subversion,
+    /// `SubversionDir DIR`: every repository in DIR, as Subversion items.
     SubversionDir,
+    /// `MySQL DB` (`all`, `SOCKET:DB`): a `mysqldump`.
     MySql,
+    /// `PostgreSQL DB` (`all`, `USER@DB`): a `pg_dump` / `pg_dumpall`.
     PostgreSql,
 }
 
@@ -95,6 +101,7 @@ impl ItemKind {
 /// One thing to back up.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Item {
+    /// Which directive or block named the item.
     pub kind: ItemKind,
     /// The name exactly as configured (`/etc`, `all`, `postgres@inventory`, `SOCK:DB`).
     pub name: String,
@@ -121,11 +128,15 @@ pub struct Scope {
 pub struct Settings {
     /// The file these settings came from.
     pub path: PathBuf,
+    /// `DiffDir`: where the tar snapshot and svn revision files live; an existing directory.
     pub diff_dir: PathBuf,
+    /// `TempDir`: where `UseTempFile` buffers a stream; `None` when not set.
     pub temp_dir: Option<PathBuf>,
+    /// `Bucket`: the S3 bucket all slots go to.
     pub bucket: String,
     /// `None` (or a `GpgRecipient` with no value): no encryption.
     pub gpg_recipient: Option<String>,
+    /// `GpgKeyring`: passed to gpg as `--keyring`.
     pub gpg_keyring: Option<String>,
     /// Java-properties file with `key=` and `secret=`; `None`: the standard AWS chain.
     pub s3_keyfile: Option<PathBuf>,
@@ -432,7 +443,7 @@ impl Builder<'_> {
                     let Some(kind) = ItemKind::from_directive(&d.name) else {
                         continue;
                     };
-                    if d.bare {
+                    if d.bare || d.values.iter().any(String::is_empty) {
                         return Err(invalid(&d.origin, format!("{} needs a value", d.name)));
                     }
                     if settings.use_temp_file && self.temp_file_user.is_none() {
@@ -460,7 +471,7 @@ impl Builder<'_> {
 
     /// `<Directory /x> ... </Directory>`: one item with the block's own settings.
     fn item_block(&mut self, kind: ItemKind, b: &Block) -> Result<Item, SettingsError> {
-        let Some(name) = b.args.first() else {
+        let Some(name) = b.args.first().filter(|n| !n.is_empty()) else {
             return Err(invalid(
                 &b.origin,
                 format!("<{}> block needs a name", b.name),
@@ -547,21 +558,21 @@ impl Settings {
         b.lint(&doc.entries, Place::Top);
         let mut scopes = vec![b.scope(None, &doc.entries)?];
         for entry in &doc.entries {
-            if let Entry::Block(block) = entry {
-                if block.is("Cycle") {
-                    let name = block.args.first().cloned().unwrap_or_default();
-                    scopes.push(b.scope(Some(name), &block.body)?);
-                }
+            if let Entry::Block(block) = entry
+                && block.is("Cycle")
+            {
+                let name = block.args.first().cloned().unwrap_or_default();
+                scopes.push(b.scope(Some(name), &block.body)?);
             }
         }
 
-        if temp_dir.is_none() {
-            if let Some(origin) = &b.temp_file_user {
-                return Err(invalid(
-                    origin,
-                    "UseTempFile is set but there is no TempDir",
-                ));
-            }
+        if temp_dir.is_none()
+            && let Some(origin) = &b.temp_file_user
+        {
+            return Err(invalid(
+                origin,
+                "UseTempFile is set but there is no TempDir",
+            ));
         }
 
         Ok(Settings {
@@ -1243,8 +1254,12 @@ mod tests {
         let root = Root::new();
         let e = root.err_with_globals("Directory\n");
         assert_eq!(e, format!("{}Directory needs a value", root.at(4)));
+        let e = root.err_with_globals("Directory /a \"\"\n");
+        assert_eq!(e, format!("{}Directory needs a value", root.at(4)));
         let e = root.err_with_globals("<MySQL>\n</MySQL>\n");
         assert_eq!(e, format!("{}<MySQL> block needs a name", root.at(4)));
+        let e = root.err_with_globals("<Directory \"\">\n</Directory>\n");
+        assert_eq!(e, format!("{}<Directory> block needs a name", root.at(4)));
     }
 
     #[test]
