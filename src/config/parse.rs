@@ -479,12 +479,12 @@ impl Parser {
         including: &Path,
     ) -> Result<Vec<Entry>, ParseError> {
         let mut candidates = vec![PathBuf::from(spec)];
-        if Path::new(spec).is_relative() {
-            if let Some(dir) = including.parent() {
-                let beside = dir.join(spec);
-                if beside != candidates[0] {
-                    candidates.push(beside);
-                }
+        if Path::new(spec).is_relative()
+            && let Some(dir) = including.parent()
+        {
+            let beside = dir.join(spec);
+            if beside != candidates[0] {
+                candidates.push(beside);
             }
         }
         let mut targets: Vec<PathBuf> = Vec::new();
