@@ -5,8 +5,6 @@ mod chunker;
 mod cli;
 mod config;
 mod logconfig;
-mod pipeline;
-mod snapshot;
 mod store;
 
 fn main() {

@@ -8,7 +8,9 @@
 //!
 //! Policy: `tar` exiting with status 1 ("file changed as we read it") is a warning; any other
 //! non-zero status or death by signal of any stage is an error naming the earliest failing
-//! stage (later stages usually die of a broken pipe as a consequence).
+//! stage (later stages usually fail as a consequence) — except that a stage that only died
+//! of a broken pipe is reported only when no other stage failed (when gpg refuses a key,
+//! tar upstream dies of SIGPIPE; gpg is the cause).
 
 use std::fmt;
 use std::fs::File;
@@ -301,7 +303,8 @@ impl Pipeline {
         self.reader = None;
         let mut reports = Vec::with_capacity(self.stages.len());
         let mut warnings = Vec::new();
-        let mut first_failure: Option<PipelineError> = None;
+        // (died of a broken pipe?, error) for every failing stage, in chain order.
+        let mut failures: Vec<(bool, PipelineError)> = Vec::new();
         let mut wait_error: Option<PipelineError> = None;
         for (index, stage) in self.stages.iter_mut().enumerate() {
             let status = match stage.handle.wait() {
@@ -322,16 +325,15 @@ impl Pipeline {
                 Verdict::Warning(why) => {
                     warnings.push(format!("stage {index} `{}`: {why}", stage.program));
                 }
-                Verdict::Failure => {
-                    if first_failure.is_none() {
-                        first_failure = Some(PipelineError::StageFailed {
-                            stage: index,
-                            program: stage.program.clone(),
-                            status: status_text.clone(),
-                            stderr_tail: stderr_tail.clone(),
-                        });
-                    }
-                }
+                Verdict::Failure => failures.push((
+                    broken_pipe(status, &stderr_tail),
+                    PipelineError::StageFailed {
+                        stage: index,
+                        program: stage.program.clone(),
+                        status: status_text.clone(),
+                        stderr_tail: stderr_tail.clone(),
+                    },
+                )),
             }
             reports.push(StageReport {
                 program: stage.program.clone(),
@@ -339,7 +341,14 @@ impl Pipeline {
                 stderr_tail,
             });
         }
-        if let Some(err) = first_failure.or(wait_error) {
+        // The earliest failure that is not just a broken pipe is the cause (an upstream
+        // stage dies of SIGPIPE when a downstream one gave up); else the earliest failure.
+        let cause = match failures.iter().position(|(pipe, _)| !pipe) {
+            Some(i) => Some(failures.swap_remove(i).1),
+            None if !failures.is_empty() => Some(failures.swap_remove(0).1),
+            None => None,
+        };
+        if let Some(err) = cause.or(wait_error) {
             return Err(err);
         }
         Ok(PipelineReport {
@@ -386,6 +395,14 @@ impl Read for Pipeline {
             )),
         }
     }
+}
+
+/// Whether a failed stage merely died because its reader went away: killed by SIGPIPE,
+/// or (like tar whose gzip child got SIGPIPE) saying so on stderr.
+fn broken_pipe(status: ExitStatus, stderr_tail: &str) -> bool {
+    status.signal() == Some(13)
+        || stderr_tail.contains("Broken pipe")
+        || stderr_tail.contains("died with signal 13")
 }
 
 /// The last [`STDERR_TAIL_LINES`] lines of a stderr buffer file (lossy UTF-8).
@@ -495,6 +512,20 @@ mod tests {
             }
             other => panic!("unexpected {other:?}"),
         }
+    }
+
+    #[test]
+    fn broken_pipe_upstream_is_not_the_cause() {
+        let p = Pipeline::start(
+            &[argv(&["yes"]), argv(&["ls", "/nonexistent-s3napback-test"])],
+            Output::Reader,
+        )
+        .unwrap();
+        let err = p.finish().unwrap_err();
+        assert!(
+            matches!(&err, PipelineError::StageFailed { stage: 1, program, .. } if program == "ls"),
+            "{err}"
+        );
     }
 
     #[test]
