@@ -31,17 +31,17 @@ pub struct GpgHome {
 impl GpgHome {
     /// A home holding the key of [`UID`] (secret and public part, ultimately trusted).
     pub fn new() -> GpgHome {
-        static TEMPLATE: OnceLock<TempDir> = OnceLock::new();
-        let template = TEMPLATE.get_or_init(|| generate(UID));
-        GpgHome::copy_of(template.path(), RECIPIENT)
+        static TEMPLATE: OnceLock<PathBuf> = OnceLock::new();
+        let template = TEMPLATE.get_or_init(|| generate(UID, "main"));
+        GpgHome::copy_of(template, RECIPIENT)
     }
 
     /// A home holding a different key, [`OTHER_UID`]: data encrypted for [`RECIPIENT`]
     /// cannot be decrypted with it, and [`RECIPIENT`] is unknown in it.
     pub fn other() -> GpgHome {
-        static TEMPLATE: OnceLock<TempDir> = OnceLock::new();
-        let template = TEMPLATE.get_or_init(|| generate(OTHER_UID));
-        GpgHome::copy_of(template.path(), OTHER_RECIPIENT)
+        static TEMPLATE: OnceLock<PathBuf> = OnceLock::new();
+        let template = TEMPLATE.get_or_init(|| generate(OTHER_UID, "other"));
+        GpgHome::copy_of(template, OTHER_RECIPIENT)
     }
 
     /// A home without any key.
@@ -135,13 +135,23 @@ fn stop_agent(home: &Path) {
         .output();
 }
 
-fn generate(uid: &str) -> TempDir {
-    let dir = short_tempdir();
-    set_private(dir.path());
+const TEMPLATE_PREFIX: &str = "s3napback-gpgtpl-";
+
+/// Generates a template home `/tmp/s3napback-gpgtpl-PID-KIND`. Statics are never dropped,
+/// so templates of test processes that are gone are removed here instead.
+fn generate(uid: &str, kind: &str) -> PathBuf {
+    remove_stale_templates();
+    let dir = PathBuf::from(format!(
+        "/tmp/{TEMPLATE_PREFIX}{}-{kind}",
+        std::process::id()
+    ));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir(&dir).expect("create gpg template home");
+    set_private(&dir);
     let out = Command::new("gpg")
         .arg("--batch")
         .arg("--homedir")
-        .arg(dir.path())
+        .arg(&dir)
         .args(["--passphrase", "", "--pinentry-mode", "loopback"])
         .args(["--quick-gen-key", uid, "future-default", "default", "never"])
         .output()
@@ -152,6 +162,20 @@ fn generate(uid: &str) -> TempDir {
         String::from_utf8_lossy(&out.stderr)
     );
     // The template's agent is not needed any more; copies start their own.
-    stop_agent(dir.path());
+    stop_agent(&dir);
     dir
+}
+
+fn remove_stale_templates() {
+    for entry in fs::read_dir("/tmp").into_iter().flatten().flatten() {
+        let name = entry.file_name();
+        let Some(rest) = name.to_str().and_then(|n| n.strip_prefix(TEMPLATE_PREFIX)) else {
+            continue;
+        };
+        let pid = rest.split('-').next().unwrap_or("");
+        if !pid.is_empty() && !Path::new("/proc").join(pid).exists() {
+            stop_agent(&entry.path());
+            let _ = fs::remove_dir_all(entry.path());
+        }
+    }
 }
