@@ -1,2 +1,615 @@
 //! Runs a chain of external programs (argument vectors, never a shell string) through duct,
 //! exposing the last stage's output as a reader and every stage's exit status at the end.
+//!
+//! duct's own `pipe` reports only one exit status for a whole chain, which is exactly the
+//! legacy defect (LEGACY.md §13: a failing tar or gpg still left a complete-looking slot).
+//! So every stage here is its own duct expression, connected to its neighbours with OS pipes
+//! (`os_pipe`), and [`Pipeline::finish`] checks every stage's status individually.
+//!
+//! Policy: `tar` exiting with status 1 ("file changed as we read it") is a warning; any other
+//! non-zero status or death by signal of any stage is an error naming the earliest failing
+//! stage (later stages usually fail as a consequence) — except that a stage that only died
+//! of a broken pipe is reported only when no other stage failed (when gpg refuses a key,
+//! tar upstream dies of SIGPIPE; gpg is the cause).
+
+use std::fmt;
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom};
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::ExitStatus;
+
+use thiserror::Error;
+
+/// How many trailing lines of a stage's stderr go into reports and errors.
+const STDERR_TAIL_LINES: usize = 10;
+/// How many trailing bytes of a stage's stderr are read to find those lines.
+const STDERR_TAIL_BYTES: u64 = 16 * 1024;
+
+/// Where the last stage's standard output goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Output {
+    /// A pipe the caller reads through `impl Read for Pipeline` (streaming upload).
+    Reader,
+    /// A file created (or truncated) at this path (UseTempFile mode).
+    File(PathBuf),
+}
+
+/// Errors of starting or finishing a pipeline.
+#[derive(Debug, Error)]
+pub enum PipelineError {
+    /// The pipeline has no stages.
+    #[error("empty pipeline: no program to run")]
+    Empty,
+    /// One stage has an empty argument vector.
+    #[error("pipeline stage {stage} has no program")]
+    EmptyStage {
+        /// 0-based index of the stage.
+        stage: usize,
+    },
+    /// A program could not be found.
+    #[error("program not found: `{program}` (pipeline stage {stage})")]
+    NotFound {
+        /// 0-based index of the stage.
+        stage: usize,
+        /// The program as given in the argument vector.
+        program: String,
+    },
+    /// A program could not be started for another reason.
+    #[error("cannot start `{program}` (pipeline stage {stage}): {source}")]
+    Spawn {
+        /// 0-based index of the stage.
+        stage: usize,
+        /// The program as given in the argument vector.
+        program: String,
+        /// The underlying error.
+        #[source]
+        source: io::Error,
+    },
+    /// The output file of [`Output::File`] could not be created.
+    #[error("cannot create pipeline output file {}: {source}", path.display())]
+    OutputFile {
+        /// The output path.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: io::Error,
+    },
+    /// An OS pipe or a stderr buffer could not be created.
+    #[error("cannot set up pipeline plumbing: {0}")]
+    Plumbing(#[source] io::Error),
+    /// Waiting for a stage failed.
+    #[error("cannot wait for `{program}` (pipeline stage {stage}): {source}")]
+    Wait {
+        /// 0-based index of the stage.
+        stage: usize,
+        /// The program as given in the argument vector.
+        program: String,
+        /// The underlying error.
+        #[source]
+        source: io::Error,
+    },
+    /// A stage exited with a failing status or died by a signal. When several stages
+    /// failed, this is the earliest one in the chain.
+    #[error(
+        "`{program}` (pipeline stage {stage}) failed with {status}{}",
+        fmt_tail(stderr_tail)
+    )]
+    StageFailed {
+        /// 0-based index of the stage.
+        stage: usize,
+        /// The program as given in the argument vector.
+        program: String,
+        /// "exit status 2" or "killed by signal 13".
+        status: String,
+        /// The last lines the stage wrote to its stderr.
+        stderr_tail: String,
+    },
+}
+
+fn fmt_tail(tail: &str) -> String {
+    if tail.trim().is_empty() {
+        "; no error output".to_string()
+    } else {
+        format!("; its error output ends with:\n{}", tail.trim_end())
+    }
+}
+
+/// What became of one stage.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StageReport {
+    /// The program as given in the argument vector.
+    pub program: String,
+    /// "exit status 0", "exit status 1", "killed by signal 13", ...
+    pub status: String,
+    /// The last lines the stage wrote to its stderr (empty if none).
+    pub stderr_tail: String,
+}
+
+/// The outcome of a pipeline that succeeded (possibly with warnings).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PipelineReport {
+    /// One entry per stage, in chain order.
+    pub stages: Vec<StageReport>,
+    /// Tolerated problems, each naming its stage (e.g. tar's "file changed as we read it").
+    pub warnings: Vec<String>,
+}
+
+/// How the policy judges one stage's exit status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Status 0.
+    Success,
+    /// A tolerated non-zero status; the text explains it.
+    Warning(String),
+    /// A failure.
+    Failure,
+}
+
+/// The exit-status policy: `tar` (or `gtar`) exiting with 1 means some files changed
+/// while being read, which is a warning; anything else but 0 is a failure.
+pub fn judge(program: &str, status: ExitStatus) -> Verdict {
+    if status.success() {
+        return Verdict::Success;
+    }
+    let base = Path::new(program)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if status.code() == Some(1) && (base == "tar" || base == "gtar") {
+        return Verdict::Warning("some files changed while tar read them (exit status 1)".into());
+    }
+    Verdict::Failure
+}
+
+/// "exit status N" or "killed by signal N".
+pub fn describe_status(status: ExitStatus) -> String {
+    match (status.code(), status.signal()) {
+        (Some(code), _) => format!("exit status {code}"),
+        (None, Some(sig)) => format!("killed by signal {sig}"),
+        (None, None) => format!("{status}"),
+    }
+}
+
+struct Stage {
+    program: String,
+    handle: duct::Handle,
+    /// Anonymous temp file holding the stage's stderr.
+    stderr: File,
+}
+
+/// A running chain of programs, stdin of the first from /dev/null, each stdout into the
+/// next stdin, the last stdout to the caller (see [`Output`]).
+///
+/// Call [`Pipeline::finish`] after reading to EOF, or [`Pipeline::abort`] when giving up;
+/// dropping it without either kills and reaps every stage.
+pub struct Pipeline {
+    stages: Vec<Stage>,
+    reader: Option<os_pipe::PipeReader>,
+    done: bool,
+}
+
+impl fmt::Debug for Pipeline {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pipeline")
+            .field(
+                "programs",
+                &self.stages.iter().map(|s| &s.program).collect::<Vec<_>>(),
+            )
+            .field("pids", &self.pids())
+            .finish()
+    }
+}
+
+impl Pipeline {
+    /// Starts every stage. Each stage is an argument vector whose first element is the
+    /// program (looked up in `PATH`); no shell is involved anywhere.
+    pub fn start(stages: &[Vec<String>], output: Output) -> Result<Pipeline, PipelineError> {
+        if stages.is_empty() {
+            return Err(PipelineError::Empty);
+        }
+        if let Some(stage) = stages.iter().position(|argv| argv.is_empty()) {
+            return Err(PipelineError::EmptyStage { stage });
+        }
+        // The final destination is prepared first so a bad output path starts nothing.
+        let (mut final_out, reader): (Option<File>, Option<os_pipe::PipeReader>) = match &output {
+            Output::File(path) => {
+                let file = File::create(path).map_err(|source| PipelineError::OutputFile {
+                    path: path.clone(),
+                    source,
+                })?;
+                (Some(file), None)
+            }
+            Output::Reader => (None, None),
+        };
+        let mut pipeline = Pipeline {
+            stages: Vec::with_capacity(stages.len()),
+            reader,
+            done: false,
+        };
+        // stdin for the next stage to start; None means /dev/null.
+        let mut next_stdin: Option<os_pipe::PipeReader> = None;
+        for (index, argv) in stages.iter().enumerate() {
+            let last = index + 1 == stages.len();
+            let program = argv[0].clone();
+            let stderr = tempfile::tempfile().map_err(PipelineError::Plumbing)?;
+            let stderr_for_child = stderr.try_clone().map_err(PipelineError::Plumbing)?;
+            let mut expr = duct::cmd(&argv[0], &argv[1..])
+                .unchecked()
+                .stderr_file(stderr_for_child);
+            expr = match next_stdin.take() {
+                Some(r) => expr.stdin_file(r),
+                None => expr.stdin_null(),
+            };
+            if last {
+                expr = match final_out.take() {
+                    Some(file) => expr.stdout_file(file),
+                    None => {
+                        let (r, w) = os_pipe::pipe().map_err(PipelineError::Plumbing)?;
+                        pipeline.reader = Some(r);
+                        expr.stdout_file(w)
+                    }
+                };
+            } else {
+                let (r, w) = os_pipe::pipe().map_err(PipelineError::Plumbing)?;
+                next_stdin = Some(r);
+                expr = expr.stdout_file(w);
+            }
+            let started = expr.start();
+            // Dropping the expression closes the parent's copies of this stage's pipe ends,
+            // so EOF and broken pipes propagate as they would in a shell pipeline.
+            drop(expr);
+            match started {
+                Ok(handle) => pipeline.stages.push(Stage {
+                    program,
+                    handle,
+                    stderr,
+                }),
+                Err(source) => {
+                    // `pipeline` is dropped here: the earlier stages are killed and reaped.
+                    return Err(if source.kind() == io::ErrorKind::NotFound {
+                        PipelineError::NotFound {
+                            stage: index,
+                            program,
+                        }
+                    } else {
+                        PipelineError::Spawn {
+                            stage: index,
+                            program,
+                            source,
+                        }
+                    });
+                }
+            }
+        }
+        Ok(pipeline)
+    }
+
+    /// The process ids of the stages, in chain order.
+    pub fn pids(&self) -> Vec<u32> {
+        self.stages.iter().flat_map(|s| s.handle.pids()).collect()
+    }
+
+    /// The last stage's stdout, for [`Output::Reader`] pipelines (None for [`Output::File`]).
+    pub fn reader(&mut self) -> Option<&mut os_pipe::PipeReader> {
+        self.reader.as_mut()
+    }
+
+    /// Waits for every stage and checks each status (see the module policy). Call it after
+    /// the output was read to EOF; unread output is discarded first, which makes the last
+    /// stage die of a broken pipe and thus fail.
+    pub fn finish(mut self) -> Result<PipelineReport, PipelineError> {
+        self.done = true;
+        self.reader = None;
+        let mut reports = Vec::with_capacity(self.stages.len());
+        let mut warnings = Vec::new();
+        // (died of a broken pipe?, error) for every failing stage, in chain order.
+        let mut failures: Vec<(bool, PipelineError)> = Vec::new();
+        let mut wait_error: Option<PipelineError> = None;
+        for (index, stage) in self.stages.iter_mut().enumerate() {
+            let status = match stage.handle.wait() {
+                Ok(out) => out.status,
+                Err(source) => {
+                    wait_error.get_or_insert(PipelineError::Wait {
+                        stage: index,
+                        program: stage.program.clone(),
+                        source,
+                    });
+                    continue;
+                }
+            };
+            let status_text = describe_status(status);
+            let stderr_tail = read_tail(&mut stage.stderr);
+            match judge(&stage.program, status) {
+                Verdict::Success => {}
+                Verdict::Warning(why) => {
+                    warnings.push(format!("stage {index} `{}`: {why}", stage.program));
+                }
+                Verdict::Failure => failures.push((
+                    broken_pipe(status, &stderr_tail),
+                    PipelineError::StageFailed {
+                        stage: index,
+                        program: stage.program.clone(),
+                        status: status_text.clone(),
+                        stderr_tail: stderr_tail.clone(),
+                    },
+                )),
+            }
+            reports.push(StageReport {
+                program: stage.program.clone(),
+                status: status_text,
+                stderr_tail,
+            });
+        }
+        // The earliest failure that is not just a broken pipe is the cause (an upstream
+        // stage dies of SIGPIPE when a downstream one gave up); else the earliest failure.
+        let cause = match failures.iter().position(|(pipe, _)| !pipe) {
+            Some(i) => Some(failures.swap_remove(i).1),
+            None if !failures.is_empty() => Some(failures.swap_remove(0).1),
+            None => None,
+        };
+        if let Some(err) = cause.or(wait_error) {
+            return Err(err);
+        }
+        Ok(PipelineReport {
+            stages: reports,
+            warnings,
+        })
+    }
+
+    /// Kills every stage and reaps it (used when the consumer failed, e.g. on an upload
+    /// error). Returns promptly; leaves no zombies.
+    pub fn abort(mut self) {
+        self.kill_and_reap();
+    }
+
+    fn kill_and_reap(&mut self) {
+        if self.done {
+            return;
+        }
+        self.done = true;
+        self.reader = None;
+        for stage in &self.stages {
+            let _ = stage.handle.kill();
+        }
+        for stage in &self.stages {
+            let _ = stage.handle.wait();
+        }
+    }
+}
+
+impl Drop for Pipeline {
+    fn drop(&mut self) {
+        self.kill_and_reap();
+    }
+}
+
+impl Read for Pipeline {
+    /// Reads the last stage's stdout; an error for [`Output::File`] pipelines.
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self.reader.as_mut() {
+            Some(r) => r.read(buf),
+            None => Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "this pipeline writes to a file; there is nothing to read",
+            )),
+        }
+    }
+}
+
+/// Whether a failed stage merely died because its reader went away: killed by SIGPIPE,
+/// or (like tar whose gzip child got SIGPIPE) saying so on stderr.
+fn broken_pipe(status: ExitStatus, stderr_tail: &str) -> bool {
+    status.signal() == Some(13)
+        || stderr_tail.contains("Broken pipe")
+        || stderr_tail.contains("died with signal 13")
+}
+
+/// The last [`STDERR_TAIL_LINES`] lines of a stderr buffer file (lossy UTF-8).
+fn read_tail(file: &mut File) -> String {
+    let Ok(len) = file.seek(SeekFrom::End(0)) else {
+        return String::new();
+    };
+    let start = len.saturating_sub(STDERR_TAIL_BYTES);
+    if file.seek(SeekFrom::Start(start)).is_err() {
+        return String::new();
+    }
+    let mut bytes = Vec::new();
+    if file.read_to_end(&mut bytes).is_err() {
+        return String::new();
+    }
+    tail_lines(&String::from_utf8_lossy(&bytes), STDERR_TAIL_LINES)
+}
+
+fn tail_lines(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.trim_end_matches('\n').lines().collect();
+    let from = lines.len().saturating_sub(n);
+    lines[from..].join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, Instant};
+
+    fn argv(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    fn exit(code: i32) -> ExitStatus {
+        ExitStatus::from_raw(code << 8)
+    }
+
+    #[test]
+    fn policy_tar_exit_one_is_a_warning() {
+        assert!(matches!(judge("tar", exit(1)), Verdict::Warning(_)));
+        assert!(matches!(judge("/bin/tar", exit(1)), Verdict::Warning(_)));
+        assert_eq!(judge("tar", exit(2)), Verdict::Failure);
+        assert_eq!(judge("gzip", exit(1)), Verdict::Failure);
+        assert_eq!(judge("gpg", exit(0)), Verdict::Success);
+        assert_eq!(judge("tar", ExitStatus::from_raw(13)), Verdict::Failure);
+    }
+
+    #[test]
+    fn status_text() {
+        assert_eq!(describe_status(exit(2)), "exit status 2");
+        assert_eq!(
+            describe_status(ExitStatus::from_raw(13)),
+            "killed by signal 13"
+        );
+    }
+
+    #[test]
+    fn tail_keeps_last_lines() {
+        let text: String = (1..=15).map(|i| format!("line {i}\n")).collect();
+        let tail = tail_lines(&text, 10);
+        assert!(tail.starts_with("line 6\n"));
+        assert!(tail.ends_with("line 15"));
+    }
+
+    #[test]
+    fn streams_through_every_stage() {
+        let mut p = Pipeline::start(
+            &[
+                argv(&["printf", "hello world"]),
+                argv(&["tr", "a-z", "A-Z"]),
+            ],
+            Output::Reader,
+        )
+        .unwrap();
+        let mut out = String::new();
+        p.read_to_string(&mut out).unwrap();
+        let report = p.finish().unwrap();
+        assert_eq!(out, "HELLO WORLD");
+        assert_eq!(report.stages.len(), 2);
+        assert!(report.warnings.is_empty());
+    }
+
+    #[test]
+    fn earliest_failing_stage_is_reported() {
+        let mut p = Pipeline::start(
+            &[
+                argv(&["ls", "/nonexistent-s3napback-test"]),
+                argv(&["cat"]),
+                argv(&["false"]),
+            ],
+            Output::Reader,
+        )
+        .unwrap();
+        let mut out = Vec::new();
+        p.read_to_end(&mut out).unwrap();
+        match p.finish() {
+            Err(PipelineError::StageFailed {
+                stage,
+                program,
+                status,
+                stderr_tail,
+            }) => {
+                assert_eq!(stage, 0);
+                assert_eq!(program, "ls");
+                assert_eq!(status, "exit status 2");
+                assert!(stderr_tail.contains("nonexistent-s3napback-test"));
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn broken_pipe_upstream_is_not_the_cause() {
+        let p = Pipeline::start(
+            &[argv(&["yes"]), argv(&["ls", "/nonexistent-s3napback-test"])],
+            Output::Reader,
+        )
+        .unwrap();
+        let err = p.finish().unwrap_err();
+        assert!(
+            matches!(&err, PipelineError::StageFailed { stage: 1, program, .. } if program == "ls"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_failing_last_stage_is_not_hidden() {
+        let mut p =
+            Pipeline::start(&[argv(&["echo", "x"]), argv(&["false"])], Output::Reader).unwrap();
+        let mut out = Vec::new();
+        p.read_to_end(&mut out).unwrap();
+        let err = p.finish().unwrap_err();
+        assert!(matches!(err, PipelineError::StageFailed { stage: 1, .. }));
+        let text = err.to_string();
+        assert!(
+            text.contains("`false`") && text.contains("exit status 1"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn missing_program_is_named() {
+        let err = Pipeline::start(
+            &[argv(&["yes"]), argv(&["no-such-program-s3napback"])],
+            Output::Reader,
+        )
+        .unwrap_err();
+        assert!(matches!(err, PipelineError::NotFound { stage: 1, .. }));
+        assert!(err.to_string().contains("no-such-program-s3napback"));
+    }
+
+    #[test]
+    fn empty_pipelines_are_rejected() {
+        assert!(matches!(
+            Pipeline::start(&[], Output::Reader),
+            Err(PipelineError::Empty)
+        ));
+        assert!(matches!(
+            Pipeline::start(&[argv(&["true"]), vec![]], Output::Reader),
+            Err(PipelineError::EmptyStage { stage: 1 })
+        ));
+    }
+
+    #[test]
+    fn abort_and_drop_return_promptly() {
+        let t = Instant::now();
+        let p = Pipeline::start(&[argv(&["yes"]), argv(&["cat"])], Output::Reader).unwrap();
+        p.abort();
+        let p = Pipeline::start(&[argv(&["sleep", "30"])], Output::Reader).unwrap();
+        drop(p);
+        assert!(t.elapsed() < Duration::from_secs(10));
+    }
+
+    #[test]
+    fn unread_output_makes_finish_fail() {
+        let mut p = Pipeline::start(&[argv(&["yes"])], Output::Reader).unwrap();
+        let mut buf = [0u8; 10];
+        p.read_exact(&mut buf).unwrap();
+        let err = p.finish().unwrap_err();
+        assert!(
+            matches!(&err, PipelineError::StageFailed { status, .. } if status == "killed by signal 13"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn file_output() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out");
+        let mut p = Pipeline::start(
+            &[argv(&["printf", "abc"]), argv(&["tr", "a-c", "x-z"])],
+            Output::File(path.clone()),
+        )
+        .unwrap();
+        assert!(p.reader().is_none());
+        assert!(p.read(&mut [0u8; 4]).is_err());
+        p.finish().unwrap();
+        assert_eq!(std::fs::read_to_string(path).unwrap(), "xyz");
+    }
+
+    #[test]
+    fn argv_elements_are_never_split_or_interpreted() {
+        let odd = "a b;c'd \"e\" $(touch pwned) | f";
+        let mut p = Pipeline::start(&[argv(&["printf", "%s", odd])], Output::Reader).unwrap();
+        let mut out = String::new();
+        p.read_to_string(&mut out).unwrap();
+        p.finish().unwrap();
+        assert_eq!(out, odd);
+    }
+}

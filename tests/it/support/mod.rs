@@ -1,1 +1,4 @@
 //! Helpers that start real servers and prepare real tool state for the tests.
+pub mod db;
+pub mod gpg;
+pub mod svn;
