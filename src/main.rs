@@ -1,13 +1,11 @@
 //! s3napback: cycling, incremental, compressed, encrypted backups to S3.
 //! `main` only wires: parse the command line, run, map the outcome to an exit code.
 
-mod chunker;
 mod cli;
 mod config;
 mod logconfig;
 mod pipeline;
 mod snapshot;
-mod store;
 
 fn main() {
     println!("s3napback skeleton");
