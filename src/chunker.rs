@@ -53,7 +53,7 @@ pub enum UploadError {
         /// The chunk index.
         index: u64,
         /// The store's error (names bucket and key).
-        error: StoreError,
+        error: Box<StoreError>,
     },
 }
 
@@ -110,7 +110,7 @@ pub fn upload_stream(
                             *slot = Some(UploadError::Put {
                                 prefix: prefix.to_owned(),
                                 index,
-                                error,
+                                error: Box::new(error),
                             });
                         }
                     }

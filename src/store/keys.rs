@@ -139,8 +139,8 @@ pub fn check_complete(slot: &Slot, chunk_size: u64) -> Result<(), SlotProblem> {
         return Err(SlotProblem::Empty);
     }
     let n = slot.chunks.len();
-    let mut expected_index = 0u64;
     for (pos, chunk) in slot.chunks.iter().enumerate() {
+        let expected_index = pos as u64;
         let index = parse_chunk_key(&chunk.key).map_or(u64::MAX, |(_, i)| i);
         if index < expected_index {
             return Err(SlotProblem::DuplicateIndex { index });
@@ -170,7 +170,6 @@ pub fn check_complete(slot: &Slot, chunk_size: u64) -> Result<(), SlotProblem> {
                 });
             }
         }
-        expected_index += 1;
     }
     Ok(())
 }

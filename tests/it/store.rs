@@ -168,7 +168,7 @@ fn key_style_is_read_from_an_existing_listing() {
 }
 
 #[test]
-fn etag_mismatch_and_errors_name_bucket_and_key() {
+fn errors_name_bucket_and_key_and_ensure_bucket_creates_it() {
     let server = moto();
     let store = S3Store::connect(server.config().with_credentials("testing", "testing")).unwrap();
     // the bucket does not exist yet: the error names bucket and key
