@@ -341,7 +341,12 @@ fn chunker_fills_chunks_from_a_slow_reader_and_reports_read_errors() {
     assert!(text.contains("/broken-1-FULL"), "{text}");
     // only full chunks were written: the slot is detectably incomplete
     let slot = group_slots(store.list("/broken-1-FULL").unwrap()).remove(0);
-    assert_eq!(chunk_sizes(&store, "/broken-1-FULL"), vec![1000, 1000]);
+    // (a chunk handed over before the error may or may not have been sent)
+    let sizes = chunk_sizes(&store, "/broken-1-FULL");
+    assert!(
+        !sizes.is_empty() && sizes.len() <= 2 && sizes.iter().all(|&s| s == 1000),
+        "{sizes:?}"
+    );
     assert!(check_complete(&slot, 1000).is_err());
 }
 
