@@ -1,1 +1,310 @@
 //! Cuts a byte stream into js3tream chunks and uploads them (LEGACY.md §8).
+//!
+//! The stream is read into pieces of exactly ChunkSize bytes (short reads are filled up),
+//! each stored as `PREFIX:` + 20-digit index. The last piece is shorter than ChunkSize;
+//! a stream whose length is a multiple of ChunkSize (the empty one included) therefore
+//! ends with one zero-length object. Up to `parallel` PUTs run at once on scoped threads;
+//! the reader hands each full piece over a rendezvous channel, so at most `parallel + 1`
+//! chunks are in memory.
+
+use std::io::{self, Read};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, mpsc};
+
+use bytes::Bytes;
+
+use crate::store::keys::chunk_key;
+use crate::store::{Store, StoreError};
+
+/// What an upload wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadSummary {
+    /// Number of objects written (the trailing short/zero-length one included).
+    pub chunks: u64,
+    /// Stream length in bytes.
+    pub bytes: u64,
+    /// The keys written, in index order.
+    pub keys: Vec<String>,
+}
+
+/// Why an upload stopped. Objects already written stay; the caller deletes them.
+#[derive(Debug, thiserror::Error)]
+pub enum UploadError {
+    /// ChunkSize 0 cannot cut a stream.
+    #[error("chunk size must be at least one byte")]
+    ZeroChunkSize,
+    /// The stream (usually a pipeline) failed; its own text is kept.
+    #[error("reading the stream for {prefix} (chunk {index}, after {offset} bytes): {error}")]
+    Read {
+        /// The slot prefix.
+        prefix: String,
+        /// The chunk being filled.
+        index: u64,
+        /// Bytes read successfully before the error.
+        offset: u64,
+        /// The reader's error.
+        error: io::Error,
+    },
+    /// A chunk could not be stored.
+    #[error("uploading chunk {index} of {prefix}: {error}")]
+    Put {
+        /// The slot prefix.
+        prefix: String,
+        /// The chunk index.
+        index: u64,
+        /// The store's error (names bucket and key).
+        error: Box<StoreError>,
+    },
+}
+
+impl UploadError {
+    /// The chunk index the error concerns, if any.
+    pub fn chunk_index(&self) -> Option<u64> {
+        match self {
+            UploadError::ZeroChunkSize => None,
+            UploadError::Read { index, .. } | UploadError::Put { index, .. } => Some(*index),
+        }
+    }
+}
+
+/// Reads `reader` to its end and stores it as chunks `chunk_key(prefix, 0..)` of
+/// `chunk_size` bytes, with up to `parallel` (at least 1) PUTs in flight.
+///
+/// On the first failed PUT reading stops and the error names the chunk; a read error is
+/// returned with the reader's text. Either way every PUT already started has finished
+/// when this returns, so the caller can list and delete the partial slot.
+pub fn upload_stream(
+    store: &dyn Store,
+    prefix: &str,
+    mut reader: impl Read,
+    chunk_size: u64,
+    parallel: usize,
+) -> Result<UploadSummary, UploadError> {
+    if chunk_size == 0 {
+        return Err(UploadError::ZeroChunkSize);
+    }
+    let parallel = parallel.max(1);
+    let abort = AtomicBool::new(false);
+    let put_error: Mutex<Option<UploadError>> = Mutex::new(None);
+    let (tx, rx) = mpsc::sync_channel::<(u64, Bytes)>(0);
+    let rx = Mutex::new(rx);
+
+    let (chunks, bytes, read_error) = std::thread::scope(|s| {
+        for _ in 0..parallel {
+            s.spawn(|| {
+                loop {
+                    let msg = rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
+                    let Ok((index, body)) = msg else { break };
+                    if abort.load(Ordering::SeqCst) {
+                        continue;
+                    }
+                    let key = chunk_key(prefix, index);
+                    log::debug!("PUT {key} ({} bytes)", body.len());
+                    if let Err(error) = store.put(&key, body) {
+                        abort.store(true, Ordering::SeqCst);
+                        let mut slot = put_error.lock().unwrap_or_else(|p| p.into_inner());
+                        // keep the lowest failing index: the most useful one to report
+                        if slot.as_ref().and_then(UploadError::chunk_index) > Some(index)
+                            || slot.is_none()
+                        {
+                            *slot = Some(UploadError::Put {
+                                prefix: prefix.to_owned(),
+                                index,
+                                error: Box::new(error),
+                            });
+                        }
+                    }
+                }
+            });
+        }
+
+        let mut index = 0u64;
+        let mut bytes = 0u64;
+        let mut read_error = None;
+        while !abort.load(Ordering::SeqCst) {
+            let mut buf = Vec::with_capacity(usize::try_from(chunk_size).unwrap_or(usize::MAX));
+            match reader.by_ref().take(chunk_size).read_to_end(&mut buf) {
+                Ok(n) => {
+                    let last = (n as u64) < chunk_size;
+                    bytes += n as u64;
+                    if tx.send((index, Bytes::from(buf))).is_err() {
+                        break;
+                    }
+                    index += 1;
+                    if last {
+                        break;
+                    }
+                }
+                Err(error) => {
+                    read_error = Some(UploadError::Read {
+                        prefix: prefix.to_owned(),
+                        index,
+                        offset: bytes + buf.len() as u64,
+                        error,
+                    });
+                    abort.store(true, Ordering::SeqCst);
+                    break;
+                }
+            }
+        }
+        drop(tx);
+        (index, bytes, read_error)
+    });
+
+    if let Some(e) = read_error {
+        return Err(e);
+    }
+    if let Some(e) = put_error.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        return Err(e);
+    }
+    Ok(UploadSummary {
+        chunks,
+        bytes,
+        keys: (0..chunks).map(|i| chunk_key(prefix, i)).collect(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::ObjectInfo;
+    use std::collections::BTreeMap;
+    use std::sync::atomic::AtomicUsize;
+    use time::OffsetDateTime;
+
+    /// An in-memory store that can be told to fail one key, and counts PUTs in flight.
+    #[derive(Default)]
+    struct MemStore {
+        objects: Mutex<BTreeMap<String, Bytes>>,
+        fail_key: Option<String>,
+        in_flight: AtomicUsize,
+        max_in_flight: AtomicUsize,
+    }
+
+    impl Store for MemStore {
+        fn bucket(&self) -> &str {
+            "mem"
+        }
+        fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>, StoreError> {
+            Ok(self
+                .objects
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|(k, _)| k.starts_with(prefix))
+                .map(|(k, v)| ObjectInfo {
+                    key: k.clone(),
+                    size: v.len() as u64,
+                    last_modified: OffsetDateTime::UNIX_EPOCH,
+                    etag: None,
+                })
+                .collect())
+        }
+        fn put(&self, key: &str, body: Bytes) -> Result<(), StoreError> {
+            let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+            self.max_in_flight.fetch_max(now, Ordering::SeqCst);
+            std::thread::sleep(std::time::Duration::from_millis(5));
+            self.in_flight.fetch_sub(1, Ordering::SeqCst);
+            if self.fail_key.as_deref() == Some(key) {
+                return Err(StoreError::Request {
+                    op: "PutObject",
+                    bucket: "mem".into(),
+                    key: key.into(),
+                    message: "boom".into(),
+                });
+            }
+            self.objects.lock().unwrap().insert(key.into(), body);
+            Ok(())
+        }
+        fn get(&self, key: &str) -> Result<Bytes, StoreError> {
+            self.objects
+                .lock()
+                .unwrap()
+                .get(key)
+                .cloned()
+                .ok_or(StoreError::NotFound {
+                    bucket: "mem".into(),
+                    key: key.into(),
+                })
+        }
+        fn delete(&self, keys: &[String]) -> Result<(), StoreError> {
+            let mut o = self.objects.lock().unwrap();
+            for k in keys {
+                o.remove(k);
+            }
+            Ok(())
+        }
+        fn physical_key(&self, logical: &str) -> String {
+            logical.into()
+        }
+    }
+
+    fn sizes(store: &MemStore) -> Vec<usize> {
+        store
+            .objects
+            .lock()
+            .unwrap()
+            .values()
+            .map(Bytes::len)
+            .collect()
+    }
+
+    #[test]
+    fn js3tream_chunk_layout() {
+        for (len, want) in [
+            (0usize, vec![0usize]),
+            (99, vec![99]),
+            (100, vec![100, 0]),
+            (101, vec![100, 1]),
+            (300, vec![100, 100, 100, 0]),
+        ] {
+            let store = MemStore::default();
+            let data: Vec<u8> = (0..len).map(|i| i as u8).collect();
+            let sum = upload_stream(&store, "/p-1-FULL", &data[..], 100, 3).unwrap();
+            assert_eq!(sizes(&store), want, "len {len}");
+            assert_eq!(sum.chunks, want.len() as u64);
+            assert_eq!(sum.bytes, len as u64);
+            assert_eq!(sum.keys[0], "/p-1-FULL:00000000000000000000");
+            let joined: Vec<u8> = store
+                .objects
+                .lock()
+                .unwrap()
+                .values()
+                .flat_map(|b| b.to_vec())
+                .collect();
+            assert_eq!(joined, data);
+        }
+    }
+
+    #[test]
+    fn parallelism_is_bounded() {
+        let store = MemStore::default();
+        let data = vec![7u8; 10_000];
+        upload_stream(&store, "x", &data[..], 100, 4).unwrap();
+        let max = store.max_in_flight.load(Ordering::SeqCst);
+        assert!((2..=4).contains(&max), "max in flight {max}");
+    }
+
+    #[test]
+    fn put_failure_names_the_chunk_and_stops_reading() {
+        let store = MemStore {
+            fail_key: Some(chunk_key("x", 2)),
+            ..Default::default()
+        };
+        let data = vec![1u8; 100_000];
+        let err = upload_stream(&store, "x", &data[..], 100, 2).unwrap_err();
+        assert_eq!(err.chunk_index(), Some(2));
+        assert!(err.to_string().contains("chunk 2 of x"), "{err}");
+        assert!(err.to_string().contains("boom"), "{err}");
+        assert!(store.objects.lock().unwrap().len() < 20);
+    }
+
+    #[test]
+    fn zero_chunk_size_is_refused() {
+        let store = MemStore::default();
+        assert!(matches!(
+            upload_stream(&store, "x", &b""[..], 0, 1),
+            Err(UploadError::ZeroChunkSize)
+        ));
+    }
+}

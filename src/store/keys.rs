@@ -1,10 +1,337 @@
 //! js3tream object key naming: `PREFIX:` + the chunk index as 20 zero-padded digits.
+//!
+//! A *slot* is the set of chunk objects sharing one PREFIX (LEGACY.md §6 and §8). It is
+//! complete when its indices run 0..n without gaps, every chunk but the last is exactly
+//! ChunkSize bytes and the last is shorter (a stream whose length is a multiple of
+//! ChunkSize ends with a zero-length object). A broken upload leaves only full-size
+//! chunks, so completeness needs no extra marker.
 
-/// Splits `PREFIX:NNNNNNNNNNNNNNNNNNNN` into the prefix and the chunk index.
+use std::collections::BTreeMap;
+use std::fmt;
+
+use time::OffsetDateTime;
+
+use super::ObjectInfo;
+
+/// Number of digits of the chunk index in a key.
+pub const INDEX_DIGITS: usize = 20;
+
+/// The object key of chunk `index` of `prefix`: `PREFIX:` + 20 zero-padded digits.
+///
+/// ```text
+/// chunk_key("/etc-3-FULL", 1) == "/etc-3-FULL:00000000000000000001"
+/// ```
+pub fn chunk_key(prefix: &str, index: u64) -> String {
+    format!("{prefix}:{index:0width$}", width = INDEX_DIGITS)
+}
+
+/// Splits a chunk key into its PREFIX and index: the key must end with `:` followed by
+/// exactly 20 ASCII digits. The prefix may itself contain `:` (MySQL sockets do).
 pub fn parse_chunk_key(key: &str) -> Option<(&str, u64)> {
-    let (prefix, index) = key.rsplit_once(':')?;
-    if index.len() != 20 || !index.bytes().all(|b| b.is_ascii_digit()) {
+    let colon = key.len().checked_sub(INDEX_DIGITS + 1)?;
+    // A multibyte character straddling the split point cannot be a valid key.
+    if !key.is_char_boundary(colon) || key.as_bytes()[colon] != b':' {
         return None;
     }
-    Some((prefix, index.parse().ok()?))
+    let digits = &key[colon + 1..];
+    if !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let index = digits.parse::<u64>().ok()?;
+    Some((&key[..colon], index))
+}
+
+/// The chunk objects of one PREFIX, as found in a listing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Slot {
+    /// The PREFIX as the listing spells it (see `Store::physical_key`).
+    pub prefix: String,
+    /// The chunks, sorted by index.
+    pub chunks: Vec<ObjectInfo>,
+    /// The newest LastModified of the chunks.
+    pub last_modified: OffsetDateTime,
+    /// Total size of the chunks in bytes.
+    pub size: u64,
+}
+
+impl Slot {
+    /// The chunk index of every chunk, in order.
+    pub fn indices(&self) -> impl Iterator<Item = u64> + '_ {
+        self.chunks
+            .iter()
+            .filter_map(|c| parse_chunk_key(&c.key).map(|(_, i)| i))
+    }
+}
+
+/// Groups a listing into slots by PREFIX, sorted by prefix; each slot's chunks are sorted
+/// by index. Keys that are not chunk keys are ignored.
+pub fn group_slots(objects: impl IntoIterator<Item = ObjectInfo>) -> Vec<Slot> {
+    let mut by_prefix: BTreeMap<String, Vec<(u64, ObjectInfo)>> = BTreeMap::new();
+    for obj in objects {
+        if let Some((prefix, index)) = parse_chunk_key(&obj.key) {
+            by_prefix
+                .entry(prefix.to_owned())
+                .or_default()
+                .push((index, obj));
+        }
+    }
+    by_prefix
+        .into_iter()
+        .map(|(prefix, mut chunks)| {
+            chunks.sort_by_key(|(i, _)| *i);
+            let chunks: Vec<ObjectInfo> = chunks.into_iter().map(|(_, o)| o).collect();
+            let last_modified = chunks
+                .iter()
+                .map(|c| c.last_modified)
+                .max()
+                .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+            let size = chunks.iter().map(|c| c.size).sum();
+            Slot {
+                prefix,
+                chunks,
+                last_modified,
+                size,
+            }
+        })
+        .collect()
+}
+
+/// Why a slot is not a complete js3tream upload.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SlotProblem {
+    /// The slot has no chunk at all.
+    #[error("no chunks")]
+    Empty,
+    /// A chunk index is missing from the run 0..n.
+    #[error("chunk {index} is missing")]
+    MissingIndex {
+        /// The first missing index.
+        index: u64,
+    },
+    /// The same index appears twice (two spellings of one key).
+    #[error("chunk {index} appears more than once")]
+    DuplicateIndex {
+        /// The repeated index.
+        index: u64,
+    },
+    /// A chunk before the last does not have exactly ChunkSize bytes.
+    #[error("chunk {index} has {size} bytes, expected {expected}")]
+    WrongSize {
+        /// The chunk index.
+        index: u64,
+        /// Its size.
+        size: u64,
+        /// ChunkSize.
+        expected: u64,
+    },
+    /// Every chunk is exactly ChunkSize: the upload stopped before its final short chunk.
+    #[error("no final short chunk after chunk {last_index} (upload incomplete)")]
+    NoFinalShortChunk {
+        /// The index of the last chunk present.
+        last_index: u64,
+    },
+}
+
+/// Checks that `slot` is a complete upload with the given ChunkSize: indices 0..n
+/// contiguous, every chunk but the last exactly `chunk_size` bytes, the last shorter.
+pub fn check_complete(slot: &Slot, chunk_size: u64) -> Result<(), SlotProblem> {
+    if slot.chunks.is_empty() {
+        return Err(SlotProblem::Empty);
+    }
+    let n = slot.chunks.len();
+    for (pos, chunk) in slot.chunks.iter().enumerate() {
+        let expected_index = pos as u64;
+        let index = parse_chunk_key(&chunk.key).map_or(u64::MAX, |(_, i)| i);
+        if index < expected_index {
+            return Err(SlotProblem::DuplicateIndex { index });
+        }
+        if index > expected_index {
+            return Err(SlotProblem::MissingIndex {
+                index: expected_index,
+            });
+        }
+        let last = pos + 1 == n;
+        if !last && chunk.size != chunk_size {
+            return Err(SlotProblem::WrongSize {
+                index,
+                size: chunk.size,
+                expected: chunk_size,
+            });
+        }
+        if last {
+            if chunk.size == chunk_size {
+                return Err(SlotProblem::NoFinalShortChunk { last_index: index });
+            }
+            if chunk.size > chunk_size {
+                return Err(SlotProblem::WrongSize {
+                    index,
+                    size: chunk.size,
+                    expected: chunk_size,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+impl fmt::Display for Slot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} ({} chunks, {} bytes)",
+            self.prefix,
+            self.chunks.len(),
+            self.size
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn obj(key: &str, size: u64, secs: i64) -> ObjectInfo {
+        ObjectInfo {
+            key: key.to_owned(),
+            size,
+            last_modified: OffsetDateTime::from_unix_timestamp(secs).unwrap(),
+            etag: None,
+        }
+    }
+
+    fn slot(sizes: &[(u64, u64)]) -> Slot {
+        let objs = sizes
+            .iter()
+            .map(|&(i, s)| obj(&chunk_key("/etc-3-FULL", i), s, 0));
+        group_slots(objs).pop().unwrap()
+    }
+
+    #[test]
+    fn chunk_keys_are_twenty_digits() {
+        assert_eq!(
+            chunk_key("/etc-3-FULL", 0),
+            "/etc-3-FULL:00000000000000000000"
+        );
+        assert_eq!(
+            chunk_key("PostgreSQL/-3", 12),
+            "PostgreSQL/-3:00000000000000000012"
+        );
+        assert_eq!(chunk_key("x", u64::MAX), "x:18446744073709551615");
+    }
+
+    #[test]
+    fn parse_round_trips_and_splits_at_last_colon() {
+        for prefix in [
+            "/etc-3-FULL",
+            "MySQL//var/run/mysqld/mysqld.sock/shop-4",
+            "MySQL/--all-databases-5",
+            "PostgreSQL/-3",
+            "a:b:c",
+            "",
+            "with space-1-DIFF",
+        ] {
+            for i in [0, 1, 99, 123_456_789] {
+                assert_eq!(parse_chunk_key(&chunk_key(prefix, i)), Some((prefix, i)));
+            }
+        }
+        assert_eq!(
+            parse_chunk_key("a:00000000000000000001:00000000000000000002"),
+            Some(("a:00000000000000000001", 2))
+        );
+    }
+
+    #[test]
+    fn parse_rejects_non_chunk_keys() {
+        for key in [
+            "",
+            "/etc-3-FULL",
+            "/etc-3-FULL:0",
+            "/etc-3-FULL:0000000000000000000",    // 19 digits
+            "/etc-3-FULL0:00000000000000000000x", // trailing junk
+            "/etc-3-FULL:0000000000000000000a",
+            "/etc-3-FULL;00000000000000000000",
+            "/etc:99999999999999999999", // overflows u64
+            "é:0000000000000000000",
+        ] {
+            assert_eq!(parse_chunk_key(key), None, "{key:?}");
+        }
+        // 21 digits: the prefix takes the first one
+        assert_eq!(parse_chunk_key("p:000000000000000000001"), None);
+    }
+
+    #[test]
+    fn grouping_sorts_and_sums() {
+        let slots = group_slots(vec![
+            obj("/b-1-FULL:00000000000000000001", 5, 20),
+            obj("/a-1-FULL:00000000000000000000", 10, 5),
+            obj("/b-1-FULL:00000000000000000000", 10, 30),
+            obj("not a chunk", 1, 100),
+            obj("/b-1-FULL:00000000000000000002", 0, 10),
+        ]);
+        assert_eq!(slots.len(), 2);
+        assert_eq!(slots[0].prefix, "/a-1-FULL");
+        assert_eq!(slots[1].prefix, "/b-1-FULL");
+        assert_eq!(slots[1].size, 15);
+        assert_eq!(slots[1].indices().collect::<Vec<_>>(), vec![0, 1, 2]);
+        assert_eq!(slots[1].last_modified.unix_timestamp(), 30);
+        assert_eq!(slots[1].to_string(), "/b-1-FULL (3 chunks, 15 bytes)");
+    }
+
+    #[test]
+    fn complete_slots() {
+        assert_eq!(check_complete(&slot(&[(0, 0)]), 1000), Ok(()));
+        assert_eq!(check_complete(&slot(&[(0, 999)]), 1000), Ok(()));
+        assert_eq!(check_complete(&slot(&[(0, 1000), (1, 0)]), 1000), Ok(()));
+        assert_eq!(
+            check_complete(&slot(&[(0, 1000), (1, 1000), (2, 1)]), 1000),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn incomplete_slots_name_the_chunk() {
+        assert_eq!(
+            check_complete(&slot(&[(0, 1000)]), 1000),
+            Err(SlotProblem::NoFinalShortChunk { last_index: 0 })
+        );
+        assert_eq!(
+            check_complete(&slot(&[(1, 10)]), 1000),
+            Err(SlotProblem::MissingIndex { index: 0 })
+        );
+        assert_eq!(
+            check_complete(&slot(&[(0, 1000), (2, 10)]), 1000),
+            Err(SlotProblem::MissingIndex { index: 1 })
+        );
+        assert_eq!(
+            check_complete(&slot(&[(0, 1000), (1, 999), (2, 10)]), 1000),
+            Err(SlotProblem::WrongSize {
+                index: 1,
+                size: 999,
+                expected: 1000
+            })
+        );
+        assert_eq!(
+            check_complete(&slot(&[(0, 1001)]), 1000),
+            Err(SlotProblem::WrongSize {
+                index: 0,
+                size: 1001,
+                expected: 1000
+            })
+        );
+        assert_eq!(
+            check_complete(&slot(&[(0, 1000), (0, 1000), (1, 3)]), 1000),
+            Err(SlotProblem::DuplicateIndex { index: 0 })
+        );
+        let empty = Slot {
+            prefix: "x".into(),
+            chunks: vec![],
+            last_modified: OffsetDateTime::UNIX_EPOCH,
+            size: 0,
+        };
+        assert_eq!(check_complete(&empty, 1000), Err(SlotProblem::Empty));
+        assert_eq!(
+            SlotProblem::MissingIndex { index: 3 }.to_string(),
+            "chunk 3 is missing"
+        );
+    }
 }

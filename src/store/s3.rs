@@ -1,1 +1,712 @@
 //! The aws-sdk-s3 store behind a private tokio runtime.
+//!
+//! The rest of the program is synchronous; every [`Store`] call blocks on the store's own
+//! multi-thread runtime (safe to call from several threads at once, never from inside an
+//! async context). Settings follow S3-NOTES.md: checksums only when required, Content-MD5
+//! on every PUT with the ETag checked, path-style addressing for custom endpoints,
+//! standard retries and per-attempt timeouts so a hung connection cannot stall a cron run.
+//!
+//! Keys: callers pass the logical (legacy) keys, which are PUT exactly as written. Some
+//! servers (Garage, MinIO) strip leading `/` from keys; [`S3Store`] detects this once per
+//! store ([`KeyStyle`]) so that [`Store::list`] and [`Store::physical_key`] agree with
+//! what the server reports.
+
+use std::path::Path;
+use std::sync::OnceLock;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use aws_config::meta::region::ProvideRegion;
+use aws_sdk_s3::Client;
+use aws_sdk_s3::config::{
+    BehaviorVersion, Credentials, Region, RequestChecksumCalculation, ResponseChecksumValidation,
+    retry::RetryConfig, timeout::TimeoutConfig,
+};
+use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{
+    BucketLocationConstraint, CreateBucketConfiguration, Delete, ObjectIdentifier, StorageClass,
+};
+use base64::Engine;
+use bytes::Bytes;
+use md5::{Digest, Md5};
+use time::OffsetDateTime;
+use tokio::runtime::Runtime;
+
+use super::{ObjectInfo, Store, StoreError};
+
+/// The region used when nothing else names one (and the one AWS calls the default).
+pub const DEFAULT_REGION: &str = "us-east-1";
+
+/// How to reach one bucket. Build with [`S3Config::new`] and the `with_*` methods.
+#[derive(Debug, Clone, PartialEq)]
+pub struct S3Config {
+    /// The bucket name.
+    pub bucket: String,
+    /// A custom endpoint URL (Garage, MinIO, moto); `None`: `AWS_ENDPOINT_URL_S3`, then
+    /// `AWS_ENDPOINT_URL`, else AWS itself.
+    pub endpoint: Option<String>,
+    /// The signing region; `None`: `AWS_REGION`, `AWS_DEFAULT_REGION`, the AWS profile,
+    /// the bucket's own region (`x-amz-bucket-region`), else `us-east-1`.
+    pub region: Option<String>,
+    /// Access key id and secret (from the legacy S3Keyfile); `None`: the standard AWS
+    /// credential chain (environment, profile, web identity, instance metadata).
+    pub credentials: Option<(String, String)>,
+    /// Attempts per request, first one included (standard retry mode).
+    pub max_attempts: u32,
+    /// Timeout for establishing a connection.
+    pub connect_timeout: Duration,
+    /// Timeout for one attempt of one request (a whole chunk PUT must fit in it).
+    pub attempt_timeout: Duration,
+    /// Optional user metadata `tag` stored with every object (js3tream's `-t`).
+    pub tag: Option<String>,
+    /// How the server spells keys; `None`: detect on first need.
+    pub key_style: Option<KeyStyle>,
+}
+
+impl S3Config {
+    /// Defaults for `bucket`: environment endpoint/region/credentials, 5 attempts,
+    /// 10 s connect timeout, 120 s per attempt, no tag, key style detected.
+    pub fn new(bucket: impl Into<String>) -> Self {
+        S3Config {
+            bucket: bucket.into(),
+            endpoint: None,
+            region: None,
+            credentials: None,
+            max_attempts: 5,
+            connect_timeout: Duration::from_secs(10),
+            attempt_timeout: Duration::from_secs(120),
+            tag: None,
+            key_style: None,
+        }
+    }
+
+    /// Sets a custom endpoint URL.
+    pub fn with_endpoint(mut self, endpoint: impl Into<String>) -> Self {
+        self.endpoint = Some(endpoint.into());
+        self
+    }
+
+    /// Sets the signing region.
+    pub fn with_region(mut self, region: impl Into<String>) -> Self {
+        self.region = Some(region.into());
+        self
+    }
+
+    /// Sets static credentials.
+    pub fn with_credentials(mut self, key: impl Into<String>, secret: impl Into<String>) -> Self {
+        self.credentials = Some((key.into(), secret.into()));
+        self
+    }
+
+    /// Reads static credentials from a legacy S3Keyfile (see [`read_keyfile`]).
+    pub fn with_keyfile(mut self, path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        self.credentials = Some(read_keyfile(path)?);
+        Ok(self)
+    }
+}
+
+/// Reads a legacy S3Keyfile: a Java properties file with `key=` and `secret=` lines
+/// (`:` also separates, `#`/`!` start comments, blanks around the separator are ignored).
+/// Errors name the file.
+pub fn read_keyfile(path: impl AsRef<Path>) -> Result<(String, String), StoreError> {
+    let path = path.as_ref();
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| StoreError::Setup(format!("S3Keyfile {}: {e}", path.display())))?;
+    let (mut key, mut secret) = (None, None);
+    for line in text.lines() {
+        let line = line.trim_start();
+        if line.is_empty() || line.starts_with('#') || line.starts_with('!') {
+            continue;
+        }
+        let Some(sep) = line.find(['=', ':']) else {
+            continue;
+        };
+        let name = line[..sep].trim();
+        let value = line[sep + 1..].trim().to_owned();
+        match name {
+            "key" => key = Some(value),
+            "secret" => secret = Some(value),
+            _ => {}
+        }
+    }
+    match (key, secret) {
+        (Some(k), Some(s)) if !k.is_empty() && !s.is_empty() => Ok((k, s)),
+        (k, _) => {
+            let missing = if k.as_deref().is_none_or(str::is_empty) {
+                "key"
+            } else {
+                "secret"
+            };
+            Err(StoreError::Setup(format!(
+                "S3Keyfile {}: no `{missing}=` line",
+                path.display()
+            )))
+        }
+    }
+}
+
+/// How a server spells the keys it was given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyStyle {
+    /// Keys are stored exactly as written (AWS, moto).
+    Faithful,
+    /// Leading `/` are stripped (Garage, MinIO).
+    StripLeadingSlashes,
+    /// Leading `/` are stripped and runs of `/` collapse to one.
+    StripAndCollapseSlashes,
+}
+
+impl KeyStyle {
+    /// How a server of this style spells `logical`.
+    pub fn apply(self, logical: &str) -> String {
+        match self {
+            KeyStyle::Faithful => logical.to_owned(),
+            KeyStyle::StripLeadingSlashes => logical.trim_start_matches('/').to_owned(),
+            KeyStyle::StripAndCollapseSlashes => {
+                let mut out = String::with_capacity(logical.len());
+                for c in logical.trim_start_matches('/').chars() {
+                    if !(c == '/' && out.ends_with('/')) {
+                        out.push(c);
+                    }
+                }
+                out
+            }
+        }
+    }
+
+    /// Which style turned the written key `written` into the listed key `listed`.
+    fn classify(written: &str, listed: &str) -> Option<KeyStyle> {
+        [
+            KeyStyle::Faithful,
+            KeyStyle::StripLeadingSlashes,
+            KeyStyle::StripAndCollapseSlashes,
+        ]
+        .into_iter()
+        .find(|style| style.apply(written) == listed)
+    }
+}
+
+/// A bucket on an S3 server, reached with aws-sdk-s3.
+pub struct S3Store {
+    rt: Runtime,
+    client: Client,
+    bucket: String,
+    region: String,
+    endpoint: Option<String>,
+    tag: Option<String>,
+    key_style: OnceLock<KeyStyle>,
+}
+
+impl std::fmt::Debug for S3Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3Store")
+            .field("bucket", &self.bucket)
+            .field("region", &self.region)
+            .field("endpoint", &self.endpoint)
+            .field("key_style", &self.key_style.get())
+            .finish()
+    }
+}
+
+fn env_nonempty(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn to_offset(dt: Option<&aws_smithy_types::DateTime>) -> OffsetDateTime {
+    dt.and_then(|d| OffsetDateTime::from_unix_timestamp_nanos(d.as_nanos()).ok())
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+/// A readable one-line text for an SDK error: code and message of a service error,
+/// the whole error chain otherwise.
+fn describe<E, R>(err: &SdkError<E, R>) -> String
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    if let Some(se) = err.as_service_error() {
+        let code = se.code().unwrap_or("error");
+        match se.message() {
+            Some(m) => format!("{code}: {m}"),
+            None => code.to_owned(),
+        }
+    } else {
+        DisplayErrorContext(err).to_string()
+    }
+}
+
+fn status<E>(err: &SdkError<E, aws_sdk_s3::config::http::HttpResponse>) -> Option<u16> {
+    err.raw_response().map(|r| r.status().as_u16())
+}
+
+impl S3Store {
+    /// Builds the client (no request is sent unless the region must be discovered).
+    pub fn connect(cfg: S3Config) -> Result<S3Store, StoreError> {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("s3napback-s3")
+            .enable_all()
+            .build()
+            .map_err(|e| StoreError::Setup(format!("tokio runtime: {e}")))?;
+        let endpoint = cfg
+            .endpoint
+            .clone()
+            .filter(|e| !e.trim().is_empty())
+            .or_else(|| env_nonempty("AWS_ENDPOINT_URL_S3"))
+            .or_else(|| env_nonempty("AWS_ENDPOINT_URL"));
+        let explicit_region = cfg
+            .region
+            .clone()
+            .filter(|r| !r.trim().is_empty())
+            .or_else(|| env_nonempty("AWS_REGION"))
+            .or_else(|| env_nonempty("AWS_DEFAULT_REGION"));
+
+        let (client, region) = rt.block_on(async {
+            let explicit_region = match explicit_region {
+                Some(r) => Some(r),
+                None => aws_config::profile::ProfileFileRegionProvider::new()
+                    .region()
+                    .await
+                    .map(|r| r.to_string()),
+            };
+            let first_region = explicit_region
+                .clone()
+                .unwrap_or_else(|| DEFAULT_REGION.to_owned());
+            let client = Self::build_client(&cfg, endpoint.as_deref(), &first_region).await;
+            if explicit_region.is_some() {
+                return (client, first_region);
+            }
+            // No region configured: ask the bucket where it lives (AWS answers with
+            // x-amz-bucket-region, even on the 301 for a bucket in another region).
+            let found = match client.head_bucket().bucket(&cfg.bucket).send().await {
+                Ok(out) => out.bucket_region().map(str::to_owned),
+                Err(e) => e
+                    .raw_response()
+                    .and_then(|r| r.headers().get("x-amz-bucket-region"))
+                    .map(str::to_owned),
+            };
+            match found {
+                Some(r) if r != first_region => {
+                    let client = Self::build_client(&cfg, endpoint.as_deref(), &r).await;
+                    (client, r)
+                }
+                _ => (client, first_region),
+            }
+        });
+        let key_style = OnceLock::new();
+        if let Some(style) = cfg.key_style {
+            let _ = key_style.set(style);
+        }
+        Ok(S3Store {
+            rt,
+            client,
+            bucket: cfg.bucket,
+            region,
+            endpoint,
+            tag: cfg.tag,
+            key_style,
+        })
+    }
+
+    async fn build_client(cfg: &S3Config, endpoint: Option<&str>, region: &str) -> Client {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::new(region.to_owned()))
+            .retry_config(RetryConfig::standard().with_max_attempts(cfg.max_attempts.max(1)))
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(cfg.connect_timeout)
+                    .operation_attempt_timeout(cfg.attempt_timeout)
+                    .build(),
+            );
+        if let Some((key, secret)) = &cfg.credentials {
+            loader = loader.credentials_provider(Credentials::new(
+                key.clone(),
+                secret.clone(),
+                None,
+                None,
+                "s3napback-keyfile",
+            ));
+        }
+        if let Some(ep) = endpoint {
+            loader = loader.endpoint_url(ep);
+        }
+        let shared = loader.load().await;
+        let conf = aws_sdk_s3::config::Builder::from(&shared)
+            .force_path_style(endpoint.is_some())
+            .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
+            .response_checksum_validation(ResponseChecksumValidation::WhenRequired)
+            .build();
+        Client::from_conf(conf)
+    }
+
+    /// The signing region in use.
+    pub fn region(&self) -> &str {
+        &self.region
+    }
+
+    /// The custom endpoint in use, if any.
+    pub fn endpoint(&self) -> Option<&str> {
+        self.endpoint.as_deref()
+    }
+
+    fn err(&self, op: &'static str, key: &str, message: String) -> StoreError {
+        StoreError::Request {
+            op,
+            bucket: self.bucket.clone(),
+            key: key.to_owned(),
+            message,
+        }
+    }
+
+    /// Creates the bucket when it does not exist (as js3tream did).
+    pub fn ensure_bucket(&self) -> Result<(), StoreError> {
+        self.rt.block_on(async {
+            match self.client.head_bucket().bucket(&self.bucket).send().await {
+                Ok(_) => return Ok(()),
+                Err(e) if status(&e) == Some(404) => {}
+                Err(e) => return Err(self.err("HeadBucket", "", describe(&e))),
+            }
+            let mut req = self.client.create_bucket().bucket(&self.bucket);
+            if self.region != DEFAULT_REGION {
+                req = req.create_bucket_configuration(
+                    CreateBucketConfiguration::builder()
+                        .location_constraint(BucketLocationConstraint::from(self.region.as_str()))
+                        .build(),
+                );
+            }
+            match req.send().await {
+                Ok(_) => Ok(()),
+                Err(e)
+                    if e.as_service_error().and_then(|s| s.code())
+                        == Some("BucketAlreadyOwnedByYou") =>
+                {
+                    Ok(())
+                }
+                Err(e) => Err(self.err("CreateBucket", "", describe(&e))),
+            }
+        })
+    }
+
+    /// How this server spells keys: the configured style, else detected once and cached.
+    ///
+    /// Detection first reads: a key starting with `/` in the first listing page proves
+    /// the server keeps keys as written. Otherwise it PUTs a probe object
+    /// `/.s3napback-probe-…//x`, sees how the listing spells it and deletes it. When the
+    /// probe cannot be written (read-only credentials), leading slashes are assumed to be
+    /// stripped: on such a bucket no legacy `/…` key exists anyway.
+    pub fn key_style(&self) -> Result<KeyStyle, StoreError> {
+        if let Some(style) = self.key_style.get() {
+            return Ok(*style);
+        }
+        let style = self.detect_key_style()?;
+        log::debug!("bucket {}: key style {style:?}", self.bucket);
+        Ok(*self.key_style.get_or_init(|| style))
+    }
+
+    fn detect_key_style(&self) -> Result<KeyStyle, StoreError> {
+        let first_page = self.rt.block_on(async {
+            self.client
+                .list_objects_v2()
+                .bucket(&self.bucket)
+                .max_keys(1000)
+                .send()
+                .await
+                .map_err(|e| self.err("ListObjectsV2", "", describe(&e)))
+        })?;
+        if first_page
+            .contents()
+            .iter()
+            .any(|o| o.key().is_some_and(|k| k.starts_with('/')))
+        {
+            return Ok(KeyStyle::Faithful);
+        }
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let id = format!(".s3napback-probe-{}-{nanos}", std::process::id());
+        let probe = format!("/{id}//x");
+        if let Err(e) = self.put(&probe, Bytes::from_static(b"probe")) {
+            log::warn!(
+                "bucket {}: cannot write a probe object ({e}); assuming the server strips leading '/' from keys",
+                self.bucket
+            );
+            return Ok(KeyStyle::StripLeadingSlashes);
+        }
+        let mut listed = self.list_raw(&format!("/{id}"))?;
+        listed.extend(self.list_raw(&id)?);
+        let mut doomed: Vec<String> = listed.iter().map(|o| o.key.clone()).collect();
+        doomed.push(probe.clone());
+        self.delete(&doomed)?;
+        let style = listed
+            .iter()
+            .find_map(|o| KeyStyle::classify(&probe, &o.key));
+        match style {
+            Some(s) => Ok(s),
+            None => Err(self.err(
+                "probe",
+                &probe,
+                format!(
+                    "the server lists the probe object as {:?}: unsupported key normalisation",
+                    listed.iter().map(|o| &o.key).collect::<Vec<_>>()
+                ),
+            )),
+        }
+    }
+
+    /// Lists with `server_prefix` exactly as given to the server.
+    fn list_raw(&self, server_prefix: &str) -> Result<Vec<ObjectInfo>, StoreError> {
+        self.rt.block_on(async {
+            let mut req = self.client.list_objects_v2().bucket(&self.bucket);
+            if !server_prefix.is_empty() {
+                req = req.prefix(server_prefix);
+            }
+            let mut pages = req.into_paginator().send();
+            let mut out = Vec::new();
+            while let Some(page) = pages.next().await {
+                let page =
+                    page.map_err(|e| self.err("ListObjectsV2", server_prefix, describe(&e)))?;
+                for o in page.contents() {
+                    let Some(key) = o.key() else { continue };
+                    out.push(ObjectInfo {
+                        key: key.to_owned(),
+                        size: o.size().unwrap_or(0).max(0) as u64,
+                        last_modified: to_offset(o.last_modified()),
+                        etag: o.e_tag().map(|e| e.trim_matches('"').to_owned()),
+                    });
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    async fn delete_one(&self, key: &str) -> Result<(), StoreError> {
+        match self
+            .client
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if status(&e) == Some(404) => Ok(()),
+            Err(e) => Err(self.err("DeleteObject", key, describe(&e))),
+        }
+    }
+
+    async fn delete_batch(&self, keys: &[String]) -> Result<(), StoreError> {
+        let objects = keys
+            .iter()
+            .map(|k| ObjectIdentifier::builder().key(k).build())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| self.err("DeleteObjects", &keys[0], e.to_string()))?;
+        let delete = Delete::builder()
+            .set_objects(Some(objects))
+            .quiet(true)
+            .build()
+            .map_err(|e| self.err("DeleteObjects", &keys[0], e.to_string()))?;
+        let out = match self
+            .client
+            .delete_objects()
+            .bucket(&self.bucket)
+            .delete(delete)
+            .send()
+            .await
+        {
+            Ok(out) => out,
+            Err(e) if e.as_service_error().is_some() => {
+                log::debug!(
+                    "bucket {}: DeleteObjects refused ({}); deleting one by one",
+                    self.bucket,
+                    describe(&e)
+                );
+                for k in keys {
+                    self.delete_one(k).await?;
+                }
+                return Ok(());
+            }
+            Err(e) => return Err(self.err("DeleteObjects", &keys[0], describe(&e))),
+        };
+        for err in out.errors() {
+            if err.code() == Some("NoSuchKey") {
+                continue;
+            }
+            return Err(self.err(
+                "DeleteObjects",
+                err.key().unwrap_or(""),
+                format!(
+                    "{}: {}",
+                    err.code().unwrap_or("error"),
+                    err.message().unwrap_or("")
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl Store for S3Store {
+    fn bucket(&self) -> &str {
+        &self.bucket
+    }
+
+    fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>, StoreError> {
+        let server_prefix = if prefix.is_empty() {
+            String::new()
+        } else {
+            self.key_style()?.apply(prefix)
+        };
+        self.list_raw(&server_prefix)
+    }
+
+    fn put(&self, key: &str, body: Bytes) -> Result<(), StoreError> {
+        let digest = Md5::digest(&body);
+        let md5_hex = hex(&digest);
+        let md5_b64 = base64::engine::general_purpose::STANDARD.encode(digest);
+        let size = body.len();
+        self.rt.block_on(async {
+            let mut req = self
+                .client
+                .put_object()
+                .bucket(&self.bucket)
+                .key(key)
+                .content_length(size as i64)
+                .content_md5(md5_b64)
+                .storage_class(StorageClass::Standard)
+                .body(ByteStream::from(body));
+            if let Some(tag) = &self.tag {
+                req = req.metadata("tag", tag);
+            }
+            let out = req
+                .send()
+                .await
+                .map_err(|e| self.err("PutObject", key, describe(&e)))?;
+            let etag = out
+                .e_tag()
+                .map(|e| e.trim_matches('"').to_ascii_lowercase())
+                .unwrap_or_default();
+            if etag != md5_hex {
+                return Err(StoreError::EtagMismatch {
+                    bucket: self.bucket.clone(),
+                    key: key.to_owned(),
+                    etag: if etag.is_empty() {
+                        "(none)".into()
+                    } else {
+                        etag
+                    },
+                    md5: md5_hex,
+                    size,
+                });
+            }
+            Ok(())
+        })
+    }
+
+    fn get(&self, key: &str) -> Result<Bytes, StoreError> {
+        self.rt.block_on(async {
+            let out = match self
+                .client
+                .get_object()
+                .bucket(&self.bucket)
+                .key(key)
+                .send()
+                .await
+            {
+                Ok(out) => out,
+                Err(e)
+                    if status(&e) == Some(404)
+                        || e.as_service_error().is_some_and(|s| s.is_no_such_key()) =>
+                {
+                    return Err(StoreError::NotFound {
+                        bucket: self.bucket.clone(),
+                        key: key.to_owned(),
+                    });
+                }
+                Err(e) => return Err(self.err("GetObject", key, describe(&e))),
+            };
+            let data = out
+                .body
+                .collect()
+                .await
+                .map_err(|e| self.err("GetObject", key, format!("reading the body: {e}")))?;
+            Ok(data.into_bytes())
+        })
+    }
+
+    fn delete(&self, keys: &[String]) -> Result<(), StoreError> {
+        self.rt.block_on(async {
+            for batch in keys.chunks(1000) {
+                self.delete_batch(batch).await?;
+            }
+            Ok(())
+        })
+    }
+
+    fn physical_key(&self, logical: &str) -> String {
+        match self.key_style() {
+            Ok(style) => style.apply(logical),
+            Err(e) => {
+                log::warn!(
+                    "bucket {}: cannot tell how the server spells keys ({e}); assuming as written",
+                    self.bucket
+                );
+                logical.to_owned()
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_styles() {
+        let k = "MySQL//var/run/x.sock/db-4:00000000000000000000";
+        assert_eq!(KeyStyle::Faithful.apply("/etc-3-FULL:0"), "/etc-3-FULL:0");
+        assert_eq!(
+            KeyStyle::StripLeadingSlashes.apply("//etc-3-FULL:0"),
+            "etc-3-FULL:0"
+        );
+        assert_eq!(KeyStyle::StripLeadingSlashes.apply(k), k);
+        assert_eq!(
+            KeyStyle::StripAndCollapseSlashes.apply(k),
+            "MySQL/var/run/x.sock/db-4:00000000000000000000"
+        );
+        assert_eq!(
+            KeyStyle::classify("/p//x", "/p//x"),
+            Some(KeyStyle::Faithful)
+        );
+        assert_eq!(
+            KeyStyle::classify("/p//x", "p//x"),
+            Some(KeyStyle::StripLeadingSlashes)
+        );
+        assert_eq!(
+            KeyStyle::classify("/p//x", "p/x"),
+            Some(KeyStyle::StripAndCollapseSlashes)
+        );
+        assert_eq!(KeyStyle::classify("/p//x", "q"), None);
+    }
+
+    #[test]
+    fn keyfile() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("keys");
+        std::fs::write(&p, "# comment\nkey = AKIA123\nsecret=abc/def=\n").unwrap();
+        assert_eq!(
+            read_keyfile(&p).unwrap(),
+            ("AKIA123".to_owned(), "abc/def=".to_owned())
+        );
+        std::fs::write(&p, "key=AKIA123\n").unwrap();
+        let e = read_keyfile(&p).unwrap_err().to_string();
+        assert!(e.contains("no `secret=` line") && e.contains("keys"), "{e}");
+        let e = read_keyfile(dir.path().join("nope"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("nope"), "{e}");
+    }
+}

@@ -1,4 +1,5 @@
 //! Integration tests: one binary, real tools and real servers.
 
 mod pipeline;
+mod store;
 mod support;

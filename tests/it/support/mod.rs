@@ -1,4 +1,6 @@
 //! Helpers that start real servers and prepare real tool state for the tests.
+
 pub mod db;
 pub mod gpg;
+pub mod s3;
 pub mod svn;

@@ -1,0 +1,366 @@
+//! One `Store` conformance suite run against every S3 server the tests start, and the
+//! chunker against real servers.
+
+use std::io::{self, Read};
+use std::time::Duration;
+
+use bytes::Bytes;
+use md5::{Digest, Md5};
+use s3napback::chunker::{UploadError, upload_stream};
+use s3napback::store::keys::{check_complete, chunk_key, group_slots};
+use s3napback::store::s3::{KeyStyle, S3Store};
+use s3napback::store::{Store, StoreError};
+
+use crate::support::s3::{S3Server, garage, moto};
+
+/// Legacy slot prefixes of every kind (LEGACY.md §6).
+const PREFIXES: &[&str] = &[
+    "/etc-3-FULL",
+    "MySQL//var/run/mysqld/mysqld.sock/shop-4",
+    "MySQL/--all-databases-5",
+    "PostgreSQL/-3",
+    "/home/my docs-1-DIFF",
+];
+
+fn md5_hex(data: &[u8]) -> String {
+    Md5::digest(data)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The conformance suite: put/get/list/delete with legacy keys.
+fn conformance(server: &S3Server, store: &S3Store) {
+    let kind = server.kind;
+    assert_eq!(store.bucket(), server.bucket);
+    // a clean start
+    let old: Vec<String> = store.list("").unwrap().into_iter().map(|o| o.key).collect();
+    store.delete(&old).unwrap();
+
+    let mut written = Vec::new();
+    for (n, prefix) in PREFIXES.iter().enumerate() {
+        for i in 0..2u64 {
+            let key = chunk_key(prefix, i);
+            let body = Bytes::from(format!("{kind} {n} {i} {}", "x".repeat(n * 10)));
+            store.put(&key, body.clone()).unwrap();
+            written.push((prefix.to_string(), key, body));
+        }
+    }
+
+    for (prefix, key, body) in &written {
+        // get by the logical key and by the server's spelling
+        assert_eq!(&store.get(key).unwrap(), body, "{kind}: get {key}");
+        let physical = store.physical_key(key);
+        assert_eq!(
+            &store.get(&physical).unwrap(),
+            body,
+            "{kind}: get {physical}"
+        );
+        // list by the logical prefix finds exactly this slot, spelled as physical_key says
+        let listed = store.list(prefix).unwrap();
+        let keys: Vec<&str> = listed.iter().map(|o| o.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            vec![
+                store.physical_key(&chunk_key(prefix, 0)),
+                store.physical_key(&chunk_key(prefix, 1))
+            ],
+            "{kind}: list {prefix:?}"
+        );
+        let info = listed.iter().find(|o| o.key == physical).unwrap();
+        assert_eq!(info.size, body.len() as u64, "{kind}: size of {key}");
+        assert_eq!(
+            info.etag.as_deref(),
+            Some(md5_hex(body).as_str()),
+            "{kind}: ETag of {key}"
+        );
+    }
+
+    // the whole listing groups into one slot per prefix, named as physical_key says
+    let slots = group_slots(store.list("").unwrap());
+    let mut want: Vec<String> = PREFIXES.iter().map(|p| store.physical_key(p)).collect();
+    want.sort();
+    let got: Vec<String> = slots.iter().map(|s| s.prefix.clone()).collect();
+    assert_eq!(got, want, "{kind}: slots");
+
+    // missing objects
+    match store.get("/no-such-1-FULL:00000000000000000000") {
+        Err(StoreError::NotFound { bucket, key }) => {
+            assert_eq!(bucket, server.bucket);
+            assert_eq!(key, "/no-such-1-FULL:00000000000000000000");
+        }
+        other => panic!("{kind}: get of a missing key gave {other:?}"),
+    }
+
+    // delete with the listed keys, then again (missing keys are fine)
+    let listed: Vec<String> = store
+        .list(PREFIXES[0])
+        .unwrap()
+        .into_iter()
+        .map(|o| o.key)
+        .collect();
+    store.delete(&listed).unwrap();
+    assert!(
+        store.list(PREFIXES[0]).unwrap().is_empty(),
+        "{kind}: deleted"
+    );
+    store.delete(&listed).unwrap();
+    // delete with logical keys works too
+    let logical: Vec<String> = (0..2).map(|i| chunk_key(PREFIXES[1], i)).collect();
+    store.delete(&logical).unwrap();
+    assert!(
+        store.list(PREFIXES[1]).unwrap().is_empty(),
+        "{kind}: deleted logical"
+    );
+    // many keys: more than one DeleteObjects batch
+    let many: Vec<String> = (0..1005).map(|i| chunk_key("/many-1-FULL", i)).collect();
+    for k in many.iter().take(3).chain(many.iter().skip(1002)) {
+        store.put(k, Bytes::new()).unwrap();
+    }
+    store.delete(&many).unwrap();
+    assert!(
+        store.list("/many").unwrap().is_empty(),
+        "{kind}: batch delete"
+    );
+    let rest: Vec<String> = store.list("").unwrap().into_iter().map(|o| o.key).collect();
+    store.delete(&rest).unwrap();
+    assert!(
+        store.list("").unwrap().is_empty(),
+        "{kind}: no probe left behind"
+    );
+}
+
+#[test]
+fn conformance_moto() {
+    let server = moto();
+    let store = server.store();
+    conformance(&server, &store);
+    assert_eq!(store.key_style().unwrap(), KeyStyle::Faithful);
+    assert_eq!(
+        store.physical_key("/etc-3-FULL:00000000000000000000"),
+        "/etc-3-FULL:00000000000000000000"
+    );
+}
+
+#[test]
+fn conformance_garage() {
+    let server = garage();
+    let store = server.store();
+    conformance(&server, &store);
+    assert_ne!(store.key_style().unwrap(), KeyStyle::Faithful);
+    assert_eq!(
+        store.physical_key("/etc-3-FULL:00000000000000000000"),
+        "etc-3-FULL:00000000000000000000"
+    );
+}
+
+#[test]
+fn key_style_is_read_from_an_existing_listing() {
+    // On moto a bucket already holding `/…` keys is recognised without a probe.
+    let server = moto();
+    let store = server.store();
+    store
+        .put("/etc-1-FULL:00000000000000000000", Bytes::new())
+        .unwrap();
+    let fresh = S3Store::connect(server.config()).unwrap();
+    assert_eq!(fresh.key_style().unwrap(), KeyStyle::Faithful);
+    assert_eq!(fresh.list("").unwrap().len(), 1, "no probe object left");
+}
+
+#[test]
+fn errors_name_bucket_and_key_and_ensure_bucket_creates_it() {
+    let server = moto();
+    let store = S3Store::connect(server.config().with_credentials("testing", "testing")).unwrap();
+    // the bucket does not exist yet: the error names bucket and key
+    let err = store
+        .put("/x-1-FULL:00000000000000000000", Bytes::from("a"))
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("s3napback-test") && text.contains("/x-1-FULL:00000000000000000000"),
+        "{text}"
+    );
+    store.ensure_bucket().unwrap();
+    store.ensure_bucket().unwrap();
+    store
+        .put("/x-1-FULL:00000000000000000000", Bytes::from("a"))
+        .unwrap();
+}
+
+/// Chunk sizes as the server lists them, in index order.
+fn chunk_sizes(store: &dyn Store, prefix: &str) -> Vec<u64> {
+    let slots = group_slots(store.list(prefix).unwrap());
+    assert_eq!(slots.len(), 1, "one slot for {prefix}");
+    slots[0].chunks.iter().map(|c| c.size).collect()
+}
+
+fn download(store: &dyn Store, prefix: &str) -> Vec<u8> {
+    let slots = group_slots(store.list(prefix).unwrap());
+    let mut out = Vec::new();
+    for c in &slots[0].chunks {
+        out.extend_from_slice(&store.get(&c.key).unwrap());
+    }
+    out
+}
+
+fn chunker_layouts(store: &dyn Store) {
+    const CS: u64 = 1000;
+    for (len, want) in [
+        (0u64, vec![0u64]),
+        (CS - 1, vec![CS - 1]),
+        (CS, vec![CS, 0]),
+        (CS + 1, vec![CS, 1]),
+        (3 * CS, vec![CS, CS, CS, 0]),
+    ] {
+        let prefix = format!("/layout-{len}-FULL");
+        let data: Vec<u8> = (0..len).map(|i| (i * 7 % 251) as u8).collect();
+        let sum = upload_stream(store, &prefix, &data[..], CS, 3).unwrap();
+        assert_eq!(sum.bytes, len);
+        assert_eq!(sum.chunks, want.len() as u64);
+        assert_eq!(
+            sum.keys,
+            (0..want.len() as u64)
+                .map(|i| chunk_key(&prefix, i))
+                .collect::<Vec<_>>()
+        );
+        assert_eq!(chunk_sizes(store, &prefix), want, "{len} bytes");
+        let slot = group_slots(store.list(&prefix).unwrap()).remove(0);
+        check_complete(&slot, CS).unwrap();
+        assert_eq!(download(store, &prefix), data);
+    }
+}
+
+#[test]
+fn chunker_writes_js3tream_layout_on_moto() {
+    let server = moto();
+    let store = server.store();
+    chunker_layouts(&store);
+    // the exact keys js3tream wrote, with their leading slash
+    let keys: Vec<String> = store
+        .list("/layout-1000-FULL")
+        .unwrap()
+        .into_iter()
+        .map(|o| o.key)
+        .collect();
+    assert_eq!(
+        keys,
+        vec![
+            "/layout-1000-FULL:00000000000000000000",
+            "/layout-1000-FULL:00000000000000000001"
+        ]
+    );
+}
+
+#[test]
+fn chunker_writes_js3tream_layout_on_garage() {
+    let server = garage();
+    let store = server.store();
+    chunker_layouts(&store);
+}
+
+/// Returns at most `step` bytes per read, pausing between reads.
+struct SlowReader {
+    data: Vec<u8>,
+    pos: usize,
+    step: usize,
+}
+
+impl Read for SlowReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        std::thread::sleep(Duration::from_millis(1));
+        let n = self.step.min(buf.len()).min(self.data.len() - self.pos);
+        buf[..n].copy_from_slice(&self.data[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+/// Gives `good` bytes, then fails like a broken pipeline.
+struct FailingReader {
+    good: usize,
+    given: usize,
+}
+
+impl Read for FailingReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.given >= self.good {
+            return Err(io::Error::other("gzip: stdin: unexpected end of file"));
+        }
+        let n = buf.len().min(self.good - self.given).min(300);
+        buf[..n].fill(b'z');
+        self.given += n;
+        Ok(n)
+    }
+}
+
+#[test]
+fn chunker_fills_chunks_from_a_slow_reader_and_reports_read_errors() {
+    let server = moto();
+    let store = server.store();
+    let data: Vec<u8> = (0..2500u32).map(|i| i as u8).collect();
+    let reader = SlowReader {
+        data: data.clone(),
+        pos: 0,
+        step: 7,
+    };
+    let sum = upload_stream(&store, "MySQL/--all-databases-5", reader, 1000, 2).unwrap();
+    assert_eq!(sum.chunks, 3);
+    assert_eq!(
+        chunk_sizes(&store, "MySQL/--all-databases-5"),
+        vec![1000, 1000, 500]
+    );
+    assert_eq!(download(&store, "MySQL/--all-databases-5"), data);
+
+    let err = upload_stream(
+        &store,
+        "/broken-1-FULL",
+        FailingReader {
+            good: 2300,
+            given: 0,
+        },
+        1000,
+        2,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            UploadError::Read {
+                index: 2,
+                offset: 2300,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let text = err.to_string();
+    assert!(
+        text.contains("gzip: stdin: unexpected end of file"),
+        "{text}"
+    );
+    assert!(text.contains("/broken-1-FULL"), "{text}");
+    // only full chunks were written: the slot is detectably incomplete
+    let slot = group_slots(store.list("/broken-1-FULL").unwrap()).remove(0);
+    // (a chunk handed over before the error may or may not have been sent)
+    let sizes = chunk_sizes(&store, "/broken-1-FULL");
+    assert!(
+        !sizes.is_empty() && sizes.len() <= 2 && sizes.iter().all(|&s| s == 1000),
+        "{sizes:?}"
+    );
+    assert!(check_complete(&slot, 1000).is_err());
+}
+
+#[test]
+fn chunker_put_failure_names_the_chunk() {
+    let server = moto();
+    // no bucket: the first PUT fails
+    let store = S3Store::connect(server.config()).unwrap();
+    let data = vec![1u8; 5000];
+    let err = upload_stream(&store, "/etc-3-FULL", &data[..], 1000, 2).unwrap_err();
+    assert!(matches!(err, UploadError::Put { .. }), "{err:?}");
+    let text = err.to_string();
+    assert!(
+        text.contains("chunk ") && text.contains("/etc-3-FULL:0000"),
+        "{text}"
+    );
+}
