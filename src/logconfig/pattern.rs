@@ -110,6 +110,7 @@ fn offset_name(now: OffsetDateTime) -> String {
 
 /// The local zone abbreviation for a time, from the C library.
 fn zone_abbrev(ts: i64) -> Option<String> {
+    #[allow(clippy::useless_conversion)] // time_t is i32 on some targets
     let t: libc::time_t = ts.try_into().ok()?;
     // SAFETY: localtime_r writes only into `tm`; tm_zone then points to static zone data.
     unsafe {
@@ -472,11 +473,11 @@ fn compile(pattern: &str) -> (Vec<Piece>, Vec<String>) {
         };
         i += 1;
         let mut option: Option<String> = None;
-        if chars.get(i) == Some(&'{') {
-            if let Some(close) = chars[i..].iter().position(|&ch| ch == '}') {
-                option = Some(chars[i + 1..i + close].iter().collect());
-                i += close + 1;
-            }
+        if chars.get(i) == Some(&'{')
+            && let Some(close) = chars[i..].iter().position(|&ch| ch == '}')
+        {
+            option = Some(chars[i + 1..i + close].iter().collect());
+            i += close + 1;
         }
         let num = option
             .as_deref()
