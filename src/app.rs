@@ -166,7 +166,7 @@ fn run_config(settings: &Settings, args: &RunArgs, clock: &Clock) -> Result<usiz
         Err(e) => return Err(anyhow!(Fatal(format!("bucket {}: {e:#}", settings.bucket)))),
     };
     let listing = crate::backup::list_bucket(store.as_ref(), settings);
-    let key_style = crate::store::s3::KeyStyle::from_listing(&listing);
+    let key_style = facts::key_style_from_listing(&listing);
     let facts = facts::gather(settings, clock, args.force, &listing, key_style);
     let done: Vec<String> = facts.done_today.iter().cloned().collect();
     report::emit(&report::bucket_header(&settings.bucket, &today, &done));

@@ -130,14 +130,13 @@ fn attempt(store: &dyn Store, plan: &Plan, run: &Run) -> Result<Outcome> {
         bail!("the pipeline produced no data");
     }
     match (&run.state, work) {
-        (Some(StateFile::TarSnapshot { path, .. }), Some(work)) => work
-            .commit()
-            .with_context(|| format!("replacing {}", path.display()))?,
-        (Some(StateFile::SvnRevision { path, head }), _) => {
-            let work = SnapshotWork::begin(path, true)?;
-            fs::write(work.work_path(), format!("{head}\n"))?;
+        (Some(StateFile::TarSnapshot { path, .. }), Some(work)) => {
             work.commit()
                 .with_context(|| format!("replacing {}", path.display()))?;
+        }
+        (Some(StateFile::SvnRevision { path, head }), _) => {
+            crate::snapshot::write_revision(path, *head)
+                .with_context(|| format!("recording revision {head} in {}", path.display()))?;
         }
         _ => {}
     }

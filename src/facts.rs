@@ -41,6 +41,17 @@ pub fn done_today(listing: &[ObjectInfo], clock: &Clock) -> BTreeSet<String> {
         .collect()
 }
 
+/// How the server spells keys, judged read-only from a listing: a key starting with `/`
+/// proves keys are kept as written; without one, leading slashes are taken as stripped
+/// (harmless either way: no listed key then starts with `/`).
+pub fn key_style_from_listing(listing: &[ObjectInfo]) -> KeyStyle {
+    if listing.is_empty() || listing.iter().any(|o| o.key.starts_with('/')) {
+        KeyStyle::Faithful
+    } else {
+        KeyStyle::StripLeadingSlashes
+    }
+}
+
 /// The local day-of-year of a file's mtime, if the file exists.
 fn mtime_yday(path: &Path) -> Option<i64> {
     let modified = fs::metadata(path).ok()?.modified().ok()?;

@@ -19,7 +19,7 @@ pub struct SvnFacts {
 }
 
 /// Everything the planner needs to know about the world.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Facts {
     pub day: Option<Day>,
     /// `-f`: ignore "not a backup day", "already performed today" and "already done today".
@@ -34,6 +34,20 @@ pub struct Facts {
     pub done_today: BTreeSet<String>,
     /// How the server spells keys (Garage and MinIO strip the leading `/`).
     pub key_style: KeyStyle,
+}
+
+impl Default for Facts {
+    fn default() -> Facts {
+        Facts {
+            day: None,
+            force: false,
+            state_mtime_yday: HashMap::new(),
+            svn: HashMap::new(),
+            svn_dirs: HashMap::new(),
+            done_today: BTreeSet::new(),
+            key_style: KeyStyle::Faithful,
+        }
+    }
 }
 
 /// A tar snapshot or Subversion revision file in DiffDir, to be replaced only on success.
