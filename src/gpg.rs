@@ -35,7 +35,9 @@ pub fn check_recipient(recipient: &str, keyring: Option<&str>) -> Result<(), Gpg
             && !matches!(f.get(1), Some(&"e") | Some(&"r") | Some(&"d") | Some(&"i"))
             && f.get(11).is_some_and(|caps| caps.contains('E'))
     });
-    if out.status.success() && usable {
+    // gpg exits 2 for harmless complaints too (a --keyring that is also the default
+    // keyring gives "File exists"), so the listing decides, not the status.
+    if usable {
         Ok(())
     } else {
         Err(GpgError::NotFound(recipient.to_string()))
