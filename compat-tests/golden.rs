@@ -55,10 +55,10 @@ fn answer_no_such_bucket(stream: std::net::TcpStream) {
             if header == "\r\n" || header == "\n" {
                 break;
             }
-            if let Some((name, value)) = header.split_once(':') {
-                if name.eq_ignore_ascii_case("content-length") {
-                    length = value.trim().parse().unwrap_or(0);
-                }
+            if let Some((name, value)) = header.split_once(':')
+                && name.eq_ignore_ascii_case("content-length")
+            {
+                length = value.trim().parse().unwrap_or(0);
             }
         }
         let mut body = vec![0; length];
@@ -88,10 +88,18 @@ fn key_home() -> &'static Path {
             .args(["--homedir"])
             .arg(dir.path())
             .args(["--batch", "--passphrase", "", "--quick-gen-key"])
-            .args(["Backup Test <backup@example.com>", "default", "default", "never"])
+            .args([
+                "Backup Test <backup@example.com>",
+                "default",
+                "default",
+                "never",
+            ])
             .output()
             .expect("run gpg");
-        assert!(status.status.success(), "gpg key generation failed: {status:?}");
+        assert!(
+            status.status.success(),
+            "gpg key generation failed: {status:?}"
+        );
         dir
     })
     .path()

@@ -13,8 +13,8 @@ use crate::pipeline::{Output, Pipeline, PipelineReport};
 use crate::plan::{Job, Plan, Run, StateFile};
 use crate::report::Category;
 use crate::snapshot::SnapshotWork;
-use crate::store::s3::{S3Config, S3Store};
 use crate::store::keys::parse_chunk_key;
+use crate::store::s3::{S3Config, S3Store};
 use crate::store::{ObjectInfo, Store};
 
 /// How many chunk uploads run at once.
@@ -64,7 +64,13 @@ pub fn delete_slot(store: &dyn Store, prefix: &str) -> Result<usize> {
 
 /// Executes one job's run; logs what it did. An error has been logged at ERROR already and
 /// left no objects and an untouched state file behind.
-pub fn execute(store: &dyn Store, settings: &Settings, plan: &Plan, job: &Job, run: &Run) -> Result<()> {
+pub fn execute(
+    store: &dyn Store,
+    settings: &Settings,
+    plan: &Plan,
+    job: &Job,
+    run: &Run,
+) -> Result<()> {
     let cat = Category::of(job.kind).target();
     let target = format!("{}:{}", plan.bucket, run.prefix);
     match attempt(store, plan, run) {
@@ -153,7 +159,13 @@ fn stream_upload(
     stages: &[Vec<String>],
 ) -> Result<(UploadSummary, PipelineReport)> {
     let mut pipeline = Pipeline::start(stages, Output::Reader)?;
-    match upload_stream(store, &run.prefix, &mut pipeline, plan.chunk_size, PARALLEL_UPLOADS) {
+    match upload_stream(
+        store,
+        &run.prefix,
+        &mut pipeline,
+        plan.chunk_size,
+        PARALLEL_UPLOADS,
+    ) {
         Ok(summary) => Ok((summary, pipeline.finish()?)),
         Err(put_error @ UploadError::Put { .. }) => {
             pipeline.abort();
@@ -177,6 +189,12 @@ fn buffered_upload(
     let report = Pipeline::start(stages, Output::File(temp.to_path_buf()))?.finish()?;
     let file = File::open(temp).with_context(|| format!("reading {}", temp.display()))?;
     let reader: Box<dyn Read> = Box::new(BufReader::new(file));
-    let summary = upload_stream(store, &run.prefix, reader, plan.chunk_size, PARALLEL_UPLOADS)?;
+    let summary = upload_stream(
+        store,
+        &run.prefix,
+        reader,
+        plan.chunk_size,
+        PARALLEL_UPLOADS,
+    )?;
     Ok((summary, report))
 }

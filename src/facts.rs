@@ -12,8 +12,8 @@ use crate::config::{Item, ItemKind, Settings};
 use crate::plan::{Facts, SvnFacts, state_file_path};
 use crate::schedule;
 use crate::store::ObjectInfo;
-use crate::store::s3::KeyStyle;
 use crate::store::keys::parse_chunk_key;
+use crate::store::s3::KeyStyle;
 
 /// Newest LastModified per prefix of a listing (objects that are not js3tream chunks are
 /// ignored).
@@ -21,9 +21,7 @@ pub fn newest_per_prefix(listing: &[ObjectInfo]) -> BTreeMap<String, OffsetDateT
     let mut newest: BTreeMap<String, OffsetDateTime> = BTreeMap::new();
     for o in listing {
         if let Some((prefix, _)) = parse_chunk_key(&o.key) {
-            let e = newest
-                .entry(prefix.to_string())
-                .or_insert(o.last_modified);
+            let e = newest.entry(prefix.to_string()).or_insert(o.last_modified);
             if o.last_modified > *e {
                 *e = o.last_modified;
             }
@@ -85,11 +83,13 @@ fn svn_youngest(repo: &str) -> Result<u64, String> {
 /// The revision number saved in a Subversion state file.
 fn saved_revision(path: &Path) -> Result<Option<u64>, String> {
     match fs::read_to_string(path) {
-        Ok(text) => text
-            .trim()
-            .parse()
-            .map(Some)
-            .map_err(|_| format!("{}: not a revision number: {:?}", path.display(), text.trim())),
+        Ok(text) => text.trim().parse().map(Some).map_err(|_| {
+            format!(
+                "{}: not a revision number: {:?}",
+                path.display(),
+                text.trim()
+            )
+        }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(format!("{}: {e}", path.display())),
     }
@@ -150,10 +150,13 @@ pub fn gather(
                     facts.state_mtime_yday.insert(path.clone(), yday);
                 }
                 if item.kind == ItemKind::Subversion {
-                    facts.svn.entry(item.name.clone()).or_insert_with(|| SvnFacts {
-                        youngest: svn_youngest(&item.name),
-                        last_saved: saved_revision(&path),
-                    });
+                    facts
+                        .svn
+                        .entry(item.name.clone())
+                        .or_insert_with(|| SvnFacts {
+                            youngest: svn_youngest(&item.name),
+                            last_saved: saved_revision(&path),
+                        });
                 }
             }
             ItemKind::SubversionDir => {

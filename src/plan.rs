@@ -292,10 +292,11 @@ fn plan_item(
             Decision::Run(run(prefix, db.source, None))
         }
     };
-    if let Decision::Run(r) = &job.decision {
-        if !facts.force && facts.done_today.contains(&physical(facts, &r.prefix)) {
-            job.decision = Decision::AlreadyDoneToday(r.clone());
-        }
+    if let Decision::Run(r) = &job.decision
+        && !facts.force
+        && facts.done_today.contains(&physical(facts, &r.prefix))
+    {
+        job.decision = Decision::AlreadyDoneToday(r.clone());
     }
     jobs.push(job);
 }

@@ -152,7 +152,10 @@ pub fn job_lines(plan: &Plan, job: &Job) -> Vec<Line> {
             lines.push(Line::new(
                 cat,
                 Level::Warn,
-                format!("Skipping {}:{} -- already done today", plan.bucket, run.prefix),
+                format!(
+                    "Skipping {}:{} -- already done today",
+                    plan.bucket, run.prefix
+                ),
             ));
         }
         Decision::NoNewRevisions(run) => {

@@ -105,10 +105,7 @@ impl Source {
                 name,
             } => {
                 let excl: String = excludes.iter().map(|e| format!(" --exclude {e}")).collect();
-                format!(
-                    "tar -f - {excl} -g {} -C / -czp {name}",
-                    snapshot.display()
-                )
+                format!("tar -f - {excl} -g {} -C / -czp {name}", snapshot.display())
             }
             Source::MySqlDump {
                 socket,
@@ -125,10 +122,7 @@ impl Source {
                 )
             }
             Source::PgDump { user, database } => {
-                let user = user
-                    .as_ref()
-                    .map(|u| format!("-U {u}"))
-                    .unwrap_or_default();
+                let user = user.as_ref().map(|u| format!("-U {u}")).unwrap_or_default();
                 let program = if database.is_some() {
                     "pg_dump"
                 } else {
