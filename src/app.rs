@@ -90,7 +90,7 @@ pub fn run(cli: Cli, clock: Option<Clock>) -> u8 {
     }
     let common = match &cli.command {
         None => &cli.run.common,
-        Some(Command::List(a)) => &a.common,
+        Some(command) => command.common(),
     };
     if let Err(e) = init_logging(common) {
         eprintln!("s3napback: {e}");
@@ -109,7 +109,11 @@ pub fn run(cli: Cli, clock: Option<Clock>) -> u8 {
     };
     let outcome = match &cli.command {
         None => backup_run(&cli.run, &clock),
-        Some(Command::List(_)) => Err(anyhow!(Fatal("list: not implemented yet".into()))),
+        Some(Command::List(a)) => crate::list::run(a, &clock),
+        Some(Command::Restore(a)) => crate::restore::run(a, &clock),
+        Some(Command::Cat(a)) => crate::restore::run_cat(a, &clock),
+        Some(Command::Verify(a)) => crate::verify::run(a, &clock),
+        Some(Command::Status(a)) => crate::status::run(a, &clock),
     };
     match outcome {
         Ok(code) => code,

@@ -76,6 +76,27 @@ pub struct RunArgs {
 pub enum Command {
     /// List every slot in the bucket.
     List(ListArgs),
+    /// Restore an item as of a date: newest FULL, then its DIFFs, decrypted and extracted.
+    Restore(RestoreArgs),
+    /// Write one slot's stream, decrypted, to stdout.
+    Cat(CatArgs),
+    /// Check that every slot is complete and intact, and which dates are restorable.
+    Verify(VerifyArgs),
+    /// Per item: newest backup, its age, the slot timeline; exit 1 when too old.
+    Status(StatusArgs),
+}
+
+impl Command {
+    /// The options every subcommand has.
+    pub fn common(&self) -> &Common {
+        match self {
+            Command::List(a) => &a.common,
+            Command::Restore(a) => &a.common,
+            Command::Cat(a) => &a.common,
+            Command::Verify(a) => &a.common,
+            Command::Status(a) => &a.common,
+        }
+    }
 }
 
 /// `s3napback list`.
@@ -89,4 +110,54 @@ pub struct ListArgs {
     /// Exactly what `js3tream -l -b BUCKET` printed.
     #[arg(long)]
     pub js3tream: bool,
+}
+
+/// `s3napback restore`.
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// Restore the state as of the end of this local date (YYYY-MM-DD); default: now.
+    #[arg(long, value_name = "DATE")]
+    pub at: Option<String>,
+    /// Directory to extract into (a file for database and Subversion dumps).
+    /// Writing into / needs an explicit `--into /`.
+    #[arg(long, value_name = "DIR")]
+    pub into: Option<std::path::PathBuf>,
+    /// Write the decompressed dump (databases, Subversion) to stdout.
+    #[arg(long)]
+    pub to_stdout: bool,
+    /// The item as configured: a Directory path, a MySQL/PostgreSQL name, a Subversion path.
+    pub item: String,
+    /// Only these paths of a Directory item (as tar names them, e.g. home/foo/file).
+    pub paths: Vec<String>,
+}
+
+/// `s3napback cat`.
+#[derive(Debug, Args)]
+pub struct CatArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// The slot prefix, e.g. /etc-3-FULL or MySQL/--all-databases-5.
+    pub prefix: String,
+}
+
+/// `s3napback verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// Also download every chunk, check its MD5, decrypt and read every stream to its end.
+    #[arg(long)]
+    pub deep: bool,
+}
+
+/// `s3napback status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// Exit 1 when an item's newest backup is older than this (default: twice its Frequency).
+    #[arg(long, value_name = "HOURS")]
+    pub max_age: Option<f64>,
 }

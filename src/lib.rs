@@ -4,17 +4,23 @@
 
 pub mod app;
 pub mod backup;
+pub mod catalog;
 pub mod chunker;
 pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod facts;
 pub mod gpg;
+pub mod inventory;
+pub mod list;
 pub mod logconfig;
 pub mod pipeline;
 pub mod plan;
 pub mod report;
+pub mod restore;
 pub mod schedule;
 pub mod snapshot;
 pub mod sources;
+pub mod status;
 pub mod store;
+pub mod verify;

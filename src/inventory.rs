@@ -1,0 +1,57 @@
+//! What the read-only commands (list, restore, cat, verify, status) start from: one config
+//! file's settings, a connection to its bucket, and the bucket's slots.
+
+use anyhow::{Context, Result, anyhow};
+
+use crate::app::{Fatal, load_settings};
+use crate::cli::Common;
+use crate::config::Settings;
+use crate::facts::key_style_from_listing;
+use crate::store::Store;
+use crate::store::keys::{Slot, group_slots};
+use crate::store::s3::{KeyStyle, S3Store};
+
+/// A config file and the current contents of its bucket.
+pub struct Inventory {
+    pub settings: Settings,
+    pub store: S3Store,
+    /// How the server spells keys (judged from the listing, read-only).
+    pub key_style: KeyStyle,
+    /// Every slot in the bucket, sorted by prefix.
+    pub slots: Vec<Slot>,
+}
+
+impl Inventory {
+    /// Loads `-c FILE`, connects and lists the whole bucket.
+    pub fn open(common: &Common) -> Result<Inventory> {
+        let path = common
+            .config
+            .as_ref()
+            .ok_or_else(|| anyhow!(Fatal("this command needs -c FILE".into())))?;
+        let settings = load_settings(path)?;
+        let store = crate::backup::open_store(&settings)?;
+        let listing = store
+            .list("")
+            .with_context(|| format!("listing bucket {}", settings.bucket))?;
+        let key_style = key_style_from_listing(&listing);
+        Ok(Inventory {
+            settings,
+            store,
+            key_style,
+            slots: group_slots(listing),
+        })
+    }
+
+    /// How the server spells a logical name.
+    pub fn physical(&self, logical: &str) -> String {
+        self.key_style.apply(logical)
+    }
+
+    /// The slot with this prefix (logical or as listed).
+    pub fn slot(&self, prefix: &str) -> Option<&Slot> {
+        let physical = self.physical(prefix);
+        self.slots
+            .iter()
+            .find(|s| s.prefix == prefix || s.prefix == physical)
+    }
+}
