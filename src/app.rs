@@ -170,7 +170,13 @@ fn run_config(settings: &Settings, args: &RunArgs, clock: &Clock) -> Result<usiz
         Err(e) => return Err(anyhow!(Fatal(format!("bucket {}: {e:#}", settings.bucket)))),
     };
     let listing = crate::backup::list_bucket(store.as_ref(), settings);
-    let key_style = facts::key_style_from_listing(&listing);
+    // Test mode stays read-only; a real run may ask the server (a probe object).
+    let key_style = match (&store, args.test) {
+        (Some(store), false) => store
+            .key_style()
+            .unwrap_or_else(|_| facts::key_style_from_listing(&listing)),
+        _ => facts::key_style_from_listing(&listing),
+    };
     let facts = facts::gather(settings, clock, args.force, &listing, key_style);
     let done: Vec<String> = facts.done_today.iter().cloned().collect();
     report::emit(&report::bucket_header(&settings.bucket, &today, &done));

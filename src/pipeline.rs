@@ -403,6 +403,8 @@ fn broken_pipe(status: ExitStatus, stderr_tail: &str) -> bool {
     status.signal() == Some(13)
         || stderr_tail.contains("Broken pipe")
         || stderr_tail.contains("died with signal 13")
+        // GNU tar's gzip child killed by SIGPIPE (128 + 13)
+        || stderr_tail.contains("Child returned status 141")
 }
 
 /// The last [`STDERR_TAIL_LINES`] lines of a stderr buffer file (lossy UTF-8).

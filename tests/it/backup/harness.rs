@@ -1,0 +1,265 @@
+//! A scratch site for end-to-end runs: a config, DiffDir, a GnuPG home, the tool's binary,
+//! and the legacy manual recovery procedure (concatenate chunks, gpg -d, tar -xz -g /dev/null).
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use s3napback::store::Store;
+use s3napback::store::keys::parse_chunk_key;
+use s3napback::store::s3::S3Store;
+
+use crate::support::gpg::GpgHome;
+use crate::support::s3::S3Server;
+
+const LOGCONF: &str = "log4perl.rootLogger = DEBUG, Screen
+log4perl.appender.Screen = Log::Log4perl::Appender::Screen
+log4perl.appender.Screen.stderr = 0
+log4perl.appender.Screen.layout = Log::Log4perl::Layout::PatternLayout
+log4perl.appender.Screen.layout.ConversionPattern = %c %p %m%n
+log4perl.logger.Backup.S3napback = INFO
+";
+
+/// A scratch folder with DiffDir, a key file, a log config and a GnuPG home.
+pub struct Site {
+    pub root: tempfile::TempDir,
+    pub gpg: GpgHome,
+    pub env: Vec<(String, String)>,
+}
+
+/// What one run of the tool did.
+pub struct Run {
+    pub status: i32,
+    pub log: String,
+}
+
+impl Run {
+    /// Panics with the log unless the log has `text`.
+    pub fn expect(&self, text: &str) -> &Run {
+        assert!(
+            self.log.contains(text),
+            "expected {text:?} in the log:\n{}",
+            self.log
+        );
+        self
+    }
+}
+
+impl Site {
+    pub fn new() -> Site {
+        Site::with_gpg(GpgHome::new())
+    }
+
+    /// A site whose GNUPGHOME is `gpg`.
+    pub fn with_gpg(gpg: GpgHome) -> Site {
+        let root = tempfile::tempdir().expect("tempdir");
+        fs::create_dir(root.path().join("diffs")).unwrap();
+        fs::create_dir(root.path().join("tmp")).unwrap();
+        fs::write(root.path().join("log.conf"), LOGCONF).unwrap();
+        Site {
+            root,
+            gpg,
+            env: Vec::new(),
+        }
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.root.path().join(rel)
+    }
+
+    pub fn diff_dir(&self) -> PathBuf {
+        self.path("diffs")
+    }
+
+    /// Writes `conf` with the globals for `server` (and `GpgRecipient` when `encrypt`)
+    /// followed by `body`.
+    pub fn config(&self, server: &S3Server, chunk_size: u64, encrypt: bool, body: &str) -> PathBuf {
+        let keyfile = self.path("key.txt");
+        fs::write(&keyfile, format!("key={}\nsecret={}\n", server.key, server.secret)).unwrap();
+        let gpg = if encrypt {
+            format!("GpgRecipient {}\n", self.gpg.recipient())
+        } else {
+            String::new()
+        };
+        let text = format!(
+            "DiffDir {}\nTempDir {}\nBucket {}\nS3Keyfile {}\nChunkSize {chunk_size}\n\
+             S3Endpoint {}\nS3Region {}\n{gpg}\n{body}\n",
+            self.diff_dir().display(),
+            self.path("tmp").display(),
+            server.bucket,
+            keyfile.display(),
+            server.endpoint,
+            server.region,
+        );
+        let conf = self.path("s3napback.conf");
+        fs::write(&conf, text).unwrap();
+        conf
+    }
+
+    /// Runs `s3napback --logconfig LOG ARGS...` (with `--now NOW` when given).
+    pub fn run(&self, args: &[&str], now: Option<&str>) -> Run {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_s3napback"));
+        cmd.arg("--logconfig").arg(self.path("log.conf"));
+        cmd.args(args);
+        if let Some(now) = now {
+            cmd.args(["--now", now]);
+        }
+        let (k, v) = self.gpg.env();
+        cmd.env(k, v).env("TZ", "UTC").env_remove("AWS_ENDPOINT_URL");
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        let out: Output = cmd.output().expect("run s3napback");
+        Run {
+            status: out.status.code().unwrap_or(-1),
+            log: format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        }
+    }
+
+    /// gpg -d with this site's key.
+    pub fn decrypt(&self, data: &[u8]) -> Vec<u8> {
+        pipe_through(&self.gpg.argv(&["--quiet", "-d"]), data)
+    }
+}
+
+/// Runs `argv` with `input` on stdin; returns stdout; panics on failure.
+pub fn pipe_through(argv: &[String], input: &[u8]) -> Vec<u8> {
+    let mut child = Command::new(&argv[0])
+        .args(&argv[1..])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{argv:?}: {e}"));
+    let mut stdin = child.stdin.take().unwrap();
+    let data = input.to_vec();
+    let feeder = std::thread::spawn(move || {
+        let _ = stdin.write_all(&data);
+    });
+    let out = child.wait_with_output().unwrap();
+    feeder.join().unwrap();
+    assert!(
+        out.status.success(),
+        "{argv:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// The chunks of one slot, as (index, size), in index order.
+pub fn chunks(store: &S3Store, prefix: &str) -> Vec<(u64, u64)> {
+    let physical = store.physical_key(prefix);
+    let mut v: Vec<(u64, u64)> = store
+        .list(&format!("{prefix}:"))
+        .unwrap()
+        .into_iter()
+        .filter_map(|o| {
+            let (p, i) = parse_chunk_key(&o.key)?;
+            (p == physical).then_some((i, o.size))
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// Every slot prefix in the bucket, sorted.
+pub fn prefixes(store: &S3Store) -> Vec<String> {
+    let mut v: Vec<String> = store
+        .list("")
+        .unwrap()
+        .into_iter()
+        .filter_map(|o| parse_chunk_key(&o.key).map(|(p, _)| p.to_string()))
+        .collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+/// The legacy manual recovery, step one: a slot's objects concatenated in key order.
+pub fn fetch(store: &S3Store, prefix: &str) -> Vec<u8> {
+    let physical = store.physical_key(prefix);
+    let mut data = Vec::new();
+    for (index, _) in chunks(store, prefix) {
+        let key = format!("{physical}:{index:020}");
+        data.extend_from_slice(&store.get(&key).unwrap());
+    }
+    data
+}
+
+/// `tar -xz -g /dev/null -C out` of one (decrypted) slot stream.
+pub fn extract(tar_gz: &[u8], out: &Path) {
+    fs::create_dir_all(out).unwrap();
+    let argv: Vec<String> = ["tar", "-xz", "-g", "/dev/null", "-C"]
+        .iter()
+        .map(|s| s.to_string())
+        .chain([out.display().to_string()])
+        .collect();
+    pipe_through(&argv, tar_gz);
+}
+
+/// `gunzip` of a stream.
+pub fn gunzip(data: &[u8]) -> Vec<u8> {
+    pipe_through(&["gzip".to_string(), "-dc".to_string()], data)
+}
+
+/// Member names of a tar.gz stream.
+pub fn tar_members(tar_gz: &[u8]) -> Vec<String> {
+    let argv: Vec<String> = ["tar", "-tz"].iter().map(|s| s.to_string()).collect();
+    String::from_utf8(pipe_through(&argv, tar_gz))
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect()
+}
+
+/// A tree as relative path -> contents (files), target (symlinks) or "<dir>".
+pub fn tree(root: &Path) -> BTreeMap<String, Vec<u8>> {
+    fn walk(base: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
+        for e in fs::read_dir(dir).unwrap().flatten() {
+            let p = e.path();
+            let rel = p.strip_prefix(base).unwrap().display().to_string();
+            let kind = e.file_type().unwrap();
+            if kind.is_symlink() {
+                let target = fs::read_link(&p).unwrap();
+                out.insert(rel, format!("-> {}", target.display()).into_bytes());
+            } else if kind.is_dir() {
+                out.insert(rel, b"<dir>".to_vec());
+                walk(base, &p, out);
+            } else {
+                out.insert(rel, fs::read(&p).unwrap());
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(root, root, &mut out);
+    out
+}
+
+/// Where `tar -C out` puts an absolute source path.
+pub fn restored(out: &Path, source: &Path) -> PathBuf {
+    out.join(source.strip_prefix("/").unwrap())
+}
+
+/// A small tree with text, binary, nested, spaced and linked entries.
+pub fn make_tree(dir: &Path) {
+    fs::create_dir_all(dir.join("sub/with space")).unwrap();
+    fs::write(dir.join("a.txt"), "alpha\n").unwrap();
+    fs::write(dir.join("sub/b.txt"), "beta\n").unwrap();
+    fs::write(dir.join("sub/with space/c d.txt"), "gamma\n").unwrap();
+    // Incompressible bytes (a linear congruential generator), so chunk counts follow size.
+    let mut x: u32 = 12345;
+    let bin: Vec<u8> = (0..20_000)
+        .map(|_| {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            (x >> 16) as u8
+        })
+        .collect();
+    fs::write(dir.join("data.bin"), bin).unwrap();
+    std::os::unix::fs::symlink("a.txt", dir.join("link")).unwrap();
+}

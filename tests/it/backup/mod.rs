@@ -1,0 +1,8 @@
+//! End-to-end backups with the real binary, real tools and real S3 servers (issue 3).
+
+mod databases;
+mod directory;
+mod failures;
+mod harness;
+mod subversion;
+mod takeover;

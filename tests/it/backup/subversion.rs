@@ -1,0 +1,64 @@
+//! Subversion items: a FULL from revision 0, then a DIFF of only the new revisions; the
+//! chain loads into a fresh repository with the same youngest revision and content.
+
+use std::fs;
+use std::process::Command;
+
+use super::harness::{Site, fetch, gunzip, pipe_through};
+use crate::support::s3::moto;
+use crate::support::svn::SvnRepo;
+
+#[test]
+fn full_then_diff_chain_loads_with_svnadmin() {
+    let repo = SvnRepo::new(3);
+    let server = moto();
+    let store = server.store();
+    let site = Site::new();
+    let name = repo.path().display().to_string();
+    let body = format!("<Subversion {name}>\n\tDiffs 6\n\tFulls 2\n</Subversion>\n");
+    let conf = site.config(&server, 700, true, &body);
+    let conf = conf.to_str().unwrap();
+    let revision_file = site
+        .diff_dir()
+        .join(format!("{}.diff", name.replace('/', "_")));
+
+    let run = site.run(&["-c", conf], Some("2026-11-12 03:00:00"));
+    assert_eq!(run.status, 0, "{}", run.log);
+    run.expect(&format!("Subversion {name} -> {}:{name}-7-FULL", server.bucket));
+    assert_eq!(fs::read_to_string(&revision_file).unwrap().trim(), "3");
+
+    repo.commit_file("trunk/file.txt", "revision 4\n");
+    let head = repo.commit_file("trunk/added.txt", "added in 5\n");
+    let run = site.run(&["-c", conf], Some("2026-11-13 03:00:00"));
+    assert_eq!(run.status, 0, "{}", run.log);
+    assert_eq!(fs::read_to_string(&revision_file).unwrap().trim(), "5");
+
+    // Nothing new the next day: no upload.
+    site.run(&["-c", conf], Some("2026-11-14 03:00:00"))
+        .expect(&format!("{name} has no new revisions since last backup; skipping"));
+
+    let mut chain = gunzip(&site.decrypt(&fetch(&store, &format!("{name}-7-FULL"))));
+    let diff = gunzip(&site.decrypt(&fetch(&store, &format!("{name}-8-DIFF"))));
+    assert!(String::from_utf8_lossy(&diff).contains("Revision-number: 4"));
+    assert!(!String::from_utf8_lossy(&diff).contains("Revision-number: 3"));
+    chain.extend_from_slice(&diff);
+
+    let fresh = site.path("restored-repo");
+    assert!(Command::new("svnadmin").arg("create").arg(&fresh).status().unwrap().success());
+    let fresh_s = fresh.display().to_string();
+    pipe_through(
+        &["svnadmin".into(), "load".into(), "-q".into(), fresh_s.clone()],
+        &chain,
+    );
+    let look = |repo: &str, args: &[&str]| {
+        let out = Command::new("svnlook").args(args).arg(repo).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    assert_eq!(look(&fresh_s, &["youngest"]).trim(), head.to_string());
+    let cat = |repo: &str, path: &str| {
+        let out = Command::new("svnlook").args(["cat", repo, path]).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    assert_eq!(cat(&fresh_s, "trunk/added.txt"), cat(&name, "trunk/added.txt"));
+    assert_eq!(cat(&fresh_s, "trunk/file.txt"), "revision 4\n");
+}
