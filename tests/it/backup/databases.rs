@@ -33,7 +33,11 @@ fn mysql_dump_round_trip_and_a_missing_database_fails_alone() {
         .expect("Backup.S3napback.MySQL ERROR Backup of MySQL nosuchdb")
         .expect("`mysqldump` (pipeline stage 0) failed with exit status 2");
     assert!(chunks(&store, "MySQL/nosuchdb-7").is_empty());
-    assert!(!chunks(&store, "MySQL/--all-databases-7").is_empty(), "{}", run.log);
+    assert!(
+        !chunks(&store, "MySQL/--all-databases-7").is_empty(),
+        "{}",
+        run.log
+    );
 
     let dump = gunzip(&site.decrypt(&fetch(&store, "MySQL/shop-7")));
     db.sql("CREATE DATABASE shop_restored");

@@ -56,14 +56,19 @@ fn full_then_diffs_restore_by_the_legacy_procedure() {
     let conf = site.config(&server, CHUNK, true, &cycle(&src));
     let conf = conf.to_str().unwrap();
     let name = src.display().to_string();
-    let snapshot = site.diff_dir().join(format!("{}.diff", name.replace('/', "_")));
+    let snapshot = site
+        .diff_dir()
+        .join(format!("{}.diff", name.replace('/', "_")));
 
     // 2026-11-12 is yday 315: slot 315 % 14 = 7, a FULL.
     let full = format!("{name}-7-FULL");
     site.run(&["-c", conf], Some("2026-11-12 03:00:00"))
         .expect(&format!("Directory {name} -> {}:{full}", server.bucket));
     assert_complete(&store, &full);
-    assert!(snapshot.exists(), "the snapshot file is written after success");
+    assert!(
+        snapshot.exists(),
+        "the snapshot file is written after success"
+    );
     let full_members = tar_members(&site.decrypt(&fetch(&store, &full)));
     assert!(full_members.iter().any(|m| m.ends_with("data.bin")));
     assert!(!full_members.iter().any(|m| m.contains("cache/junk")));
@@ -78,7 +83,10 @@ fn full_then_diffs_restore_by_the_legacy_procedure() {
     assert_eq!(run.status, 0, "{}", run.log);
     assert_complete(&store, &diff1);
     let members = tar_members(&site.decrypt(&fetch(&store, &diff1)));
-    assert!(members.iter().any(|m| m.ends_with("new.txt")), "{members:?}");
+    assert!(
+        members.iter().any(|m| m.ends_with("new.txt")),
+        "{members:?}"
+    );
     assert!(members.iter().any(|m| m.ends_with("a.txt")), "{members:?}");
     assert!(
         !members.iter().any(|m| m.ends_with("data.bin")),
@@ -112,7 +120,9 @@ fn same_day_flow(server: &S3Server) {
     let conf = site.config(server, CHUNK, true, &cycle(&src));
     let conf = conf.to_str().unwrap();
     let name = src.display().to_string();
-    let snapshot = site.diff_dir().join(format!("{}.diff", name.replace('/', "_")));
+    let snapshot = site
+        .diff_dir()
+        .join(format!("{}.diff", name.replace('/', "_")));
 
     let first = site.run(&["-c", conf], None);
     assert_eq!(first.status, 0, "{}: {}", server.kind, first.log);
@@ -128,11 +138,12 @@ fn same_day_flow(server: &S3Server) {
     assert_complete(&store, &prefix);
     let before = chunks(&store, &prefix);
 
-    site.run(&["-c", conf], None)
-        .expect(&format!("Skipping {name}; diff was already performed today"));
+    site.run(&["-c", conf], None).expect(&format!(
+        "Skipping {name}; diff was already performed today"
+    ));
     fs::remove_file(&snapshot).unwrap();
     site.run(&["-c", conf], None)
-        .expect(&format!("Buckets already done today:"))
+        .expect("Buckets already done today:")
         .expect(&format!(
             "Skipping {}:{prefix} -- already done today",
             server.bucket
@@ -171,10 +182,15 @@ fn test_mode_changes_nothing() {
     make_tree(&src);
     let conf = site.config(&server, CHUNK, true, &cycle(&src));
     let name = src.display().to_string();
-    let snapshot = site.diff_dir().join(format!("{}.diff", name.replace('/', "_")));
+    let snapshot = site
+        .diff_dir()
+        .join(format!("{}.diff", name.replace('/', "_")));
     fs::write(&snapshot, "legacy snapshot").unwrap();
     // A FULL day: the legacy deleted the snapshot file even in test mode.
-    let run = site.run(&["-t", "-c", conf.to_str().unwrap()], Some("2026-11-12 03:00:00"));
+    let run = site.run(
+        &["-t", "-c", conf.to_str().unwrap()],
+        Some("2026-11-12 03:00:00"),
+    );
     assert_eq!(run.status, 0, "{}", run.log);
     run.expect("TEST MODE ONLY, NO REAL ACTIONS WILL BE TAKEN")
         .expect(&format!("s3 delete {}:{name}-7-FULL", server.bucket));

@@ -35,7 +35,10 @@ fn a_missing_directory_fails_alone_and_keeps_its_snapshot() {
         .expect("`tar` (pipeline stage 0) failed with exit status 2");
     let missing_prefix = format!("{}-8-DIFF", missing.display());
     assert!(chunks(&store, &missing_prefix).is_empty());
-    assert_eq!(fs::read_to_string(&missing_snapshot).unwrap(), "old snapshot");
+    assert_eq!(
+        fs::read_to_string(&missing_snapshot).unwrap(),
+        "old snapshot"
+    );
     let good_prefix = format!("{}-8-DIFF", good.display());
     assert!(!chunks(&store, &good_prefix).is_empty(), "{}", run.log);
     assert_eq!(prefixes(&store), vec![good_prefix]);
@@ -55,7 +58,12 @@ fn gpg_refusing_its_key_fails_the_item_and_stores_nothing() {
     let key = refusing.path().join("other.pub");
     fs::write(&key, &exported.stdout).unwrap();
     let imported = Command::new("gpg")
-        .args(refusing.argv(&["--import", key.to_str().unwrap()]).iter().skip(1))
+        .args(
+            refusing
+                .argv(&["--import", key.to_str().unwrap()])
+                .iter()
+                .skip(1),
+        )
         .output()
         .unwrap();
     assert!(imported.status.success(), "{imported:?}");

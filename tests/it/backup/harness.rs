@@ -77,7 +77,11 @@ impl Site {
     /// followed by `body`.
     pub fn config(&self, server: &S3Server, chunk_size: u64, encrypt: bool, body: &str) -> PathBuf {
         let keyfile = self.path("key.txt");
-        fs::write(&keyfile, format!("key={}\nsecret={}\n", server.key, server.secret)).unwrap();
+        fs::write(
+            &keyfile,
+            format!("key={}\nsecret={}\n", server.key, server.secret),
+        )
+        .unwrap();
         let gpg = if encrypt {
             format!("GpgRecipient {}\n", self.gpg.recipient())
         } else {
@@ -107,7 +111,9 @@ impl Site {
             cmd.args(["--now", now]);
         }
         let (k, v) = self.gpg.env();
-        cmd.env(k, v).env("TZ", "UTC").env_remove("AWS_ENDPOINT_URL");
+        cmd.env(k, v)
+            .env("TZ", "UTC")
+            .env_remove("AWS_ENDPOINT_URL");
         for (k, v) in &self.env {
             cmd.env(k, v);
         }

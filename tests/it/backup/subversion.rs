@@ -24,7 +24,10 @@ fn full_then_diff_chain_loads_with_svnadmin() {
 
     let run = site.run(&["-c", conf], Some("2026-11-12 03:00:00"));
     assert_eq!(run.status, 0, "{}", run.log);
-    run.expect(&format!("Subversion {name} -> {}:{name}-7-FULL", server.bucket));
+    run.expect(&format!(
+        "Subversion {name} -> {}:{name}-7-FULL",
+        server.bucket
+    ));
     assert_eq!(fs::read_to_string(&revision_file).unwrap().trim(), "3");
 
     repo.commit_file("trunk/file.txt", "revision 4\n");
@@ -35,7 +38,9 @@ fn full_then_diff_chain_loads_with_svnadmin() {
 
     // Nothing new the next day: no upload.
     site.run(&["-c", conf], Some("2026-11-14 03:00:00"))
-        .expect(&format!("{name} has no new revisions since last backup; skipping"));
+        .expect(&format!(
+            "{name} has no new revisions since last backup; skipping"
+        ));
 
     let mut chain = gunzip(&site.decrypt(&fetch(&store, &format!("{name}-7-FULL"))));
     let diff = gunzip(&site.decrypt(&fetch(&store, &format!("{name}-8-DIFF"))));
@@ -44,21 +49,43 @@ fn full_then_diff_chain_loads_with_svnadmin() {
     chain.extend_from_slice(&diff);
 
     let fresh = site.path("restored-repo");
-    assert!(Command::new("svnadmin").arg("create").arg(&fresh).status().unwrap().success());
+    assert!(
+        Command::new("svnadmin")
+            .arg("create")
+            .arg(&fresh)
+            .status()
+            .unwrap()
+            .success()
+    );
     let fresh_s = fresh.display().to_string();
     pipe_through(
-        &["svnadmin".into(), "load".into(), "-q".into(), fresh_s.clone()],
+        &[
+            "svnadmin".into(),
+            "load".into(),
+            "-q".into(),
+            fresh_s.clone(),
+        ],
         &chain,
     );
     let look = |repo: &str, args: &[&str]| {
-        let out = Command::new("svnlook").args(args).arg(repo).output().unwrap();
+        let out = Command::new("svnlook")
+            .args(args)
+            .arg(repo)
+            .output()
+            .unwrap();
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
     assert_eq!(look(&fresh_s, &["youngest"]).trim(), head.to_string());
     let cat = |repo: &str, path: &str| {
-        let out = Command::new("svnlook").args(["cat", repo, path]).output().unwrap();
+        let out = Command::new("svnlook")
+            .args(["cat", repo, path])
+            .output()
+            .unwrap();
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
-    assert_eq!(cat(&fresh_s, "trunk/added.txt"), cat(&name, "trunk/added.txt"));
+    assert_eq!(
+        cat(&fresh_s, "trunk/added.txt"),
+        cat(&name, "trunk/added.txt")
+    );
     assert_eq!(cat(&fresh_s, "trunk/file.txt"), "revision 4\n");
 }

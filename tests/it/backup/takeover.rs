@@ -37,10 +37,12 @@ fn the_next_diff_continues_a_legacy_rotation() {
     let src = site.path("src/tree");
     make_tree(&src);
     let name = src.display().to_string();
-    let snapshot = site.diff_dir().join(format!("{}.diff", name.replace('/', "_")));
+    let snapshot = site
+        .diff_dir()
+        .join(format!("{}.diff", name.replace('/', "_")));
 
     // The legacy run of 2026-11-12 (slot 7, FULL): its own shell pipeline, reproduced.
-    let tar = Command::new("tar")
+    let mut tar = Command::new("tar")
         .args(["-f", "-", "-g"])
         .arg(&snapshot)
         .args(["-C", "/", "-czp"])
@@ -49,11 +51,17 @@ fn the_next_diff_continues_a_legacy_rotation() {
         .spawn()
         .unwrap();
     let encrypted = Command::new("gpg")
-        .args(site.gpg.argv(&["-r", "backup@example.com", "-e"]).iter().skip(1))
-        .stdin(tar.stdout.unwrap())
+        .args(
+            site.gpg
+                .argv(&["-r", "backup@example.com", "-e"])
+                .iter()
+                .skip(1),
+        )
+        .stdin(tar.stdout.take().unwrap())
         .output()
         .unwrap();
     assert!(encrypted.status.success());
+    assert!(tar.wait().unwrap().success());
     let full = format!("{name}-7-FULL");
     js3tream_put(&store, &full, &encrypted.stdout, 1000);
     assert!(snapshot.exists());
@@ -73,9 +81,14 @@ fn the_next_diff_continues_a_legacy_rotation() {
     let members = tar_members(&site.decrypt(&fetch(&store, &diff)));
     let files: Vec<&String> = members.iter().filter(|m| !m.ends_with('/')).collect();
     assert!(files.iter().any(|m| m.ends_with("a.txt")), "{members:?}");
-    assert!(files.iter().any(|m| m.ends_with("after.txt")), "{members:?}");
     assert!(
-        !files.iter().any(|m| m.ends_with("data.bin") || m.ends_with("c d.txt")),
+        files.iter().any(|m| m.ends_with("after.txt")),
+        "{members:?}"
+    );
+    assert!(
+        !files
+            .iter()
+            .any(|m| m.ends_with("data.bin") || m.ends_with("c d.txt")),
         "only changes since the legacy run: {members:?}"
     );
 
