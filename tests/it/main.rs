@@ -1,6 +1,7 @@
 //! Integration tests: one binary, real tools and real servers.
 
 mod backup;
+mod cli;
 mod pipeline;
 mod store;
 mod support;
