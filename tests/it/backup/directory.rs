@@ -197,3 +197,33 @@ fn test_mode_changes_nothing() {
     assert_eq!(fs::read_to_string(&snapshot).unwrap(), "legacy snapshot");
     assert!(prefixes(&store).is_empty());
 }
+
+#[test]
+fn credentials_and_endpoint_from_the_environment() {
+    // No S3Keyfile, S3Endpoint or S3Region: the standard AWS chain and AWS_ENDPOINT_URL.
+    let server = moto();
+    let store = server.store();
+    let mut site = Site::new();
+    let src = site.path("src/tree");
+    make_tree(&src);
+    let conf = site.path("env.conf");
+    fs::write(
+        &conf,
+        format!(
+            "DiffDir {}\nBucket {}\nChunkSize {CHUNK}\n{}",
+            site.diff_dir().display(),
+            server.bucket,
+            cycle(&src)
+        ),
+    )
+    .unwrap();
+    site.env = vec![
+        ("AWS_ACCESS_KEY_ID".into(), server.key.clone()),
+        ("AWS_SECRET_ACCESS_KEY".into(), server.secret.clone()),
+        ("AWS_REGION".into(), server.region.clone()),
+        ("AWS_ENDPOINT_URL".into(), server.endpoint.clone()),
+    ];
+    let run = site.run(&["-c", conf.to_str().unwrap()], Some("2026-11-12 03:00:00"));
+    assert_eq!(run.status, 0, "{}", run.log);
+    assert_complete(&store, &format!("{}-7-FULL", src.display()));
+}

@@ -89,3 +89,32 @@ fn full_then_diff_chain_loads_with_svnadmin() {
     );
     assert_eq!(cat(&fresh_s, "trunk/file.txt"), "revision 4\n");
 }
+
+#[test]
+fn subversion_dir_backs_up_every_repository_that_verifies() {
+    let one = SvnRepo::new(2);
+    let two = SvnRepo::new(1);
+    let server = moto();
+    let store = server.store();
+    let site = Site::new();
+    let dir = site.path("repos");
+    fs::create_dir(&dir).unwrap();
+    std::os::unix::fs::symlink(one.path(), dir.join("alpha")).unwrap();
+    std::os::unix::fs::symlink(two.path(), dir.join("beta")).unwrap();
+    fs::create_dir(dir.join("not-a-repo")).unwrap();
+    let d = dir.display().to_string();
+    let body = format!("<SubversionDir {d}>\n\tDiffs 0\n\tFulls 3\n</SubversionDir>\n");
+    let conf = site.config(&server, 5000, false, &body);
+    let run = site.run(&["-c", conf.to_str().unwrap()], Some("2026-11-12 03:00:00"));
+    assert_eq!(run.status, 0, "{}", run.log);
+    run.expect("subversiondir => ");
+    // Diffs 0, Fulls 3: slot 315 % 3 = 0, FULL.
+    let mut found = super::harness::prefixes(&store);
+    found.sort();
+    assert_eq!(
+        found,
+        vec![format!("{d}/alpha-0-FULL"), format!("{d}/beta-0-FULL")]
+    );
+    let dump = gunzip(&fetch(&store, &format!("{d}/alpha-0-FULL")));
+    assert!(String::from_utf8_lossy(&dump).contains("Revision-number: 2"));
+}
