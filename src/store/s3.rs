@@ -440,7 +440,7 @@ impl S3Store {
         listed.extend(self.list_raw(&id)?);
         let mut doomed: Vec<String> = listed.iter().map(|o| o.key.clone()).collect();
         doomed.push(probe.clone());
-        self.delete(&doomed)?;
+        self.delete_raw(&doomed)?;
         let style = listed
             .iter()
             .find_map(|o| KeyStyle::classify(&probe, &o.key));
@@ -480,6 +480,16 @@ impl S3Store {
                 }
             }
             Ok(out)
+        })
+    }
+
+    /// Deletes exactly the keys given, in DeleteObjects batches of 1000.
+    fn delete_raw(&self, keys: &[String]) -> Result<(), StoreError> {
+        self.rt.block_on(async {
+            for batch in keys.chunks(1000) {
+                self.delete_batch(batch).await?;
+            }
+            Ok(())
         })
     }
 
@@ -638,12 +648,14 @@ impl Store for S3Store {
     }
 
     fn delete(&self, keys: &[String]) -> Result<(), StoreError> {
-        self.rt.block_on(async {
-            for batch in keys.chunks(1000) {
-                self.delete_batch(batch).await?;
-            }
-            Ok(())
-        })
+        if keys.is_empty() {
+            return Ok(());
+        }
+        // DeleteObjects names keys in its XML body, which Garage does not normalise:
+        // send the server's spelling (idempotent on keys taken from a listing).
+        let style = self.key_style()?;
+        let physical: Vec<String> = keys.iter().map(|k| style.apply(k)).collect();
+        self.delete_raw(&physical)
     }
 
     fn physical_key(&self, logical: &str) -> String {

@@ -161,6 +161,19 @@ fn garage_cli(bin: &Path, conf: &Path, args: &[&str]) -> Output {
         .unwrap_or_else(|e| panic!("cannot run {}: {e}", bin.display()))
 }
 
+/// Runs a garage CLI command until it succeeds (the cluster needs a moment after the
+/// layout is applied) or 30 s have passed; returns the last output.
+fn garage_cli_retry(bin: &Path, conf: &Path, args: &[&str]) -> Output {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let o = garage_cli(bin, conf, args);
+        if o.status.success() || Instant::now() > deadline {
+            return o;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
 fn text(o: &Output) -> String {
     format!(
         "{}{}",
@@ -226,7 +239,7 @@ root_domain = ".s3.garage.localhost"
         )
     };
     // the node id (the CLI reads it from metadata_dir)
-    let o = garage_cli(&bin, &conf, &["node", "id", "-q"]);
+    let o = garage_cli_retry(&bin, &conf, &["node", "id", "-q"]);
     if !o.status.success() {
         fail("node id", &o);
     }
@@ -248,7 +261,7 @@ root_domain = ".s3.garage.localhost"
     if !o.status.success() {
         fail("layout apply", &o);
     }
-    let o = garage_cli(&bin, &conf, &["key", "create", "test-key"]);
+    let o = garage_cli_retry(&bin, &conf, &["key", "create", "test-key"]);
     if !o.status.success() {
         fail("key create", &o);
     }
@@ -260,7 +273,7 @@ root_domain = ".s3.garage.localhost"
     };
     let (key, key_secret) = (field("Key ID:"), field("Secret key:"));
     let bucket = "s3napback-test".to_owned();
-    let o = garage_cli(&bin, &conf, &["bucket", "create", &bucket]);
+    let o = garage_cli_retry(&bin, &conf, &["bucket", "create", &bucket]);
     if !o.status.success() {
         fail("bucket create", &o);
     }
