@@ -21,5 +21,5 @@ python3 -c 'import moto.server, flask' 2>/dev/null || pip install -q 'moto[serve
 # Garage: the S3 server that strips leading '/' from keys (the tests prove we cope).
 # Not packaged for Debian; building it takes about 12 minutes on 2 cores.
 if ! command -v garage >/dev/null 2>&1 && [ ! -x "$HOME/.cargo/bin/garage" ]; then
-  cargo install garage --locked
+  cargo install garage --locked --version 2.5.0
 fi

@@ -1,0 +1,91 @@
+#!/usr/bin/env python3
+"""Speed and memory of a real backup, as ratios against baselines run in the same invocation.
+
+  python3 bench/run.py [--mb 64] [--binary target/release/s3napback]
+
+Starts moto's S3 server on 127.0.0.1, makes a tree of incompressible data, then measures
+(wall time and peak RSS of the child processes, via getrusage):
+  baseline      tar -czp of the tree to /dev/null (the work the source stage must do)
+  s3napback     a real backup of the same tree to the local S3 server (ChunkSize 4 MB)
+  s3napback-big the same with ChunkSize 32 MB (memory grows with ChunkSize, not data size)
+and prints each as a ratio to the baseline. Absolute numbers depend on the machine; the
+ratios show the tool's overhead over the pipeline it drives and its memory bound.
+"""
+import argparse, os, resource, shutil, socket, subprocess, sys, tempfile, time
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def measure(argv, env=None):
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.monotonic()
+    subprocess.run(argv, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wall = time.monotonic() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    # ru_maxrss of RUSAGE_CHILDREN is the largest child so far: run the biggest last.
+    return wall, after.ru_maxrss, (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--mb", type=int, default=64)
+    ap.add_argument("--binary", default="target/release/s3napback")
+    a = ap.parse_args()
+    binary = os.path.abspath(a.binary)
+    work = tempfile.mkdtemp(prefix="s3napback-bench.")
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), 1).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        src = os.path.join(work, "src")
+        os.makedirs(src)
+        for i in range(a.mb // 8):
+            with open(os.path.join(src, f"part{i}.bin"), "wb") as f:
+                f.write(os.urandom(8 << 20))
+        os.makedirs(os.path.join(work, "diffs"))
+        with open(os.path.join(work, "key.txt"), "w") as f:
+            f.write("key=bench\nsecret=bench\n")
+        with open(os.path.join(work, "log.conf"), "w") as f:
+            f.write("log4perl.rootLogger = WARN, Screen\n"
+                    "log4perl.appender.Screen = Log::Log4perl::Appender::Screen\n"
+                    "log4perl.appender.Screen.layout = Log::Log4perl::Layout::SimpleLayout\n")
+
+        def conf(name, chunk):
+            path = os.path.join(work, name)
+            with open(path, "w") as f:
+                f.write(f"DiffDir {work}/diffs\nBucket bench-{name.split('.')[0]}\nS3Keyfile {work}/key.txt\n"
+                        f"ChunkSize {chunk}\nS3Endpoint http://127.0.0.1:{port}\nS3Region us-east-1\n"
+                        f"Diffs 0\nDirectory {src}\n")
+            return path
+
+        rows = []
+        rows.append(("baseline (tar -czp > /dev/null)",) +
+                    measure(["tar", "-f", "/dev/null", "-C", "/", "-czp", src.lstrip("/")]))
+        for label, chunk, name in [("s3napback, ChunkSize 4 MB", 4 << 20, "small.conf"),
+                                   ("s3napback, ChunkSize 32 MB", 32 << 20, "big.conf")]:
+            c = conf(name, chunk)
+            rows.append((label,) + measure([binary, "--logconfig", os.path.join(work, "log.conf"), "-f", "-c", c]))
+        base_wall, base_rss = rows[0][1], rows[0][2]
+        print(f"{a.mb} MB of incompressible data, moto S3 on 127.0.0.1")
+        print(f"{'run':36} {'wall':>8} {'x base':>7} {'peak RSS':>10} {'x base':>7}")
+        for label, wall, rss, cpu in rows:
+            print(f"{label:36} {wall:7.2f}s {wall / base_wall:7.2f} {rss / 1024:8.1f}MB {rss / base_rss:7.2f}")
+    finally:
+        server.kill()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
