@@ -29,7 +29,7 @@ fn put_stream(store: &S3Store, prefix: &str, data: &[u8]) {
             .unwrap();
         index += 1;
     }
-    if data.len() % CHUNK == 0 {
+    if data.len().is_multiple_of(CHUNK) {
         store.put(&chunk_key(prefix, index), Bytes::new()).unwrap();
     }
 }
@@ -100,10 +100,13 @@ fn noise(seed: u64, len: usize) -> Vec<u8> {
         .collect()
 }
 
+/// Relative path -> bytes of a file, `None` for a directory.
+type Tree = BTreeMap<String, Option<Vec<u8>>>;
+
 /// Every file and directory under `root`, relative, with the bytes of files.
-fn snapshot(root: &Path) -> BTreeMap<String, Option<Vec<u8>>> {
+fn snapshot(root: &Path) -> Tree {
     let mut out = BTreeMap::new();
-    fn walk(base: &Path, dir: &Path, out: &mut BTreeMap<String, Option<Vec<u8>>>) {
+    fn walk(base: &Path, dir: &Path, out: &mut Tree) {
         for e in fs::read_dir(dir).unwrap() {
             let p = e.unwrap().path();
             let rel = p.strip_prefix(base).unwrap().display().to_string();
@@ -183,10 +186,7 @@ fn stderr(out: &Output) -> String {
 
 /// A tree changed over four "days": FULL, then three DIFFs (add, change, delete).
 /// Returns the source path and the expected snapshot after each day.
-fn rotation(
-    setup: &Setup,
-    gpg: Option<&GpgHome>,
-) -> (PathBuf, Vec<BTreeMap<String, Option<Vec<u8>>>>) {
+fn rotation(setup: &Setup, gpg: Option<&GpgHome>) -> (PathBuf, Vec<Tree>) {
     let src = setup.dir.path().join("src");
     let snap = setup.dir.path().join("snap.diff");
     fs::create_dir_all(src.join("sub")).unwrap();
@@ -223,7 +223,7 @@ fn rotation(
     (src, states)
 }
 
-fn restored(out_dir: &Path, src: &Path) -> BTreeMap<String, Option<Vec<u8>>> {
+fn restored(out_dir: &Path, src: &Path) -> Tree {
     snapshot(&out_dir.join(src.strip_prefix("/").unwrap()))
 }
 
