@@ -75,6 +75,10 @@ pub enum PipelineError {
         #[source]
         source: io::Error,
     },
+    /// Feeding the input of [`Pipeline::start_with_input`] into the first stage failed
+    /// (the input could not be read, or the first stage stopped reading early).
+    #[error("pipeline input: {0}")]
+    Input(#[source] io::Error),
     /// An OS pipe or a stderr buffer could not be created.
     #[error("cannot set up pipeline plumbing: {0}")]
     Plumbing(#[source] io::Error),
@@ -178,14 +182,17 @@ struct Stage {
     stderr: File,
 }
 
-/// A running chain of programs, stdin of the first from /dev/null, each stdout into the
-/// next stdin, the last stdout to the caller (see [`Output`]).
+/// A running chain of programs, stdin of the first from /dev/null (or fed from a reader,
+/// see [`Pipeline::start_with_input`]), each stdout into the next stdin, the last stdout
+/// to the caller (see [`Output`]).
 ///
 /// Call [`Pipeline::finish`] after reading to EOF, or [`Pipeline::abort`] when giving up;
 /// dropping it without either kills and reaps every stage.
 pub struct Pipeline {
     stages: Vec<Stage>,
     reader: Option<os_pipe::PipeReader>,
+    /// The thread copying the caller's input into the first stage's stdin.
+    feeder: Option<std::thread::JoinHandle<io::Result<u64>>>,
     done: bool,
 }
 
@@ -205,6 +212,26 @@ impl Pipeline {
     /// Starts every stage. Each stage is an argument vector whose first element is the
     /// program (looked up in `PATH`); no shell is involved anywhere.
     pub fn start(stages: &[Vec<String>], output: Output) -> Result<Pipeline, PipelineError> {
+        Pipeline::start_inner(stages, None, output)
+    }
+
+    /// Like [`Pipeline::start`], but the first stage reads `input`: a thread copies it into
+    /// the first stage's stdin and closes it at the end of `input`. A read error of `input`
+    /// makes [`Pipeline::finish`] fail with [`PipelineError::Input`] (unless a stage failed
+    /// on its own first, which is then the cause).
+    pub fn start_with_input(
+        stages: &[Vec<String>],
+        input: impl Read + Send + 'static,
+        output: Output,
+    ) -> Result<Pipeline, PipelineError> {
+        Pipeline::start_inner(stages, Some(Box::new(input)), output)
+    }
+
+    fn start_inner(
+        stages: &[Vec<String>],
+        input: Option<Box<dyn Read + Send>>,
+        output: Output,
+    ) -> Result<Pipeline, PipelineError> {
         if stages.is_empty() {
             return Err(PipelineError::Empty);
         }
@@ -225,10 +252,17 @@ impl Pipeline {
         let mut pipeline = Pipeline {
             stages: Vec::with_capacity(stages.len()),
             reader,
+            feeder: None,
             done: false,
         };
         // stdin for the next stage to start; None means /dev/null.
         let mut next_stdin: Option<os_pipe::PipeReader> = None;
+        let mut input_writer: Option<os_pipe::PipeWriter> = None;
+        if input.is_some() {
+            let (r, w) = os_pipe::pipe().map_err(PipelineError::Plumbing)?;
+            next_stdin = Some(r);
+            input_writer = Some(w);
+        }
         for (index, argv) in stages.iter().enumerate() {
             let last = index + 1 == stages.len();
             let program = argv[0].clone();
@@ -282,6 +316,14 @@ impl Pipeline {
                 }
             }
         }
+        if let (Some(mut input), Some(mut writer)) = (input, input_writer) {
+            pipeline.feeder = Some(std::thread::spawn(move || {
+                let copied = io::copy(&mut input, &mut writer);
+                // Dropping the writer closes the first stage's stdin: EOF.
+                drop(writer);
+                copied
+            }));
+        }
         Ok(pipeline)
     }
 
@@ -301,6 +343,11 @@ impl Pipeline {
     pub fn finish(mut self) -> Result<PipelineReport, PipelineError> {
         self.done = true;
         self.reader = None;
+        let input_error = match self.feeder.take().map(|h| h.join()) {
+            None | Some(Ok(Ok(_))) => None,
+            Some(Ok(Err(e))) => Some(e),
+            Some(Err(_)) => Some(io::Error::other("the input thread panicked")),
+        };
         let mut reports = Vec::with_capacity(self.stages.len());
         let mut warnings = Vec::new();
         // (died of a broken pipe?, error) for every failing stage, in chain order.
@@ -348,6 +395,13 @@ impl Pipeline {
             None if !failures.is_empty() => Some(failures.swap_remove(0).1),
             None => None,
         };
+        // A failing input is the cause of whatever the stages made of the cut stream; a
+        // broken pipe while feeding only follows from a stage that gave up.
+        let cause = match input_error {
+            Some(e) if e.kind() != io::ErrorKind::BrokenPipe => Some(PipelineError::Input(e)),
+            Some(e) => cause.or(Some(PipelineError::Input(e))),
+            None => cause,
+        };
         if let Some(err) = cause.or(wait_error) {
             return Err(err);
         }
@@ -375,6 +429,9 @@ impl Pipeline {
         for stage in &self.stages {
             let _ = stage.handle.wait();
         }
+        // The feeder ends on its own: its pipe has no reader any more. Not joined, so
+        // that a slow input cannot delay the abort.
+        self.feeder = None;
     }
 }
 
@@ -586,6 +643,55 @@ mod tests {
         let err = p.finish().unwrap_err();
         assert!(
             matches!(&err, PipelineError::StageFailed { status, .. } if status == "killed by signal 13"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn input_feeds_the_first_stage() {
+        let input = io::Cursor::new(b"hello input".to_vec());
+        let mut p =
+            Pipeline::start_with_input(&[argv(&["tr", "a-z", "A-Z"])], input, Output::Reader)
+                .unwrap();
+        let mut out = String::new();
+        p.read_to_string(&mut out).unwrap();
+        p.finish().unwrap();
+        assert_eq!(out, "HELLO INPUT");
+    }
+
+    struct FailingReader(usize);
+    impl Read for FailingReader {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if self.0 == 0 {
+                return Err(io::Error::other("chunk 3 is corrupt"));
+            }
+            self.0 -= 1;
+            buf[0] = b'x';
+            Ok(1)
+        }
+    }
+
+    #[test]
+    fn an_input_error_is_the_cause() {
+        let mut p = Pipeline::start_with_input(&[argv(&["cat"])], FailingReader(3), Output::Reader)
+            .unwrap();
+        let mut out = String::new();
+        p.read_to_string(&mut out).unwrap();
+        assert_eq!(out, "xxx");
+        let err = p.finish().unwrap_err();
+        assert!(matches!(err, PipelineError::Input(_)), "{err}");
+        assert!(err.to_string().contains("chunk 3 is corrupt"), "{err}");
+    }
+
+    #[test]
+    fn a_stage_that_stops_reading_is_the_cause_not_the_input() {
+        let input = io::repeat(b'y').take(10 << 20);
+        let mut p = Pipeline::start_with_input(&[argv(&["false"])], input, Output::Reader).unwrap();
+        let mut out = Vec::new();
+        p.read_to_end(&mut out).unwrap();
+        let err = p.finish().unwrap_err();
+        assert!(
+            matches!(&err, PipelineError::StageFailed { program, .. } if program == "false"),
             "{err}"
         );
     }

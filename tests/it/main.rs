@@ -3,5 +3,6 @@
 mod backup;
 mod cli;
 mod pipeline;
+mod restore;
 mod store;
 mod support;

@@ -1,0 +1,478 @@
+//! `s3napback restore` and `s3napback cat` (LEGACY.md §12, automated): pick the chain of
+//! slots ([`chain`]), stream each slot's chunks in order ([`stream`]), decrypt when the
+//! data is OpenPGP, then extract (Directory) or decompress (databases, Subversion).
+
+pub mod chain;
+pub mod stream;
+
+use std::fs::File;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, Result, anyhow, bail};
+use time::macros::format_description;
+use time::{Date, OffsetDateTime};
+
+use crate::app::{EXIT_OK, Fatal};
+use crate::catalog::{SlotKind, slots_of};
+use crate::cli::{CatArgs, RestoreArgs};
+use crate::clock::{Clock, local_day_bounds, to_local};
+use crate::config::{CycleSettings, ItemKind, Settings};
+use crate::inventory::Inventory;
+use crate::pipeline::{Output, Pipeline, PipelineError};
+use crate::schedule::{Day, is_backup_day};
+use crate::store::Store;
+use crate::store::keys::{Slot, check_complete};
+use crate::store::s3::KeyStyle;
+
+use chain::{Candidate, select_chain};
+use stream::{ChunkReader, Content, detect};
+
+/// The log category of restore messages.
+const TARGET: &str = "Backup::S3napback";
+
+/// What a restore argument names.
+#[derive(Debug, Clone)]
+struct Target {
+    kind: ItemKind,
+    /// The item's schedule, when it is configured.
+    cycle: Option<CycleSettings>,
+    slot_kind: SlotKind,
+    /// The item part of its slot names, spelled as the server lists it.
+    stored: String,
+}
+
+/// Finds ITEM among the configured items (SubversionDir entries included) and works out
+/// how its slots are named.
+fn resolve(settings: &Settings, key_style: KeyStyle, slots: &[Slot], item: &str) -> Result<Target> {
+    let mut found: Option<(ItemKind, CycleSettings)> = None;
+    for scope in &settings.scopes {
+        for it in &scope.items {
+            let hit = match it.kind {
+                ItemKind::SubversionDir => {
+                    let dir = it.name.trim_end_matches('/');
+                    item.strip_prefix(dir)
+                        .and_then(|r| r.strip_prefix('/'))
+                        .is_some_and(|e| !e.is_empty() && !e.contains('/'))
+                        .then_some(ItemKind::Subversion)
+                }
+                kind if it.name == item => Some(kind),
+                _ => None,
+            };
+            if let Some(kind) = hit {
+                found.get_or_insert((kind, it.cycle.clone()));
+            }
+        }
+    }
+    let tree_name = |name: &str| {
+        let probe = key_style.apply(&format!("{name}-0-FULL"));
+        crate::catalog::parse_prefix(&probe).map(|n| n.item)
+    };
+    let (kind, cycle) = match found {
+        Some((k, c)) => (k, Some(c)),
+        None => {
+            let stored = tree_name(item).unwrap_or_default();
+            if slots_of(slots, SlotKind::Tree, &stored).is_empty() {
+                bail!(
+                    "{item} is not an item of {} and the bucket {} has no slots of it",
+                    settings.path.display(),
+                    settings.bucket
+                );
+            }
+            log::warn!(target: TARGET, "{item} is not configured in {}; restoring its slots as a Directory", settings.path.display());
+            (ItemKind::Directory, None)
+        }
+    };
+    let (slot_kind, stored) = match kind {
+        ItemKind::MySql | ItemKind::PostgreSql => {
+            let display = crate::plan::database_display_name(kind, item);
+            let probe = key_style.apply(&format!("{}/{display}-0", kind.legacy_name()));
+            let slot_kind = if kind == ItemKind::MySql {
+                SlotKind::MySql
+            } else {
+                SlotKind::PostgreSql
+            };
+            let stored = crate::catalog::parse_prefix(&probe)
+                .map(|n| n.item)
+                .unwrap_or(display);
+            (slot_kind, stored)
+        }
+        _ => (
+            SlotKind::Tree,
+            tree_name(item).unwrap_or_else(|| item.to_string()),
+        ),
+    };
+    Ok(Target {
+        kind,
+        cycle,
+        slot_kind,
+        stored,
+    })
+}
+
+fn local_text(t: OffsetDateTime) -> String {
+    to_local(t)
+        .format(format_description!(
+            "[year]-[month]-[day] [hour]:[minute]:[second]"
+        ))
+        .unwrap_or_else(|_| t.to_string())
+}
+
+fn parse_date(text: &str) -> Result<Date> {
+    Date::parse(text.trim(), format_description!("[year]-[month]-[day]"))
+        .map_err(|e| anyhow!(Fatal(format!("--at {text:?}: expected YYYY-MM-DD ({e})"))))
+}
+
+/// Backup days of `cycle` strictly after `full` and up to `end` (and before `today`)
+/// on which none of `have` was made: the schedule says a slot is missing there.
+pub fn missing_backup_days(
+    cycle: &CycleSettings,
+    full: Date,
+    end: Date,
+    today: Date,
+    have: &[Date],
+) -> Vec<Date> {
+    let mut out = Vec::new();
+    let mut d = full;
+    for _ in 0..800 {
+        let Some(next) = d.next_day() else { break };
+        d = next;
+        if d > end || d >= today {
+            break;
+        }
+        let noon = d.midnight().assume_utc() + time::Duration::hours(12);
+        let day = Day {
+            yday: i64::from(d.ordinal()) - 1,
+            epoch_days: noon.unix_timestamp().div_euclid(86_400),
+        };
+        if is_backup_day(cycle, day) && !have.contains(&d) {
+            out.push(d);
+        }
+    }
+    out
+}
+
+/// Where a restore writes.
+enum Destination {
+    /// `tar -x -C DIR`.
+    Dir(PathBuf),
+    /// The decompressed dump to this file.
+    File(PathBuf),
+    /// The decompressed dump to stdout.
+    Stdout,
+}
+
+impl Destination {
+    fn describe(&self) -> String {
+        match self {
+            Destination::Dir(d) => d.display().to_string(),
+            Destination::File(f) => f.display().to_string(),
+            Destination::Stdout => "the standard output".into(),
+        }
+    }
+}
+
+fn destination(args: &RestoreArgs, kind: ItemKind) -> Result<Destination> {
+    if kind == ItemKind::Directory {
+        if args.to_stdout {
+            bail!(Fatal(format!(
+                "{}: a Directory item is restored into a directory: use --into DIR, not --to-stdout",
+                args.item
+            )));
+        }
+        let Some(dir) = &args.into else {
+            bail!(Fatal(format!(
+                "{}: say where to restore it with --into DIR (--into / overwrites the live files)",
+                args.item
+            )));
+        };
+        if dir.as_os_str() != "/" && dir.canonicalize().is_ok_and(|c| c == Path::new("/")) {
+            bail!(Fatal(format!(
+                "--into {} is the root directory: say --into / if you mean it",
+                dir.display()
+            )));
+        }
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("creating the restore directory {}", dir.display()))?;
+        return Ok(Destination::Dir(dir.clone()));
+    }
+    if !args.paths.is_empty() {
+        bail!(Fatal(format!(
+            "{}: PATHs only apply to Directory items",
+            args.item
+        )));
+    }
+    match (&args.into, args.to_stdout) {
+        (Some(_), true) => bail!(Fatal("use either --into FILE or --to-stdout".into())),
+        (Some(f), false) => Ok(Destination::File(f.clone())),
+        (None, true) => Ok(Destination::Stdout),
+        (None, false) => bail!(Fatal(format!(
+            "{}: say where the dump goes: --to-stdout or --into FILE",
+            args.item
+        ))),
+    }
+}
+
+fn argv(v: &[&str]) -> Vec<String> {
+    v.iter().map(|s| s.to_string()).collect()
+}
+
+/// Streams one slot through `[gpg -d] + rest` into `sink`. Returns tolerated warnings.
+fn apply_slot(
+    store: &Arc<dyn Store>,
+    slot: &Slot,
+    rest: &[Vec<String>],
+    sink: &mut dyn Write,
+    tolerate: &dyn Fn(&PipelineError) -> bool,
+) -> Result<Vec<String>> {
+    let mut reader = ChunkReader::new(store.clone(), slot.chunks.clone());
+    let head = reader.peek().context("reading its first chunk")?.to_vec();
+    let mut stages = Vec::new();
+    match detect(&head) {
+        Content::OpenPgp => stages.push(argv(&["gpg", "--batch", "-d"])),
+        Content::Gzip => {}
+        Content::Unknown => bail!(
+            "its data is neither gzip nor OpenPGP (starts with {:02x?})",
+            &head[..head.len().min(4)]
+        ),
+    }
+    stages.extend(rest.iter().cloned());
+    if stages.is_empty() {
+        io::copy(&mut reader, sink)?;
+        return Ok(Vec::new());
+    }
+    let mut pipeline = Pipeline::start_with_input(&stages, reader, Output::Reader)?;
+    if let Err(e) = io::copy(&mut pipeline, sink) {
+        pipeline.abort();
+        return Err(anyhow!(e).context("writing the output"));
+    }
+    match pipeline.finish() {
+        Ok(report) => Ok(report.warnings),
+        Err(e) if tolerate(&e) => Ok(vec![e.to_string()]),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// tar's complaint that a requested PATH is not in this archive (normal for DIFFs).
+fn only_not_found(e: &PipelineError) -> bool {
+    match e {
+        PipelineError::StageFailed {
+            program,
+            stderr_tail,
+            ..
+        } if program == "tar" => stderr_tail.lines().all(|l| {
+            l.contains("Not found in archive")
+                || l.contains("Exiting with failure status due to previous errors")
+        }),
+        _ => false,
+    }
+}
+
+/// Runs `restore`; returns the exit status.
+pub fn run(args: &RestoreArgs, clock: &Clock) -> Result<u8> {
+    let inv = Inventory::open(&args.common)?;
+    let Inventory {
+        settings,
+        store,
+        key_style,
+        slots,
+    } = inv;
+    let target = resolve(&settings, key_style, &slots, &args.item)?;
+    let (until, date_text, end_date) = match &args.at {
+        Some(text) => {
+            let date = parse_date(text)?;
+            let (_, next) = local_day_bounds(date)?;
+            (Some(next), text.trim().to_string(), date)
+        }
+        None => (None, "now".to_string(), clock.today()),
+    };
+    let item_slots = slots_of(&slots, target.slot_kind, &target.stored);
+    let candidates: Vec<Candidate> = item_slots
+        .iter()
+        .map(|(name, slot)| Candidate {
+            prefix: slot.prefix.clone(),
+            number: name.number,
+            slot_type: name.slot_type,
+            last_modified: slot.last_modified,
+            problem: check_complete(slot, settings.chunk_size).err(),
+        })
+        .collect();
+    let chosen = select_chain(&candidates, until, &args.item, &date_text)?;
+    let chain: Vec<&Slot> = chosen
+        .iter()
+        .map(|c| {
+            *slots
+                .iter()
+                .find(|s| s.prefix == c.prefix)
+                .as_ref()
+                .expect("candidates come from the slots")
+        })
+        .collect();
+    let bucket = settings.bucket.clone();
+    log::info!(
+        target: TARGET,
+        "Restoring {} {} as of {date_text} from {} slot(s): {}",
+        target.kind.legacy_name(),
+        args.item,
+        chain.len(),
+        chain
+            .iter()
+            .map(|s| format!("{bucket}:{} ({})", s.prefix, local_text(s.last_modified)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    if let Some(cycle) = &target.cycle
+        && target.slot_kind == SlotKind::Tree
+    {
+        let have: Vec<Date> = chain
+            .iter()
+            .map(|s| to_local(s.last_modified).date())
+            .collect();
+        for d in missing_backup_days(cycle, have[0], end_date, clock.today(), &have) {
+            log::warn!(
+                target: TARGET,
+                "{}: {d} was a backup day but no slot of the chain is from that day",
+                args.item
+            );
+        }
+    }
+    let dest = destination(args, target.kind)?;
+    let store: Arc<dyn Store> = Arc::new(store);
+    let (rest, mut sink): (Vec<Vec<String>>, Box<dyn Write>) = match &dest {
+        Destination::Dir(dir) => {
+            let mut tar = argv(&["tar", "-xz", "-g", "/dev/null", "-C"]);
+            tar.push(dir.display().to_string());
+            if !args.paths.is_empty() {
+                tar.push("--".into());
+                tar.extend(args.paths.iter().cloned());
+            }
+            (vec![tar], Box::new(io::sink()))
+        }
+        Destination::File(f) => {
+            let file = File::create(f).with_context(|| format!("creating {}", f.display()))?;
+            (
+                vec![argv(&["gzip", "-dc"])],
+                Box::new(io::BufWriter::new(file)),
+            )
+        }
+        Destination::Stdout => (
+            vec![argv(&["gzip", "-dc"])],
+            Box::new(io::BufWriter::new(io::stdout().lock())),
+        ),
+    };
+    let tolerate: &dyn Fn(&PipelineError) -> bool = if args.paths.is_empty() {
+        &|_| false
+    } else {
+        &only_not_found
+    };
+    let mut done: Vec<String> = Vec::new();
+    for slot in &chain {
+        let result = apply_slot(&store, slot, &rest, &mut sink, tolerate)
+            .and_then(|w| sink.flush().map(|_| w).map_err(anyhow::Error::from));
+        match result {
+            Ok(warnings) => {
+                for w in warnings {
+                    log::warn!(target: TARGET, "{bucket}:{}: {w}", slot.prefix);
+                }
+                log::info!(
+                    target: TARGET,
+                    "restored {bucket}:{} ({}) into {}",
+                    slot.prefix,
+                    local_text(slot.last_modified),
+                    dest.describe()
+                );
+                done.push(slot.prefix.clone());
+            }
+            Err(e) => {
+                let before = if done.is_empty() {
+                    String::new()
+                } else {
+                    format!("restored {}; ", done.join(", "))
+                };
+                let holds = if done.is_empty() { "may hold" } else { "holds" };
+                bail!(
+                    "restore of {} failed: {before}failed in {bucket}:{}: {e:#}; {} {holds} a partial restore",
+                    args.item,
+                    slot.prefix,
+                    dest.describe()
+                );
+            }
+        }
+    }
+    log::info!(
+        target: TARGET,
+        "Restored {} as of {date_text} into {} from {} slot(s)",
+        args.item,
+        dest.describe(),
+        done.len()
+    );
+    Ok(EXIT_OK)
+}
+
+/// Runs `cat`; returns the exit status.
+pub fn run_cat(args: &CatArgs, _clock: &Clock) -> Result<u8> {
+    let inv = Inventory::open(&args.common)?;
+    let slot = inv
+        .slot(&args.prefix)
+        .cloned()
+        .ok_or_else(|| anyhow!("no slot {} in bucket {}", args.prefix, inv.settings.bucket))?;
+    if let Err(problem) = check_complete(&slot, inv.settings.chunk_size) {
+        bail!(
+            "slot {}:{} is incomplete: {problem}",
+            inv.settings.bucket,
+            slot.prefix
+        );
+    }
+    let bucket = inv.settings.bucket.clone();
+    let store: Arc<dyn Store> = Arc::new(inv.store);
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    apply_slot(&store, &slot, &[], &mut out, &|_| false)
+        .and_then(|_| out.flush().map_err(anyhow::Error::from))
+        .with_context(|| format!("{bucket}:{}", slot.prefix))?;
+    Ok(EXIT_OK)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::date;
+
+    #[test]
+    fn missing_days_follow_the_schedule() {
+        let daily = CycleSettings::default();
+        let have = [date!(2026 - 11 - 16), date!(2026 - 11 - 18)];
+        let missing = missing_backup_days(
+            &daily,
+            date!(2026 - 11 - 16),
+            date!(2026 - 11 - 19),
+            date!(2026 - 11 - 25),
+            &have,
+        );
+        assert_eq!(missing, [date!(2026 - 11 - 17), date!(2026 - 11 - 19)]);
+        // today itself is not counted: its backup may not have run yet
+        let missing = missing_backup_days(
+            &daily,
+            date!(2026 - 11 - 16),
+            date!(2026 - 11 - 19),
+            date!(2026 - 11 - 19),
+            &have,
+        );
+        assert_eq!(missing, [date!(2026 - 11 - 17)]);
+        let weekly = CycleSettings {
+            frequency: 7,
+            ..CycleSettings::default()
+        };
+        assert!(
+            missing_backup_days(
+                &weekly,
+                date!(2026 - 11 - 16),
+                date!(2026 - 11 - 19),
+                date!(2026 - 12 - 1),
+                &have
+            )
+            .len()
+                <= 1
+        );
+    }
+}
