@@ -10,6 +10,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod coverage;
+pub mod deepcheck;
 pub mod facts;
 pub mod gpg;
 pub mod inspect;
