@@ -1,5 +1,6 @@
 //! Integration tests: one binary, real tools and real servers.
 
+mod inspect;
 mod pipeline;
 mod store;
 mod support;
