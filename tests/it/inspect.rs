@@ -70,7 +70,7 @@ fn encrypt(home: &GpgHome, data: &[u8]) -> Vec<u8> {
 /// the length is a multiple of ChunkSize.
 fn put_slot(store: &S3Store, prefix: &str, data: &[u8]) {
     let mut pieces: Vec<&[u8]> = data.chunks(CHUNK).collect();
-    if data.len() % CHUNK == 0 {
+    if data.len().is_multiple_of(CHUNK) {
         pieces.push(&[]);
     }
     for (i, piece) in pieces.into_iter().enumerate() {
@@ -191,7 +191,7 @@ fn list_verify_and_status_on_a_good_bucket() {
     assert!(out.status.success(), "{}", describe(&out));
     let expected = expected_js3tream(&fx.store, &fx.server.bucket);
     assert_eq!(stdout(&out), expected);
-    assert!(expected.contains(&format!(":MySQL/--all-databases-0 - ")));
+    assert!(expected.contains(":MySQL/--all-databases-0 - "));
     assert!(expected.ends_with("total: 4\n"));
 
     let out = fx.run(&["list", "--json"]);
@@ -257,7 +257,7 @@ fn verify_names_slot_and_chunk() {
     // a missing chunk
     let key = chunk_key("/etc-0-FULL", 1);
     let saved = s.get(&key).unwrap();
-    s.delete(&[key.clone()]).unwrap();
+    s.delete(std::slice::from_ref(&key)).unwrap();
     let out = fx.run(&["verify"]);
     assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
     let text = stdout(&out);
