@@ -32,6 +32,10 @@ pub struct Window {
     pub diffs: usize,
     /// The first broken DIFF after those, if any: later DIFFs of this chain are unusable.
     pub broken_at: Option<String>,
+    /// The newest slot the window restores (the FULL or its last usable DIFF).
+    pub last_prefix: String,
+    /// That slot's time (local).
+    pub last_time: OffsetDateTime,
 }
 
 impl fmt::Display for Window {
@@ -41,7 +45,13 @@ impl fmt::Display for Window {
         } else {
             write!(f, "restorable for {} .. {}", self.first, self.last)?;
         }
-        write!(f, " (FULL {} + {} DIFFs)", self.full, self.diffs)?;
+        let tree = crate::catalog::parse_prefix(&self.full)
+            .is_none_or(|n| n.kind == crate::catalog::SlotKind::Tree);
+        if tree {
+            write!(f, " (FULL {} + {} DIFFs)", self.full, self.diffs)?;
+        } else {
+            write!(f, " (dump {})", self.full)?;
+        }
         if let Some(b) = &self.broken_at {
             write!(f, "; chain broken at {b}")?;
         }
@@ -73,6 +83,8 @@ pub fn windows(states: &[SlotState]) -> Vec<Window> {
                     full: s.prefix.clone(),
                     diffs: 0,
                     broken_at: None,
+                    last_prefix: s.prefix.clone(),
+                    last_time: s.time,
                 });
             }
         } else if open {
@@ -80,6 +92,8 @@ pub fn windows(states: &[SlotState]) -> Vec<Window> {
             if s.complete {
                 w.last = date;
                 w.diffs += 1;
+                w.last_prefix = s.prefix.clone();
+                w.last_time = s.time;
             } else {
                 w.broken_at = Some(s.prefix.clone());
                 open = false;
@@ -103,9 +117,13 @@ pub fn timeline(states: &[SlotState]) -> String {
         .collect()
 }
 
-/// The newest complete slot.
-pub fn newest_complete(states: &[SlotState]) -> Option<&SlotState> {
-    states.iter().filter(|s| s.complete).max_by_key(|s| s.time)
+/// The newest slot that can be restored (a complete FULL, or the last DIFF of an unbroken
+/// chain after one): its prefix and time.
+pub fn newest_restorable(windows: &[Window]) -> Option<(&str, OffsetDateTime)> {
+    windows
+        .iter()
+        .max_by_key(|w| w.last_time)
+        .map(|w| (w.last_prefix.as_str(), w.last_time))
 }
 
 /// Hours from `then` to `now` (negative when `then` is in the future).
@@ -172,7 +190,8 @@ mod tests {
             "restorable for 2026-11-08 (FULL /etc-7-FULL + 0 DIFFs)"
         );
         assert_eq!(timeline(&states), "DFD!D!DF");
-        assert_eq!(newest_complete(&states).unwrap().prefix, "/etc-7-FULL");
+        assert_eq!(newest_restorable(&w).unwrap().0, "/etc-7-FULL");
+        assert_eq!(newest_restorable(&w[..1]).unwrap().0, "/etc-1-DIFF");
     }
 
     #[test]
@@ -181,10 +200,15 @@ mod tests {
             st("MySQL/x-1", 2, true, true),
             st("MySQL/x-0", 1, true, true),
         ]);
-        assert_eq!(windows(&states).len(), 2);
+        let w = windows(&states);
+        assert_eq!(w.len(), 2);
+        assert_eq!(
+            w[1].to_string(),
+            "restorable for 2026-11-02 (dump MySQL/x-1)"
+        );
         assert_eq!(timeline(&states), "FF");
         assert!(windows(&[]).is_empty());
-        assert_eq!(newest_complete(&[]), None);
+        assert_eq!(newest_restorable(&[]), None);
     }
 
     #[test]

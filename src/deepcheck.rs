@@ -64,7 +64,12 @@ pub fn describe_failure(err: &PipelineError) -> String {
                 "gzip" => "gzip -t",
                 other => other,
             };
-            let last = stderr_tail.trim().lines().last().unwrap_or("").trim();
+            let lines: Vec<&str> = stderr_tail
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .collect();
+            let last = lines[lines.len().saturating_sub(3)..].join("; ");
             if last.is_empty() {
                 format!("{what} failed: {status}")
             } else {
@@ -180,7 +185,7 @@ mod tests {
         };
         assert_eq!(
             describe_failure(&e),
-            "gpg -d failed: exit status 2: gpg: decryption failed: No secret key"
+            "gpg -d failed: exit status 2: gpg: one; gpg: decryption failed: No secret key"
         );
     }
 

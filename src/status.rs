@@ -1,7 +1,8 @@
-//! `s3napback status`: per configured item the newest complete backup and its age, the
+//! `s3napback status`: per configured item the newest restorable backup and its age, the
 //! timeline of its slots (`F` FULL — every database dump counts as a FULL —, `D` DIFF,
 //! `!` a slot failing the structure check), and the restorable windows. Exit 1 when an
-//! item's newest complete backup is older than the maximum age (`--max-age HOURS`,
+//! item's newest restorable backup (a complete FULL, or the last DIFF of an unbroken chain
+//! after one) is older than the maximum age (`--max-age HOURS`,
 //! default 48 × Frequency) or missing.
 
 use std::fmt::Write as _;
@@ -9,7 +10,7 @@ use std::fmt::Write as _;
 use time::OffsetDateTime;
 
 use crate::clock::Clock;
-use crate::coverage::{age_hours, default_max_age_hours, newest_complete, timeline, windows};
+use crate::coverage::{age_hours, default_max_age_hours, newest_restorable, timeline, windows};
 use crate::inspect::{ItemView, item_views};
 use crate::inventory::Inventory;
 use crate::list::local_stamp;
@@ -19,21 +20,22 @@ use crate::store::keys::check_complete;
 pub fn item_report(view: &ItemView, now: OffsetDateTime, max_age: Option<f64>) -> (String, bool) {
     let limit = max_age.unwrap_or_else(|| default_max_age_hours(view.frequency));
     let mut out = String::new();
-    let stale = match newest_complete(&view.states) {
+    let windows = windows(&view.states);
+    let stale = match newest_restorable(&windows) {
         None => {
-            let _ = writeln!(out, "{}: STALE: no complete backup", view.label);
+            let _ = writeln!(out, "{}: STALE: no restorable backup", view.label);
             true
         }
-        Some(newest) => {
-            let age = age_hours(now, newest.time);
+        Some((prefix, time)) => {
+            let age = age_hours(now, time);
             let stale = age > limit;
             let _ = writeln!(
                 out,
                 "{}: {}: newest {} at {} (age {age:.1} h, max {limit:.1} h)",
                 view.label,
                 if stale { "STALE" } else { "OK" },
-                newest.prefix,
-                local_stamp(newest.time),
+                prefix,
+                local_stamp(time),
             );
             stale
         }
@@ -41,7 +43,7 @@ pub fn item_report(view: &ItemView, now: OffsetDateTime, max_age: Option<f64>) -
     if !view.states.is_empty() {
         let _ = writeln!(out, "  timeline: {}", timeline(&view.states));
     }
-    for w in windows(&view.states) {
+    for w in &windows {
         let _ = writeln!(out, "  {w}");
     }
     (out, stale)
@@ -115,6 +117,6 @@ mod tests {
     fn missing_items_are_stale() {
         let (text, stale) = item_report(&view(vec![]), datetime!(2026-11-12 16:00 UTC), None);
         assert!(stale);
-        assert_eq!(text, "Directory /etc: STALE: no complete backup\n");
+        assert_eq!(text, "Directory /etc: STALE: no restorable backup\n");
     }
 }
