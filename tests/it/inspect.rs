@@ -263,11 +263,14 @@ fn verify_names_slot_and_chunk() {
     let text = stdout(&out);
     assert!(text.contains("/etc-0-FULL: chunk 1 is missing\n"), "{text}");
     assert!(text.contains("Directory /etc: not restorable"), "{text}");
+    // DIFFs without their FULL restore nothing: status calls the item stale
     let out = fx.run(&["status"]);
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    let text = stdout(&out);
+    assert!(text.contains("  timeline: !DD\n"), "{text}");
     assert!(
-        stdout(&out).contains("  timeline: !DD\n"),
-        "{}",
-        describe(&out)
+        text.contains("Directory /etc: STALE: no restorable backup\n"),
+        "{text}"
     );
     s.put(&key, saved).unwrap();
 
