@@ -104,3 +104,127 @@ mod tests {
         assert_eq!(parse_prefix("/etc-x-FULL"), None);
     }
 }
+
+/// The slot kind and the stored item part (logical spelling) of a configured item, as
+/// `plan` names its prefixes: Directory/Subversion NAME, `MySQL/` + mapped name,
+/// `PostgreSQL/` + mapped name. None for SubversionDir (its repositories are items of
+/// their own, see [`subversion_dir_items`]).
+pub fn stored_item(item: &crate::config::Item) -> Option<(SlotKind, String)> {
+    use crate::config::ItemKind;
+    match item.kind {
+        ItemKind::Directory | ItemKind::Subversion => Some((SlotKind::Tree, item.name.clone())),
+        ItemKind::SubversionDir => None,
+        ItemKind::MySql => Some((SlotKind::MySql, crate::plan::mysql_name(item).display)),
+        ItemKind::PostgreSql => Some((
+            SlotKind::PostgreSql,
+            crate::plan::postgres_name(item).display,
+        )),
+    }
+}
+
+/// The item part as a server with `style` spells it in listings (Garage strips the
+/// leading `/`: `/etc` is listed as `etc`).
+pub fn physical_item(kind: SlotKind, logical: &str, style: crate::store::s3::KeyStyle) -> String {
+    let sample = match kind {
+        SlotKind::Tree => format!("{logical}-0-FULL"),
+        SlotKind::MySql => format!("MySQL/{logical}-0"),
+        SlotKind::PostgreSql => format!("PostgreSQL/{logical}-0"),
+    };
+    parse_prefix(&style.apply(&sample)).map_or_else(|| logical.to_string(), |n| n.item)
+}
+
+/// The repositories of a SubversionDir found in the bucket: the item parts (as listed) of
+/// tree slots directly under `dir` (physical spelling), sorted and without repeats.
+pub fn subversion_dir_items(slots: &[Slot], physical_dir: &str) -> Vec<String> {
+    let head = format!("{}/", physical_dir.trim_end_matches('/'));
+    let mut items: Vec<String> = slots
+        .iter()
+        .filter_map(|s| parse_prefix(&s.prefix))
+        .filter(|n| n.kind == SlotKind::Tree)
+        .filter(|n| n.item.strip_prefix(&head).is_some_and(|r| !r.contains('/')))
+        .map(|n| n.item)
+        .collect();
+    items.sort();
+    items.dedup();
+    items
+}
+
+#[cfg(test)]
+mod stored_tests {
+    use super::*;
+    use crate::config::{CycleSettings, Item, ItemKind};
+    use crate::store::s3::KeyStyle;
+
+    fn item(kind: ItemKind, name: &str) -> Item {
+        Item {
+            kind,
+            name: name.into(),
+            block: None,
+            cycle: CycleSettings::default(),
+            origin: crate::config::Origin::new("t.conf", 1),
+        }
+    }
+
+    #[test]
+    fn items_map_to_their_stored_names() {
+        let cases = [
+            (ItemKind::Directory, "/etc", SlotKind::Tree, "/etc"),
+            (ItemKind::Subversion, "/svn/a", SlotKind::Tree, "/svn/a"),
+            (ItemKind::MySql, "all", SlotKind::MySql, "--all-databases"),
+            (
+                ItemKind::MySql,
+                "/s.sock:shop",
+                SlotKind::MySql,
+                "/s.sock/shop",
+            ),
+            (ItemKind::PostgreSql, "all", SlotKind::PostgreSql, ""),
+            (ItemKind::PostgreSql, "pg@inv", SlotKind::PostgreSql, "inv"),
+        ];
+        for (kind, name, slot_kind, stored) in cases {
+            assert_eq!(
+                stored_item(&item(kind, name)),
+                Some((slot_kind, stored.to_string())),
+                "{name}"
+            );
+        }
+        assert_eq!(stored_item(&item(ItemKind::SubversionDir, "/svn")), None);
+    }
+
+    #[test]
+    fn physical_spelling_follows_the_key_style() {
+        let strip = KeyStyle::StripLeadingSlashes;
+        assert_eq!(physical_item(SlotKind::Tree, "/etc", strip), "etc");
+        assert_eq!(
+            physical_item(SlotKind::Tree, "/etc", KeyStyle::Faithful),
+            "/etc"
+        );
+        assert_eq!(physical_item(SlotKind::MySql, "/s/db", strip), "/s/db");
+        assert_eq!(
+            physical_item(SlotKind::MySql, "/s/db", KeyStyle::StripAndCollapseSlashes),
+            "s/db"
+        );
+        assert_eq!(physical_item(SlotKind::PostgreSql, "", strip), "");
+    }
+
+    #[test]
+    fn subversion_dir_repositories_are_found() {
+        let slot = |p: &str| Slot {
+            prefix: p.into(),
+            chunks: vec![],
+            last_modified: time::OffsetDateTime::UNIX_EPOCH,
+            size: 0,
+        };
+        let slots = [
+            slot("/svn/a-0-FULL"),
+            slot("/svn/a-1-DIFF"),
+            slot("/svn/b-0-FULL"),
+            slot("/svn/b/c-0-FULL"),
+            slot("/svnx-0-FULL"),
+            slot("MySQL//svn/d-0"),
+        ];
+        assert_eq!(
+            subversion_dir_items(&slots, "/svn/"),
+            vec!["/svn/a", "/svn/b"]
+        );
+    }
+}

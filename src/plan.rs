@@ -132,9 +132,11 @@ fn temp_file_path(settings: &Settings, prefix: &str) -> Option<PathBuf> {
 }
 
 /// How MySQL and PostgreSQL names map to dump arguments and object names (LEGACY.md §6).
-struct DatabaseName {
-    display: String,
-    source: Source,
+pub struct DatabaseName {
+    /// The name as stored in the prefix and shown in logs (`--all-databases`, `SOCK/DB`, ``).
+    pub display: String,
+    /// The dump command's source.
+    pub source: Source,
 }
 
 /// The stored name of a database item (`all` -> `--all-databases`, `SOCK:DB` -> `SOCK/DB`
@@ -153,7 +155,8 @@ pub fn database_display_name(kind: ItemKind, name: &str) -> String {
     }
 }
 
-fn mysql_name(item: &Item) -> DatabaseName {
+/// `all` -> `--all-databases`; `SOCKET:DB` (split at the last `:`) -> `SOCKET/DB`.
+pub fn mysql_name(item: &Item) -> DatabaseName {
     let (socket, db) = match item.name.rsplit_once(':') {
         Some((s, d)) => (Some(s.to_string()), d),
         None => (None, item.name.as_str()),
@@ -173,7 +176,8 @@ fn mysql_name(item: &Item) -> DatabaseName {
     }
 }
 
-fn postgres_name(item: &Item) -> DatabaseName {
+/// `USER@DB` keeps only DB; `all` gives an empty name.
+pub fn postgres_name(item: &Item) -> DatabaseName {
     let (user, db) = match item.name.split_once('@') {
         Some((u, d)) => (Some(u.to_string()), d),
         None => (None, item.name.as_str()),

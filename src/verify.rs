@@ -1,8 +1,140 @@
-//! `s3napback verify`.
+//! `s3napback verify`: every slot complete (indices contiguous from 0, ChunkSize pieces,
+//! the trailing short chunk), ETags sane; with `--deep` every chunk's MD5 and every stream
+//! readable to its end. Then per configured item the dates it can be restored for.
+//! Exit 1 on any problem.
 
+use std::collections::BTreeMap;
+
+use crate::catalog::{SlotKind, parse_prefix};
 use crate::clock::Clock;
+use crate::coverage::windows;
+use crate::deepcheck::{self, is_plain_md5};
+use crate::inspect::item_views;
+use crate::inventory::Inventory;
+use crate::store::keys::{Slot, check_complete, parse_chunk_key};
+
+/// True for an ETag S3 servers give: a plain MD5, or a multipart `MD5-PARTS`.
+pub fn is_sane_etag(etag: &str) -> bool {
+    match etag.split_once('-') {
+        None => is_plain_md5(etag),
+        Some((md5, parts)) => {
+            is_plain_md5(md5) && !parts.is_empty() && parts.bytes().all(|b| b.is_ascii_digit())
+        }
+    }
+}
+
+/// The problems visible in the listing alone: structure (store::keys::check_complete),
+/// an empty stream (no gzip or gpg output is empty: a legacy upload of a failed pipeline),
+/// missing or malformed ETags.
+pub fn shallow_problems(slot: &Slot, chunk_size: u64) -> Vec<String> {
+    let mut problems = Vec::new();
+    if let Err(p) = check_complete(slot, chunk_size) {
+        problems.push(p.to_string());
+    }
+    if !slot.chunks.is_empty() && slot.size == 0 {
+        problems.push("stream is empty (0 bytes)".to_string());
+    }
+    for chunk in &slot.chunks {
+        let index = parse_chunk_key(&chunk.key).map_or(0, |(_, i)| i);
+        match chunk.etag.as_deref() {
+            None => problems.push(format!("chunk {index}: no ETag")),
+            Some(e) if !is_sane_etag(e) => {
+                problems.push(format!("chunk {index}: malformed ETag {e:?}"))
+            }
+            Some(_) => {}
+        }
+    }
+    problems
+}
 
 /// Runs the command; returns the exit status.
-pub fn run(_args: &crate::cli::VerifyArgs, _clock: &Clock) -> anyhow::Result<u8> {
-    anyhow::bail!("verify: not implemented yet")
+pub fn run(args: &crate::cli::VerifyArgs, _clock: &Clock) -> anyhow::Result<u8> {
+    let inv = Inventory::open(&args.common)?;
+    let chunk_size = inv.settings.chunk_size;
+    let mut problems: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for slot in &inv.slots {
+        let mut found = shallow_problems(slot, chunk_size);
+        if args.deep {
+            let tree = parse_prefix(&slot.prefix).is_none_or(|n| n.kind == SlotKind::Tree);
+            let structure_ok = check_complete(slot, chunk_size).is_ok();
+            found.extend(deepcheck::check_slot(
+                &inv.store,
+                slot,
+                tree,
+                structure_ok,
+                inv.settings.temp_dir.as_deref(),
+            ));
+        }
+        for p in &found {
+            println!("{}: {p}", slot.prefix);
+        }
+        problems.insert(&slot.prefix, found);
+    }
+    let bad = problems.values().filter(|p| !p.is_empty()).count();
+    let ok = |s: &Slot| problems.get(s.prefix.as_str()).is_none_or(|p| p.is_empty());
+    for view in item_views(&inv.settings, &inv.slots, inv.key_style, ok) {
+        let ws = windows(&view.states);
+        if ws.is_empty() {
+            println!("{}: not restorable (no complete FULL)", view.label);
+        }
+        for w in ws {
+            println!("{}: {w}", view.label);
+        }
+    }
+    println!(
+        "{} slots checked{}, {bad} with problems",
+        inv.slots.len(),
+        if args.deep { " (deep)" } else { "" }
+    );
+    Ok(if bad > 0 {
+        crate::app::EXIT_ITEM_FAILED
+    } else {
+        crate::app::EXIT_OK
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::ObjectInfo;
+    use crate::store::keys::{chunk_key, group_slots};
+    use time::OffsetDateTime;
+
+    const MD5: &str = "900150983cd24fb0d6963f7d28e17f72";
+
+    fn slot(sizes: &[(u64, u64, Option<&str>)]) -> Slot {
+        group_slots(sizes.iter().map(|&(i, size, etag)| ObjectInfo {
+            key: chunk_key("/etc-3-FULL", i),
+            size,
+            last_modified: OffsetDateTime::UNIX_EPOCH,
+            etag: etag.map(String::from),
+        }))
+        .pop()
+        .unwrap()
+    }
+
+    #[test]
+    fn good_slots_have_no_problems() {
+        let s = slot(&[(0, 10, Some(MD5)), (1, 0, Some(MD5))]);
+        assert!(shallow_problems(&s, 10).is_empty());
+        let s = slot(&[(0, 3, Some(&format!("{MD5}-2")))]);
+        assert!(shallow_problems(&s, 10).is_empty());
+    }
+
+    #[test]
+    fn problems_name_the_chunk() {
+        let s = slot(&[(0, 10, Some(MD5)), (2, 3, Some(MD5))]);
+        assert_eq!(shallow_problems(&s, 10), vec!["chunk 1 is missing"]);
+        let s = slot(&[(0, 10, Some(MD5)), (1, 7, Some(MD5)), (2, 3, None)]);
+        assert_eq!(
+            shallow_problems(&s, 10),
+            vec!["chunk 1 has 7 bytes, expected 10", "chunk 2: no ETag"]
+        );
+        let s = slot(&[(0, 0, Some("x"))]);
+        assert_eq!(
+            shallow_problems(&s, 10),
+            vec!["stream is empty (0 bytes)", "chunk 0: malformed ETag \"x\""]
+        );
+        assert!(!is_sane_etag(&format!("{MD5}-")));
+    }
 }

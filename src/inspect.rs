@@ -1,0 +1,76 @@
+//! PURE: the configured items of a settings file matched with their slots in the bucket,
+//! for `verify` and `status`.
+
+use crate::catalog::{SlotKind, physical_item, slots_of, stored_item, subversion_dir_items};
+use crate::clock::to_local;
+use crate::config::{ItemKind, Settings};
+use crate::coverage::{SlotState, by_time};
+use crate::schedule::SlotType;
+use crate::store::keys::Slot;
+use crate::store::s3::KeyStyle;
+
+/// One configured item (a SubversionDir gives one per repository found) and its slots.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ItemView {
+    /// `Directory /etc`, `MySQL --all-databases`, `Subversion /svn/a` ...
+    pub label: String,
+    /// The item's Frequency in days.
+    pub frequency: i64,
+    /// Its slots, oldest first.
+    pub states: Vec<SlotState>,
+}
+
+/// Every configured item, in the order of the settings (scopes, then file order), with
+/// its slots. `ok` decides whether a slot passed its checks.
+pub fn item_views(
+    settings: &Settings,
+    slots: &[Slot],
+    style: KeyStyle,
+    ok: impl Fn(&Slot) -> bool,
+) -> Vec<ItemView> {
+    let states = |kind: SlotKind, physical: &str| -> Vec<SlotState> {
+        by_time(
+            slots_of(slots, kind, physical)
+                .into_iter()
+                .map(|(name, slot)| SlotState {
+                    prefix: slot.prefix.clone(),
+                    time: to_local(slot.last_modified),
+                    full: name.slot_type != Some(SlotType::Diff),
+                    complete: ok(slot),
+                })
+                .collect(),
+        )
+    };
+    let mut views = Vec::new();
+    for item in settings.scopes.iter().flat_map(|s| &s.items) {
+        let frequency = item.cycle.frequency;
+        if item.kind == ItemKind::SubversionDir {
+            let dir = physical_item(SlotKind::Tree, &item.name, style);
+            let repos = subversion_dir_items(slots, &dir);
+            if repos.is_empty() {
+                views.push(ItemView {
+                    label: format!("SubversionDir {}", item.name),
+                    frequency,
+                    states: Vec::new(),
+                });
+            }
+            for repo in repos {
+                views.push(ItemView {
+                    label: format!("Subversion {repo}"),
+                    frequency,
+                    states: states(SlotKind::Tree, &repo),
+                });
+            }
+            continue;
+        }
+        let Some((kind, logical)) = stored_item(item) else {
+            continue;
+        };
+        views.push(ItemView {
+            label: format!("{} {}", item.kind.legacy_name(), item.name),
+            frequency,
+            states: states(kind, &physical_item(kind, &logical, style)),
+        });
+    }
+    views
+}

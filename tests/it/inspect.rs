@@ -1,0 +1,312 @@
+//! `list`, `verify` and `status` against a moto bucket holding slots exactly as js3tream
+//! wrote them (real tar, gzip and gpg streams cut into ChunkSize objects).
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+use bytes::Bytes;
+use s3napback::store::Store;
+use s3napback::store::keys::{chunk_key, group_slots};
+use s3napback::store::s3::S3Store;
+use time::macros::format_description;
+
+use crate::support::gpg::{GpgHome, RECIPIENT};
+use crate::support::s3::{S3Server, moto};
+
+const CHUNK: usize = 1000;
+
+/// Incompressible bytes (a small LCG), so the archives span several chunks.
+fn noise(len: usize, seed: u32) -> Vec<u8> {
+    let mut x = seed;
+    (0..len)
+        .map(|_| {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            (x >> 16) as u8
+        })
+        .collect()
+}
+
+/// A real `tar -cz` of a directory holding one file of `len` noise bytes.
+fn tar_gz(len: usize, seed: u32) -> Vec<u8> {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("data.bin"), noise(len, seed)).unwrap();
+    let out = Command::new("tar")
+        .arg("-czf")
+        .arg("-")
+        .arg("-C")
+        .arg(dir.path())
+        .arg("data.bin")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    out.stdout
+}
+
+/// A real gzip stream (stored blocks, so its length is predictable) of `len` noise bytes
+/// (a database dump).
+fn gzip(len: usize, seed: u32) -> Vec<u8> {
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::none());
+    gz.write_all(&noise(len, seed)).unwrap();
+    gz.finish().unwrap()
+}
+
+/// `gpg -r RECIPIENT -e` of `data`.
+fn encrypt(home: &GpgHome, data: &[u8]) -> Vec<u8> {
+    let argv = home.argv(&["--trust-model", "always", "-r", RECIPIENT, "-e"]);
+    let mut child = Command::new(&argv[0])
+        .args(&argv[1..])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(data).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    out.stdout
+}
+
+/// Stores a stream as js3tream did: ChunkSize pieces, a trailing zero-length object when
+/// the length is a multiple of ChunkSize.
+fn put_slot(store: &S3Store, prefix: &str, data: &[u8]) {
+    let mut pieces: Vec<&[u8]> = data.chunks(CHUNK).collect();
+    if data.len().is_multiple_of(CHUNK) {
+        pieces.push(&[]);
+    }
+    for (i, piece) in pieces.into_iter().enumerate() {
+        store
+            .put(&chunk_key(prefix, i as u64), Bytes::copy_from_slice(piece))
+            .unwrap();
+    }
+}
+
+/// A bucket, a config file for it and a gpg home with the key.
+struct Fixture {
+    server: S3Server,
+    store: S3Store,
+    gpg: GpgHome,
+    conf: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Fixture {
+    fn new() -> Fixture {
+        let server = moto();
+        let store = server.store();
+        let gpg = GpgHome::new();
+        let dir = tempfile::tempdir().unwrap();
+        let keyfile = dir.path().join("keys");
+        std::fs::write(
+            &keyfile,
+            format!("key={}\nsecret={}\n", server.key, server.secret),
+        )
+        .unwrap();
+        let conf = dir.path().join("s3napback.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "DiffDir {}\nBucket {}\nS3Keyfile {}\nChunkSize {CHUNK}\n\
+                 S3Endpoint {}\nS3Region {}\nDirectory /etc\nMySQL all\n",
+                dir.path().display(),
+                server.bucket,
+                keyfile.display(),
+                server.endpoint,
+                server.region
+            ),
+        )
+        .unwrap();
+        put_slot(&store, "/etc-0-FULL", &tar_gz(2500, 1));
+        put_slot(&store, "/etc-1-DIFF", &tar_gz(2400, 2));
+        put_slot(&store, "/etc-2-DIFF", &encrypt(&gpg, &tar_gz(2300, 3)));
+        // a dump of exactly two chunks: ends with a zero-length object
+        let dump = (1900..2000)
+            .map(|len| gzip(len, 4))
+            .find(|d| d.len() == 2 * CHUNK)
+            .expect("a stored gzip stream of 2000 bytes");
+        put_slot(&store, "MySQL/--all-databases-0", &dump);
+        Fixture {
+            server,
+            store,
+            gpg,
+            conf,
+            _dir: dir,
+        }
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        let (name, value) = self.gpg.env();
+        Command::new(env!("CARGO_BIN_EXE_s3napback"))
+            .args(&args[..1])
+            .arg("-c")
+            .arg(&self.conf)
+            .args(&args[1..])
+            .env("TZ", "UTC")
+            .env(name, value)
+            .output()
+            .unwrap()
+    }
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn describe(out: &Output) -> String {
+    format!(
+        "status {:?}\nstdout:\n{}\nstderr:\n{}",
+        out.status.code(),
+        stdout(out),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// The `js3tream -l -b BUCKET` output, computed independently from the listing (UTC).
+fn expected_js3tream(store: &S3Store, bucket: &str) -> String {
+    let fmt =
+        format_description!("[year]-[month]-[day] [hour repr:12 padding:zero]:[minute]:[second]");
+    let slots = group_slots(store.list("").unwrap());
+    let mut out = String::new();
+    for s in &slots {
+        let k = s.size as f64 / 1024.0;
+        let size = if k > 10000.0 {
+            format!("{:.2}M", k / 1024.0)
+        } else {
+            format!("{k:.2}k")
+        };
+        out += &format!(
+            "{} - {bucket}:{} - {size} in {} data blocks\n",
+            s.last_modified.format(fmt).unwrap(),
+            s.prefix,
+            s.chunks.len()
+        );
+    }
+    out + &format!("total: {}\n", slots.len())
+}
+
+#[test]
+fn list_verify_and_status_on_a_good_bucket() {
+    let fx = Fixture::new();
+
+    let out = fx.run(&["list", "--js3tream"]);
+    assert!(out.status.success(), "{}", describe(&out));
+    let expected = expected_js3tream(&fx.store, &fx.server.bucket);
+    assert_eq!(stdout(&out), expected);
+    assert!(expected.contains(":MySQL/--all-databases-0 - "));
+    assert!(expected.ends_with("total: 4\n"));
+
+    let out = fx.run(&["list", "--json"]);
+    assert!(out.status.success(), "{}", describe(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = json.as_array().unwrap();
+    assert_eq!(rows.len(), 4);
+    assert_eq!(rows[0]["prefix"], "/etc-0-FULL");
+    assert_eq!(rows[0]["type"], "FULL");
+    assert_eq!(rows[0]["item"], "/etc");
+    assert_eq!(rows[0]["chunks"], 3);
+    assert_eq!(rows[3]["kind"], "mysql");
+
+    let out = fx.run(&["list"]);
+    assert!(out.status.success(), "{}", describe(&out));
+    assert!(stdout(&out).starts_with("LAST MODIFIED"));
+
+    for deep in [&["verify"][..], &["verify", "--deep"][..]] {
+        let out = fx.run(deep);
+        assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+        let text = stdout(&out);
+        assert!(
+            text.contains("Directory /etc: restorable for ")
+                && text.contains("(FULL /etc-0-FULL + 2 DIFFs)"),
+            "{text}"
+        );
+        assert!(text.contains("MySQL all: restorable for "), "{text}");
+    }
+
+    let out = fx.run(&["status"]);
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("Directory /etc: OK: newest /etc-2-DIFF"),
+        "{text}"
+    );
+    assert!(text.contains("  timeline: FDD\n"), "{text}");
+    assert!(
+        text.contains("MySQL all: OK: newest MySQL/--all-databases-0"),
+        "{text}"
+    );
+
+    // three hours later, with a maximum age of one hour
+    let later = (time::OffsetDateTime::now_utc() + time::Duration::hours(3))
+        .format(format_description!(
+            "[year]-[month]-[day] [hour]:[minute]:[second]"
+        ))
+        .unwrap();
+    let out = fx.run(&["status", "--max-age", "1", "--now", &later]);
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    assert!(stdout(&out).contains("Directory /etc: STALE: newest /etc-2-DIFF"));
+}
+
+fn replace(store: &S3Store, key: &str, body: Vec<u8>) {
+    store.put(key, Bytes::from(body)).unwrap();
+}
+
+#[test]
+fn verify_names_slot_and_chunk() {
+    let fx = Fixture::new();
+    let s = &fx.store;
+
+    // a missing chunk
+    let key = chunk_key("/etc-0-FULL", 1);
+    let saved = s.get(&key).unwrap();
+    s.delete(std::slice::from_ref(&key)).unwrap();
+    let out = fx.run(&["verify"]);
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    let text = stdout(&out);
+    assert!(text.contains("/etc-0-FULL: chunk 1 is missing\n"), "{text}");
+    assert!(text.contains("Directory /etc: not restorable"), "{text}");
+    // DIFFs without their FULL restore nothing: status calls the item stale
+    let out = fx.run(&["status"]);
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    let text = stdout(&out);
+    assert!(text.contains("  timeline: !DD\n"), "{text}");
+    assert!(
+        text.contains("Directory /etc: STALE: no restorable backup\n"),
+        "{text}"
+    );
+    s.put(&key, saved).unwrap();
+
+    // a truncated middle chunk
+    let key = chunk_key("/etc-1-DIFF", 1);
+    let saved = s.get(&key).unwrap();
+    replace(s, &key, saved[..600].to_vec());
+    let out = fx.run(&["verify"]);
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("/etc-1-DIFF: chunk 1 has 600 bytes, expected 1000\n"),
+        "{text}"
+    );
+    assert!(text.contains("(FULL /etc-0-FULL + 0 DIFFs); chain broken at /etc-1-DIFF"));
+    s.put(&key, saved).unwrap();
+    assert_eq!(fx.run(&["verify"]).status.code(), Some(0));
+
+    // corrupted content of the right size: only --deep sees it
+    for (prefix, expected) in [
+        ("/etc-2-DIFF", "/etc-2-DIFF: gpg -d failed: "),
+        (
+            "MySQL/--all-databases-0",
+            "MySQL/--all-databases-0: gzip -t failed: ",
+        ),
+        ("/etc-0-FULL", "/etc-0-FULL: tar -t failed: "),
+    ] {
+        let key = chunk_key(prefix, 1);
+        let mut body = s.get(&key).unwrap().to_vec();
+        for b in &mut body[100..200] {
+            *b ^= 0x5a;
+        }
+        replace(s, &key, body);
+        assert_eq!(fx.run(&["verify"]).status.code(), Some(0));
+        let out = fx.run(&["verify", "--deep"]);
+        assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+        assert!(stdout(&out).contains(expected), "{}", describe(&out));
+    }
+}
