@@ -55,10 +55,13 @@ echo "== backup 2 (DIFF: one file changed, one added, one deleted)"
 "$bin" --logconfig "$work/log.conf" -c "$work/demo.conf" --now '2026-11-13 03:00:00'
 
 echo "== s3napback list"
-"$bin" --logconfig "$work/log.conf" list -c "$work/demo.conf"
+"$bin" list --logconfig "$work/log.conf" -c "$work/demo.conf"
+
+echo "== s3napback verify --deep (every chunk downloaded, MD5 checked, decrypted, tar read)"
+"$bin" verify --logconfig "$work/log.conf" -c "$work/demo.conf" --deep
 
 echo "== s3napback restore (newest FULL + DIFFs, decrypted, extracted)"
-"$bin" --logconfig "$work/log.conf" restore -c "$work/demo.conf" --into "$work/restored" "$src"
+"$bin" restore --logconfig "$work/log.conf" -c "$work/demo.conf" --into "$work/restored" "$src"
 
 echo "== compare"
 diff -r --no-dereference "$src" "$work/restored$src"
