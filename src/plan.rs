@@ -139,22 +139,6 @@ pub struct DatabaseName {
     pub source: Source,
 }
 
-/// The stored name of a database item (`all` -> `--all-databases`, `SOCK:DB` -> `SOCK/DB`
-/// for MySQL; `USER@DB` -> `DB`, `all` -> `` for PostgreSQL), as in `KIND/NAME-SLOT`.
-pub fn database_display_name(kind: ItemKind, name: &str) -> String {
-    let item = Item {
-        kind,
-        name: name.to_string(),
-        block: None,
-        cycle: Default::default(),
-        origin: crate::config::Origin::new("", 0),
-    };
-    match kind {
-        ItemKind::PostgreSql => postgres_name(&item).display,
-        _ => mysql_name(&item).display,
-    }
-}
-
 /// `all` -> `--all-databases`; `SOCKET:DB` (split at the last `:`) -> `SOCKET/DB`.
 pub fn mysql_name(item: &Item) -> DatabaseName {
     let (socket, db) = match item.name.rsplit_once(':') {

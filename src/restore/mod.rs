@@ -15,10 +15,10 @@ use time::macros::format_description;
 use time::{Date, OffsetDateTime};
 
 use crate::app::{EXIT_OK, Fatal};
-use crate::catalog::{SlotKind, slots_of};
+use crate::catalog::{SlotKind, physical_item, slots_of, stored_item};
 use crate::cli::{CatArgs, RestoreArgs};
 use crate::clock::{Clock, local_day_bounds, to_local};
-use crate::config::{CycleSettings, ItemKind, Settings};
+use crate::config::{CycleSettings, Item, ItemKind, Settings};
 use crate::inventory::Inventory;
 use crate::pipeline::{Output, Pipeline, PipelineError};
 use crate::schedule::{Day, is_backup_day};
@@ -65,14 +65,10 @@ fn resolve(settings: &Settings, key_style: KeyStyle, slots: &[Slot], item: &str)
             }
         }
     }
-    let tree_name = |name: &str| {
-        let probe = key_style.apply(&format!("{name}-0-FULL"));
-        crate::catalog::parse_prefix(&probe).map(|n| n.item)
-    };
     let (kind, cycle) = match found {
         Some((k, c)) => (k, Some(c)),
         None => {
-            let stored = tree_name(item).unwrap_or_default();
+            let stored = physical_item(SlotKind::Tree, item, key_style);
             if slots_of(slots, SlotKind::Tree, &stored).is_empty() {
                 bail!(
                     "{item} is not an item of {} and the bucket {} has no slots of it",
@@ -84,25 +80,15 @@ fn resolve(settings: &Settings, key_style: KeyStyle, slots: &[Slot], item: &str)
             (ItemKind::Directory, None)
         }
     };
-    let (slot_kind, stored) = match kind {
-        ItemKind::MySql | ItemKind::PostgreSql => {
-            let display = crate::plan::database_display_name(kind, item);
-            let probe = key_style.apply(&format!("{}/{display}-0", kind.legacy_name()));
-            let slot_kind = if kind == ItemKind::MySql {
-                SlotKind::MySql
-            } else {
-                SlotKind::PostgreSql
-            };
-            let stored = crate::catalog::parse_prefix(&probe)
-                .map(|n| n.item)
-                .unwrap_or(display);
-            (slot_kind, stored)
-        }
-        _ => (
-            SlotKind::Tree,
-            tree_name(item).unwrap_or_else(|| item.to_string()),
-        ),
+    let probe = Item {
+        kind,
+        name: item.to_string(),
+        block: None,
+        cycle: cycle.clone().unwrap_or_default(),
+        origin: crate::config::Origin::new("", 0),
     };
+    let (slot_kind, logical) = stored_item(&probe).unwrap_or((SlotKind::Tree, item.to_string()));
+    let stored = physical_item(slot_kind, &logical, key_style);
     Ok(Target {
         kind,
         cycle,
