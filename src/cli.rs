@@ -11,7 +11,7 @@ use clap::{Args, Parser, Subcommand};
     name = "s3napback",
     version,
     disable_help_flag = true,
-    args_conflicts_with_subcommands = true,
+    subcommand_precedence_over_arg = true,
     after_help = "Exit status: 0 all good, 1 some item failed, 2 configuration or usage error.\n\
                   A NAME adds /etc/s3napback/NAME.conf (or /etc/s3napback/NAME) after the -c file."
 )]
@@ -35,7 +35,7 @@ pub struct Cli {
 #[derive(Debug, Args, Clone, Default)]
 pub struct Common {
     /// The configuration file.
-    #[arg(short = 'c', value_name = "FILE")]
+    #[arg(short = 'c', value_name = "FILE", global = true)]
     pub config: Option<PathBuf>,
 
     /// The log configuration (log4perl syntax); default: s3napback.logconfig beside the

@@ -7,6 +7,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+use bytes::Bytes;
 use s3napback::store::Store;
 use s3napback::store::keys::parse_chunk_key;
 use s3napback::store::s3::S3Store;
@@ -268,4 +269,21 @@ pub fn make_tree(dir: &Path) {
         .collect();
     fs::write(dir.join("data.bin"), bin).unwrap();
     std::os::unix::fs::symlink("a.txt", dir.join("link")).unwrap();
+}
+
+/// Stores `data` as js3tream did: ChunkSize pieces `PREFIX:%020d`, and a final zero-length
+/// object when the length is a multiple of ChunkSize.
+pub fn js3tream_put(store: &dyn Store, prefix: &str, data: &[u8], chunk: usize) {
+    let mut index = 0;
+    let mut rest = data;
+    loop {
+        let n = rest.len().min(chunk);
+        let key = format!("{prefix}:{index:020}");
+        store.put(&key, Bytes::copy_from_slice(&rest[..n])).unwrap();
+        rest = &rest[n..];
+        index += 1;
+        if n < chunk {
+            break;
+        }
+    }
 }

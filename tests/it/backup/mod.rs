@@ -4,5 +4,6 @@ mod databases;
 mod directory;
 mod failures;
 mod harness;
+mod rotation;
 mod subversion;
 mod takeover;

@@ -6,28 +6,8 @@ use std::fs;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use bytes::Bytes;
-use s3napback::store::Store;
-
-use super::harness::{Site, extract, fetch, make_tree, restored, tar_members, tree};
+use super::harness::{Site, extract, fetch, js3tream_put, make_tree, restored, tar_members, tree};
 use crate::support::s3::moto;
-
-/// Stores `data` as js3tream did: ChunkSize pieces `PREFIX:%020d`, and a final zero-length
-/// object when the length is a multiple of ChunkSize.
-fn js3tream_put(store: &dyn Store, prefix: &str, data: &[u8], chunk: usize) {
-    let mut index = 0;
-    let mut rest = data;
-    loop {
-        let n = rest.len().min(chunk);
-        let key = format!("{prefix}:{index:020}");
-        store.put(&key, Bytes::copy_from_slice(&rest[..n])).unwrap();
-        rest = &rest[n..];
-        index += 1;
-        if n < chunk {
-            break;
-        }
-    }
-}
 
 #[test]
 fn the_next_diff_continues_a_legacy_rotation() {

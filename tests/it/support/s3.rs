@@ -96,6 +96,25 @@ fn wait_for_port(kind: &str, child: &mut Child, port: u16, log: &Path, within: D
 
 /// Starts moto's S3 server (`python3 -m moto.server`) on a free port.
 pub fn moto() -> S3Server {
+    moto_with_env(&[])
+}
+
+/// A moto server whose clock (and so every LastModified) is read from `clock_file`
+/// through libfaketime: write `@YYYY-MM-DD HH:MM:SS` into the file to move its time.
+pub fn moto_with_clock(clock_file: &Path) -> S3Server {
+    let file = clock_file.display().to_string();
+    moto_with_env(&[
+        (
+            "LD_PRELOAD",
+            "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1",
+        ),
+        ("FAKETIME_TIMESTAMP_FILE", &file),
+        ("FAKETIME_NO_CACHE", "1"),
+        ("FAKETIME_DONT_FAKE_MONOTONIC", "1"),
+    ])
+}
+
+fn moto_with_env(env: &[(&str, &str)]) -> S3Server {
     let dir = tempfile::tempdir().expect("temp dir");
     let log = dir.path().join("moto.log");
     let port = free_port();
@@ -110,6 +129,7 @@ pub fn moto() -> S3Server {
             &port.to_string(),
         ])
         .current_dir(dir.path())
+        .envs(env.iter().copied())
         .stdin(Stdio::null())
         .stdout(out.try_clone().expect("dup log"))
         .stderr(out)
