@@ -38,6 +38,9 @@ fn legacy_stream(site: &Site, name: &str, snapshot: &Path, full: bool) -> Vec<u8
     out.stdout
 }
 
+/// A day of the rotation: its date, its slot, and the change made to the tree before it.
+type Day = (&'static str, &'static str, fn(&Path));
+
 #[test]
 fn restore_newest_and_a_middle_date_of_a_js3tream_rotation() {
     let site = Site::new();
@@ -55,7 +58,7 @@ fn restore_newest_and_a_middle_date_of_a_js3tream_rotation() {
     let conf = conf.to_str().unwrap();
 
     // (date, slot, change before the run); 2026-11-13 was missed (no slot).
-    let days: [(&str, &str, fn(&Path)); 4] = [
+    let days: [Day; 4] = [
         ("2026-11-12", "7-FULL", |_| {}),
         ("2026-11-14", "9-DIFF", |s| {
             fs::write(s.join("a.txt"), "alpha on the 14th\n").unwrap();
