@@ -161,6 +161,24 @@ fn same_day_flow(server: &S3Server) {
     let out = site.path("out");
     extract(&site.decrypt(&fetch(&store, &prefix)), &out);
     assert_eq!(tree(&restored(&out, &src)), expected(&src));
+
+    // And with the restore command, which finds the slot however the server spells it.
+    let out = site.path("out-restore");
+    let run = site.run(
+        &[
+            "restore",
+            "-c",
+            conf,
+            "--into",
+            out.to_str().unwrap(),
+            &name,
+        ],
+        None,
+    );
+    assert_eq!(run.status, 0, "{}: {}", server.kind, run.log);
+    assert_eq!(tree(&restored(&out, &src)), expected(&src));
+    let verify = site.run(&["verify", "--deep", "-c", conf], None);
+    assert_eq!(verify.status, 0, "{}: {}", server.kind, verify.log);
 }
 
 #[test]
