@@ -5,7 +5,7 @@
 
 Starts moto's S3 server on 127.0.0.1, makes a tree of incompressible data, then measures
 (wall time and peak RSS of the child processes, via getrusage):
-  baseline      tar -czp of the tree to /dev/null (the work the source stage must do)
+  baseline      tar -czp of the tree into a pipe (the work the source stage must do)
   s3napback     a real backup of the same tree to the local S3 server (ChunkSize 4 MB)
   s3napback-big the same with ChunkSize 32 MB (memory grows with ChunkSize, not data size)
 and prints each as a ratio to the baseline. Absolute numbers depend on the machine; the
@@ -22,14 +22,22 @@ def free_port():
     return port
 
 
-def measure(argv, env=None):
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.monotonic()
-    subprocess.run(argv, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wall = time.monotonic() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    # ru_maxrss of RUSAGE_CHILDREN is the largest child so far: run the biggest last.
-    return wall, after.ru_maxrss, (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+MEASURE = """
+import resource, subprocess, sys, time
+start = time.monotonic()
+subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+wall = time.monotonic() - start
+r = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(wall, r.ru_maxrss, r.ru_utime + r.ru_stime)
+"""
+
+
+def measure(argv):
+    """Wall time, peak RSS (kB) of the largest process of the run, CPU seconds; each run in
+    a fresh wrapper so one run's peak cannot hide another's."""
+    out = subprocess.run([sys.executable, "-c", MEASURE, *argv], check=True,
+                         capture_output=True, text=True).stdout.split()
+    return float(out[0]), int(out[1]), float(out[2])
 
 
 def main():
@@ -71,8 +79,8 @@ def main():
             return path
 
         rows = []
-        rows.append(("baseline (tar -czp > /dev/null)",) +
-                    measure(["tar", "-f", "/dev/null", "-C", "/", "-czp", src.lstrip("/")]))
+        rows.append(("baseline (tar -czp | cat > /dev/null)",) +
+                    measure(["sh", "-c", 'exec tar -f - -C / -czp "$1" | cat >/dev/null', "tar", src.lstrip("/")]))
         for label, chunk, name in [("s3napback, ChunkSize 4 MB", 4 << 20, "small.conf"),
                                    ("s3napback, ChunkSize 32 MB", 32 << 20, "big.conf")]:
             c = conf(name, chunk)
