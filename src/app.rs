@@ -198,7 +198,7 @@ fn run_config(settings: &Settings, args: &RunArgs, clock: &Clock) -> Result<usiz
                         .map_err(|e| Fatal(format!("bucket {}: {e}", settings.bucket)))?;
                     bucket_ready = true;
                 }
-                if crate::backup::execute(store, settings, &plan, job, run).is_err() {
+                if crate::backup::execute(store, &plan, job, run).is_err() {
                     failed += 1;
                 }
             }

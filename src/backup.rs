@@ -64,13 +64,7 @@ pub fn delete_slot(store: &dyn Store, prefix: &str) -> Result<usize> {
 
 /// Executes one job's run; logs what it did. An error has been logged at ERROR already and
 /// left no objects and an untouched state file behind.
-pub fn execute(
-    store: &dyn Store,
-    settings: &Settings,
-    plan: &Plan,
-    job: &Job,
-    run: &Run,
-) -> Result<()> {
+pub fn execute(store: &dyn Store, plan: &Plan, job: &Job, run: &Run) -> Result<()> {
     let cat = Category::of(job.kind).target();
     let target = format!("{}:{}", plan.bucket, run.prefix);
     match attempt(store, plan, run) {
@@ -97,7 +91,6 @@ pub fn execute(
                 job.kind.legacy_name(),
                 job.name
             );
-            let _ = settings;
             Err(e)
         }
     }

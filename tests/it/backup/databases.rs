@@ -47,6 +47,25 @@ fn mysql_dump_round_trip_and_a_missing_database_fails_alone() {
     let query = "SELECT id, name FROM items ORDER BY id";
     assert_eq!(db.sql_db("shop_restored", query), db.sql_db("shop", query));
     assert!(db.sql_db("shop_restored", query).contains("o'brien"));
+
+    // The restore command gives the same dump, decompressed, ready to load.
+    let file = site.path("restored.sql");
+    let run = site.run(
+        &[
+            "restore",
+            "-c",
+            conf.to_str().unwrap(),
+            "--into",
+            file.to_str().unwrap(),
+            "shop",
+        ],
+        None,
+    );
+    assert_eq!(run.status, 0, "{}", run.log);
+    assert_eq!(fs::read(&file).unwrap(), dump);
+    db.sql("CREATE DATABASE shop_again");
+    db.sql_db("shop_again", &format!("source {}", file.display()));
+    assert_eq!(db.sql_db("shop_again", query), db.sql_db("shop", query));
 }
 
 #[test]
@@ -91,4 +110,19 @@ fn postgres_dump_round_trip() {
     pg.sql_file("restored", &dump_file);
     let query = "SELECT id, label FROM parts ORDER BY id";
     assert_eq!(pg.sql("restored", query), pg.sql("inventory", query));
+
+    // The restore command, to stdout, gives the same dump.
+    let run = site.run(
+        &[
+            "restore",
+            "-c",
+            conf.to_str().unwrap(),
+            "--to-stdout",
+            "postgres@inventory",
+        ],
+        None,
+    );
+    assert_eq!(run.status, 0);
+    assert!(run.log.contains("CREATE TABLE public.parts"), "{}", run.log);
+    assert!(run.log.contains("nut | washer"), "{}", run.log);
 }
