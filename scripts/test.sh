@@ -17,4 +17,11 @@ echo "== legacy checker (compat-tests/golden.py)"
 python3 compat-tests/golden.py check --tool target/release/s3napback \
   --cases compat-tests/cases --golden compat-tests/golden
 echo "== cargo test"
-cargo test --release -- --test-threads 2
+log=$(mktemp)
+cargo test --release --all-targets -- --test-threads 2 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+passed=$(grep -o '[0-9]* passed' "$log" | awk '{s+=$1} END {print s+0}')
+failed=$(grep -o '[0-9]* failed' "$log" | awk '{s+=$1} END {print s+0}')
+rm -f "$log"
+echo "total: $passed passed, $failed failed"
+exit "$status"
