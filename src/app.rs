@@ -157,6 +157,12 @@ fn run_config(settings: &Settings, args: &RunArgs, clock: &Clock) -> Result<usiz
         gpg::check_recipient(recipient, settings.gpg_keyring.as_deref())
             .map_err(|e| Fatal(e.to_string()))?;
     }
+    // One run per DiffDir at a time; the lock dies with the process (no stale locks).
+    let _lock = if args.test {
+        None
+    } else {
+        Some(lock_diff_dir(&settings.diff_dir)?)
+    };
     let today = clock
         .today()
         .format(time::macros::format_description!("[year]-[month]-[day]"))
@@ -206,4 +212,27 @@ fn run_config(settings: &Settings, args: &RunArgs, clock: &Clock) -> Result<usiz
         }
     }
     Ok(failed)
+}
+
+/// Takes the run lock of a DiffDir (`DIFFDIR/.s3napback.lock`, an advisory lock the
+/// operating system releases when the process ends, so it can never go stale).
+fn lock_diff_dir(diff_dir: &Path) -> Result<std::fs::File> {
+    let path = diff_dir.join(".s3napback.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("cannot open the run lock {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(anyhow!(
+            "another s3napback run is using {} (it holds {}); nothing was done",
+            diff_dir.display(),
+            path.display()
+        )),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(anyhow!(e).context(format!("cannot lock {}", path.display())))
+        }
+    }
 }

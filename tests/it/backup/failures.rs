@@ -88,3 +88,33 @@ fn gpg_refusing_its_key_fails_the_item_and_stores_nothing() {
     assert!(prefixes(&store).is_empty(), "{:?}", prefixes(&store));
     assert!(!snapshot.exists(), "no snapshot file for a failed FULL");
 }
+
+#[test]
+fn a_second_run_on_the_same_diffdir_does_nothing() {
+    let server = moto();
+    let store = server.store();
+    let site = Site::new();
+    let src = site.path("src/tree");
+    make_tree(&src);
+    let body = format!("Directory {}\n", src.display());
+    let conf = site.config(&server, 1000, true, &body);
+    let lock = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(site.diff_dir().join(".s3napback.lock"))
+        .unwrap();
+    lock.lock().unwrap();
+    let run = site.run(&["-c", conf.to_str().unwrap()], None);
+    assert_eq!(run.status, 1, "{}", run.log);
+    run.expect("another s3napback run is using");
+    assert!(prefixes(&store).is_empty());
+    // Test mode needs no lock.
+    assert_eq!(
+        site.run(&["-t", "-c", conf.to_str().unwrap()], None).status,
+        0
+    );
+    drop(lock);
+    assert_eq!(site.run(&["-c", conf.to_str().unwrap()], None).status, 0);
+    assert_eq!(prefixes(&store).len(), 1);
+}
