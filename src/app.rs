@@ -136,15 +136,24 @@ fn backup_run(args: &RunArgs, clock: &Clock) -> Result<u8> {
         .map(|f| load_settings(f))
         .collect::<Result<_, _>>()?;
     report::emit(&report::run_header(args.test, args.force));
-    let mut failed = 0;
+    // Each config file is a run of its own: one that cannot start does not stop the next.
+    let mut code = EXIT_OK;
     for settings in &all {
-        failed += run_config(settings, args, clock)?;
+        match run_config(settings, args, clock) {
+            Ok(0) => {}
+            Ok(_) => code = code.max(EXIT_ITEM_FAILED),
+            Err(e) => {
+                fatal(&format!("{e:#}"));
+                let severity = if e.downcast_ref::<Fatal>().is_some() {
+                    EXIT_USAGE
+                } else {
+                    EXIT_ITEM_FAILED
+                };
+                code = code.max(severity);
+            }
+        }
     }
-    Ok(if failed > 0 {
-        EXIT_ITEM_FAILED
-    } else {
-        EXIT_OK
-    })
+    Ok(code)
 }
 
 /// One config file: gpg check, bucket listing, plan, then each job. Returns the number

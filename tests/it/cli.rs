@@ -189,3 +189,33 @@ fn a_bad_now_is_a_usage_error() {
     assert_eq!(out.code, 2, "{}", out.text);
     assert!(out.text.contains("YYYY-MM-DD HH:MM:SS"), "{}", out.text);
 }
+
+#[test]
+fn a_config_that_cannot_start_does_not_stop_the_next() {
+    let (d, first) = site(&format!(
+        "{GLOBALS}GpgRecipient nobody@example.com\nDirectory /etc\n"
+    ));
+    let second = d.path().join("second.conf");
+    fs::write(
+        &second,
+        format!("{GLOBALS}Directory /srv\n").replace("@ROOT@", d.path().to_str().unwrap()),
+    )
+    .unwrap();
+    let dir = d.path().to_str().unwrap();
+    let out = run(
+        &["-t", "-c", &first, "second"],
+        &[("S3NAPBACK_CONFIG_DIR", dir)],
+    );
+    assert_eq!(out.code, 2, "{}", out.text);
+    assert!(
+        out.text
+            .contains("GPG recipient nobody@example.com not found"),
+        "{}",
+        out.text
+    );
+    assert!(
+        out.text.contains("Directory /srv -> b:/srv-"),
+        "{}",
+        out.text
+    );
+}
