@@ -11,6 +11,7 @@ use crate::chunker::{UploadError, UploadSummary, upload_stream};
 use crate::config::Settings;
 use crate::pipeline::{Output, Pipeline, PipelineReport};
 use crate::plan::{Job, Plan, Run, StateFile};
+use crate::progress::Progress;
 use crate::report::Category;
 use crate::snapshot::SnapshotWork;
 use crate::store::keys::parse_chunk_key;
@@ -152,13 +153,16 @@ fn stream_upload(
     stages: &[Vec<String>],
 ) -> Result<(UploadSummary, PipelineReport)> {
     let mut pipeline = Pipeline::start(stages, Output::Reader)?;
-    match upload_stream(
+    let progress = Progress::new(format!("{}:{}", plan.bucket, run.prefix), None);
+    let uploaded = upload_stream(
         store,
         &run.prefix,
-        &mut pipeline,
+        progress.wrap(&mut pipeline),
         plan.chunk_size,
         PARALLEL_UPLOADS,
-    ) {
+    );
+    log::debug!(target: Category::Main.target(), "{}", progress.finish());
+    match uploaded {
         Ok(summary) => Ok((summary, pipeline.finish()?)),
         Err(put_error @ UploadError::Put { .. }) => {
             pipeline.abort();

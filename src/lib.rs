@@ -19,6 +19,7 @@ pub mod list;
 pub mod logconfig;
 pub mod pipeline;
 pub mod plan;
+pub mod progress;
 pub mod report;
 pub mod restore;
 pub mod schedule;

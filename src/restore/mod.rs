@@ -21,6 +21,7 @@ use crate::clock::{Clock, local_day_bounds, to_local};
 use crate::config::{CycleSettings, Item, ItemKind, Settings};
 use crate::inventory::Inventory;
 use crate::pipeline::{Output, Pipeline, PipelineError};
+use crate::progress::Progress;
 use crate::schedule::{Day, is_backup_day};
 use crate::store::Store;
 use crate::store::keys::{Slot, check_complete};
@@ -212,8 +213,10 @@ fn apply_slot(
     sink: &mut dyn Write,
     tolerate: &dyn Fn(&PipelineError) -> bool,
 ) -> Result<Vec<String>> {
-    let mut reader = ChunkReader::new(store.clone(), slot.chunks.clone());
-    let head = reader.peek().context("reading its first chunk")?.to_vec();
+    let mut chunks = ChunkReader::new(store.clone(), slot.chunks.clone());
+    let head = chunks.peek().context("reading its first chunk")?.to_vec();
+    let progress = Progress::new(slot.prefix.clone(), Some(slot.size));
+    let mut reader = progress.wrap(chunks);
     let mut stages = Vec::new();
     match detect(&head) {
         Content::OpenPgp => stages.push(argv(&["gpg", "--batch", "-d"])),
@@ -226,6 +229,7 @@ fn apply_slot(
     stages.extend(rest.iter().cloned());
     if stages.is_empty() {
         io::copy(&mut reader, sink)?;
+        log::info!(target: TARGET, "{}", progress.finish());
         return Ok(Vec::new());
     }
     let mut pipeline = Pipeline::start_with_input(&stages, reader, Output::Reader)?;
@@ -233,7 +237,9 @@ fn apply_slot(
         pipeline.abort();
         return Err(anyhow!(e).context("writing the output"));
     }
-    match pipeline.finish() {
+    let finished = pipeline.finish();
+    log::info!(target: TARGET, "{}", progress.finish());
+    match finished {
         Ok(report) => Ok(report.warnings),
         Err(e) if tolerate(&e) => Ok(vec![e.to_string()]),
         Err(e) => Err(e.into()),
