@@ -287,3 +287,31 @@ pub fn js3tream_put(store: &dyn Store, prefix: &str, data: &[u8], chunk: usize) 
         }
     }
 }
+
+/// The legacy pipeline of one run: `tar -f - -g SNAP -C / -czp NAME | gpg -r R -e`
+/// (on a FULL day the snapshot file was deleted first).
+pub fn legacy_stream(site: &Site, name: &str, snapshot: &Path, full: bool) -> Vec<u8> {
+    if full {
+        let _ = fs::remove_file(snapshot);
+    }
+    let mut tar = Command::new("tar")
+        .args(["-f", "-", "-g"])
+        .arg(snapshot)
+        .args(["-C", "/", "-czp", name])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let out = Command::new("gpg")
+        .args(
+            site.gpg
+                .argv(&["-r", "backup@example.com", "-e"])
+                .iter()
+                .skip(1),
+        )
+        .stdin(tar.stdout.take().unwrap())
+        .output()
+        .unwrap();
+    assert!(tar.wait().unwrap().success() && out.status.success());
+    out.stdout
+}

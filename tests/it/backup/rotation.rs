@@ -4,39 +4,11 @@
 
 use std::fs;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
-use super::harness::{Site, js3tream_put, make_tree, restored, tree};
+use super::harness::{Site, js3tream_put, legacy_stream, make_tree, restored, tree};
 use crate::support::s3::moto_with_clock;
-
-/// The legacy pipeline of one run: `tar -f - -g SNAP -C / -czp NAME | gpg -r R -e`
-/// (on a FULL day the snapshot file was deleted first).
-fn legacy_stream(site: &Site, name: &str, snapshot: &Path, full: bool) -> Vec<u8> {
-    if full {
-        let _ = fs::remove_file(snapshot);
-    }
-    let mut tar = Command::new("tar")
-        .args(["-f", "-", "-g"])
-        .arg(snapshot)
-        .args(["-C", "/", "-czp", name])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let out = Command::new("gpg")
-        .args(
-            site.gpg
-                .argv(&["-r", "backup@example.com", "-e"])
-                .iter()
-                .skip(1),
-        )
-        .stdin(tar.stdout.take().unwrap())
-        .output()
-        .unwrap();
-    assert!(tar.wait().unwrap().success() && out.status.success());
-    out.stdout
-}
 
 /// A day of the rotation: its date, its slot, and the change made to the tree before it.
 type Day = (&'static str, &'static str, fn(&Path));

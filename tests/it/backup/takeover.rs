@@ -3,10 +3,11 @@
 //! DIFF holds only the changes since the legacy run, and the mixed chain restores.
 
 use std::fs;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use super::harness::{Site, extract, fetch, js3tream_put, make_tree, restored, tar_members, tree};
+use super::harness::{
+    Site, extract, fetch, js3tream_put, legacy_stream, make_tree, restored, tar_members, tree,
+};
 use crate::support::s3::moto;
 
 #[test]
@@ -22,28 +23,9 @@ fn the_next_diff_continues_a_legacy_rotation() {
         .join(format!("{}.diff", name.replace('/', "_")));
 
     // The legacy run of 2026-11-12 (slot 7, FULL): its own shell pipeline, reproduced.
-    let mut tar = Command::new("tar")
-        .args(["-f", "-", "-g"])
-        .arg(&snapshot)
-        .args(["-C", "/", "-czp"])
-        .arg(&name)
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let encrypted = Command::new("gpg")
-        .args(
-            site.gpg
-                .argv(&["-r", "backup@example.com", "-e"])
-                .iter()
-                .skip(1),
-        )
-        .stdin(tar.stdout.take().unwrap())
-        .output()
-        .unwrap();
-    assert!(encrypted.status.success());
-    assert!(tar.wait().unwrap().success());
+    let encrypted = legacy_stream(&site, &name, &snapshot, true);
     let full = format!("{name}-7-FULL");
-    js3tream_put(&store, &full, &encrypted.stdout, 1000);
+    js3tream_put(&store, &full, &encrypted, 1000);
     assert!(snapshot.exists());
 
     std::thread::sleep(Duration::from_millis(1100));
