@@ -5,32 +5,22 @@
 use std::io::{self, Write};
 use std::path::Path;
 
-use md5::{Digest, Md5};
-
 use crate::pipeline::{Output, Pipeline, PipelineError};
-use crate::store::Store;
 use crate::store::keys::{Slot, parse_chunk_key};
-
-/// True for an ETag that is a plain MD5 (32 hex digits): single-part uploads on AWS
-/// without SSE-KMS/SSE-C, moto and Garage.
-pub fn is_plain_md5(etag: &str) -> bool {
-    etag.len() == 32 && etag.bytes().all(|b| b.is_ascii_hexdigit())
-}
+use crate::store::{Store, is_plain_md5, md5_hex};
 
 /// The problem with chunk `index` whose listed ETag is `etag`, given its bytes.
 pub fn md5_problem(index: u64, etag: Option<&str>, data: &[u8]) -> Option<String> {
     let etag = etag.filter(|e| is_plain_md5(e))?;
-    let md5: String = Md5::digest(data)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let md5 = md5_hex(data);
     (!md5.eq_ignore_ascii_case(etag))
         .then(|| format!("chunk {index}: MD5 {md5} does not match ETag {etag}"))
 }
 
-/// Whether a stream starting with `head` is gzip (else it is taken as OpenPGP).
+/// Whether a stream starting with `head` is gzip (else it is taken as OpenPGP); the same
+/// judgement restore makes.
 pub fn is_gzip(head: &[u8]) -> bool {
-    head.starts_with(&[0x1f, 0x8b])
+    crate::restore::stream::detect(head) == crate::restore::stream::Content::Gzip
 }
 
 /// The programs that read a stream stored in `file` to its end: `gpg --batch -d` when

@@ -8,9 +8,10 @@ use std::collections::BTreeMap;
 use crate::catalog::{SlotKind, parse_prefix};
 use crate::clock::Clock;
 use crate::coverage::windows;
-use crate::deepcheck::{self, is_plain_md5};
+use crate::deepcheck;
 use crate::inspect::item_views;
 use crate::inventory::Inventory;
+use crate::store::is_plain_md5;
 use crate::store::keys::{Slot, check_complete, parse_chunk_key};
 
 /// True for an ETag S3 servers give: a plain MD5, or a multipart `MD5-PARTS`.

@@ -5,11 +5,9 @@ use std::io::{self, Read};
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, sync_channel};
 
-use bytes::{Buf, Bytes};
-use md5::{Digest, Md5};
-
 use crate::store::keys::parse_chunk_key;
-use crate::store::{ObjectInfo, Store};
+use crate::store::{ObjectInfo, Store, is_plain_md5, md5_hex};
+use bytes::{Buf, Bytes};
 
 /// How many chunks are fetched ahead of the reader.
 const PREFETCH: usize = 2;
@@ -27,11 +25,8 @@ pub fn check_chunk(info: &ObjectInfo, data: &[u8]) -> Result<(), String> {
     }
     if let Some(etag) = &info.etag {
         let etag = etag.trim_matches('"').to_ascii_lowercase();
-        if etag.len() == 32 && etag.bytes().all(|b| b.is_ascii_hexdigit()) {
-            let md5: String = Md5::digest(data)
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect();
+        if is_plain_md5(&etag) {
+            let md5 = md5_hex(data);
             if md5 != etag {
                 return Err(format!(
                     "chunk {} is corrupted: its MD5 {md5} does not match its ETag {etag}",

@@ -7,6 +7,21 @@ pub mod s3;
 use bytes::Bytes;
 use time::OffsetDateTime;
 
+/// The MD5 of `data` as lower-case hex, the form of a plain S3 ETag.
+pub fn md5_hex(data: &[u8]) -> String {
+    use md5::{Digest, Md5};
+    Md5::digest(data)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// True for an ETag that is a plain MD5 (32 hex digits): single-part uploads on AWS
+/// without SSE-KMS/SSE-C, moto and Garage. Multipart ETags (`md5-N`) are not.
+pub fn is_plain_md5(etag: &str) -> bool {
+    etag.len() == 32 && etag.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
 /// One stored object as a listing reports it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ObjectInfo {

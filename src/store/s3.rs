@@ -212,10 +212,6 @@ fn env_nonempty(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 fn to_offset(dt: Option<&aws_smithy_types::DateTime>) -> OffsetDateTime {
     dt.and_then(|d| OffsetDateTime::from_unix_timestamp_nanos(d.as_nanos()).ok())
         .unwrap_or(OffsetDateTime::UNIX_EPOCH)
@@ -575,7 +571,7 @@ impl Store for S3Store {
 
     fn put(&self, key: &str, body: Bytes) -> Result<(), StoreError> {
         let digest = Md5::digest(&body);
-        let md5_hex = hex(&digest);
+        let md5_hex = super::md5_hex(&body);
         let md5_b64 = base64::engine::general_purpose::STANDARD.encode(digest);
         let size = body.len();
         self.rt.block_on(async {
