@@ -65,6 +65,15 @@ pub fn to_local(instant: OffsetDateTime) -> OffsetDateTime {
     instant.to_offset(local_offset_at(instant))
 }
 
+/// An instant as local `YYYY-MM-DD HH:MM:SS` (listings, logs of restored slots).
+pub fn local_stamp(instant: OffsetDateTime) -> String {
+    to_local(instant)
+        .format(format_description!(
+            "[year]-[month]-[day] [hour]:[minute]:[second]"
+        ))
+        .unwrap_or_else(|_| instant.to_string())
+}
+
 /// The instant a local wall-clock time denotes (the earlier one in a DST overlap; a time in
 /// a DST gap is taken with the offset before the gap).
 pub fn local_from_wall(wall: PrimitiveDateTime) -> Result<OffsetDateTime> {

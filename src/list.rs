@@ -5,7 +5,6 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 use time::OffsetDateTime;
-use time::macros::format_description;
 
 use crate::catalog::{SlotKind, parse_prefix};
 use crate::clock::{Clock, to_local};
@@ -34,14 +33,7 @@ pub struct Entry {
     pub chunks: usize,
 }
 
-/// Local time as `YYYY-MM-DD HH:MM:SS`.
-pub fn local_stamp(t: OffsetDateTime) -> String {
-    to_local(t)
-        .format(format_description!(
-            "[year]-[month]-[day] [hour]:[minute]:[second]"
-        ))
-        .unwrap_or_default()
-}
+pub use crate::clock::local_stamp;
 
 /// The entry of one slot.
 pub fn entry(slot: &Slot) -> Entry {

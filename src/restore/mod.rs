@@ -11,13 +11,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context, Result, anyhow, bail};
+use time::Date;
 use time::macros::format_description;
-use time::{Date, OffsetDateTime};
 
 use crate::app::{EXIT_OK, Fatal};
 use crate::catalog::{SlotKind, physical_item, slots_of, stored_item};
 use crate::cli::{CatArgs, RestoreArgs};
-use crate::clock::{Clock, local_day_bounds, to_local};
+use crate::clock::{Clock, local_day_bounds, local_stamp, to_local};
 use crate::config::{CycleSettings, Item, ItemKind, Settings};
 use crate::inventory::Inventory;
 use crate::pipeline::{Output, Pipeline, PipelineError};
@@ -96,14 +96,6 @@ fn resolve(settings: &Settings, key_style: KeyStyle, slots: &[Slot], item: &str)
         slot_kind,
         stored,
     })
-}
-
-fn local_text(t: OffsetDateTime) -> String {
-    to_local(t)
-        .format(format_description!(
-            "[year]-[month]-[day] [hour]:[minute]:[second]"
-        ))
-        .unwrap_or_else(|_| t.to_string())
 }
 
 fn parse_date(text: &str) -> Result<Date> {
@@ -310,7 +302,7 @@ pub fn run(args: &RestoreArgs, clock: &Clock) -> Result<u8> {
         chain.len(),
         chain
             .iter()
-            .map(|s| format!("{bucket}:{} ({})", s.prefix, local_text(s.last_modified)))
+            .map(|s| format!("{bucket}:{} ({})", s.prefix, local_stamp(s.last_modified)))
             .collect::<Vec<_>>()
             .join(", ")
     );
@@ -371,7 +363,7 @@ pub fn run(args: &RestoreArgs, clock: &Clock) -> Result<u8> {
                     target: TARGET,
                     "restored {bucket}:{} ({}) into {}",
                     slot.prefix,
-                    local_text(slot.last_modified),
+                    local_stamp(slot.last_modified),
                     dest.describe()
                 );
                 done.push(slot.prefix.clone());
