@@ -1,7 +1,7 @@
 //! Gathers what the planner needs to know (I/O lives here, not in `plan`): DiffDir state
 //! file times, Subversion revisions, SubversionDir members, and today's objects in the bucket.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::fs;
 use std::path::Path;
 
@@ -12,30 +12,15 @@ use crate::config::{Item, ItemKind, Settings};
 use crate::plan::{Facts, SvnFacts, state_file_path};
 use crate::schedule;
 use crate::store::ObjectInfo;
-use crate::store::keys::parse_chunk_key;
+use crate::store::keys::group_slots;
 use crate::store::s3::KeyStyle;
-
-/// Newest LastModified per prefix of a listing (objects that are not js3tream chunks are
-/// ignored).
-pub fn newest_per_prefix(listing: &[ObjectInfo]) -> BTreeMap<String, OffsetDateTime> {
-    let mut newest: BTreeMap<String, OffsetDateTime> = BTreeMap::new();
-    for o in listing {
-        if let Some((prefix, _)) = parse_chunk_key(&o.key) {
-            let e = newest.entry(prefix.to_string()).or_insert(o.last_modified);
-            if o.last_modified > *e {
-                *e = o.last_modified;
-            }
-        }
-    }
-    newest
-}
 
 /// Prefixes whose newest object was modified on the clock's local date (LEGACY.md §9).
 pub fn done_today(listing: &[ObjectInfo], clock: &Clock) -> BTreeSet<String> {
-    newest_per_prefix(listing)
+    group_slots(listing.iter().cloned())
         .into_iter()
-        .filter(|(_, t)| to_local(*t).date() == clock.today())
-        .map(|(p, _)| p)
+        .filter(|slot| to_local(slot.last_modified).date() == clock.today())
+        .map(|slot| slot.prefix)
         .collect()
 }
 
