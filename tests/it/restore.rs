@@ -436,47 +436,12 @@ fn database_dump_and_subversion_chain_round_trip() {
     put_stream(&setup.store, &format!("{name}-2-DIFF"), &svn_dump(5, 6));
     let out = s3napback(&setup, &gpg, &["restore", "--to-stdout", &name]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let fresh = setup.dir.path().join("fresh");
-    assert!(
-        Command::new("svnadmin")
-            .arg("create")
-            .arg(&fresh)
-            .status()
-            .unwrap()
-            .success()
-    );
-    let loaded = run_with_input(
-        &[
-            "svnadmin".to_string(),
-            "load".into(),
-            "-q".into(),
-            fresh.display().to_string(),
-        ],
-        &out.stdout,
-    );
-    drop(loaded);
-    let cat = |r: &Path, p: &str| {
-        let out = Command::new("svnlook")
-            .args(["cat"])
-            .arg(r)
-            .arg(p)
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    };
-    let youngest = Command::new("svnlook")
-        .arg("youngest")
-        .arg(&fresh)
-        .output()
-        .unwrap();
+    let fresh = SvnRepo::from_dump(&out.stdout);
+    assert_eq!(fresh.youngest(), repo.youngest());
+    assert_eq!(fresh.cat("trunk/file.txt"), "six\n");
+    assert_eq!(fresh.cat("trunk/new.txt"), "five\n");
     assert_eq!(
-        String::from_utf8_lossy(&youngest.stdout).trim(),
-        repo.youngest().to_string()
-    );
-    assert_eq!(cat(&fresh, "trunk/file.txt"), "six\n");
-    assert_eq!(cat(&fresh, "trunk/new.txt"), "five\n");
-    assert_eq!(
-        cat(&fresh, "trunk/sub/other.txt"),
-        cat(repo.path(), "trunk/sub/other.txt")
+        fresh.cat("trunk/sub/other.txt"),
+        repo.cat("trunk/sub/other.txt")
     );
 }

@@ -96,4 +96,28 @@ impl SvnRepo {
         .parse()
         .expect("numeric revision")
     }
+
+    /// A new repository loaded (`svnadmin load`) from a dump stream, e.g. a restored
+    /// FULL + DIFF chain.
+    pub fn from_dump(dump: &[u8]) -> SvnRepo {
+        let svn = SvnRepo::new(0);
+        let file = svn.dir.path().join("load.dump");
+        fs::write(&file, dump).unwrap();
+        run(
+            Command::new("svnadmin")
+                .args(["load", "-q"])
+                .arg(&svn.repo)
+                .stdin(fs::File::open(&file).unwrap()),
+            "svnadmin load",
+        );
+        svn
+    }
+
+    /// `svnlook cat REPO PATH` (the youngest revision).
+    pub fn cat(&self, path: &str) -> String {
+        run(
+            Command::new("svnlook").arg("cat").arg(&self.repo).arg(path),
+            "svnlook cat",
+        )
+    }
 }
