@@ -10,7 +10,7 @@ top=$PWD
 if ! command -v gpg >/dev/null || ! command -v tar >/dev/null || ! command -v gzip >/dev/null; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gnupg tar gzip >/dev/null
 fi
-python3 -c 'import moto.server, flask' 2>/dev/null || pip install -q 'moto[server]'
+py=$(bash scripts/moto-env.sh)
 cargo build --release --quiet
 bin=$top/target/release/s3napback
 
@@ -19,11 +19,11 @@ server_pid=
 cleanup() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-python3 -m moto.server -H 127.0.0.1 -p "$port" >"$work/s3-server.log" 2>&1 &
+port=$("$py" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"$py" -m moto.server -H 127.0.0.1 -p "$port" >"$work/s3-server.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 100); do
-  python3 -c "import socket; socket.create_connection(('127.0.0.1', $port), 1)" 2>/dev/null && break
+  "$py" -c "import socket; socket.create_connection(('127.0.0.1', $port), 1)" 2>/dev/null && break
   sleep 0.1
 done
 echo "== local S3 server (moto) on http://127.0.0.1:$port"

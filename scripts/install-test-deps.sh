@@ -17,7 +17,9 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   # the packaged servers must not keep running in the background: tests start their own
   (service mariadb stop; service postgresql stop) >/dev/null 2>&1 || true
 fi
-python3 -c 'import moto.server, flask' 2>/dev/null || pip install -q 'moto[server]'
+# moto in a virtual environment under target/ (system Pythons refuse `pip install`);
+# the tests find it there (or through S3NAPBACK_MOTO_PYTHON).
+bash "$(dirname "$0")/moto-env.sh" >/dev/null
 # Garage: the S3 server that strips leading '/' from keys (the tests prove we cope).
 # Not packaged for Debian; building it takes about 12 minutes on 2 cores.
 if ! command -v garage >/dev/null 2>&1 && [ ! -x "$HOME/.cargo/bin/garage" ]; then

@@ -94,6 +94,19 @@ fn wait_for_port(kind: &str, child: &mut Child, port: u16, log: &Path, within: D
     }
 }
 
+/// The Python that has moto: `S3NAPBACK_MOTO_PYTHON`, else the virtual environment
+/// `scripts/moto-env.sh` makes under `target/`, else `python3` on PATH.
+pub fn moto_python() -> PathBuf {
+    if let Some(p) = std::env::var_os("S3NAPBACK_MOTO_PYTHON") {
+        return PathBuf::from(p);
+    }
+    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/moto-venv/bin/python3");
+    if venv.is_file() {
+        return venv;
+    }
+    PathBuf::from("python3")
+}
+
 /// Starts moto's S3 server (`python3 -m moto.server`) on a free port.
 pub fn moto() -> S3Server {
     moto_with_env(&[])
@@ -119,7 +132,7 @@ fn moto_with_env(env: &[(&str, &str)]) -> S3Server {
     let log = dir.path().join("moto.log");
     let port = free_port();
     let out = File::create(&log).expect("moto log");
-    let mut child = Command::new("python3")
+    let mut child = Command::new(moto_python())
         .args([
             "-m",
             "moto.server",
