@@ -261,7 +261,7 @@ fn plan_item(
             } else {
                 match facts.svn.get(&item.name) {
                     None => Decision::Failed(format!("no facts gathered for {}", item.name)),
-                    Some(svn) => match subversion_step(svn, slot, &item.name) {
+                    Some(svn) => match subversion_step(svn, slot, &item.name, &path) {
                         Err(why) => Decision::Failed(why),
                         Ok(SvnStep::NoNewRevisions) => Decision::NoNewRevisions,
                         Ok(SvnStep::Dump { slot, from, head }) => {
@@ -347,7 +347,12 @@ pub enum SvnStep {
 /// DIFF day); FROM 0 on FULL, else the saved revision + 1; a DIFF with nothing newer than
 /// the saved revision dumps nothing. A saved revision newer than the youngest one (the
 /// repository was replaced) is an error rather than an empty dump.
-pub fn subversion_step(svn: &SvnFacts, cycle_slot: Slot, repo: &str) -> Result<SvnStep, String> {
+pub fn subversion_step(
+    svn: &SvnFacts,
+    cycle_slot: Slot,
+    repo: &str,
+    revision_file: &std::path::Path,
+) -> Result<SvnStep, String> {
     let last = svn.last_saved.clone()?;
     let head = svn.youngest.clone()?;
     let slot = match last {
@@ -360,8 +365,9 @@ pub fn subversion_step(svn: &SvnFacts, cycle_slot: Slot, repo: &str) -> Result<S
     match (slot.slot_type, last) {
         (Some(SlotType::Diff), Some(saved)) if saved == head => Ok(SvnStep::NoNewRevisions),
         (Some(SlotType::Diff), Some(saved)) if saved > head => Err(format!(
-            "the saved revision {saved} is newer than the youngest revision {head} of {repo} \
-             (a replaced repository?); delete its DiffDir revision file to start with a FULL"
+            "the revision {saved} saved in {} is newer than the youngest revision {head} of \
+             {repo} (a replaced repository?); delete that file to start with a FULL",
+            revision_file.display()
         )),
         (Some(SlotType::Diff), Some(saved)) => Ok(SvnStep::Dump {
             slot,

@@ -462,3 +462,36 @@ fn a_legacy_subversion_chain_continued_restores_to_the_youngest_revision() {
         repo.cat("trunk/sub/other.txt")
     );
 }
+
+#[test]
+fn a_revision_file_beyond_the_youngest_fails_that_item_only_and_changes_nothing() {
+    let b = Bench::new();
+    let (replaced, healthy) = (SvnRepo::new(3), SvnRepo::new(2));
+    let (r, h) = (path(replaced.path()), path(healthy.path()));
+    let store = b.server.store();
+    let held = legacy_svn_stream(&b.site, &replaced, 0, 3);
+    js3tream_put(&store, &format!("{r}-7-FULL"), &held, 700);
+    let file = b.revision_file(&r);
+    fs::write(&file, "9\n").unwrap();
+    let conf = b.conf(&format!(
+        "<Cycle daily>\n{CYCLE}\tSubversion {r}\n\tSubversion {h}\n</Cycle>\n"
+    ));
+
+    let run = b.run(&["-c", &conf], "2026-11-13 03:00:00");
+    assert_eq!(run.status, 1, "{}", run.log);
+    run.expect(&format!(
+        "Backup.S3napback.Subversion ERROR Subversion {r}: the revision 9 saved in {} is \
+         newer than the youngest revision 3 of {r} (a replaced repository?); delete that \
+         file to start with a FULL\n",
+        file.display()
+    ));
+    run.expect(&format!(
+        "Backup.S3napback.Subversion INFO Subversion {h} -> {}:{h}-8-FULL\n",
+        b.bucket()
+    ));
+    assert_eq!(fs::read_to_string(&file).unwrap(), "9\n");
+    let mut expected = vec![format!("{r}-7-FULL"), format!("{h}-8-FULL")];
+    expected.sort();
+    assert_eq!(prefixes(&store), expected);
+    assert_eq!(fetch(&store, &format!("{r}-7-FULL")), held);
+}
