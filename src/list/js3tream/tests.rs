@@ -96,3 +96,14 @@ fn listing_text(g: &[Group]) -> String {
         |g| (g.prefix == "/etc-0-FULL").then(|| "nightly".to_string()),
     )
 }
+
+#[test]
+fn the_legacy_readme_example_line() {
+    let t = datetime!(2008-04-10 04:07:50 UTC);
+    let g = groups(&[object("MySQL/all-0:00000000000000000000", 153_380, t)]);
+    assert_eq!(
+        line("dev.davidsoergel.com.backup1", &g[0], t, None),
+        "2008-04-10 04:07:50 - dev.davidsoergel.com.backup1:MySQL/all-0 - \
+         153.38k in 1 data blocks\n"
+    );
+}
