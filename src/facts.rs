@@ -80,14 +80,15 @@ fn saved_revision(path: &Path) -> Result<Option<u64>, String> {
     }
 }
 
-/// The entries of DIR that `svnadmin verify` accepts, sorted.
+/// The entries of DIR that `svnadmin verify` accepts, in the order the directory listing
+/// returns them (readdir, not sorted: the legacy's order, LEGACY.md §7). The legacy also
+/// tried `.` and `..`, which fail the check silently; `read_dir` never returns them.
 fn verified_repositories(dir: &str) -> Result<Vec<String>, String> {
-    let mut names: Vec<String> = fs::read_dir(dir)
+    let names: Vec<String> = fs::read_dir(dir)
         .map_err(|e| format!("SubversionDir {dir}: {e}"))?
         .filter_map(|e| e.ok())
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
-    names.sort();
     Ok(names
         .into_iter()
         .filter(|name| {

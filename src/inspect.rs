@@ -74,3 +74,30 @@ pub fn item_views(
     }
     views
 }
+
+/// The prefixes of the slots that belong to configured Subversion repositories (their own
+/// items and the repositories of SubversionDirs): named like Directory slots, but holding
+/// `svnadmin dump | gzip` streams, not tar archives.
+pub fn subversion_prefixes(
+    settings: &Settings,
+    slots: &[Slot],
+    style: KeyStyle,
+) -> std::collections::HashSet<String> {
+    let mut out = std::collections::HashSet::new();
+    for item in settings.scopes.iter().flat_map(|s| &s.items) {
+        let physical = physical_item(SlotKind::Tree, &item.name, style);
+        let repos = match item.kind {
+            ItemKind::Subversion => vec![physical],
+            ItemKind::SubversionDir => subversion_dir_items(slots, &physical),
+            _ => continue,
+        };
+        for repo in repos {
+            out.extend(
+                slots_of(slots, SlotKind::Tree, &repo)
+                    .into_iter()
+                    .map(|(_, slot)| slot.prefix.clone()),
+            );
+        }
+    }
+    out
+}

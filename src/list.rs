@@ -1,14 +1,17 @@
 //! `s3napback list`: every slot in the bucket as a table, as JSON, or exactly as
 //! `js3tream -l -b BUCKET` printed it.
 
+pub mod js3tream;
+
 use std::fmt::Write as _;
 
+use anyhow::Context as _;
 use serde::Serialize;
-use time::OffsetDateTime;
 
 use crate::catalog::{SlotKind, parse_prefix};
 use crate::clock::{Clock, to_local};
 use crate::inventory::Inventory;
+use crate::store::Store as _;
 use crate::store::keys::Slot;
 
 /// One slot as `list` shows it.
@@ -103,71 +106,32 @@ pub fn table(entries: &[Entry]) -> String {
     out
 }
 
-/// `n / d` rounded half up, then written with two decimals (Java's `%.2f` of an exact
-/// binary fraction).
-fn two_decimals(n: u64, d: u64) -> String {
-    let hundredths = (u128::from(n) * 200 + u128::from(d)) / (2 * u128::from(d));
-    format!("{}.{:02}", hundredths / 100, hundredths % 100)
-}
-
-/// js3tream's size: bytes/1024 as `%.2fk`, or bytes/1024/1024 as `%.2fM` when the k
-/// value is above 10000.
-pub fn js3tream_size(bytes: u64) -> String {
-    if bytes > 10_000 * 1024 {
-        format!("{}M", two_decimals(bytes, 1024 * 1024))
-    } else {
-        format!("{}k", two_decimals(bytes, 1024))
-    }
-}
-
-/// One line of `js3tream -l`: `yyyy-MM-dd hh:mm:ss - BUCKET:PREFIX - SIZE in N data
-/// blocks`, `hh` the 12-hour clock (01..12, no AM/PM) of `local` as given.
-pub fn js3tream_line(
-    bucket: &str,
-    prefix: &str,
-    local: OffsetDateTime,
-    bytes: u64,
-    chunks: usize,
-) -> String {
-    let hour12 = match local.hour() % 12 {
-        0 => 12,
-        h => h,
-    };
-    format!(
-        "{:04}-{:02}-{:02} {:02}:{:02}:{:02} - {bucket}:{prefix} - {} in {chunks} data blocks",
-        local.year(),
-        u8::from(local.month()),
-        local.day(),
-        hour12,
-        local.minute(),
-        local.second(),
-        js3tream_size(bytes),
-    )
-}
-
-/// The whole `js3tream -l -b BUCKET` output for slots sorted by prefix: a line per slot,
-/// then `total: N`.
-pub fn js3tream_listing(bucket: &str, slots: &[Slot]) -> String {
-    let mut out = String::new();
-    for s in slots {
-        let line = js3tream_line(
-            bucket,
-            &s.prefix,
-            to_local(s.last_modified),
-            s.size,
-            s.chunks.len(),
-        );
-        let _ = writeln!(out, "{line}");
-    }
-    let _ = writeln!(out, "total: {}", slots.len());
-    out
-}
-
 /// Runs the command; returns the exit status.
 pub fn run(args: &crate::cli::ListArgs, _clock: &Clock) -> anyhow::Result<u8> {
     let inv = Inventory::open(&args.common)?;
     let text = if args.js3tream {
-        js3tream_listing(&inv.settings.bucket, &inv.slots)
+        // js3tream listed every object, chunk keys or not, in the server's order.
+        let objects = inv
+            .store
+            .list("")
+            .with_context(|| format!("listing bucket {}", inv.settings.bucket))?;
+        let groups = js3tream::groups(&objects);
+        let mut tag_error = None;
+        // The `tag` metadata is not in listings: one HEAD per group (none after a failure).
+        let text = js3tream::listing(&inv.settings.bucket, &groups, to_local, |g| {
+            if tag_error.is_some() {
+                return None;
+            }
+            inv.store
+                .tag_of(&g.first_key)
+                .map_err(|e| tag_error = Some(e))
+                .ok()
+                .flatten()
+        });
+        if let Some(e) = tag_error {
+            log::warn!(target: crate::report::Category::Main.target(), "reading tag metadata: {e}");
+        }
+        text
     } else {
         let entries: Vec<Entry> = inv.slots.iter().map(entry).collect();
         if args.json {
@@ -183,64 +147,7 @@ pub fn run(args: &crate::cli::ListArgs, _clock: &Clock) -> anyhow::Result<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use time::macros::datetime;
-
-    #[test]
-    fn the_legacy_example_line() {
-        // 153.38k = 157061 bytes (157061 / 1024 = 153.379...)
-        assert_eq!(
-            js3tream_line(
-                "dev.davidsoergel.com.backup1",
-                "MySQL/all-0",
-                datetime!(2008-04-10 04:07:50 UTC),
-                157_061,
-                1
-            ),
-            "2008-04-10 04:07:50 - dev.davidsoergel.com.backup1:MySQL/all-0 - \
-             153.38k in 1 data blocks"
-        );
-    }
-
-    #[test]
-    fn twelve_hour_clock() {
-        let line = |t| js3tream_line("b", "/etc-0-FULL", t, 0, 1);
-        assert_eq!(
-            line(datetime!(2026-01-02 00:05:09 UTC)),
-            "2026-01-02 12:05:09 - b:/etc-0-FULL - 0.00k in 1 data blocks"
-        );
-        assert_eq!(
-            line(datetime!(2026-01-02 13:59:00 UTC)),
-            "2026-01-02 01:59:00 - b:/etc-0-FULL - 0.00k in 1 data blocks"
-        );
-        assert!(line(datetime!(2026-01-02 12:00:00 UTC)).starts_with("2026-01-02 12:00:00 "));
-        assert!(line(datetime!(2026-01-02 23:00:00 +02:00)).starts_with("2026-01-02 11:00:00 "));
-    }
-
-    #[test]
-    fn sizes_in_k_and_m() {
-        assert_eq!(js3tream_size(0), "0.00k");
-        assert_eq!(js3tream_size(1024), "1.00k");
-        // 128 bytes = 0.125k exactly: Java rounds half up
-        assert_eq!(js3tream_size(128), "0.13k");
-        assert_eq!(js3tream_size(10_000 * 1024), "10000.00k");
-        assert_eq!(js3tream_size(10_000 * 1024 + 1), "9.77M");
-        assert_eq!(js3tream_size(5 * 1024 * 1024 * 1024), "5120.00M");
-        assert_eq!(js3tream_size(15 * 1024 * 1024 + 512 * 1024), "15.50M");
-    }
-
-    #[test]
-    fn listing_ends_with_the_total() {
-        let slot = |p: &str| Slot {
-            prefix: p.into(),
-            chunks: vec![],
-            last_modified: OffsetDateTime::UNIX_EPOCH,
-            size: 2048,
-        };
-        let out = js3tream_listing("b", &[slot("/a-0-FULL"), slot("/b-1-DIFF")]);
-        assert_eq!(out.lines().count(), 3);
-        assert!(out.ends_with("\ntotal: 2\n"));
-        assert!(out.contains(" - b:/b-1-DIFF - 2.00k in 0 data blocks\n"));
-    }
+    use time::OffsetDateTime;
 
     #[test]
     fn entries_and_table() {

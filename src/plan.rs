@@ -28,7 +28,8 @@ pub struct Facts {
     pub state_mtime_yday: HashMap<PathBuf, i64>,
     /// Per Subversion repository path.
     pub svn: HashMap<String, SvnFacts>,
-    /// Per SubversionDir: the entries for which `svnadmin verify` succeeded, sorted.
+    /// Per SubversionDir: the entries for which `svnadmin verify` succeeded, in the order
+    /// the directory listing returned them (readdir, not sorted).
     pub svn_dirs: HashMap<String, Result<Vec<String>, String>>,
     /// Prefixes (as the server spells them) with an object modified today.
     pub done_today: BTreeSet<String>,
@@ -81,8 +82,8 @@ pub enum Decision {
     AlreadyPerformedToday,
     /// The bucket already has this slot from today.
     AlreadyDoneToday(Run),
-    /// Subversion DIFF with nothing new.
-    NoNewRevisions(Run),
+    /// Subversion DIFF with no revision newer than the saved one: only a log line.
+    NoNewRevisions,
     /// SubversionDir: its repositories follow as their own jobs.
     Expanded,
     /// The item cannot be backed up (missing repository ...).
@@ -217,14 +218,10 @@ fn plan_item(
     }
     let incremental = matches!(item.kind, ItemKind::Directory | ItemKind::Subversion);
     let slot = schedule::slot(&item.cycle, day, incremental);
-    let slot_suffix = |name: &str| match slot.slot_type {
-        Some(t) => format!("{name}-{}-{}", slot.number, t.as_str()),
-        None => format!("{name}-{}", slot.number),
-    };
     let performed_today = |path: &PathBuf| {
         !facts.force && facts.state_mtime_yday.get(path) == Some(&(day.yday + item.cycle.phase))
     };
-    let run = |prefix: String, source: Source, state: Option<StateFile>| Run {
+    let run = |slot: Slot, prefix: String, source: Source, state: Option<StateFile>| Run {
         slot,
         temp_file: item
             .cycle
@@ -249,7 +246,12 @@ fn plan_item(
                 };
                 let fresh = slot.slot_type == Some(SlotType::Full);
                 let state = StateFile::TarSnapshot { path, fresh };
-                Decision::Run(run(slot_suffix(&item.name), source, Some(state)))
+                Decision::Run(run(
+                    slot,
+                    slot_prefix(&item.name, slot),
+                    source,
+                    Some(state),
+                ))
             }
         }
         ItemKind::Subversion => {
@@ -257,9 +259,23 @@ fn plan_item(
             if performed_today(&path) {
                 Decision::AlreadyPerformedToday
             } else {
-                subversion_decision(facts, item, slot, &path, |source, state| {
-                    run(slot_suffix(&item.name), source, Some(state))
-                })
+                match facts.svn.get(&item.name) {
+                    None => Decision::Failed(format!("no facts gathered for {}", item.name)),
+                    Some(svn) => match subversion_step(svn, slot, &item.name, &path) {
+                        Err(why) => Decision::Failed(why),
+                        Ok(SvnStep::NoNewRevisions) => Decision::NoNewRevisions,
+                        Ok(SvnStep::Dump { slot, from, head }) => {
+                            let source = Source::SvnDump {
+                                repo: item.name.clone(),
+                                from,
+                                to: head,
+                            };
+                            let state = StateFile::SvnRevision { path, head };
+                            let prefix = slot_prefix(&item.name, slot);
+                            Decision::Run(run(slot, prefix, source, Some(state)))
+                        }
+                    },
+                }
             }
         }
         ItemKind::SubversionDir => {
@@ -291,9 +307,13 @@ fn plan_item(
             } else {
                 postgres_name(item)
             };
-            let prefix = format!("{}/{}", item.kind.legacy_name(), slot_suffix(&db.display));
+            let prefix = format!(
+                "{}/{}",
+                item.kind.legacy_name(),
+                slot_prefix(&db.display, slot)
+            );
             job.display_name = db.display;
-            Decision::Run(run(prefix, db.source, None))
+            Decision::Run(run(slot, prefix, db.source, None))
         }
     };
     if let Decision::Run(r) = &job.decision
@@ -305,42 +325,60 @@ fn plan_item(
     jobs.push(job);
 }
 
-fn subversion_decision(
-    facts: &Facts,
-    item: &Item,
-    slot: Slot,
-    path: &std::path::Path,
-    run: impl Fn(Source, StateFile) -> Run,
-) -> Decision {
-    let Some(svn) = facts.svn.get(&item.name) else {
-        return Decision::Failed(format!("no facts gathered for {}", item.name));
+/// `NAME-SLOT-TYPE`, or `NAME-SLOT` for slots without a type (databases).
+fn slot_prefix(name: &str, slot: Slot) -> String {
+    match slot.slot_type {
+        Some(t) => format!("{name}-{}-{}", slot.number, t.as_str()),
+        None => format!("{name}-{}", slot.number),
+    }
+}
+
+/// What a Subversion repository needs today (LEGACY.md §7, steps 2 and 3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SvnStep {
+    /// A DIFF whose saved revision is the youngest: nothing to dump.
+    NoNewRevisions,
+    /// `svnadmin dump -rFROM:HEAD --incremental` into `slot`.
+    Dump { slot: Slot, from: u64, head: u64 },
+}
+
+/// Steps 2 and 3 of the legacy Subversion backup: the cycle's slot, but FULL when no
+/// revision was saved yet (the first backup of a repository is `REPO-SLOT-FULL` even on a
+/// DIFF day); FROM 0 on FULL, else the saved revision + 1; a DIFF with nothing newer than
+/// the saved revision dumps nothing. A saved revision newer than the youngest one (the
+/// repository was replaced) is an error rather than an empty dump.
+pub fn subversion_step(
+    svn: &SvnFacts,
+    cycle_slot: Slot,
+    repo: &str,
+    revision_file: &std::path::Path,
+) -> Result<SvnStep, String> {
+    let last = svn.last_saved.clone()?;
+    let head = svn.youngest.clone()?;
+    let slot = match last {
+        None => Slot {
+            slot_type: Some(SlotType::Full),
+            ..cycle_slot
+        },
+        Some(_) => cycle_slot,
     };
-    let head = match &svn.youngest {
-        Ok(h) => *h,
-        Err(why) => return Decision::Failed(why.clone()),
-    };
-    let last = match &svn.last_saved {
-        Ok(l) => *l,
-        Err(why) => return Decision::Failed(why.clone()),
-    };
-    let from = match (slot.slot_type, last) {
-        (Some(SlotType::Diff), Some(last)) => last + 1,
-        _ => 0,
-    };
-    let source = Source::SvnDump {
-        repo: item.name.clone(),
-        from,
-        to: head,
-    };
-    let state = StateFile::SvnRevision {
-        path: path.to_path_buf(),
-        head,
-    };
-    let r = run(source, state);
-    if from > head {
-        Decision::NoNewRevisions(r)
-    } else {
-        Decision::Run(r)
+    match (slot.slot_type, last) {
+        (Some(SlotType::Diff), Some(saved)) if saved == head => Ok(SvnStep::NoNewRevisions),
+        (Some(SlotType::Diff), Some(saved)) if saved > head => Err(format!(
+            "the revision {saved} saved in {} is newer than the youngest revision {head} of \
+             {repo} (a replaced repository?); delete that file to start with a FULL",
+            revision_file.display()
+        )),
+        (Some(SlotType::Diff), Some(saved)) => Ok(SvnStep::Dump {
+            slot,
+            from: saved + 1,
+            head,
+        }),
+        _ => Ok(SvnStep::Dump {
+            slot,
+            from: 0,
+            head,
+        }),
     }
 }
 
@@ -348,3 +386,6 @@ fn subversion_decision(
 pub fn physical(facts: &Facts, prefix: &str) -> String {
     facts.key_style.apply(prefix)
 }
+
+#[cfg(test)]
+mod tests;

@@ -158,8 +158,8 @@ pub fn job_lines(plan: &Plan, job: &Job) -> Vec<Line> {
                 ),
             ));
         }
-        Decision::NoNewRevisions(run) => {
-            lines.push(announce(run));
+        // The legacy checks for new revisions before it announces the item.
+        Decision::NoNewRevisions => {
             lines.push(Line::new(
                 cat,
                 Level::Info,

@@ -9,7 +9,7 @@ use crate::catalog::{SlotKind, parse_prefix};
 use crate::clock::Clock;
 use crate::coverage::windows;
 use crate::deepcheck;
-use crate::inspect::item_views;
+use crate::inspect::{item_views, subversion_prefixes};
 use crate::inventory::Inventory;
 use crate::store::is_plain_md5;
 use crate::store::keys::{Slot, check_complete, parse_chunk_key};
@@ -53,10 +53,13 @@ pub fn run(args: &crate::cli::VerifyArgs, _clock: &Clock) -> anyhow::Result<u8> 
     let inv = Inventory::open(&args.common)?;
     let chunk_size = inv.settings.chunk_size;
     let mut problems: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    let dumps = subversion_prefixes(&inv.settings, &inv.slots, inv.key_style);
     for slot in &inv.slots {
         let mut found = shallow_problems(slot, chunk_size);
         if args.deep {
-            let tree = parse_prefix(&slot.prefix).is_none_or(|n| n.kind == SlotKind::Tree);
+            // Subversion slots are named like trees but hold gzip'd dumps.
+            let tree = !dumps.contains(&slot.prefix)
+                && parse_prefix(&slot.prefix).is_none_or(|n| n.kind == SlotKind::Tree);
             let structure_ok = check_complete(slot, chunk_size).is_ok();
             found.extend(deepcheck::check_slot(
                 &inv.store,

@@ -453,6 +453,21 @@ impl S3Store {
         }
     }
 
+    /// The user metadata `tag` of one object (key as listed), js3tream's `-t`.
+    pub fn tag_of(&self, key: &str) -> Result<Option<String>, StoreError> {
+        self.rt.block_on(async {
+            let out = self
+                .client
+                .head_object()
+                .bucket(&self.bucket)
+                .key(key)
+                .send()
+                .await
+                .map_err(|e| self.err("HeadObject", key, describe(&e)))?;
+            Ok(out.metadata().and_then(|m| m.get("tag")).cloned())
+        })
+    }
+
     /// Lists with `server_prefix` exactly as given to the server.
     fn list_raw(&self, server_prefix: &str) -> Result<Vec<ObjectInfo>, StoreError> {
         self.rt.block_on(async {
