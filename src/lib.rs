@@ -14,6 +14,7 @@ pub mod deepcheck;
 pub mod facts;
 pub mod gpg;
 pub mod inspect;
+pub mod interrupt;
 pub mod inventory;
 pub mod list;
 pub mod logconfig;
