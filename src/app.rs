@@ -2,6 +2,7 @@
 //! Returns the exit status; `main` is the only place that exits.
 
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow};
 use clap::CommandFactory;
@@ -11,7 +12,7 @@ use crate::clock::Clock;
 use crate::config::Settings;
 use crate::plan::{self, Decision};
 use crate::report::{self, Category};
-use crate::{facts, gpg};
+use crate::{facts, gpg, interrupt};
 
 /// Exit status: everything done.
 pub const EXIT_OK: u8 = 0;
@@ -136,6 +137,9 @@ fn backup_run(args: &RunArgs, clock: &Clock) -> Result<u8> {
         .map(|f| load_settings(f))
         .collect::<Result<_, _>>()?;
     report::emit(&report::run_header(args.test, args.force));
+    if !args.test {
+        interrupt::install().context("installing the SIGINT/SIGTERM handler")?;
+    }
     // Each config file is a run of its own: one that cannot start does not stop the next.
     let mut code = EXIT_OK;
     for settings in &all {
@@ -152,8 +156,11 @@ fn backup_run(args: &RunArgs, clock: &Clock) -> Result<u8> {
                 code = code.max(severity);
             }
         }
+        if interrupt::requested() {
+            break;
+        }
     }
-    Ok(code)
+    Ok(interrupt::exit_status().unwrap_or(code))
 }
 
 /// One config file: gpg check, bucket listing, plan, then each job. Returns the number
@@ -170,7 +177,7 @@ fn run_config(settings: &Settings, args: &RunArgs, clock: &Clock) -> Result<usiz
     let _lock = if args.test {
         None
     } else {
-        Some(lock_diff_dir(&settings.diff_dir)?)
+        Some(lock_diff_dir(&settings.diff_dir, settings.lock_wait)?)
     };
     let today = clock
         .today()
@@ -199,6 +206,10 @@ fn run_config(settings: &Settings, args: &RunArgs, clock: &Clock) -> Result<usiz
     let mut failed = 0;
     let mut bucket_ready = false;
     for job in &plan.jobs {
+        if let Some(reason) = interrupt::reason() {
+            log::error!(target: Category::Main.target(), "{reason}: the remaining items of {} were not started", settings.path.display());
+            break;
+        }
         report::emit(&report::job_lines(&plan, job));
         match &job.decision {
             Decision::Failed(_) => failed += 1,
@@ -223,9 +234,13 @@ fn run_config(settings: &Settings, args: &RunArgs, clock: &Clock) -> Result<usiz
     Ok(failed)
 }
 
+/// How often a waiting run tries the lock again.
+const LOCK_POLL: Duration = Duration::from_millis(250);
+
 /// Takes the run lock of a DiffDir (`DIFFDIR/.s3napback.lock`, an advisory lock the
-/// operating system releases when the process ends, so it can never go stale).
-fn lock_diff_dir(diff_dir: &Path) -> Result<std::fs::File> {
+/// operating system releases when the process ends, so it can never go stale), waiting up
+/// to `wait` (`LockWait`) for another run to finish; SIGINT/SIGTERM end the wait.
+fn lock_diff_dir(diff_dir: &Path, wait: Duration) -> Result<std::fs::File> {
     let path = diff_dir.join(".s3napback.lock");
     let file = std::fs::OpenOptions::new()
         .create(true)
@@ -233,15 +248,57 @@ fn lock_diff_dir(diff_dir: &Path) -> Result<std::fs::File> {
         .write(true)
         .open(&path)
         .with_context(|| format!("cannot open the run lock {}", path.display()))?;
-    match file.try_lock() {
-        Ok(()) => Ok(file),
-        Err(std::fs::TryLockError::WouldBlock) => Err(anyhow!(
-            "another s3napback run is using {} (it holds {}); nothing was done",
-            diff_dir.display(),
-            path.display()
-        )),
-        Err(std::fs::TryLockError::Error(e)) => {
-            Err(anyhow!(e).context(format!("cannot lock {}", path.display())))
+    let started = Instant::now();
+    let mut announced = false;
+    loop {
+        match file.try_lock() {
+            Ok(()) => {
+                if announced {
+                    log::info!(target: Category::Main.target(), "Got the lock {} after waiting {} s", path.display(), started.elapsed().as_secs());
+                }
+                return Ok(file);
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {}
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(anyhow!(e).context(format!("cannot lock {}", path.display())));
+            }
         }
+        let waited = started.elapsed();
+        if let Some(reason) = interrupt::reason() {
+            return Err(anyhow!(
+                "{reason} while waiting for the lock {}; nothing was done",
+                path.display()
+            ));
+        }
+        if waited >= wait {
+            return Err(anyhow!(
+                "another s3napback run is using {} (it holds {}) and did not finish within LockWait ({}); nothing was done",
+                diff_dir.display(),
+                path.display(),
+                describe_wait(wait)
+            ));
+        }
+        if !announced {
+            log::info!(
+                target: Category::Main.target(),
+                "Another s3napback run is using {} (it holds {}); waiting up to {} for it to finish",
+                diff_dir.display(),
+                path.display(),
+                describe_wait(wait)
+            );
+            announced = true;
+        }
+        std::thread::sleep(LOCK_POLL.min(wait - waited));
     }
+}
+
+/// "60 minutes", "90 seconds", "1 second".
+fn describe_wait(wait: Duration) -> String {
+    let secs = wait.as_secs();
+    let (n, unit) = if secs.is_multiple_of(60) && secs > 0 {
+        (secs / 60, "minute")
+    } else {
+        (secs, "second")
+    };
+    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
 }
