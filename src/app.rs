@@ -2,7 +2,6 @@
 //! Returns the exit status; `main` is the only place that exits.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow};
 use clap::CommandFactory;
@@ -177,7 +176,10 @@ fn run_config(settings: &Settings, args: &RunArgs, clock: &Clock) -> Result<usiz
     let _lock = if args.test {
         None
     } else {
-        Some(lock_diff_dir(&settings.diff_dir, settings.lock_wait)?)
+        Some(crate::run_lock::lock_diff_dir(
+            &settings.diff_dir,
+            settings.lock_wait,
+        )?)
     };
     let today = clock
         .today()
@@ -232,73 +234,4 @@ fn run_config(settings: &Settings, args: &RunArgs, clock: &Clock) -> Result<usiz
         }
     }
     Ok(failed)
-}
-
-/// How often a waiting run tries the lock again.
-const LOCK_POLL: Duration = Duration::from_millis(250);
-
-/// Takes the run lock of a DiffDir (`DIFFDIR/.s3napback.lock`, an advisory lock the
-/// operating system releases when the process ends, so it can never go stale), waiting up
-/// to `wait` (`LockWait`) for another run to finish; SIGINT/SIGTERM end the wait.
-fn lock_diff_dir(diff_dir: &Path, wait: Duration) -> Result<std::fs::File> {
-    let path = diff_dir.join(".s3napback.lock");
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .with_context(|| format!("cannot open the run lock {}", path.display()))?;
-    let started = Instant::now();
-    let mut announced = false;
-    loop {
-        match file.try_lock() {
-            Ok(()) => {
-                if announced {
-                    log::info!(target: Category::Main.target(), "Got the lock {} after waiting {} s", path.display(), started.elapsed().as_secs());
-                }
-                return Ok(file);
-            }
-            Err(std::fs::TryLockError::WouldBlock) => {}
-            Err(std::fs::TryLockError::Error(e)) => {
-                return Err(anyhow!(e).context(format!("cannot lock {}", path.display())));
-            }
-        }
-        let waited = started.elapsed();
-        if let Some(reason) = interrupt::reason() {
-            return Err(anyhow!(
-                "{reason} while waiting for the lock {}; nothing was done",
-                path.display()
-            ));
-        }
-        if waited >= wait {
-            return Err(anyhow!(
-                "another s3napback run is using {} (it holds {}) and did not finish within LockWait ({}); nothing was done",
-                diff_dir.display(),
-                path.display(),
-                describe_wait(wait)
-            ));
-        }
-        if !announced {
-            log::info!(
-                target: Category::Main.target(),
-                "Another s3napback run is using {} (it holds {}); waiting up to {} for it to finish",
-                diff_dir.display(),
-                path.display(),
-                describe_wait(wait)
-            );
-            announced = true;
-        }
-        std::thread::sleep(LOCK_POLL.min(wait - waited));
-    }
-}
-
-/// "60 minutes", "90 seconds", "1 second".
-fn describe_wait(wait: Duration) -> String {
-    let secs = wait.as_secs();
-    let (n, unit) = if secs.is_multiple_of(60) && secs > 0 {
-        (secs / 60, "minute")
-    } else {
-        (secs, "second")
-    };
-    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
 }

@@ -23,6 +23,7 @@ pub mod plan;
 pub mod progress;
 pub mod report;
 pub mod restore;
+pub mod run_lock;
 pub mod schedule;
 pub mod snapshot;
 pub mod sources;
