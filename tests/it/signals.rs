@@ -10,6 +10,7 @@ use std::fs::{self, File};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
@@ -357,6 +358,24 @@ fn sigterm_mid_upload_deletes_the_partial_slot_and_exits_143() {
 #[test]
 fn sigint_mid_upload_deletes_the_partial_slot_and_exits_130() {
     interrupted_mid_upload(libc::SIGINT, 130, "SIGINT");
+}
+
+#[test]
+fn a_second_signal_ends_the_tool_at_once() {
+    let scene = Scene::new("");
+    scene.grow("big.bin", 4 << 20, 13);
+    let prefix = scene.prefix("7-FULL");
+    let mut run = Started::new(&scene.site, &scene.slow, FULL_DAY, "twice.log");
+    run.wait_until("the first chunk", |_| stored(&scene.store, &prefix));
+    let stages = pipeline_of(&run);
+    run.signal(libc::SIGTERM);
+    // Apart, so the kernel does not merge them into one; the PUTs in flight on the slow
+    // link keep the first clean-up busy for longer than this.
+    std::thread::sleep(Duration::from_millis(100));
+    run.signal(libc::SIGTERM);
+    let exit = run.finish();
+    assert_eq!(exit.signal(), Some(libc::SIGTERM), "{exit}: {}", run.log());
+    assert_all_die(&stages);
 }
 
 #[test]
