@@ -11,7 +11,7 @@ use crate::clock::Clock;
 use crate::config::Settings;
 use crate::plan::{self, Decision};
 use crate::report::{self, Category};
-use crate::{facts, gpg};
+use crate::{facts, gpg, interrupt};
 
 /// Exit status: everything done.
 pub const EXIT_OK: u8 = 0;
@@ -136,6 +136,9 @@ fn backup_run(args: &RunArgs, clock: &Clock) -> Result<u8> {
         .map(|f| load_settings(f))
         .collect::<Result<_, _>>()?;
     report::emit(&report::run_header(args.test, args.force));
+    if !args.test {
+        interrupt::install().context("installing the SIGINT/SIGTERM handler")?;
+    }
     // Each config file is a run of its own: one that cannot start does not stop the next.
     let mut code = EXIT_OK;
     for settings in &all {
@@ -152,8 +155,11 @@ fn backup_run(args: &RunArgs, clock: &Clock) -> Result<u8> {
                 code = code.max(severity);
             }
         }
+        if interrupt::requested() {
+            break;
+        }
     }
-    Ok(code)
+    Ok(interrupt::exit_status().unwrap_or(code))
 }
 
 /// One config file: gpg check, bucket listing, plan, then each job. Returns the number
@@ -170,7 +176,10 @@ fn run_config(settings: &Settings, args: &RunArgs, clock: &Clock) -> Result<usiz
     let _lock = if args.test {
         None
     } else {
-        Some(lock_diff_dir(&settings.diff_dir)?)
+        Some(crate::run_lock::lock_diff_dir(
+            &settings.diff_dir,
+            settings.lock_wait,
+        )?)
     };
     let today = clock
         .today()
@@ -199,6 +208,10 @@ fn run_config(settings: &Settings, args: &RunArgs, clock: &Clock) -> Result<usiz
     let mut failed = 0;
     let mut bucket_ready = false;
     for job in &plan.jobs {
+        if let Some(reason) = interrupt::reason() {
+            log::error!(target: Category::Main.target(), "{reason}: the remaining items of {} were not started", settings.path.display());
+            break;
+        }
         report::emit(&report::job_lines(&plan, job));
         match &job.decision {
             Decision::Failed(_) => failed += 1,
@@ -221,27 +234,4 @@ fn run_config(settings: &Settings, args: &RunArgs, clock: &Clock) -> Result<usiz
         }
     }
     Ok(failed)
-}
-
-/// Takes the run lock of a DiffDir (`DIFFDIR/.s3napback.lock`, an advisory lock the
-/// operating system releases when the process ends, so it can never go stale).
-fn lock_diff_dir(diff_dir: &Path) -> Result<std::fs::File> {
-    let path = diff_dir.join(".s3napback.lock");
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .with_context(|| format!("cannot open the run lock {}", path.display()))?;
-    match file.try_lock() {
-        Ok(()) => Ok(file),
-        Err(std::fs::TryLockError::WouldBlock) => Err(anyhow!(
-            "another s3napback run is using {} (it holds {}); nothing was done",
-            diff_dir.display(),
-            path.display()
-        )),
-        Err(std::fs::TryLockError::Error(e)) => {
-            Err(anyhow!(e).context(format!("cannot lock {}", path.display())))
-        }
-    }
 }

@@ -1,15 +1,15 @@
 //! Runs a plan for real: pipeline -> chunker -> store, cleaning up on failure
 //! (LEGACY.md §7 and §8, with the DEFECTS of §13 fixed).
 
-use std::fs::{self, File};
-use std::io::{BufReader, Read};
+use std::io::{BufReader, Seek};
 use std::path::Path;
 
 use anyhow::{Context, Result, anyhow, bail};
+use tempfile::NamedTempFile;
 
 use crate::chunker::{UploadError, UploadSummary, upload_stream};
 use crate::config::Settings;
-use crate::pipeline::{Output, Pipeline, PipelineReport};
+use crate::pipeline::{self, Output, Pipeline, PipelineReport};
 use crate::plan::{Job, Plan, Run, StateFile};
 use crate::progress::Progress;
 use crate::report::Category;
@@ -82,6 +82,7 @@ pub fn execute(store: &dyn Store, plan: &Plan, job: &Job, run: &Run) -> Result<(
             Ok(())
         }
         Err(e) => {
+            let e = crate::interrupt::explain(e);
             let cleanup = match delete_slot(store, &run.prefix) {
                 Ok(_) => "its partial objects were deleted".to_string(),
                 Err(d) => format!("deleting its partial objects failed too: {d:#}"),
@@ -120,10 +121,11 @@ fn attempt(store: &dyn Store, plan: &Plan, run: &Run) -> Result<Outcome> {
     }
     let (upload, report) = match &run.temp_file {
         None => stream_upload(store, plan, run, &stages)?,
-        Some(temp) => {
-            let result = buffered_upload(store, plan, run, &stages, temp);
-            let _ = fs::remove_file(temp);
-            result?
+        // The legacy's predictable name only shows TempDir; the buffer file is removed
+        // when dropped, on every path.
+        Some(legacy) => {
+            let buffer = pipeline::buffer_file(legacy.parent().unwrap_or(Path::new(".")))?;
+            buffered_upload(store, plan, run, &stages, &buffer)?
         }
     };
     if upload.bytes == 0 {
@@ -157,7 +159,7 @@ fn stream_upload(
     let uploaded = upload_stream(
         store,
         &run.prefix,
-        progress.wrap(&mut pipeline),
+        crate::interrupt::checked(progress.wrap(&mut pipeline)),
         plan.chunk_size,
         PARALLEL_UPLOADS,
     );
@@ -181,11 +183,15 @@ fn buffered_upload(
     plan: &Plan,
     run: &Run,
     stages: &[Vec<String>],
-    temp: &Path,
+    buffer: &NamedTempFile,
 ) -> Result<(UploadSummary, PipelineReport)> {
-    let report = Pipeline::start(stages, Output::File(temp.to_path_buf()))?.finish()?;
-    let file = File::open(temp).with_context(|| format!("reading {}", temp.display()))?;
-    let reader: Box<dyn Read> = Box::new(BufReader::new(file));
+    let temp = buffer.path();
+    let reading = || format!("reading {}", temp.display());
+    let output = buffer.as_file().try_clone().with_context(reading)?;
+    let report = Pipeline::start(stages, Output::Handle(output))?.finish()?;
+    let mut file = buffer.as_file().try_clone().with_context(reading)?;
+    file.rewind().with_context(reading)?;
+    let reader = crate::interrupt::checked(BufReader::new(file));
     let summary = upload_stream(
         store,
         &run.prefix,

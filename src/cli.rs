@@ -12,7 +12,8 @@ use clap::{Args, Parser, Subcommand};
     version,
     disable_help_flag = true,
     subcommand_precedence_over_arg = true,
-    after_help = "Exit status: 0 all good, 1 some item failed, 2 configuration or usage error.\n\
+    after_help = "Exit status: 0 all good, 1 some item failed, 2 configuration or usage error,\n\
+                  130/143 interrupted by SIGINT/SIGTERM (the interrupted item's objects deleted).\n\
                   A NAME adds /etc/s3napback/NAME.conf (or /etc/s3napback/NAME) after the -c file."
 )]
 pub struct Cli {

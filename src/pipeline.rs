@@ -11,6 +11,9 @@
 //! stage (later stages usually fail as a consequence) — except that a stage that only died
 //! of a broken pipe is reported only when no other stage failed (when gpg refuses a key,
 //! tar upstream dies of SIGPIPE; gpg is the cause).
+//!
+//! Every pipeline runs in a process group of its own that the SIGINT/SIGTERM handler
+//! stops, and no stage outlives the tool (see [`crate::interrupt`]).
 
 use std::fmt;
 use std::fs::File;
@@ -19,7 +22,10 @@ use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::ExitStatus;
 
+use tempfile::NamedTempFile;
 use thiserror::Error;
+
+use crate::interrupt::{self, WatchedGroup};
 
 /// How many trailing lines of a stage's stderr go into reports and errors.
 const STDERR_TAIL_LINES: usize = 10;
@@ -27,12 +33,29 @@ const STDERR_TAIL_LINES: usize = 10;
 const STDERR_TAIL_BYTES: u64 = 16 * 1024;
 
 /// Where the last stage's standard output goes.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum Output {
     /// A pipe the caller reads through `impl Read for Pipeline` (streaming upload).
     Reader,
-    /// A file created (or truncated) at this path (UseTempFile mode).
+    /// A file created (or truncated) at this path.
     File(PathBuf),
+    /// An open file, written from its offset and never reopened by name (UseTempFile's
+    /// buffer, see [`buffer_file`]).
+    Handle(File),
+}
+
+/// Creates a buffer file in `dir` for UseTempFile: exclusively (`O_EXCL`), mode 0600,
+/// under an unpredictable name; it is removed when the value is dropped, on every path.
+pub fn buffer_file(dir: &Path) -> Result<NamedTempFile, PipelineError> {
+    tempfile::Builder::new()
+        .prefix("s3napback-")
+        .suffix(".temp")
+        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))
+        .tempfile_in(dir)
+        .map_err(|source| PipelineError::OutputFile {
+            path: dir.to_path_buf(),
+            source,
+        })
 }
 
 /// Errors of starting or finishing a pipeline.
@@ -79,6 +102,9 @@ pub enum PipelineError {
     /// (the input could not be read, or the first stage stopped reading early).
     #[error("pipeline input: {0}")]
     Input(#[source] io::Error),
+    /// The run was interrupted (SIGINT/SIGTERM) before the pipeline started.
+    #[error("not started: {0}")]
+    Interrupted(String),
     /// An OS pipe or a stderr buffer could not be created.
     #[error("cannot set up pipeline plumbing: {0}")]
     Plumbing(#[source] io::Error),
@@ -190,6 +216,8 @@ struct Stage {
 /// dropping it without either kills and reaps every stage.
 pub struct Pipeline {
     stages: Vec<Stage>,
+    /// The stages' process group, stopped by the SIGINT/SIGTERM handler.
+    group: Option<WatchedGroup>,
     reader: Option<os_pipe::PipeReader>,
     /// The thread copying the caller's input into the first stage's stdin.
     feeder: Option<std::thread::JoinHandle<io::Result<u64>>>,
@@ -238,19 +266,22 @@ impl Pipeline {
         if let Some(stage) = stages.iter().position(|argv| argv.is_empty()) {
             return Err(PipelineError::EmptyStage { stage });
         }
+        if let Some(reason) = interrupt::reason() {
+            return Err(PipelineError::Interrupted(reason));
+        }
         // The final destination is prepared first so a bad output path starts nothing.
-        let (mut final_out, reader): (Option<File>, Option<os_pipe::PipeReader>) = match &output {
+        let (mut final_out, reader): (Option<File>, Option<os_pipe::PipeReader>) = match output {
             Output::File(path) => {
-                let file = File::create(path).map_err(|source| PipelineError::OutputFile {
-                    path: path.clone(),
-                    source,
-                })?;
+                let file = File::create(&path)
+                    .map_err(|source| PipelineError::OutputFile { path, source })?;
                 (Some(file), None)
             }
+            Output::Handle(file) => (Some(file), None),
             Output::Reader => (None, None),
         };
         let mut pipeline = Pipeline {
             stages: Vec::with_capacity(stages.len()),
+            group: None,
             reader,
             feeder: None,
             done: false,
@@ -268,9 +299,14 @@ impl Pipeline {
             let program = argv[0].clone();
             let stderr = tempfile::tempfile().map_err(PipelineError::Plumbing)?;
             let stderr_for_child = stderr.try_clone().map_err(PipelineError::Plumbing)?;
+            let group = pipeline.group.as_ref().map(WatchedGroup::pgid);
             let mut expr = duct::cmd(&argv[0], &argv[1..])
                 .unchecked()
-                .stderr_file(stderr_for_child);
+                .stderr_file(stderr_for_child)
+                .before_spawn(move |command| {
+                    interrupt::confine(command, group);
+                    Ok(())
+                });
             expr = match next_stdin.take() {
                 Some(r) => expr.stdin_file(r),
                 None => expr.stdin_null(),
@@ -294,11 +330,18 @@ impl Pipeline {
             // so EOF and broken pipes propagate as they would in a shell pipeline.
             drop(expr);
             match started {
-                Ok(handle) => pipeline.stages.push(Stage {
-                    program,
-                    handle,
-                    stderr,
-                }),
+                Ok(handle) => {
+                    if pipeline.group.is_none() {
+                        // The first stage leads the group: its pid is the group id.
+                        let leader = handle.pids().first().copied().unwrap_or(0);
+                        pipeline.group = Some(WatchedGroup::new(leader as i32));
+                    }
+                    pipeline.stages.push(Stage {
+                        program,
+                        handle,
+                        stderr,
+                    })
+                }
                 Err(source) => {
                     // `pipeline` is dropped here: the earlier stages are killed and reaped.
                     return Err(if source.kind() == io::ErrorKind::NotFound {
@@ -315,6 +358,10 @@ impl Pipeline {
                     });
                 }
             }
+        }
+        // A signal may have come between the leader's start and the others'.
+        if let Some(group) = &pipeline.group {
+            group.stop_if_interrupted();
         }
         if let (Some(mut input), Some(mut writer)) = (input, input_writer) {
             pipeline.feeder = Some(std::thread::spawn(move || {
@@ -388,6 +435,7 @@ impl Pipeline {
                 stderr_tail,
             });
         }
+        self.group = None;
         // The earliest failure that is not just a broken pipe is the cause (an upstream
         // stage dies of SIGPIPE when a downstream one gave up); else the earliest failure.
         let cause = match failures.iter().position(|(pipe, _)| !pipe) {
@@ -423,12 +471,16 @@ impl Pipeline {
         }
         self.done = true;
         self.reader = None;
+        if let Some(group) = &self.group {
+            group.kill();
+        }
         for stage in &self.stages {
             let _ = stage.handle.kill();
         }
         for stage in &self.stages {
             let _ = stage.handle.wait();
         }
+        self.group = None;
         // The feeder ends on its own: its pipe has no reader any more. Not joined, so
         // that a slow input cannot delay the abort.
         self.feeder = None;

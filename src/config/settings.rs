@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use super::parse::{Block, Directive, Document, Entry, Origin};
 
@@ -146,6 +147,9 @@ pub struct Settings {
     pub s3_endpoint: Option<String>,
     /// New directive `S3Region NAME`.
     pub s3_region: Option<String>,
+    /// New directive `LockWait N[s|m|h]` (bare N: minutes): how long a run waits for
+    /// another run on the same DiffDir to finish; default 60 minutes, 0 = do not wait.
+    pub lock_wait: Duration,
     /// The top scope first, then each `<Cycle>` block in file order.
     pub scopes: Vec<Scope>,
     /// Non-fatal findings (unknown directives ...), each naming file:line.
@@ -174,6 +178,7 @@ const GLOBALS: &[&str] = &[
     "ChunkSize",
     "S3Endpoint",
     "S3Region",
+    "LockWait",
 ];
 
 /// Per-scope settings (the whole file or one block).
@@ -189,6 +194,34 @@ const SCOPE_SETTINGS: &[&str] = &[
     "Exclude",
     "MySQLOptions",
 ];
+
+/// `LockWait` when not set: an hour.
+pub const DEFAULT_LOCK_WAIT: Duration = Duration::from_secs(60 * 60);
+
+/// The longest `LockWait` accepted: a week.
+const MAX_LOCK_WAIT: Duration = Duration::from_secs(7 * 24 * 60 * 60);
+
+/// `N`, `Ns`, `Nm` or `Nh` (bare N: minutes), at most a week.
+fn parse_lock_wait(value: &str) -> Result<Duration, String> {
+    let value = value.trim();
+    let (digits, unit) = match value.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => (&value[..i], c.to_ascii_lowercase()),
+        _ => (value, 'm'),
+    };
+    let seconds_per_unit = match unit {
+        's' => 1,
+        'm' => 60,
+        'h' => 60 * 60,
+        _ => return Err("the unit must be s, m or h (minutes when none)".into()),
+    };
+    let n: u64 = digits.trim().parse().map_err(|_| {
+        "must be a whole number of minutes, or of seconds/hours with s/h".to_string()
+    })?;
+    match n.checked_mul(seconds_per_unit).map(Duration::from_secs) {
+        Some(wait) if wait <= MAX_LOCK_WAIT => Ok(wait),
+        _ => Err("must be at most a week (168h)".into()),
+    }
+}
 
 fn is_one_of(name: &str, list: &[&str]) -> bool {
     list.iter().any(|k| k.eq_ignore_ascii_case(name))
@@ -554,6 +587,11 @@ impl Settings {
         let s3_keyfile = optional(&top, "S3Keyfile").map(PathBuf::from);
         let s3_endpoint = optional(&top, "S3Endpoint");
         let s3_region = optional(&top, "S3Region");
+        let lock_wait = match top.first_value("LockWait") {
+            None => DEFAULT_LOCK_WAIT,
+            Some((value, origin)) => parse_lock_wait(value)
+                .map_err(|why| invalid(origin, format!("LockWait {value:?}: {why}")))?,
+        };
 
         b.lint(&doc.entries, Place::Top);
         let mut scopes = vec![b.scope(None, &doc.entries)?];
@@ -586,6 +624,7 @@ impl Settings {
             chunk_size: chunk_size as u64,
             s3_endpoint,
             s3_region,
+            lock_wait,
             scopes,
             warnings: b.warnings,
         })

@@ -230,3 +230,49 @@ fn argv_elements_are_never_split_or_interpreted() {
     p.finish().unwrap();
     assert_eq!(out, odd);
 }
+
+/// The process group of a process, from /proc/PID/stat.
+fn group_of(pid: u32) -> i32 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let rest = stat.rsplit_once(')').unwrap().1;
+    rest.split_whitespace().nth(2).unwrap().parse().unwrap()
+}
+
+#[test]
+fn stages_share_a_process_group_of_their_own() {
+    let p = Pipeline::start(
+        &[argv(&["sleep", "30"]), argv(&["cat"]), argv(&["cat"])],
+        Output::Reader,
+    )
+    .unwrap();
+    let pids = p.pids();
+    let own = unsafe { libc::getpgrp() };
+    for pid in &pids {
+        assert_eq!(group_of(*pid), pids[0] as i32, "stage {pid}");
+    }
+    assert_ne!(pids[0] as i32, own);
+    p.abort();
+}
+
+#[test]
+fn buffer_files_are_private_and_removed_on_drop() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let buffer = buffer_file(dir.path()).unwrap();
+    let path = buffer.path().to_path_buf();
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let output = Output::Handle(buffer.as_file().try_clone().unwrap());
+    Pipeline::start(&[argv(&["printf", "abc"])], output)
+        .unwrap()
+        .finish()
+        .unwrap();
+    assert_eq!(std::fs::read(&path).unwrap(), b"abc");
+    drop(buffer);
+    assert!(!path.exists());
+    let missing = dir.path().join("missing");
+    assert!(matches!(
+        buffer_file(&missing),
+        Err(PipelineError::OutputFile { path, .. }) if path == missing
+    ));
+}

@@ -11,21 +11,11 @@ use s3napback::store::keys::chunk_key;
 use s3napback::store::s3::S3Store;
 use time::macros::format_description;
 
+use crate::backup::harness::noise;
 use crate::support::gpg::{GpgHome, RECIPIENT};
 use crate::support::s3::{S3Server, moto, moto_with_clock};
 
 const CHUNK: usize = 1000;
-
-/// Incompressible bytes (a small LCG), so the archives span several chunks.
-fn noise(len: usize, seed: u32) -> Vec<u8> {
-    let mut x = seed;
-    (0..len)
-        .map(|_| {
-            x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
-            (x >> 16) as u8
-        })
-        .collect()
-}
 
 /// A real `tar -cz` of a directory holding one file of `len` noise bytes.
 fn tar_gz(len: usize, seed: u32) -> Vec<u8> {

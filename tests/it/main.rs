@@ -5,5 +5,6 @@ mod cli;
 mod inspect;
 mod pipeline;
 mod restore;
+mod signals;
 mod store;
 mod support;

@@ -682,3 +682,19 @@ fn load_settings_reports_parse_and_settings_errors() {
     assert!(matches!(e, ConfigError::Settings(_)));
     assert!(e.to_string().starts_with(&conf.display().to_string()));
 }
+
+#[test]
+fn lock_wait_defaults_to_an_hour_and_takes_units() {
+    let root = Root::new();
+    let wait = |body: &str| root.with_globals(body).unwrap().lock_wait;
+    assert_eq!(wait(""), Duration::from_secs(3600));
+    assert_eq!(wait("LockWait 0\n"), Duration::ZERO);
+    assert_eq!(wait("LockWait 90\n"), Duration::from_secs(90 * 60));
+    assert_eq!(wait("LockWait 5s\n"), Duration::from_secs(5));
+    assert_eq!(wait("LockWait 2H\n"), Duration::from_secs(7200));
+    for bad in ["-1", "1d", "x", "", "169h", "18446744073709551615h"] {
+        let e = root.err_with_globals(&format!("LockWait \"{bad}\"\n"));
+        assert!(e.starts_with(&root.at(4)), "{bad}: {e}");
+        assert!(e.contains("LockWait"), "{bad}: {e}");
+    }
+}

@@ -96,7 +96,7 @@ fn a_second_run_on_the_same_diffdir_does_nothing() {
     let site = Site::new();
     let src = site.path("src/tree");
     make_tree(&src);
-    let body = format!("Directory {}\n", src.display());
+    let body = format!("LockWait 0\nDirectory {}\n", src.display());
     let conf = site.config(&server, 1000, true, &body);
     let lock = fs::OpenOptions::new()
         .create(true)

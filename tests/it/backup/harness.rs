@@ -105,6 +105,19 @@ impl Site {
 
     /// Runs `s3napback --logconfig LOG ARGS...` (with `--now NOW` when given).
     pub fn run(&self, args: &[&str], now: Option<&str>) -> Run {
+        let out: Output = self.command(args, now).output().expect("run s3napback");
+        Run {
+            status: out.status.code().unwrap_or(-1),
+            log: format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        }
+    }
+
+    /// The command [`Site::run`] runs, for tests that start it themselves.
+    pub fn command(&self, args: &[&str], now: Option<&str>) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_s3napback"));
         cmd.arg("--logconfig").arg(self.path("log.conf"));
         cmd.args(args);
@@ -118,15 +131,7 @@ impl Site {
         for (k, v) in &self.env {
             cmd.env(k, v);
         }
-        let out: Output = cmd.output().expect("run s3napback");
-        Run {
-            status: out.status.code().unwrap_or(-1),
-            log: format!(
-                "{}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            ),
-        }
+        cmd
     }
 
     /// gpg -d with this site's key.
@@ -259,16 +264,20 @@ pub fn make_tree(dir: &Path) {
     fs::write(dir.join("a.txt"), "alpha\n").unwrap();
     fs::write(dir.join("sub/b.txt"), "beta\n").unwrap();
     fs::write(dir.join("sub/with space/c d.txt"), "gamma\n").unwrap();
-    // Incompressible bytes (a linear congruential generator), so chunk counts follow size.
-    let mut x: u32 = 12345;
-    let bin: Vec<u8> = (0..20_000)
+    // Incompressible bytes, so chunk counts follow size.
+    fs::write(dir.join("data.bin"), noise(20_000, 12345)).unwrap();
+    std::os::unix::fs::symlink("a.txt", dir.join("link")).unwrap();
+}
+
+/// `len` incompressible bytes (a linear congruential generator seeded with `seed`).
+pub fn noise(len: usize, seed: u32) -> Vec<u8> {
+    let mut x = seed;
+    (0..len)
         .map(|_| {
             x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
             (x >> 16) as u8
         })
-        .collect();
-    fs::write(dir.join("data.bin"), bin).unwrap();
-    std::os::unix::fs::symlink("a.txt", dir.join("link")).unwrap();
+        .collect()
 }
 
 /// Stores `data` as js3tream did: ChunkSize pieces `PREFIX:%020d`, and a final zero-length
