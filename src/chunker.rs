@@ -210,7 +210,10 @@ mod tests {
                     op: "PutObject",
                     bucket: "mem".into(),
                     key: key.into(),
-                    message: "boom".into(),
+                    summary: "boom".into(),
+                    code: None,
+                    permanent: true,
+                    source: None,
                 });
             }
             self.objects.lock().unwrap().insert(key.into(), body);

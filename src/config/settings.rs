@@ -146,6 +146,10 @@ pub struct Settings {
     pub s3_endpoint: Option<String>,
     /// New directive `S3Region NAME`.
     pub s3_region: Option<String>,
+    /// New directive `S3Retries N`: retries of a failed S3 request (`None`: 6).
+    pub s3_retries: Option<u32>,
+    /// New directive `S3Timeout SECONDS`: the base of the S3 timeouts (`None`: 60).
+    pub s3_timeout: Option<u64>,
     /// The top scope first, then each `<Cycle>` block in file order.
     pub scopes: Vec<Scope>,
     /// Non-fatal findings (unknown directives ...), each naming file:line.
@@ -174,6 +178,8 @@ const GLOBALS: &[&str] = &[
     "ChunkSize",
     "S3Endpoint",
     "S3Region",
+    "S3Retries",
+    "S3Timeout",
 ];
 
 /// Per-scope settings (the whole file or one block).
@@ -501,6 +507,26 @@ fn optional(view: &ScopeView<'_>, name: &str) -> Option<String> {
     d.values.first().filter(|v| !v.is_empty()).cloned()
 }
 
+/// An optional whole-number global within `min..=max`, else an error naming the line.
+fn optional_int(
+    view: &ScopeView<'_>,
+    name: &str,
+    min: i64,
+    max: i64,
+) -> Result<Option<i64>, SettingsError> {
+    let Some((value, origin)) = view.first_value(name) else {
+        return Ok(None);
+    };
+    let n = parse_int(name, value, origin)?;
+    if !(min..=max).contains(&n) {
+        return Err(invalid(
+            origin,
+            format!("{name} must be between {min} and {max}, not {n}"),
+        ));
+    }
+    Ok(Some(n))
+}
+
 impl Settings {
     /// Validates a parsed document (LEGACY.md §3 plus the new checks of issue 2).
     ///
@@ -554,6 +580,8 @@ impl Settings {
         let s3_keyfile = optional(&top, "S3Keyfile").map(PathBuf::from);
         let s3_endpoint = optional(&top, "S3Endpoint");
         let s3_region = optional(&top, "S3Region");
+        let s3_retries = optional_int(&top, "S3Retries", 0, 100)?.map(|n| n as u32);
+        let s3_timeout = optional_int(&top, "S3Timeout", 1, 86_400)?.map(|n| n as u64);
 
         b.lint(&doc.entries, Place::Top);
         let mut scopes = vec![b.scope(None, &doc.entries)?];
@@ -586,6 +614,8 @@ impl Settings {
             chunk_size: chunk_size as u64,
             s3_endpoint,
             s3_region,
+            s3_retries,
+            s3_timeout,
             scopes,
             warnings: b.warnings,
         })

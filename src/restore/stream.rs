@@ -93,7 +93,7 @@ fn fetch(store: &dyn Store, pos: u64, info: &ObjectInfo) -> Result<Bytes, String
         _ => return Err(format!("chunk {pos} is missing (next is {})", info.key)),
     }
     let data = store
-        .get(&info.key)
+        .get_sized(&info.key, info.size)
         .map_err(|e| format!("chunk {pos}: {e}"))?;
     check_chunk(info, &data)?;
     Ok(data)
