@@ -46,7 +46,7 @@ pub enum UploadError {
         error: io::Error,
     },
     /// A chunk could not be stored.
-    #[error("uploading chunk {index} of {prefix}: {error}")]
+    #[error("uploading chunk {index} of {prefix}: {}", crate::store::error_chain(.error.as_ref()))]
     Put {
         /// The slot prefix.
         prefix: String,

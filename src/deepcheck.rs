@@ -94,7 +94,10 @@ pub fn check_slot(
         let data = match store.get_sized(&chunk.key, chunk.size) {
             Ok(d) => d,
             Err(e) => {
-                problems.push(format!("chunk {index}: download failed: {e}"));
+                problems.push(format!(
+                    "chunk {index}: download failed: {}",
+                    crate::store::error_chain(&e)
+                ));
                 continue;
             }
         };

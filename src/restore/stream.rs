@@ -94,7 +94,7 @@ fn fetch(store: &dyn Store, pos: u64, info: &ObjectInfo) -> Result<Bytes, String
     }
     let data = store
         .get_sized(&info.key, info.size)
-        .map_err(|e| format!("chunk {pos}: {e}"))?;
+        .map_err(|e| format!("chunk {pos}: {}", crate::store::error_chain(&e)))?;
     check_chunk(info, &data)?;
     Ok(data)
 }

@@ -45,7 +45,7 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// A request failed (the server refused it, or the transport failed).
-    #[error("{op} {bucket}:{key}: {summary}")]
+    #[error("{op} {}: {summary}", place(bucket, key))]
     Request {
         /// The S3 operation (`PutObject`, `GetObject`, ...).
         op: &'static str,
@@ -54,7 +54,7 @@ pub enum StoreError {
         /// What went wrong, in our words (S3 code, message and HTTP status included).
         summary: String,
         /// The S3 error code (`SlowDown`, `AccessDenied`, ...) when the server gave one.
-        code: Option<String>,
+        code: Option<Box<str>>,
         /// True when repeating the request cannot help (see [`StoreError::is_permanent`]).
         permanent: bool,
         #[source]
@@ -86,6 +86,15 @@ pub enum StoreError {
     NotFound { bucket: String, key: String },
     #[error("S3 client setup: {0}")]
     Setup(String),
+}
+
+/// `bucket:key`, or the bucket alone for bucket-wide requests (key `""`).
+pub fn place(bucket: &str, key: &str) -> String {
+    if key.is_empty() {
+        bucket.to_owned()
+    } else {
+        format!("{bucket}:{key}")
+    }
 }
 
 fn body_size_text(expected: u64, received: u64) -> String {
@@ -178,11 +187,16 @@ impl StoreError {
 }
 
 /// An error and its whole source chain on one line (`a: b: c`), a segment that repeats
-/// the previous one left out.
+/// the previous one left out. The chain ends at a server's answer: its summary (code,
+/// message, HTTP status) holds everything the SDK error below it knows.
 pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let answered = |e: &(dyn std::error::Error + 'static)| {
+        e.downcast_ref::<StoreError>()
+            .is_some_and(|s| s.code().is_some())
+    };
     let mut out = err.to_string();
     let mut last = out.clone();
-    let mut next = err.source();
+    let mut next = if answered(err) { None } else { err.source() };
     while let Some(e) = next {
         let text = e.to_string();
         if !text.is_empty() && !last.contains(&text) {
@@ -190,7 +204,7 @@ pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
             out.push_str(&text);
         }
         last = text;
-        next = e.source();
+        next = if answered(e) { None } else { e.source() };
     }
     out
 }
@@ -310,5 +324,18 @@ mod tests {
         );
         let text = format!("{:#}", anyhow::Error::from(err));
         assert_eq!(text.matches("connection reset").count(), 1, "{text}");
+        let answer = StoreError::Request {
+            op: "GetObject",
+            bucket: "b".into(),
+            key: "/k:0".into(),
+            summary: "SlowDown: reduce your rate (HTTP 503)".into(),
+            code: Some("SlowDown".into()),
+            permanent: false,
+            source: Some(Box::new(std::io::Error::other("service error"))),
+        };
+        assert_eq!(
+            error_chain(&answer),
+            "GetObject b:/k:0: SlowDown: reduce your rate (HTTP 503)"
+        );
     }
 }

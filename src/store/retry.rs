@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 
 use super::s3::{KeyStyle, S3Store};
-use super::{ObjectInfo, Store, StoreError, error_chain};
+use super::{ObjectInfo, Store, StoreError, error_chain, place};
 
 /// The log target of retry messages (`Backup.S3napback.S3` in a log config).
 pub const LOG_TARGET: &str = "Backup::S3napback::S3";
@@ -132,8 +132,8 @@ impl<S: Store> RetryStore<S> {
                     if retry > 0 {
                         log::info!(
                             target: LOG_TARGET,
-                            "{op} {}:{key} succeeded after {retry} {}",
-                            self.inner.bucket(),
+                            "{op} {} succeeded after {retry} {}",
+                            place(self.inner.bucket(), key),
                             if retry == 1 { "retry" } else { "retries" }
                         );
                     }
@@ -148,19 +148,24 @@ impl<S: Store> RetryStore<S> {
                 if retry > 1 {
                     log::warn!(
                         target: LOG_TARGET,
-                        "{op} {}:{key}: giving up after {retry} attempts in {:.1?}",
-                        self.inner.bucket(),
+                        "{op} {}: giving up after {retry} attempts in {:.1?}",
+                        place(self.inner.bucket(), key),
                         started.elapsed()
                     );
                 }
                 return Err(err);
             }
+            // The error names op, bucket and key itself; say them once.
+            let context = format!("{op} {}", place(self.inner.bucket(), key));
+            let chain = error_chain(&err);
+            let detail = chain
+                .strip_prefix(&context)
+                .and_then(|rest| rest.strip_prefix(": "))
+                .unwrap_or(&chain);
             log::warn!(
                 target: LOG_TARGET,
-                "{op} {}:{key}: attempt {retry} of {} failed: {}; retrying in {delay:.1?}",
-                self.inner.bucket(),
+                "{context}: attempt {retry} of {} failed: {detail}; retrying in {delay:.1?}",
                 self.policy.max_retries + 1,
-                error_chain(&err)
             );
             std::thread::sleep(delay);
         }

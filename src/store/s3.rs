@@ -280,14 +280,14 @@ fn to_offset(dt: Option<&aws_smithy_types::DateTime>) -> OffsetDateTime {
 /// a request that could not even be built is).
 fn classify<E>(
     err: &SdkError<E, aws_sdk_s3::config::http::HttpResponse>,
-) -> (String, Option<String>, bool)
+) -> (String, Option<Box<str>>, bool)
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
     match err {
         SdkError::ServiceError(se) => {
             let status = se.raw().status().as_u16();
-            let code = se.err().code().map(str::to_owned);
+            let code: Option<Box<str>> = se.err().code().map(Into::into);
             let summary = match (&code, se.err().message()) {
                 (Some(c), Some(m)) => format!("{c}: {m} (HTTP {status})"),
                 (Some(c), None) => format!("{c} (HTTP {status})"),
@@ -772,7 +772,7 @@ impl S3Store {
                 bucket: self.bucket.clone(),
                 key: err.key().unwrap_or("").to_owned(),
                 summary: format!("{code}: {}", err.message().unwrap_or("")),
-                code: Some(code.to_owned()),
+                code: Some(code.into()),
                 permanent: is_permanent_answer(None, Some(code)),
                 source: None,
             });
