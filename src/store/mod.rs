@@ -60,11 +60,12 @@ pub enum StoreError {
         #[source]
         source: Option<BoxError>,
     },
-    /// A PUT's ETag is not the MD5 of what was sent (corruption on the way: retried).
-    #[error(
-        "PutObject {bucket}:{key}: ETag {etag} does not match the MD5 {md5} of the {size} bytes sent"
-    )]
+    /// The ETag of a PUT or GET answer is not the MD5 of the bytes sent or received
+    /// (corruption on the way: retried).
+    #[error("{op} {bucket}:{key}: ETag {etag} does not match the MD5 {md5} of the {size} bytes")]
     EtagMismatch {
+        /// `PutObject` or `GetObject`.
+        op: &'static str,
         bucket: String,
         key: String,
         etag: String,
@@ -294,6 +295,7 @@ mod tests {
             "GetObject b:/k:0: the body ended after 4 of 10 bytes"
         );
         let etag = StoreError::EtagMismatch {
+            op: "GetObject",
             bucket: "b".into(),
             key: "/k:0".into(),
             etag: "x".into(),

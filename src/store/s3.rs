@@ -615,6 +615,18 @@ impl S3Store {
             {
                 return Err(size_error(announced));
             }
+            // The ETag is checked here too (when it can be an MD5), so that corruption on
+            // the way is a transient error the retry wrapper repeats.
+            let etag = out
+                .e_tag()
+                .map(|e| e.trim_matches('"').to_ascii_lowercase())
+                .filter(|e| super::is_plain_md5(e))
+                .filter(|_| {
+                    etag_can_be_md5(
+                        out.server_side_encryption().map(|s| s.as_str()),
+                        out.sse_customer_algorithm(),
+                    )
+                });
             // Room for what the server announced (at most `expected` here), never trusted
             // beyond 256 MiB ahead of the bytes themselves.
             let mut data = bytes::BytesMut::with_capacity(announced.min(256 << 20) as usize);
@@ -655,6 +667,19 @@ impl S3Store {
                 && (data.len() as u64) < limit
             {
                 return Err(size_error(data.len() as u64));
+            }
+            if let Some(etag) = etag {
+                let md5 = super::md5_hex(&data);
+                if md5 != etag {
+                    return Err(StoreError::EtagMismatch {
+                        op: "GetObject",
+                        bucket: self.bucket.clone(),
+                        key: key.to_owned(),
+                        etag,
+                        md5,
+                        size: data.len(),
+                    });
+                }
             }
             Ok(data.freeze())
         })
@@ -832,6 +857,7 @@ impl Store for S3Store {
             }
             if etag != md5_hex {
                 return Err(StoreError::EtagMismatch {
+                    op: "PutObject",
                     bucket: self.bucket.clone(),
                     key: key.to_owned(),
                     etag: if etag.is_empty() {

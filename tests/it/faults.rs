@@ -216,23 +216,60 @@ fn a_slow_server_still_completes() {
 }
 
 #[test]
-fn a_get_body_cut_mid_transfer_is_fetched_again_and_the_restore_is_exact() {
+fn a_timed_out_put_and_a_stalled_get_are_retried() {
+    // S3Timeout 1 with ChunkSize 1000: one attempt may take 1 s, a body may stall 1 s.
+    let bench = Bench::new("S3Timeout 1\n");
+    bench
+        .proxy
+        .add(Rule::chunk("PUT", 2, Fault::Delay(Duration::from_secs(3))).times(1));
+    let run = bench.run(&[]);
+    assert_eq!(run.status, 0, "{}", run.log);
+    let (prefix, _) = only_slot(&bench.store);
+    let chunk2 = format!("s3napback-test:{prefix}:{:020}", 2);
+    run.expect(&format!(
+        "WARN PutObject {chunk2}: attempt 1 of 7 failed: the attempt timed out"
+    ))
+    .expect(&format!("INFO PutObject {chunk2} succeeded after 1 retry"));
+    bench
+        .proxy
+        .add(Rule::chunk("GET", 2, Fault::StallBody(100, Duration::from_secs(3))).times(1));
+    let (restore, got) = bench.restore("out");
+    assert_eq!(restore.status, 0, "{}", restore.log);
+    assert_eq!(got, tree(&bench.src));
+    restore
+        .expect(&format!(
+            "WARN GetObject {chunk2}: attempt 1 of 7 failed: the body stalled for 1s after 100 bytes"
+        ))
+        .expect(&format!("INFO GetObject {chunk2} succeeded after 1 retry"));
+}
+
+#[test]
+fn a_get_body_cut_or_corrupted_mid_transfer_is_fetched_again_and_the_restore_is_exact() {
     let bench = Bench::new("");
     assert_eq!(bench.run(&[]).status, 0);
     let (prefix, _) = only_slot(&bench.store);
     bench
         .proxy
         .add(Rule::chunk("GET", 1, Fault::DropResponseAfter(300)).times(1));
+    bench
+        .proxy
+        .add(Rule::chunk("GET", 3, Fault::CorruptResponse).times(1));
     let (restore, got) = bench.restore("out");
     assert_eq!(restore.status, 0, "{}", restore.log);
     assert_eq!(got, tree(&bench.src));
-    assert_eq!(bench.proxy.faults(), 1);
+    assert_eq!(bench.proxy.faults(), 2);
     let chunk1 = format!("s3napback-test:{prefix}:{:020}", 1);
+    let chunk3 = format!("s3napback-test:{prefix}:{:020}", 3);
     restore
         .expect(&format!(
             "WARN GetObject {chunk1}: attempt 1 of 7 failed: the body broke after 300 bytes"
         ))
-        .expect(&format!("INFO GetObject {chunk1} succeeded after 1 retry"));
+        .expect(&format!("INFO GetObject {chunk1} succeeded after 1 retry"))
+        .expect(&format!(
+            "WARN GetObject {chunk3}: attempt 1 of 7 failed: ETag "
+        ))
+        .expect("does not match the MD5")
+        .expect(&format!("INFO GetObject {chunk3} succeeded after 1 retry"));
 }
 
 #[test]

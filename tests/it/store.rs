@@ -477,4 +477,20 @@ fn sized_gets_refuse_longer_bodies_and_report_short_ones() {
         "{err}"
     );
     assert_eq!(store.get_sized(key, 5000).unwrap().len(), 5000);
+    // a body corrupted on the way does not match its ETag: transient, fetched again
+    proxy.add(Rule::chunks("GET", Fault::CorruptResponse).times(1));
+    let err = store.get_sized(key, 5000).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::EtagMismatch {
+                op: "GetObject",
+                ..
+            }
+        ) && !err.is_permanent(),
+        "{err}"
+    );
+    proxy.add(Rule::chunks("GET", Fault::CorruptResponse).times(1));
+    let retried = RetryStore::new(store, RetryPolicy::with_retries(1));
+    assert_eq!(retried.get_sized(key, 5000).unwrap(), vec![7u8; 5000]);
 }

@@ -30,6 +30,13 @@ pub enum Fault {
     /// body, and add `x-amz-server-side-encryption: SSE` when given (as SSE-KMS buckets
     /// answer).
     ForgeEtag(Option<&'static str>),
+    /// Forward the request and flip the bits of the answer body's first byte.
+    CorruptResponse,
+    /// Forward the request, wait this long, then answer.
+    Delay(Duration),
+    /// Forward the request, send the answer's head and this many bytes of its body,
+    /// wait, then send the rest.
+    StallBody(usize, Duration),
 }
 
 /// Which requests get a fault.
@@ -320,6 +327,9 @@ fn serve(client: TcpStream, upstream: &str, shared: &Shared) -> std::io::Result<
         }
     }
     thread::sleep(delay);
+    if let Some(Fault::Delay(extra)) = fault {
+        thread::sleep(extra);
+    }
     // A HEAD answer keeps the length it announced; others announce what they carry.
     let announced = answer.content_length();
     let keeps_length = |len| if method == "HEAD" { announced } else { len };
@@ -330,7 +340,18 @@ fn serve(client: TcpStream, upstream: &str, shared: &Shared) -> std::io::Result<
             client.flush()?;
             return client.shutdown(Shutdown::Both);
         }
+        Some(Fault::StallBody(k, pause)) => {
+            let k = k.min(answer_body.len());
+            client.write_all(&answer.bytes(&[], keeps_length(Some(answer_body.len()))))?;
+            client.write_all(&answer_body[..k])?;
+            client.flush()?;
+            thread::sleep(pause);
+            client.write_all(&answer_body[k..])?;
+            client.flush()?;
+            return client.shutdown(Shutdown::Both);
+        }
         Some(Fault::InflateResponse(k)) => answer_body.extend(std::iter::repeat_n(b'X', k)),
+        Some(Fault::CorruptResponse) if !answer_body.is_empty() => answer_body[0] ^= 0xff,
         _ => {}
     }
     let mut answer = answer;
