@@ -15,16 +15,21 @@ use crate::progress::Progress;
 use crate::report::Category;
 use crate::snapshot::SnapshotWork;
 use crate::store::keys::parse_chunk_key;
-use crate::store::s3::{S3Config, S3Store};
+use crate::store::retry::{RetryPolicy, RetryStore};
+use crate::store::s3::{DEFAULT_BASE_TIMEOUT, S3Config, S3Store};
 use crate::store::{ObjectInfo, Store};
 
 /// How many chunk uploads run at once.
 pub const PARALLEL_UPLOADS: usize = 4;
 
 /// Connects to the configured bucket (S3Keyfile / S3Endpoint / S3Region or the standard
-/// AWS chain and environment).
-pub fn open_store(settings: &Settings) -> Result<S3Store> {
-    let mut cfg = S3Config::new(settings.bucket.clone());
+/// AWS chain and environment), every request retried (S3Retries) and timed out by the
+/// rule of [`S3Config::with_timeouts`] (S3Timeout, ChunkSize).
+pub fn open_store(settings: &Settings) -> Result<RetryStore<S3Store>> {
+    let base = settings
+        .s3_timeout
+        .map_or(DEFAULT_BASE_TIMEOUT, std::time::Duration::from_secs);
+    let mut cfg = S3Config::new(settings.bucket.clone()).with_timeouts(base, settings.chunk_size);
     if let Some(endpoint) = &settings.s3_endpoint {
         cfg = cfg.with_endpoint(endpoint.clone());
     }
@@ -34,12 +39,15 @@ pub fn open_store(settings: &Settings) -> Result<S3Store> {
     if let Some(keyfile) = &settings.s3_keyfile {
         cfg = cfg.with_keyfile(keyfile)?;
     }
-    Ok(S3Store::connect(cfg)?)
+    let policy = settings
+        .s3_retries
+        .map_or_else(RetryPolicy::default, RetryPolicy::with_retries);
+    Ok(RetryStore::new(S3Store::connect(cfg)?, policy))
 }
 
 /// Lists the whole bucket for "already done today". Failures are logged at DEBUG, as the
 /// legacy did, and give an empty listing.
-pub fn list_bucket(store: Option<&S3Store>, settings: &Settings) -> Vec<ObjectInfo> {
+pub fn list_bucket(store: Option<&RetryStore<S3Store>>, settings: &Settings) -> Vec<ObjectInfo> {
     let listing = match store {
         Some(store) => store.list("").map_err(anyhow::Error::from),
         None => Err(anyhow!("no connection to the bucket")),

@@ -46,7 +46,7 @@ pub enum UploadError {
         error: io::Error,
     },
     /// A chunk could not be stored.
-    #[error("uploading chunk {index} of {prefix}: {error}")]
+    #[error("uploading chunk {index} of {prefix}: {}", crate::store::error_chain(.error.as_ref()))]
     Put {
         /// The slot prefix.
         prefix: String,
@@ -210,7 +210,10 @@ mod tests {
                     op: "PutObject",
                     bucket: "mem".into(),
                     key: key.into(),
-                    message: "boom".into(),
+                    summary: "boom".into(),
+                    code: None,
+                    permanent: true,
+                    source: None,
                 });
             }
             self.objects.lock().unwrap().insert(key.into(), body);

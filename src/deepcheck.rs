@@ -91,10 +91,13 @@ pub fn check_slot(
     let mut head = Vec::new();
     for chunk in &slot.chunks {
         let index = parse_chunk_key(&chunk.key).map_or(0, |(_, i)| i);
-        let data = match store.get(&chunk.key) {
+        let data = match store.get_sized(&chunk.key, chunk.size) {
             Ok(d) => d,
             Err(e) => {
-                problems.push(format!("chunk {index}: download failed: {e}"));
+                problems.push(format!(
+                    "chunk {index}: download failed: {}",
+                    crate::store::error_chain(&e)
+                ));
                 continue;
             }
         };

@@ -9,12 +9,14 @@ use crate::config::Settings;
 use crate::facts::key_style_from_listing;
 use crate::store::Store;
 use crate::store::keys::{Slot, group_slots};
+use crate::store::retry::RetryStore;
 use crate::store::s3::{KeyStyle, S3Store};
 
 /// A config file and the current contents of its bucket.
 pub struct Inventory {
     pub settings: Settings,
-    pub store: S3Store,
+    /// The bucket, every request retried.
+    pub store: RetryStore<S3Store>,
     /// How the server spells keys (judged from the listing, read-only).
     pub key_style: KeyStyle,
     /// Every slot in the bucket, sorted by prefix.

@@ -150,6 +150,10 @@ pub struct Settings {
     /// New directive `LockWait N[s|m|h]` (bare N: minutes): how long a run waits for
     /// another run on the same DiffDir to finish; default 60 minutes, 0 = do not wait.
     pub lock_wait: Duration,
+    /// New directive `S3Retries N`: retries of a failed S3 request (`None`: 6).
+    pub s3_retries: Option<u32>,
+    /// New directive `S3Timeout SECONDS`: the base of the S3 timeouts (`None`: 60).
+    pub s3_timeout: Option<u64>,
     /// The top scope first, then each `<Cycle>` block in file order.
     pub scopes: Vec<Scope>,
     /// Non-fatal findings (unknown directives ...), each naming file:line.
@@ -179,6 +183,8 @@ const GLOBALS: &[&str] = &[
     "S3Endpoint",
     "S3Region",
     "LockWait",
+    "S3Retries",
+    "S3Timeout",
 ];
 
 /// Per-scope settings (the whole file or one block).
@@ -534,6 +540,26 @@ fn optional(view: &ScopeView<'_>, name: &str) -> Option<String> {
     d.values.first().filter(|v| !v.is_empty()).cloned()
 }
 
+/// An optional whole-number global within `min..=max`, else an error naming the line.
+fn optional_int(
+    view: &ScopeView<'_>,
+    name: &str,
+    min: i64,
+    max: i64,
+) -> Result<Option<i64>, SettingsError> {
+    let Some((value, origin)) = view.first_value(name) else {
+        return Ok(None);
+    };
+    let n = parse_int(name, value, origin)?;
+    if !(min..=max).contains(&n) {
+        return Err(invalid(
+            origin,
+            format!("{name} must be between {min} and {max}, not {n}"),
+        ));
+    }
+    Ok(Some(n))
+}
+
 impl Settings {
     /// Validates a parsed document (LEGACY.md §3 plus the new checks of issue 2).
     ///
@@ -592,6 +618,8 @@ impl Settings {
             Some((value, origin)) => parse_lock_wait(value)
                 .map_err(|why| invalid(origin, format!("LockWait {value:?}: {why}")))?,
         };
+        let s3_retries = optional_int(&top, "S3Retries", 0, 100)?.map(|n| n as u32);
+        let s3_timeout = optional_int(&top, "S3Timeout", 1, 86_400)?.map(|n| n as u64);
 
         b.lint(&doc.entries, Place::Top);
         let mut scopes = vec![b.scope(None, &doc.entries)?];
@@ -625,6 +653,8 @@ impl Settings {
             s3_endpoint,
             s3_region,
             lock_wait,
+            s3_retries,
+            s3_timeout,
             scopes,
             warnings: b.warnings,
         })

@@ -93,8 +93,8 @@ fn fetch(store: &dyn Store, pos: u64, info: &ObjectInfo) -> Result<Bytes, String
         _ => return Err(format!("chunk {pos} is missing (next is {})", info.key)),
     }
     let data = store
-        .get(&info.key)
-        .map_err(|e| format!("chunk {pos}: {e}"))?;
+        .get_sized(&info.key, info.size)
+        .map_err(|e| format!("chunk {pos}: {}", crate::store::error_chain(&e)))?;
     check_chunk(info, &data)?;
     Ok(data)
 }

@@ -2,6 +2,7 @@
 //! layout (LEGACY.md §6 and §8). `s3` is the aws-sdk-s3 implementation.
 
 pub mod keys;
+pub mod retry;
 pub mod s3;
 
 use bytes::Bytes;
@@ -33,28 +34,180 @@ pub struct ObjectInfo {
     pub etag: Option<String>,
 }
 
-/// Failures of the store, each naming the bucket and key it concerns.
+/// The underlying error a [`StoreError`] keeps (an SDK or I/O error).
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Failures of the store, each naming the operation, bucket and key it concerns.
+///
+/// The text of a variant never repeats its source: `{}` gives a one-line summary in our
+/// own words (with the S3 error code and HTTP status when the server answered), `{:#}`
+/// (anyhow) or [`error_chain`] append the underlying error's chain.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("{op} {bucket}:{key}: {message}")]
+    /// A request failed (the server refused it, or the transport failed).
+    #[error("{op} {}: {summary}", place(bucket, key))]
     Request {
+        /// The S3 operation (`PutObject`, `GetObject`, ...).
         op: &'static str,
         bucket: String,
         key: String,
-        message: String,
+        /// What went wrong, in our words (S3 code, message and HTTP status included).
+        summary: String,
+        /// The S3 error code (`SlowDown`, `AccessDenied`, ...) when the server gave one.
+        code: Option<Box<str>>,
+        /// True when repeating the request cannot help (see [`StoreError::is_permanent`]).
+        permanent: bool,
+        #[source]
+        source: Option<BoxError>,
     },
-    #[error("{bucket}:{key}: ETag {etag} does not match the MD5 {md5} of the {size} bytes sent")]
+    /// The ETag of a PUT or GET answer is not the MD5 of the bytes sent or received
+    /// (corruption on the way: retried).
+    #[error("{op} {bucket}:{key}: ETag {etag} does not match the MD5 {md5} of the {size} bytes")]
     EtagMismatch {
+        /// `PutObject` or `GetObject`.
+        op: &'static str,
         bucket: String,
         key: String,
         etag: String,
         md5: String,
         size: usize,
     },
+    /// A GET body longer than the listing said (refused at once, never held whole:
+    /// permanent) or shorter (a broken transfer: retried).
+    #[error("GetObject {bucket}:{key}: {}", body_size_text(*.expected, *.received))]
+    BodySize {
+        bucket: String,
+        key: String,
+        /// The size the listing gives.
+        expected: u64,
+        /// Bytes received (for a longer body: the count at which reading stopped).
+        received: u64,
+    },
     #[error("{bucket}:{key}: no such object")]
     NotFound { bucket: String, key: String },
     #[error("S3 client setup: {0}")]
     Setup(String),
+}
+
+/// `bucket:key`, or the bucket alone for bucket-wide requests (key `""`).
+pub fn place(bucket: &str, key: &str) -> String {
+    if key.is_empty() {
+        bucket.to_owned()
+    } else {
+        format!("{bucket}:{key}")
+    }
+}
+
+fn body_size_text(expected: u64, received: u64) -> String {
+    if received > expected {
+        format!("the server sent more than the {expected} bytes the listing gives; refused")
+    } else {
+        format!("the body ended after {received} of {expected} bytes")
+    }
+}
+
+/// S3 error codes that no retry can cure: credentials, permissions, a missing bucket or
+/// key, a malformed request.
+pub const PERMANENT_CODES: &[&str] = &[
+    "AccessDenied",
+    "AccountProblem",
+    "AllAccessDisabled",
+    "InvalidAccessKeyId",
+    "InvalidArgument",
+    "InvalidBucketName",
+    "InvalidObjectState",
+    "InvalidRequest",
+    "InvalidSecurity",
+    "MalformedXML",
+    "MethodNotAllowed",
+    "NoSuchBucket",
+    "NoSuchKey",
+    "NotFound",
+    "NotImplemented",
+    "NotSignedUp",
+    "SignatureDoesNotMatch",
+    "EntityTooLarge",
+];
+
+/// S3 error codes worth another attempt even though their HTTP status is a 4xx.
+const TRANSIENT_4XX_CODES: &[&str] = &[
+    "RequestTimeout",
+    "RequestTimeTooSkewed",
+    "BadDigest",
+    "IncompleteBody",
+    "ExpiredToken",
+    "TooManyRequests",
+    "SlowDown",
+    "Throttling",
+    "ThrottlingException",
+];
+
+/// Whether an answer of the server (HTTP `status`, S3 `code`) is permanent: the listed
+/// codes always are; 5xx, 408, 429 and the throttling/timeout/digest codes never are;
+/// any other 4xx is.
+pub fn is_permanent_answer(status: Option<u16>, code: Option<&str>) -> bool {
+    if let Some(code) = code {
+        if PERMANENT_CODES.contains(&code) {
+            return true;
+        }
+        if TRANSIENT_4XX_CODES.contains(&code) {
+            return false;
+        }
+    }
+    match status {
+        Some(408 | 429) => false,
+        Some(s) => (400..500).contains(&s),
+        None => false,
+    }
+}
+
+impl StoreError {
+    /// True when repeating the request cannot help: a permanent S3 error code
+    /// ([`PERMANENT_CODES`], other 4xx answers), a missing object, a body longer than
+    /// listed, a setup error. 5xx, throttling, timeouts, dropped connections, an ETag
+    /// mismatch and a short body are transient.
+    pub fn is_permanent(&self) -> bool {
+        match self {
+            StoreError::Request { permanent, .. } => *permanent,
+            StoreError::EtagMismatch { .. } => false,
+            StoreError::BodySize {
+                expected, received, ..
+            } => received > expected,
+            StoreError::NotFound { .. } | StoreError::Setup(_) => true,
+        }
+    }
+
+    /// The S3 error code when the server gave one (`NoSuchKey` for a missing object).
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            StoreError::Request { code, .. } => code.as_deref(),
+            StoreError::NotFound { .. } => Some("NoSuchKey"),
+            _ => None,
+        }
+    }
+}
+
+/// An error and its whole source chain on one line (`a: b: c`), a segment that repeats
+/// the previous one left out. The chain ends at a server's answer: its summary (code,
+/// message, HTTP status) holds everything the SDK error below it knows.
+pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let answered = |e: &(dyn std::error::Error + 'static)| {
+        e.downcast_ref::<StoreError>()
+            .is_some_and(|s| s.code().is_some())
+    };
+    let mut out = err.to_string();
+    let mut last = out.clone();
+    let mut next = if answered(err) { None } else { err.source() };
+    while let Some(e) = next {
+        let text = e.to_string();
+        if !text.is_empty() && !last.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        last = text;
+        next = if answered(e) { None } else { e.source() };
+    }
+    out
 }
 
 /// A bucket of objects. Synchronous: implementations hide their own runtime.
@@ -64,13 +217,127 @@ pub trait Store: Send + Sync {
     fn bucket(&self) -> &str;
     /// Every object whose logical key starts with `prefix` (all objects for `""`).
     fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>, StoreError>;
-    /// Stores one object with Content-MD5 and checks the returned ETag against the MD5.
+    /// Stores one object with Content-MD5 and checks the returned ETag against the MD5
+    /// when it can be one.
     fn put(&self, key: &str, body: Bytes) -> Result<(), StoreError>;
     /// Reads one whole object.
     fn get(&self, key: &str) -> Result<Bytes, StoreError>;
+    /// Reads one object whose listing says it has `expected` bytes; a longer body is
+    /// refused ([`StoreError::BodySize`], permanent), a shorter one is a (transient) error.
+    /// Implementations stream and stop reading past `expected`; this default reads the
+    /// whole body first.
+    fn get_sized(&self, key: &str, expected: u64) -> Result<Bytes, StoreError> {
+        let data = self.get(key)?;
+        if data.len() as u64 != expected {
+            return Err(StoreError::BodySize {
+                bucket: self.bucket().to_owned(),
+                key: key.to_owned(),
+                expected,
+                received: data.len() as u64,
+            });
+        }
+        Ok(data)
+    }
+    /// Copies object `from` to `to` inside the bucket. This default reads and writes
+    /// the body; servers implement it with CopyObject.
+    fn copy(&self, from: &str, to: &str) -> Result<(), StoreError> {
+        let data = self.get(from)?;
+        self.put(to, data)
+    }
     /// Deletes objects (keys as returned by `list`); missing ones are not an error.
     fn delete(&self, keys: &[String]) -> Result<(), StoreError>;
     /// How this server spells a logical key in listings (servers such as Garage and MinIO
     /// strip leading `/`); identity on AWS-faithful servers.
     fn physical_key(&self, logical: &str) -> String;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classification_of_answers() {
+        for code in [
+            "AccessDenied",
+            "NoSuchBucket",
+            "InvalidAccessKeyId",
+            "SignatureDoesNotMatch",
+            "NotFound",
+        ] {
+            assert!(is_permanent_answer(Some(403), Some(code)), "{code}");
+        }
+        assert!(is_permanent_answer(Some(404), None));
+        assert!(is_permanent_answer(Some(400), Some("SomethingElse")));
+        assert!(!is_permanent_answer(Some(503), Some("SlowDown")));
+        assert!(!is_permanent_answer(Some(503), None));
+        assert!(!is_permanent_answer(Some(500), Some("InternalError")));
+        assert!(!is_permanent_answer(Some(400), Some("RequestTimeout")));
+        assert!(!is_permanent_answer(Some(400), Some("BadDigest")));
+        assert!(!is_permanent_answer(Some(429), None));
+        assert!(
+            !is_permanent_answer(None, None),
+            "no answer: a transport failure"
+        );
+    }
+
+    #[test]
+    fn error_kinds_and_texts() {
+        let body = |expected, received| StoreError::BodySize {
+            bucket: "b".into(),
+            key: "/k:0".into(),
+            expected,
+            received,
+        };
+        assert!(body(10, 11).is_permanent());
+        assert!(!body(10, 4).is_permanent());
+        assert_eq!(
+            body(10, 4).to_string(),
+            "GetObject b:/k:0: the body ended after 4 of 10 bytes"
+        );
+        let etag = StoreError::EtagMismatch {
+            op: "GetObject",
+            bucket: "b".into(),
+            key: "/k:0".into(),
+            etag: "x".into(),
+            md5: "y".into(),
+            size: 1,
+        };
+        assert!(!etag.is_permanent());
+        let missing = StoreError::NotFound {
+            bucket: "b".into(),
+            key: "/k:0".into(),
+        };
+        assert!(missing.is_permanent());
+        assert_eq!(missing.code(), Some("NoSuchKey"));
+        let source: BoxError = Box::new(std::io::Error::other("connection reset"));
+        let err = StoreError::Request {
+            op: "PutObject",
+            bucket: "b".into(),
+            key: "/k:0".into(),
+            summary: "the connection failed".into(),
+            code: None,
+            permanent: false,
+            source: Some(source),
+        };
+        assert_eq!(err.to_string(), "PutObject b:/k:0: the connection failed");
+        assert_eq!(
+            error_chain(&err),
+            "PutObject b:/k:0: the connection failed: connection reset"
+        );
+        let text = format!("{:#}", anyhow::Error::from(err));
+        assert_eq!(text.matches("connection reset").count(), 1, "{text}");
+        let answer = StoreError::Request {
+            op: "GetObject",
+            bucket: "b".into(),
+            key: "/k:0".into(),
+            summary: "SlowDown: reduce your rate (HTTP 503)".into(),
+            code: Some("SlowDown".into()),
+            permanent: false,
+            source: Some(Box::new(std::io::Error::other("service error"))),
+        };
+        assert_eq!(
+            error_chain(&answer),
+            "GetObject b:/k:0: SlowDown: reduce your rate (HTTP 503)"
+        );
+    }
 }

@@ -3,8 +3,20 @@
 //! The rest of the program is synchronous; every [`Store`] call blocks on the store's own
 //! multi-thread runtime (safe to call from several threads at once, never from inside an
 //! async context). Settings follow S3-NOTES.md: checksums only when required, Content-MD5
-//! on every PUT with the ETag checked, path-style addressing for custom endpoints,
-//! standard retries and per-attempt timeouts so a hung connection cannot stall a cron run.
+//! on every PUT with the ETag checked when it can be an MD5 ([`etag_can_be_md5`]),
+//! path-style addressing for custom endpoints, and timeouts so a hung connection cannot
+//! stall a cron run.
+//!
+//! Retries: the SDK's own retry is switched off (one attempt per call); every retry is
+//! done, and logged, by [`super::retry::RetryStore`], which also covers what the SDK's
+//! retry cannot (an ETag mismatch, a GET body broken after the headers arrived). Two
+//! nested retry layers would multiply the attempts and hide the SDK's from the log.
+//!
+//! Timeouts ([`S3Config::with_chunk_size`]): one attempt may take
+//! `attempt timeout = S3Timeout (default 60 s) + ChunkSize / 128 KiB/s`, so a whole chunk
+//! fits on a slow uplink (25 MB: 60 s + 191 s = 251 s; 4 parallel 25 MB PUTs on 5 Mbit/s
+//! need about 160 s each; 5 GiB: about 11.4 hours). A GET body is read under a stall
+//! timeout instead: S3Timeout without a single byte arriving aborts the attempt.
 //!
 //! Keys: callers pass the logical (legacy) keys, which are PUT exactly as written. Some
 //! servers (Garage, MinIO) strip leading `/` from keys; [`S3Store`] detects this once per
@@ -21,7 +33,7 @@ use aws_sdk_s3::config::{
     BehaviorVersion, Credentials, Region, RequestChecksumCalculation, ResponseChecksumValidation,
     retry::RetryConfig, timeout::TimeoutConfig,
 };
-use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{
     BucketLocationConstraint, CreateBucketConfiguration, Delete, ObjectIdentifier, StorageClass,
@@ -32,10 +44,45 @@ use md5::{Digest, Md5};
 use time::OffsetDateTime;
 use tokio::runtime::Runtime;
 
-use super::{ObjectInfo, Store, StoreError};
+use super::{BoxError, ObjectInfo, Store, StoreError, is_permanent_answer};
 
 /// The region used when nothing else names one (and the one AWS calls the default).
 pub const DEFAULT_REGION: &str = "us-east-1";
+
+/// The base of every attempt timeout and the GET stall timeout (`S3Timeout`).
+pub const DEFAULT_BASE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The slowest transfer rate one request is assumed to get (bytes per second): 128 KiB/s,
+/// a quarter of a 4-5 Mbit/s uplink shared by the parallel uploads.
+pub const MIN_THROUGHPUT: u64 = 128 * 1024;
+
+/// The per-attempt timeout for requests carrying up to `size` bytes:
+/// `base + size / MIN_THROUGHPUT`.
+pub fn attempt_timeout_for(base: Duration, size: u64) -> Duration {
+    base + Duration::from_secs(size / MIN_THROUGHPUT)
+}
+
+/// A secret that never shows in a `Debug` print (or anywhere else unless asked for).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret.
+    pub fn new(secret: impl Into<String>) -> Secret {
+        Secret(secret.into())
+    }
+
+    /// The secret itself, for the credential provider.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
 
 /// How to reach one bucket. Build with [`S3Config::new`] and the `with_*` methods.
 #[derive(Debug, Clone, PartialEq)]
@@ -50,13 +97,14 @@ pub struct S3Config {
     pub region: Option<String>,
     /// Access key id and secret (from the legacy S3Keyfile); `None`: the standard AWS
     /// credential chain (environment, profile, web identity, instance metadata).
-    pub credentials: Option<(String, String)>,
-    /// Attempts per request, first one included (standard retry mode).
-    pub max_attempts: u32,
+    pub credentials: Option<(String, Secret)>,
     /// Timeout for establishing a connection.
     pub connect_timeout: Duration,
-    /// Timeout for one attempt of one request (a whole chunk PUT must fit in it).
+    /// Timeout for one attempt of one request until its answer arrives (a whole chunk
+    /// PUT must fit in it; see [`attempt_timeout_for`]).
     pub attempt_timeout: Duration,
+    /// How long a GET body may stall (no byte arriving) before the attempt is abandoned.
+    pub stall_timeout: Duration,
     /// Optional user metadata `tag` stored with every object (js3tream's `-t`).
     pub tag: Option<String>,
     /// How the server spells keys; `None`: detect on first need.
@@ -64,17 +112,17 @@ pub struct S3Config {
 }
 
 impl S3Config {
-    /// Defaults for `bucket`: environment endpoint/region/credentials, 5 attempts,
-    /// 10 s connect timeout, 120 s per attempt, no tag, key style detected.
+    /// Defaults for `bucket`: environment endpoint/region/credentials, 10 s connect
+    /// timeout, 60 s per attempt and GET stall, no tag, key style detected.
     pub fn new(bucket: impl Into<String>) -> Self {
         S3Config {
             bucket: bucket.into(),
             endpoint: None,
             region: None,
             credentials: None,
-            max_attempts: 5,
             connect_timeout: Duration::from_secs(10),
-            attempt_timeout: Duration::from_secs(120),
+            attempt_timeout: DEFAULT_BASE_TIMEOUT,
+            stall_timeout: DEFAULT_BASE_TIMEOUT,
             tag: None,
             key_style: None,
         }
@@ -94,13 +142,22 @@ impl S3Config {
 
     /// Sets static credentials.
     pub fn with_credentials(mut self, key: impl Into<String>, secret: impl Into<String>) -> Self {
-        self.credentials = Some((key.into(), secret.into()));
+        self.credentials = Some((key.into(), Secret::new(secret)));
+        self
+    }
+
+    /// Sets the timeouts for objects of up to `chunk_size` bytes: the GET stall timeout
+    /// is `base`, the attempt timeout [`attempt_timeout_for`]`(base, chunk_size)`.
+    pub fn with_timeouts(mut self, base: Duration, chunk_size: u64) -> Self {
+        self.stall_timeout = base;
+        self.attempt_timeout = attempt_timeout_for(base, chunk_size);
         self
     }
 
     /// Reads static credentials from a legacy S3Keyfile (see [`read_keyfile`]).
     pub fn with_keyfile(mut self, path: impl AsRef<Path>) -> Result<Self, StoreError> {
-        self.credentials = Some(read_keyfile(path)?);
+        let (key, secret) = read_keyfile(path)?;
+        self.credentials = Some((key, Secret::new(secret)));
         Ok(self)
     }
 }
@@ -194,6 +251,7 @@ pub struct S3Store {
     region: String,
     endpoint: Option<String>,
     tag: Option<String>,
+    stall_timeout: Duration,
     key_style: OnceLock<KeyStyle>,
 }
 
@@ -217,22 +275,71 @@ fn to_offset(dt: Option<&aws_smithy_types::DateTime>) -> OffsetDateTime {
         .unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
 
-/// A readable one-line text for an SDK error: code and message of a service error,
-/// the whole error chain otherwise.
-fn describe<E, R>(err: &SdkError<E, R>) -> String
+/// Judges an SDK error: a summary in our words, the S3 error code, and whether it is
+/// permanent (see [`is_permanent_answer`]; transport failures and timeouts are not,
+/// a request that could not even be built is).
+fn classify<E>(
+    err: &SdkError<E, aws_sdk_s3::config::http::HttpResponse>,
+) -> (String, Option<Box<str>>, bool)
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
 {
-    if let Some(se) = err.as_service_error() {
-        let code = se.code().unwrap_or("error");
-        match se.message() {
-            Some(m) => format!("{code}: {m}"),
-            None => code.to_owned(),
+    match err {
+        SdkError::ServiceError(se) => {
+            let status = se.raw().status().as_u16();
+            let code: Option<Box<str>> = se.err().code().map(Into::into);
+            let summary = match (&code, se.err().message()) {
+                (Some(c), Some(m)) => format!("{c}: {m} (HTTP {status})"),
+                (Some(c), None) => format!("{c} (HTTP {status})"),
+                (None, _) => format!("HTTP {status}"),
+            };
+            let permanent = is_permanent_answer(Some(status), code.as_deref());
+            (summary, code, permanent)
         }
-    } else {
-        DisplayErrorContext(err).to_string()
+        SdkError::TimeoutError(_) => ("the attempt timed out".into(), None, false),
+        SdkError::DispatchFailure(d) if d.is_user() => {
+            ("the request could not be sent".into(), None, true)
+        }
+        SdkError::DispatchFailure(_) => ("the connection failed".into(), None, false),
+        SdkError::ResponseError(_) => (
+            "the connection broke while reading the answer".into(),
+            None,
+            false,
+        ),
+        SdkError::ConstructionFailure(_) => ("the request could not be built".into(), None, true),
+        _ => ("the request failed".into(), None, false),
     }
+}
+
+/// A [`StoreError::Request`] for an SDK error, the error kept as its source.
+fn request_error<E>(
+    op: &'static str,
+    bucket: &str,
+    key: &str,
+    err: SdkError<E, aws_sdk_s3::config::http::HttpResponse>,
+) -> StoreError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let (summary, code, permanent) = classify(&err);
+    StoreError::Request {
+        op,
+        bucket: bucket.to_owned(),
+        key: key.to_owned(),
+        summary,
+        code,
+        permanent,
+        source: Some(Box::new(err)),
+    }
+}
+
+/// Whether the ETag of a PutObject answer can be the MD5 of the body: not when the
+/// object is encrypted with SSE-KMS or DSSE-KMS (`x-amz-server-side-encryption:
+/// aws:kms`, `aws:kms:dsse`, or any other kind but `AES256`) or with a customer key
+/// (SSE-C: `x-amz-server-side-encryption-customer-algorithm`). There the server checked
+/// the Content-MD5 the PUT carried.
+pub fn etag_can_be_md5(server_side_encryption: Option<&str>, sse_customer: Option<&str>) -> bool {
+    sse_customer.is_none() && server_side_encryption.is_none_or(|s| s == "AES256")
 }
 
 fn status<E>(err: &SdkError<E, aws_sdk_s3::config::http::HttpResponse>) -> Option<u16> {
@@ -304,6 +411,7 @@ impl S3Store {
             region,
             endpoint,
             tag: cfg.tag,
+            stall_timeout: cfg.stall_timeout,
             key_style,
         })
     }
@@ -311,7 +419,7 @@ impl S3Store {
     async fn build_client(cfg: &S3Config, endpoint: Option<&str>, region: &str) -> Client {
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .region(Region::new(region.to_owned()))
-            .retry_config(RetryConfig::standard().with_max_attempts(cfg.max_attempts.max(1)))
+            .retry_config(RetryConfig::disabled())
             .timeout_config(
                 TimeoutConfig::builder()
                     .connect_timeout(cfg.connect_timeout)
@@ -321,7 +429,7 @@ impl S3Store {
         if let Some((key, secret)) = &cfg.credentials {
             loader = loader.credentials_provider(Credentials::new(
                 key.clone(),
-                secret.clone(),
+                secret.expose().to_owned(),
                 None,
                 None,
                 "s3napback-keyfile",
@@ -349,13 +457,30 @@ impl S3Store {
         self.endpoint.as_deref()
     }
 
-    fn err(&self, op: &'static str, key: &str, message: String) -> StoreError {
+    /// An error of our own finding (no SDK error behind it).
+    fn err(&self, op: &'static str, key: &str, summary: String) -> StoreError {
         StoreError::Request {
             op,
             bucket: self.bucket.clone(),
             key: key.to_owned(),
-            message,
+            summary,
+            code: None,
+            permanent: true,
+            source: None,
         }
+    }
+
+    /// An error for an SDK failure of `op` on `key`.
+    fn sdk_err<E>(
+        &self,
+        op: &'static str,
+        key: &str,
+        err: SdkError<E, aws_sdk_s3::config::http::HttpResponse>,
+    ) -> StoreError
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        request_error(op, &self.bucket, key, err)
     }
 
     /// Creates the bucket when it does not exist (as js3tream did).
@@ -364,7 +489,7 @@ impl S3Store {
             match self.client.head_bucket().bucket(&self.bucket).send().await {
                 Ok(_) => return Ok(()),
                 Err(e) if status(&e) == Some(404) => {}
-                Err(e) => return Err(self.err("HeadBucket", "", describe(&e))),
+                Err(e) => return Err(self.sdk_err("HeadBucket", "", e)),
             }
             let mut req = self.client.create_bucket().bucket(&self.bucket);
             if self.region != DEFAULT_REGION {
@@ -382,7 +507,7 @@ impl S3Store {
                 {
                     Ok(())
                 }
-                Err(e) => Err(self.err("CreateBucket", "", describe(&e))),
+                Err(e) => Err(self.sdk_err("CreateBucket", "", e)),
             }
         })
     }
@@ -411,7 +536,7 @@ impl S3Store {
                 .max_keys(1000)
                 .send()
                 .await
-                .map_err(|e| self.err("ListObjectsV2", "", describe(&e)))
+                .map_err(|e| self.sdk_err("ListObjectsV2", "", e))
         })?;
         if first_page
             .contents()
@@ -463,9 +588,135 @@ impl S3Store {
                 .key(key)
                 .send()
                 .await
-                .map_err(|e| self.err("HeadObject", key, describe(&e)))?;
+                .map_err(|e| self.sdk_err("HeadObject", key, e))?;
             Ok(out.metadata().and_then(|m| m.get("tag")).cloned())
         })
+    }
+
+    /// Reads one object as a stream, each piece under the stall timeout. With `expected`,
+    /// a body announced or found longer is refused before more than `expected` bytes
+    /// are held, and a shorter one is an error.
+    fn read_object(&self, key: &str, expected: Option<u64>) -> Result<Bytes, StoreError> {
+        let size_error = |received| StoreError::BodySize {
+            bucket: self.bucket.clone(),
+            key: key.to_owned(),
+            expected: expected.unwrap_or(0),
+            received,
+        };
+        self.rt.block_on(async {
+            let out = match self
+                .client
+                .get_object()
+                .bucket(&self.bucket)
+                .key(key)
+                .send()
+                .await
+            {
+                Ok(out) => out,
+                Err(e)
+                    if status(&e) == Some(404)
+                        || e.as_service_error().is_some_and(|s| s.is_no_such_key()) =>
+                {
+                    return Err(StoreError::NotFound {
+                        bucket: self.bucket.clone(),
+                        key: key.to_owned(),
+                    });
+                }
+                Err(e) => return Err(self.sdk_err("GetObject", key, e)),
+            };
+            let announced = out.content_length().unwrap_or(0).max(0) as u64;
+            if let Some(limit) = expected
+                && announced > limit
+            {
+                return Err(size_error(announced));
+            }
+            // The ETag is checked here too (when it can be an MD5), so that corruption on
+            // the way is a transient error the retry wrapper repeats.
+            let etag = out
+                .e_tag()
+                .map(|e| e.trim_matches('"').to_ascii_lowercase())
+                .filter(|e| super::is_plain_md5(e))
+                .filter(|_| {
+                    etag_can_be_md5(
+                        out.server_side_encryption().map(|s| s.as_str()),
+                        out.sse_customer_algorithm(),
+                    )
+                });
+            // Room for what the server announced (at most `expected` here), never trusted
+            // beyond 256 MiB ahead of the bytes themselves.
+            let mut data = bytes::BytesMut::with_capacity(announced.min(256 << 20) as usize);
+            let mut body = out.body;
+            loop {
+                let piece = tokio::time::timeout(self.stall_timeout, body.next()).await;
+                let piece = match piece {
+                    Err(_) => {
+                        return Err(self.transient(
+                            "GetObject",
+                            key,
+                            format!(
+                                "the body stalled for {:?} after {} bytes",
+                                self.stall_timeout,
+                                data.len()
+                            ),
+                            None,
+                        ));
+                    }
+                    Ok(None) => break,
+                    Ok(Some(Err(e))) => {
+                        return Err(self.transient(
+                            "GetObject",
+                            key,
+                            format!("the body broke after {} bytes", data.len()),
+                            Some(Box::new(e)),
+                        ));
+                    }
+                    Ok(Some(Ok(piece))) => piece,
+                };
+                let received = (data.len() + piece.len()) as u64;
+                if expected.is_some_and(|limit| received > limit) {
+                    return Err(size_error(received));
+                }
+                data.extend_from_slice(&piece);
+            }
+            if let Some(limit) = expected
+                && (data.len() as u64) < limit
+            {
+                return Err(size_error(data.len() as u64));
+            }
+            if let Some(etag) = etag {
+                let md5 = super::md5_hex(&data);
+                if md5 != etag {
+                    return Err(StoreError::EtagMismatch {
+                        op: "GetObject",
+                        bucket: self.bucket.clone(),
+                        key: key.to_owned(),
+                        etag,
+                        md5,
+                        size: data.len(),
+                    });
+                }
+            }
+            Ok(data.freeze())
+        })
+    }
+
+    /// A transient error of our own finding (a body that broke or stalled).
+    fn transient(
+        &self,
+        op: &'static str,
+        key: &str,
+        summary: String,
+        source: Option<BoxError>,
+    ) -> StoreError {
+        StoreError::Request {
+            op,
+            bucket: self.bucket.clone(),
+            key: key.to_owned(),
+            summary,
+            code: None,
+            permanent: false,
+            source,
+        }
     }
 
     /// Lists with `server_prefix` exactly as given to the server.
@@ -478,8 +729,7 @@ impl S3Store {
             let mut pages = req.into_paginator().send();
             let mut out = Vec::new();
             while let Some(page) = pages.next().await {
-                let page =
-                    page.map_err(|e| self.err("ListObjectsV2", server_prefix, describe(&e)))?;
+                let page = page.map_err(|e| self.sdk_err("ListObjectsV2", server_prefix, e))?;
                 for o in page.contents() {
                     let Some(key) = o.key() else { continue };
                     out.push(ObjectInfo {
@@ -515,7 +765,7 @@ impl S3Store {
         {
             Ok(_) => Ok(()),
             Err(e) if status(&e) == Some(404) => Ok(()),
-            Err(e) => Err(self.err("DeleteObject", key, describe(&e))),
+            Err(e) => Err(self.sdk_err("DeleteObject", key, e)),
         }
     }
 
@@ -540,31 +790,32 @@ impl S3Store {
         {
             Ok(out) => out,
             Err(e) if e.as_service_error().is_some() => {
+                let (summary, _, _) = classify(&e);
                 log::debug!(
-                    "bucket {}: DeleteObjects refused ({}); deleting one by one",
-                    self.bucket,
-                    describe(&e)
+                    "bucket {}: DeleteObjects refused ({summary}); deleting one by one",
+                    self.bucket
                 );
                 for k in keys {
                     self.delete_one(k).await?;
                 }
                 return Ok(());
             }
-            Err(e) => return Err(self.err("DeleteObjects", &keys[0], describe(&e))),
+            Err(e) => return Err(self.sdk_err("DeleteObjects", &keys[0], e)),
         };
         for err in out.errors() {
             if err.code() == Some("NoSuchKey") {
                 continue;
             }
-            return Err(self.err(
-                "DeleteObjects",
-                err.key().unwrap_or(""),
-                format!(
-                    "{}: {}",
-                    err.code().unwrap_or("error"),
-                    err.message().unwrap_or("")
-                ),
-            ));
+            let code = err.code().unwrap_or("error");
+            return Err(StoreError::Request {
+                op: "DeleteObjects",
+                bucket: self.bucket.clone(),
+                key: err.key().unwrap_or("").to_owned(),
+                summary: format!("{code}: {}", err.message().unwrap_or("")),
+                code: Some(code.into()),
+                permanent: is_permanent_answer(None, Some(code)),
+                source: None,
+            });
         }
         Ok(())
     }
@@ -605,13 +856,23 @@ impl Store for S3Store {
             let out = req
                 .send()
                 .await
-                .map_err(|e| self.err("PutObject", key, describe(&e)))?;
+                .map_err(|e| self.sdk_err("PutObject", key, e))?;
             let etag = out
                 .e_tag()
                 .map(|e| e.trim_matches('"').to_ascii_lowercase())
                 .unwrap_or_default();
+            let sse = out.server_side_encryption().map(|s| s.as_str());
+            if !etag_can_be_md5(sse, out.sse_customer_algorithm()) {
+                log::debug!(
+                    "{}:{key}: encrypted with {} on the server; the ETag is no MD5, the Content-MD5 was checked there",
+                    self.bucket,
+                    sse.unwrap_or("a customer key")
+                );
+                return Ok(());
+            }
             if etag != md5_hex {
                 return Err(StoreError::EtagMismatch {
+                    op: "PutObject",
                     bucket: self.bucket.clone(),
                     key: key.to_owned(),
                     etag: if etag.is_empty() {
@@ -628,34 +889,11 @@ impl Store for S3Store {
     }
 
     fn get(&self, key: &str) -> Result<Bytes, StoreError> {
-        self.rt.block_on(async {
-            let out = match self
-                .client
-                .get_object()
-                .bucket(&self.bucket)
-                .key(key)
-                .send()
-                .await
-            {
-                Ok(out) => out,
-                Err(e)
-                    if status(&e) == Some(404)
-                        || e.as_service_error().is_some_and(|s| s.is_no_such_key()) =>
-                {
-                    return Err(StoreError::NotFound {
-                        bucket: self.bucket.clone(),
-                        key: key.to_owned(),
-                    });
-                }
-                Err(e) => return Err(self.err("GetObject", key, describe(&e))),
-            };
-            let data = out
-                .body
-                .collect()
-                .await
-                .map_err(|e| self.err("GetObject", key, format!("reading the body: {e}")))?;
-            Ok(data.into_bytes())
-        })
+        self.read_object(key, None)
+    }
+
+    fn get_sized(&self, key: &str, expected: u64) -> Result<Bytes, StoreError> {
+        self.read_object(key, Some(expected))
     }
 
     fn delete(&self, keys: &[String]) -> Result<(), StoreError> {
@@ -713,6 +951,43 @@ mod tests {
             Some(KeyStyle::StripAndCollapseSlashes)
         );
         assert_eq!(KeyStyle::classify("/p//x", "q"), None);
+    }
+
+    #[test]
+    fn etag_is_an_md5_only_without_kms_or_customer_keys() {
+        assert!(etag_can_be_md5(None, None));
+        assert!(etag_can_be_md5(Some("AES256"), None));
+        assert!(!etag_can_be_md5(Some("aws:kms"), None));
+        assert!(!etag_can_be_md5(Some("aws:kms:dsse"), None));
+        assert!(!etag_can_be_md5(None, Some("AES256")), "SSE-C");
+        assert!(!etag_can_be_md5(Some("AES256"), Some("AES256")));
+    }
+
+    #[test]
+    fn attempt_timeouts_grow_with_the_chunk_size() {
+        let base = DEFAULT_BASE_TIMEOUT;
+        assert_eq!(attempt_timeout_for(base, 1000), base);
+        // 4 parallel 25 MB PUTs on a 5 Mbit/s uplink need about 160 s each
+        assert!(attempt_timeout_for(base, 25_000_000) > Duration::from_secs(200));
+        // a 5 GiB chunk at 128 KiB/s
+        assert_eq!(
+            attempt_timeout_for(base, 5 << 30),
+            base + Duration::from_secs(40960)
+        );
+        let cfg = S3Config::new("b").with_timeouts(Duration::from_secs(5), 25_000_000);
+        assert_eq!(cfg.stall_timeout, Duration::from_secs(5));
+        assert_eq!(cfg.attempt_timeout, Duration::from_secs(5 + 190));
+    }
+
+    #[test]
+    fn the_secret_never_shows_in_debug() {
+        let cfg = S3Config::new("b").with_credentials("AKIAKEY", "very-secret-value");
+        let text = format!("{cfg:?} {cfg:#?}");
+        assert!(!text.contains("very-secret-value"), "{text}");
+        assert!(
+            text.contains("AKIAKEY") && text.contains("redacted"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -8,9 +8,11 @@ use bytes::Bytes;
 use md5::{Digest, Md5};
 use s3napback::chunker::{UploadError, upload_stream};
 use s3napback::store::keys::{check_complete, chunk_key, group_slots};
+use s3napback::store::retry::{RetryPolicy, RetryStore};
 use s3napback::store::s3::{KeyStyle, S3Store};
 use s3napback::store::{Store, StoreError};
 
+use crate::support::proxy::{Fault, FaultProxy, Rule};
 use crate::support::s3::{S3Server, garage, moto};
 
 /// Legacy slot prefixes of every kind (LEGACY.md §6).
@@ -364,4 +366,131 @@ fn chunker_put_failure_names_the_chunk() {
         text.contains("chunk ") && text.contains("/etc-3-FULL:0000"),
         "{text}"
     );
+}
+
+/// A store reaching `server` through `proxy`.
+fn proxied(server: &S3Server, proxy: &FaultProxy) -> S3Store {
+    S3Store::connect(server.config().with_endpoint(&proxy.endpoint)).unwrap()
+}
+
+#[test]
+fn errors_keep_code_permanence_and_source() {
+    let server = moto();
+    let proxy = FaultProxy::start(&server.endpoint);
+    // no bucket yet: NoSuchBucket is permanent and not retried
+    let retried = RetryStore::new(proxied(&server, &proxy), RetryPolicy::with_retries(3));
+    let err = retried.list("/etc").unwrap_err();
+    assert_eq!(err.code(), Some("NoSuchBucket"), "{err}");
+    assert!(err.is_permanent());
+    assert!(
+        std::error::Error::source(&err).is_some(),
+        "the SDK error is kept"
+    );
+    let text = err.to_string();
+    assert!(
+        text == "ListObjectsV2 s3napback-test: NoSuchBucket: The specified bucket does not exist (HTTP 404)",
+        "{text}"
+    );
+    assert_eq!(proxy.seen().len(), 1, "{:?}", proxy.seen());
+
+    server.store();
+    let store = proxied(&server, &proxy);
+    let key = "/x-1-FULL:00000000000000000000";
+    proxy.add(Rule::chunks("PUT", Fault::Status(503, "SlowDown")).times(1));
+    let err = store.put(key, Bytes::from("a")).unwrap_err();
+    assert_eq!(err.code(), Some("SlowDown"));
+    assert!(!err.is_permanent());
+    assert_eq!(
+        err.to_string(),
+        format!("PutObject s3napback-test:{key}: SlowDown: injected by the test proxy (HTTP 503)")
+    );
+    let full = format!("{:#}", anyhow::Error::from(err));
+    assert_eq!(full.matches("PutObject").count(), 1, "{full}");
+
+    // a dropped connection is transient and says so, its cause in the chain
+    proxy.add(Rule::chunks("PUT", Fault::DropRequestAfter(0)).times(1));
+    let err = store.put(key, Bytes::from("a")).unwrap_err();
+    assert!(!err.is_permanent() && err.code().is_none());
+    let chain = s3napback::store::error_chain(&err);
+    assert!(
+        chain.starts_with(&format!(
+            "PutObject s3napback-test:{key}: the connection failed: "
+        )),
+        "{chain}"
+    );
+}
+
+#[test]
+fn the_etag_is_checked_only_when_it_can_be_an_md5() {
+    let server = moto();
+    server.store();
+    let proxy = FaultProxy::start(&server.endpoint);
+    let store = proxied(&server, &proxy);
+    let key = "/x-1-FULL:00000000000000000000";
+    // SSE-KMS answers carry an ETag that is no MD5: not compared
+    proxy.add(Rule::chunks("PUT", Fault::ForgeEtag(Some("aws:kms"))).times(1));
+    store.put(key, Bytes::from("kms")).unwrap();
+    // without encryption, a wrong ETag is a (transient) mismatch ...
+    proxy.add(Rule::chunks("PUT", Fault::ForgeEtag(None)).times(1));
+    let err = store.put(key, Bytes::from("plain")).unwrap_err();
+    assert!(
+        matches!(err, StoreError::EtagMismatch { .. }) && !err.is_permanent(),
+        "{err}"
+    );
+    // ... which the retry wrapper repeats
+    proxy.add(Rule::chunks("PUT", Fault::ForgeEtag(None)).times(1));
+    let retried = RetryStore::new(store, RetryPolicy::with_retries(2));
+    retried.put(key, Bytes::from("plain")).unwrap();
+    assert_eq!(retried.get(key).unwrap(), Bytes::from("plain"));
+}
+
+#[test]
+fn sized_gets_refuse_longer_bodies_and_report_short_ones() {
+    let server = moto();
+    let direct = server.store();
+    let key = "/x-1-FULL:00000000000000000000";
+    direct.put(key, Bytes::from(vec![7u8; 5000])).unwrap();
+    assert_eq!(direct.get_sized(key, 5000).unwrap().len(), 5000);
+    // the listing said less than the server sends: refused, permanent
+    let err = direct.get_sized(key, 4000).unwrap_err();
+    assert!(
+        matches!(err, StoreError::BodySize { expected: 4000, .. }) && err.is_permanent(),
+        "{err}"
+    );
+    // the body is shorter than listed: an error worth a retry
+    let err = direct.get_sized(key, 6000).unwrap_err();
+    assert!(!err.is_permanent(), "{err}");
+    assert!(
+        err.to_string().contains("ended after 5000 of 6000 bytes"),
+        "{err}"
+    );
+    // a body cut mid-transfer is a transient error naming the key
+    let proxy = FaultProxy::start(&server.endpoint);
+    proxy.add(Rule::chunks("GET", Fault::DropResponseAfter(1000)).times(1));
+    let store = proxied(&server, &proxy);
+    let err = store.get_sized(key, 5000).unwrap_err();
+    assert!(!err.is_permanent(), "{err}");
+    assert!(
+        err.to_string().contains(&format!(
+            "GetObject s3napback-test:{key}: the body broke after"
+        )),
+        "{err}"
+    );
+    assert_eq!(store.get_sized(key, 5000).unwrap().len(), 5000);
+    // a body corrupted on the way does not match its ETag: transient, fetched again
+    proxy.add(Rule::chunks("GET", Fault::CorruptResponse).times(1));
+    let err = store.get_sized(key, 5000).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::EtagMismatch {
+                op: "GetObject",
+                ..
+            }
+        ) && !err.is_permanent(),
+        "{err}"
+    );
+    proxy.add(Rule::chunks("GET", Fault::CorruptResponse).times(1));
+    let retried = RetryStore::new(store, RetryPolicy::with_retries(1));
+    assert_eq!(retried.get_sized(key, 5000).unwrap(), vec![7u8; 5000]);
 }

@@ -296,6 +296,22 @@ fn new_s3_endpoint_and_region() {
 }
 
 #[test]
+fn s3_retries_and_timeout() {
+    let root = Root::new();
+    let s = root.with_globals("S3Retries 2\nS3Timeout 300\n").unwrap();
+    assert_eq!((s.s3_retries, s.s3_timeout), (Some(2), Some(300)));
+    let s = root.with_globals("").unwrap();
+    assert_eq!((s.s3_retries, s.s3_timeout), (None, None));
+    let e = root.with_globals("S3Timeout 0\n").unwrap_err().to_string();
+    assert!(
+        e.contains("S3Timeout must be between 1 and 86400, not 0"),
+        "{e}"
+    );
+    let e = root.with_globals("S3Retries x\n").unwrap_err().to_string();
+    assert!(e.contains("S3Retries must be a whole number"), "{e}");
+}
+
+#[test]
 fn bare_gpg_recipient_means_no_encryption() {
     let root = Root::new();
     let s = root.with_globals("GpgRecipient\n").unwrap();

@@ -2,5 +2,6 @@
 
 pub mod db;
 pub mod gpg;
+pub mod proxy;
 pub mod s3;
 pub mod svn;

@@ -1,0 +1,228 @@
+//! Retries around any [`Store`], after restic's `backend/retry`: every call is repeated
+//! with exponential backoff and jitter while its error is transient (5xx, SlowDown,
+//! timeouts, dropped connections, an ETag mismatch, a GET body broken mid-transfer),
+//! within a number of retries and a total time. Permanent errors (AccessDenied,
+//! NoSuchBucket, a missing object, ...; [`StoreError::is_permanent`]) return at once.
+//!
+//! Every retry is logged at WARN (operation, bucket:key, attempt, error, next delay) and
+//! a call that needed retries logs "succeeded after N retries" at INFO, under the log
+//! category `Backup.S3napback.S3`, so a cron log shows a struggling link.
+
+use std::collections::hash_map::RandomState;
+use std::hash::{BuildHasher, Hasher};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+
+use super::s3::{KeyStyle, S3Store};
+use super::{ObjectInfo, Store, StoreError, error_chain, place};
+
+/// The log target of retry messages (`Backup.S3napback.S3` in a log config).
+pub const LOG_TARGET: &str = "Backup::S3napback::S3";
+
+/// When and how often a failed call is repeated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RetryPolicy {
+    /// Retries after the first attempt (`S3Retries`); 0 disables retrying.
+    pub max_retries: u32,
+    /// The delay before the first retry; it doubles for each further one.
+    pub initial_delay: Duration,
+    /// The longest delay between two attempts.
+    pub max_delay: Duration,
+    /// No retry starts later than this after the first attempt began.
+    pub max_elapsed: Duration,
+}
+
+impl Default for RetryPolicy {
+    /// 6 retries, 1 s doubling up to 60 s (about 2 minutes of waiting in all), at most
+    /// 15 minutes per call.
+    fn default() -> Self {
+        RetryPolicy {
+            max_retries: 6,
+            initial_delay: Duration::from_secs(1),
+            max_delay: Duration::from_secs(60),
+            max_elapsed: Duration::from_secs(15 * 60),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The policy with `max_retries` retries, otherwise the defaults.
+    pub fn with_retries(max_retries: u32) -> Self {
+        RetryPolicy {
+            max_retries,
+            ..RetryPolicy::default()
+        }
+    }
+
+    /// The delay before retry `retry` (1 for the first) without jitter:
+    /// `initial_delay * 2^(retry-1)`, at most `max_delay`.
+    pub fn backoff(&self, retry: u32) -> Duration {
+        let factor = 1u32
+            .checked_shl(retry.saturating_sub(1))
+            .unwrap_or(u32::MAX);
+        self.initial_delay
+            .checked_mul(factor)
+            .unwrap_or(self.max_delay)
+            .min(self.max_delay)
+    }
+
+    /// The delay before retry `retry` with jitter: `backoff * (1 - random / 2)` for
+    /// `random` in `[0, 1)`, so between half and all of the backoff (parallel uploads that
+    /// failed together do not come back together).
+    pub fn delay(&self, retry: u32, random: f64) -> Duration {
+        self.backoff(retry)
+            .mul_f64(1.0 - random.clamp(0.0, 1.0) / 2.0)
+    }
+
+    /// Whether retry `retry` may start, `elapsed` after the first attempt began, once
+    /// `delay` has passed.
+    pub fn allows(&self, retry: u32, elapsed: Duration, delay: Duration) -> bool {
+        retry <= self.max_retries && elapsed + delay <= self.max_elapsed
+    }
+}
+
+/// A number in `[0, 1)` that differs between calls (std's randomly keyed hasher).
+fn random_unit() -> f64 {
+    let mut h = RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    (h.finish() >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// A [`Store`] whose every call is retried by a [`RetryPolicy`].
+#[derive(Debug)]
+pub struct RetryStore<S: Store> {
+    inner: S,
+    policy: RetryPolicy,
+}
+
+impl<S: Store> RetryStore<S> {
+    /// Wraps `inner`.
+    pub fn new(inner: S, policy: RetryPolicy) -> Self {
+        RetryStore { inner, policy }
+    }
+
+    /// The wrapped store.
+    pub fn inner(&self) -> &S {
+        &self.inner
+    }
+
+    /// The policy in use.
+    pub fn policy(&self) -> &RetryPolicy {
+        &self.policy
+    }
+
+    /// Runs `call` until it succeeds, fails permanently, or the policy gives up; logs
+    /// each retry. `key` is what the call concerns (a key, prefix or the first key).
+    pub fn retry<T>(
+        &self,
+        op: &str,
+        key: &str,
+        mut call: impl FnMut() -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let started = Instant::now();
+        let mut retry = 0;
+        loop {
+            let err = match call() {
+                Ok(value) => {
+                    if retry > 0 {
+                        log::info!(
+                            target: LOG_TARGET,
+                            "{op} {} succeeded after {retry} {}",
+                            place(self.inner.bucket(), key),
+                            if retry == 1 { "retry" } else { "retries" }
+                        );
+                    }
+                    return Ok(value);
+                }
+                Err(e) if e.is_permanent() => return Err(e),
+                Err(e) => e,
+            };
+            retry += 1;
+            let delay = self.policy.delay(retry, random_unit());
+            if !self.policy.allows(retry, started.elapsed(), delay) {
+                if retry > 1 {
+                    log::warn!(
+                        target: LOG_TARGET,
+                        "{op} {}: giving up after {retry} attempts in {:.1?}",
+                        place(self.inner.bucket(), key),
+                        started.elapsed()
+                    );
+                }
+                return Err(err);
+            }
+            // The error names op, bucket and key itself; say them once.
+            let context = format!("{op} {}", place(self.inner.bucket(), key));
+            let chain = error_chain(&err);
+            let detail = chain
+                .strip_prefix(&context)
+                .and_then(|rest| rest.strip_prefix(": "))
+                .unwrap_or(&chain);
+            log::warn!(
+                target: LOG_TARGET,
+                "{context}: attempt {retry} of {} failed: {detail}; retrying in {delay:.1?}",
+                self.policy.max_retries + 1,
+            );
+            std::thread::sleep(delay);
+        }
+    }
+}
+
+impl<S: Store> Store for RetryStore<S> {
+    fn bucket(&self) -> &str {
+        self.inner.bucket()
+    }
+
+    fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>, StoreError> {
+        self.retry("ListObjectsV2", prefix, || self.inner.list(prefix))
+    }
+
+    fn put(&self, key: &str, body: Bytes) -> Result<(), StoreError> {
+        self.retry("PutObject", key, || self.inner.put(key, body.clone()))
+    }
+
+    fn get(&self, key: &str) -> Result<Bytes, StoreError> {
+        self.retry("GetObject", key, || self.inner.get(key))
+    }
+
+    fn get_sized(&self, key: &str, expected: u64) -> Result<Bytes, StoreError> {
+        self.retry("GetObject", key, || self.inner.get_sized(key, expected))
+    }
+
+    fn copy(&self, from: &str, to: &str) -> Result<(), StoreError> {
+        self.retry("CopyObject", to, || self.inner.copy(from, to))
+    }
+
+    fn delete(&self, keys: &[String]) -> Result<(), StoreError> {
+        let first = keys.first().map_or("", String::as_str);
+        self.retry("DeleteObjects", first, || self.inner.delete(keys))
+    }
+
+    fn physical_key(&self, logical: &str) -> String {
+        self.inner.physical_key(logical)
+    }
+}
+
+impl RetryStore<S3Store> {
+    /// [`S3Store::ensure_bucket`], retried.
+    pub fn ensure_bucket(&self) -> Result<(), StoreError> {
+        self.retry("CreateBucket", "", || self.inner.ensure_bucket())
+    }
+
+    /// [`S3Store::key_style`], retried.
+    pub fn key_style(&self) -> Result<KeyStyle, StoreError> {
+        self.retry("ListObjectsV2", "", || self.inner.key_style())
+    }
+
+    /// [`S3Store::tag_of`], retried.
+    pub fn tag_of(&self, key: &str) -> Result<Option<String>, StoreError> {
+        self.retry("HeadObject", key, || self.inner.tag_of(key))
+    }
+}
+
+#[cfg(test)]
+mod tests;
