@@ -146,6 +146,8 @@ pub struct Settings {
     pub s3_endpoint: Option<String>,
     /// New directive `S3Region NAME`.
     pub s3_region: Option<String>,
+    /// New directive `NotifyCommand`: the argument vector run after every run (no shell).
+    pub notify_command: Option<Vec<String>>,
     /// The top scope first, then each `<Cycle>` block in file order.
     pub scopes: Vec<Scope>,
     /// Non-fatal findings (unknown directives ...), each naming file:line.
@@ -174,6 +176,7 @@ const GLOBALS: &[&str] = &[
     "ChunkSize",
     "S3Endpoint",
     "S3Region",
+    "NotifyCommand",
 ];
 
 /// Per-scope settings (the whole file or one block).
@@ -501,6 +504,23 @@ fn optional(view: &ScopeView<'_>, name: &str) -> Option<String> {
     d.values.first().filter(|v| !v.is_empty()).cloned()
 }
 
+/// `NotifyCommand "PROGRAM ARG..."` (one value, split as a shell would, no shell is run)
+/// or `NotifyCommand PROGRAM ARG...` (several values, each one argument).
+fn notify_command(top: &ScopeView<'_>) -> Result<Option<Vec<String>>, SettingsError> {
+    let Some(d) = top.first("NotifyCommand") else {
+        return Ok(None);
+    };
+    let argv = match d.values.as_slice() {
+        [one] => shell_words::split(one)
+            .map_err(|e| invalid(&d.origin, format!("NotifyCommand {one:?}: {e}")))?,
+        many => many.to_vec(),
+    };
+    if d.bare || argv.first().is_none_or(String::is_empty) {
+        return Err(invalid(&d.origin, "NotifyCommand needs a command"));
+    }
+    Ok(Some(argv))
+}
+
 impl Settings {
     /// Validates a parsed document (LEGACY.md §3 plus the new checks of issue 2).
     ///
@@ -554,6 +574,7 @@ impl Settings {
         let s3_keyfile = optional(&top, "S3Keyfile").map(PathBuf::from);
         let s3_endpoint = optional(&top, "S3Endpoint");
         let s3_region = optional(&top, "S3Region");
+        let notify_command = notify_command(&top)?;
 
         b.lint(&doc.entries, Place::Top);
         let mut scopes = vec![b.scope(None, &doc.entries)?];
@@ -586,6 +607,7 @@ impl Settings {
             chunk_size: chunk_size as u64,
             s3_endpoint,
             s3_region,
+            notify_command,
             scopes,
             warnings: b.warnings,
         })

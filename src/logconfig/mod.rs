@@ -14,6 +14,7 @@
 #![allow(dead_code)]
 
 mod build;
+mod mail;
 mod parse;
 mod pattern;
 
@@ -290,15 +291,22 @@ pub fn load(path: &Path) -> Result<LogSpec, LogConfigError> {
 /// Builds the log4rs configuration (see [`build`]) and installs it as the global logger.
 /// `spec == None`: stderr, root INFO, pattern `%d %c %p %m%n`. `debug` (the `-d` flag):
 /// every category at DEBUG. Returns warnings (unknown appender classes, unknown settings,
-/// ...) for the caller to log once logging works; informational notes (e.g. that e-mail
-/// appenders send nothing yet) are logged here at INFO.
+/// ...) for the caller to log once logging works; informational notes are logged here at
+/// INFO. E-mail appenders keep their lines until [`send_mail`].
 pub fn init(spec: Option<&LogSpec>, debug: bool) -> Result<Vec<String>, LogConfigError> {
     let built = build::build_with(spec, debug, &mut build::real_console)?;
     log4rs::init_config(built.config).map_err(|e| LogConfigError::Init(e.to_string()))?;
+    mail::install(built.outboxes);
     for note in &built.notes {
         log::info!(target: "Backup::S3napback", "{note}");
     }
     Ok(built.warnings)
+}
+
+/// Sends the lines each e-mail appender kept as one mail (at the end of the run). Returns
+/// one message per mail that could not be sent, for the caller to log at ERROR.
+pub fn send_mail() -> Vec<String> {
+    mail::send_all()
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 mod backup;
 mod cli;
 mod inspect;
+mod kit;
 mod pipeline;
 mod restore;
 mod store;
