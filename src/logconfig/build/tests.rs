@@ -394,15 +394,15 @@ log4perl.appender.Email.layout.ConversionPattern = %d %p %m%n
 #[test]
 fn mail_sender_settings_errors_name_the_line() {
     for (extra, line, needle) in [
-        ("", 6, "needs `to`"),
+        ("", 7, "needs `to`"),
         (
             "log4perl.appender.Email.to = not an address\n",
-            7,
+            8,
             "to `not an address`",
         ),
         (
             "log4perl.appender.Email.to = a@b.c\nlog4perl.appender.Email.smtp = h:x\n",
-            8,
+            9,
             "bad port",
         ),
     ] {
