@@ -174,3 +174,67 @@ impl RunSummary {
         serde_json::to_string(self).expect("a summary always serializes")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(outcome: Outcome, error: Option<&str>) -> ItemSummary {
+        ItemSummary {
+            config: "/etc/s3napback/x.conf".into(),
+            bucket: "b".into(),
+            kind: "Directory".into(),
+            name: "/etc".into(),
+            outcome,
+            prefix: Some("/etc-3-FULL".into()),
+            bytes: 0,
+            chunks: 0,
+            seconds: 0.0,
+            reason: None,
+            error: error.map(String::from),
+        }
+    }
+
+    #[test]
+    fn record_turns_a_planned_item_into_stored_or_failed() {
+        let mut stored = item(Outcome::Planned, None);
+        let upload = UploadSummary {
+            chunks: 3,
+            bytes: 2500,
+            keys: Vec::new(),
+        };
+        stored.record(&Ok(upload), Duration::from_millis(1250));
+        assert_eq!(
+            stored.line(),
+            "Summary: Directory /etc: stored, 2500 bytes, 3 chunks, 1.2 s (b:/etc-3-FULL)"
+        );
+        let mut failed = item(Outcome::Planned, None);
+        failed.record(&Err(anyhow::anyhow!("gpg said no")), Duration::ZERO);
+        assert_eq!(failed.outcome, Outcome::Failed);
+        assert_eq!(
+            failed.line(),
+            "Summary: Directory /etc: failed, 0 bytes, 0 chunks, 0.0 s (gpg said no)"
+        );
+    }
+
+    #[test]
+    fn finish_lists_item_failures_before_run_failures() {
+        let mut summary = RunSummary::new(false);
+        summary.items = vec![
+            item(Outcome::Failed, Some("boom")),
+            item(Outcome::Skipped, None),
+        ];
+        summary
+            .failures
+            .push("/x.conf: bucket b: unreachable".into());
+        summary.finish(2);
+        assert_eq!(summary.exit_status, 2);
+        assert_eq!(
+            summary.failures,
+            ["Directory /etc: boom", "/x.conf: bucket b: unreachable"]
+        );
+        let back: RunSummary = serde_json::from_str(&summary.to_json()).unwrap();
+        assert_eq!(back, summary);
+        assert!(summary.to_json().contains(r#""outcome":"failed""#));
+    }
+}
