@@ -43,7 +43,8 @@ pub struct Common {
     pub config: Option<PathBuf>,
 
     /// The log configuration (log4perl syntax); default: s3napback.logconfig beside the
-    /// program, then /etc/s3napback/s3napback.logconfig, else INFO to stderr.
+    /// program as called (e.g. a link s3napback.pl), then beside the binary, then
+    /// /etc/s3napback/s3napback.logconfig, else INFO to stderr.
     #[arg(long = "logconfig", value_name = "FILE", global = true)]
     pub logconfig: Option<PathBuf>,
 

@@ -264,8 +264,10 @@ impl LogSpec {
 }
 
 /// Finds the log configuration: the explicit `--logconfig FILE` (returned as is, even if
-/// missing, so the caller can report it); else `s3napback.logconfig` beside the executable;
-/// else `/etc/s3napback/s3napback.logconfig`; else `None`.
+/// missing, so the caller can report it); else `s3napback.logconfig` beside the program as
+/// it was called (a link named `s3napback.pl` where the legacy script was finds the legacy
+/// file beside it, as the legacy looked beside the script itself); else beside the
+/// executable; else `/etc/s3napback/s3napback.logconfig`; else `None`.
 pub fn find(explicit: Option<&Path>) -> Option<PathBuf> {
     if let Some(p) = explicit {
         return Some(p.to_path_buf());
@@ -273,10 +275,22 @@ pub fn find(explicit: Option<&Path>) -> Option<PathBuf> {
     let beside_exe = std::env::current_exe()
         .ok()
         .and_then(|exe| exe.parent().map(|d| d.join(FILE_NAME)));
-    beside_exe
+    invoked_dir()
+        .map(|d| d.join(FILE_NAME))
         .into_iter()
+        .chain(beside_exe)
         .chain(std::iter::once(PathBuf::from(SYSTEM_PATH)))
         .find(|p| p.is_file())
+}
+
+/// The directory of the program as called: that of `argv[0]`, or the `PATH` entry holding
+/// it when it names no directory.
+fn invoked_dir() -> Option<PathBuf> {
+    let argv0 = PathBuf::from(std::env::args_os().next()?);
+    if argv0.components().count() > 1 {
+        return argv0.parent().map(Path::to_path_buf);
+    }
+    std::env::split_paths(&std::env::var_os("PATH")?).find(|d| d.join(&argv0).is_file())
 }
 
 /// Reads and parses a log configuration file. Errors name the file (and line).

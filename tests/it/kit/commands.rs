@@ -137,3 +137,50 @@ fn a_link_named_s3napback_pl_behaves_exactly_the_same() {
         test_mode.stderr
     );
 }
+
+#[test]
+fn a_s3napback_pl_link_uses_the_log_config_beside_it_as_the_legacy_script_did() {
+    let site = Site::new();
+    let legacy_bin = site.path("usr/local/bin");
+    fs::create_dir_all(&legacy_bin).unwrap();
+    let link = legacy_bin.join("s3napback.pl");
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_s3napback"), &link).unwrap();
+    fs::write(
+        legacy_bin.join("s3napback.logconfig"),
+        "log4perl.rootLogger = INFO, Screen\n\
+         log4perl.appender.Screen = Log::Log4perl::Appender::Screen\n\
+         log4perl.appender.Screen.layout = Log::Log4perl::Layout::PatternLayout\n\
+         log4perl.appender.Screen.layout.ConversionPattern = legacy-beside-the-link %p %m%n\n",
+    )
+    .unwrap();
+    let conf = site.path("x.conf");
+    fs::write(
+        &conf,
+        format!(
+            "DiffDir {}\nBucket b\nChunkSize 1000\nS3Endpoint http://127.0.0.1:9\n",
+            site.diff_dir().display()
+        ),
+    )
+    .unwrap();
+    // Called by its full path, and by name through PATH (as a crontab line would).
+    let path = format!("{}:/usr/bin:/bin", legacy_bin.display());
+    for program in [link.to_str().unwrap(), "s3napback.pl"] {
+        let out = std::process::Command::new(program)
+            .args([
+                "-t",
+                "-c",
+                conf.to_str().unwrap(),
+                "--now",
+                "2026-11-13 03:00:00",
+            ])
+            .env("PATH", &path)
+            .env("TZ", "UTC")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.starts_with("legacy-beside-the-link INFO Starting s3napback\n"),
+            "{program}: {stderr}"
+        );
+    }
+}
