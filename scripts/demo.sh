@@ -61,6 +61,9 @@ echo "== backup 2 (DIFF: one file changed, one added, one deleted)"
 echo "== s3napback list"
 "$bin" list --logconfig "$work/log.conf" -c "$work/demo.conf"
 
+echo "== s3napback status"
+"$bin" status --logconfig "$work/log.conf" -c "$work/demo.conf"
+
 echo "== s3napback verify --deep (every chunk downloaded, MD5 checked, decrypted, tar read)"
 "$bin" verify --logconfig "$work/log.conf" -c "$work/demo.conf" --deep
 

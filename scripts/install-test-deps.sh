@@ -25,3 +25,7 @@ bash "$(dirname "$0")/moto-env.sh" >/dev/null
 if ! command -v garage >/dev/null 2>&1 && [ ! -x "$HOME/.cargo/bin/garage" ]; then
   cargo install garage --locked --version 2.5.0
 fi
+# cargo-deb: scripts/package.sh builds the Debian package with it (a few minutes, once).
+if ! command -v cargo-deb >/dev/null 2>&1 && [ ! -x "$HOME/.cargo/bin/cargo-deb" ]; then
+  cargo install cargo-deb --locked
+fi

@@ -2,7 +2,8 @@
 # Runs every test on a fresh machine: installs what the tests need (gpg, faketime, tar,
 # MariaDB, PostgreSQL, Subversion, moto, Garage), then formatting, lints, unit and
 # integration tests (which start their own throwaway S3 servers and databases), the
-# golden parity runner, and the legacy recorder's own checker against the release binary.
+# golden parity runner, and the legacy recorder's own checker against the release binary;
+# builds the Debian package and lists its contents.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-test-deps.sh
@@ -13,6 +14,8 @@ echo "== cargo clippy -D warnings"
 cargo clippy --all-targets -- -D warnings
 echo "== cargo build --release"
 cargo build --release
+echo "== cargo deb: the Debian package and its contents (scripts/package.sh)"
+bash scripts/package.sh
 echo "== legacy checker (compat-tests/golden.py)"
 python3 compat-tests/golden.py check --tool target/release/s3napback \
   --cases compat-tests/cases --golden compat-tests/golden

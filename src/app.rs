@@ -11,6 +11,7 @@ use crate::clock::Clock;
 use crate::config::Settings;
 use crate::plan::{self, Decision};
 use crate::report::{self, Category};
+use crate::summary::{ItemSummary, RunSummary};
 use crate::{facts, gpg, interrupt};
 
 /// Exit status: everything done.
@@ -88,6 +89,11 @@ pub fn run(cli: Cli, clock: Option<Clock>) -> u8 {
         let _ = Cli::command().print_help();
         return EXIT_USAGE;
     }
+    match &cli.command {
+        Some(Command::Completions(a)) => return print_completions(a.shell),
+        Some(Command::Man(_)) => return print_man(),
+        _ => {}
+    }
     let common = match &cli.command {
         None => &cli.run.common,
         Some(command) => command.common(),
@@ -96,6 +102,42 @@ pub fn run(cli: Cli, clock: Option<Clock>) -> u8 {
         eprintln!("s3napback: {e}");
         return EXIT_USAGE;
     }
+    let code = run_logged(&cli, clock);
+    // One mail per e-mail appender, after everything else was logged (also after a failure).
+    for e in crate::logconfig::send_mail() {
+        log::error!(target: Category::Main.target(), "{e}");
+    }
+    code
+}
+
+/// Prints the completion script of `shell` to stdout.
+fn print_completions(shell: clap_complete::Shell) -> u8 {
+    clap_complete::generate(
+        shell,
+        &mut Cli::command(),
+        "s3napback",
+        &mut std::io::stdout(),
+    );
+    EXIT_OK
+}
+
+/// Prints the manual page (roff) to stdout.
+fn print_man() -> u8 {
+    match clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout()) {
+        Ok(()) => EXIT_OK,
+        Err(e) => {
+            eprintln!("s3napback: writing the manual page: {e}");
+            EXIT_ITEM_FAILED
+        }
+    }
+}
+
+/// Runs the command once logging works; returns the exit status.
+fn run_logged(cli: &Cli, clock: Option<Clock>) -> u8 {
+    let common = match &cli.command {
+        None => &cli.run.common,
+        Some(command) => command.common(),
+    };
     let clock = match clock {
         Some(c) => c,
         None => match common.now.as_deref().map(Clock::at_local) {
@@ -108,12 +150,13 @@ pub fn run(cli: Cli, clock: Option<Clock>) -> u8 {
         },
     };
     let outcome = match &cli.command {
-        None => backup_run(&cli.run, &clock),
+        None => Ok(backup_run(&cli.run, &clock)),
         Some(Command::List(a)) => crate::list::run(a, &clock),
         Some(Command::Restore(a)) => crate::restore::run(a, &clock),
         Some(Command::Cat(a)) => crate::restore::run_cat(a, &clock),
         Some(Command::Verify(a)) => crate::verify::run(a, &clock),
         Some(Command::Status(a)) => crate::status::run(a, &clock),
+        Some(Command::Completions(_) | Command::Man(_)) => Ok(EXIT_OK),
     };
     match outcome {
         Ok(code) => code,
@@ -128,25 +171,60 @@ pub fn run(cli: Cli, clock: Option<Clock>) -> u8 {
     }
 }
 
-/// The legacy backup run over every config file.
-fn backup_run(args: &RunArgs, clock: &Clock) -> Result<u8> {
+/// The legacy backup run, then its summary: INFO lines, `--json`, `NotifyCommand`s.
+fn backup_run(args: &RunArgs, clock: &Clock) -> u8 {
+    let mut summary = RunSummary::new(args.test);
+    let mut notify = Vec::new();
+    let code = match backup_configs(args, clock, &mut summary, &mut notify) {
+        Ok(code) => code,
+        Err(e) => {
+            fatal(&format!("{e:#}"));
+            summary.failures.push(format!("{e:#}"));
+            EXIT_USAGE
+        }
+    };
+    summary.finish(code);
+    let json = summary.to_json();
+    // Test mode keeps the legacy output and changes nothing, so it notifies nobody.
+    if !args.test {
+        summary.log();
+        crate::notify::notify_all(&notify, &json, code);
+    }
+    if args.json {
+        println!("{json}");
+    }
+    code
+}
+
+/// Every config file of the run; collects its items and `NotifyCommand`s.
+fn backup_configs(
+    args: &RunArgs,
+    clock: &Clock,
+    summary: &mut RunSummary,
+    notify: &mut Vec<Vec<String>>,
+) -> Result<u8, Fatal> {
     let files = config_files(&args.common, &args.names)?;
     let all: Vec<Settings> = files
         .iter()
         .map(|f| load_settings(f))
         .collect::<Result<_, _>>()?;
+    notify.extend(all.iter().filter_map(|s| s.notify_command.clone()));
     report::emit(&report::run_header(args.test, args.force));
     if !args.test {
-        interrupt::install().context("installing the SIGINT/SIGTERM handler")?;
+        interrupt::install()
+            .map_err(|e| Fatal(format!("installing the SIGINT/SIGTERM handler: {e:#}")))?;
     }
     // Each config file is a run of its own: one that cannot start does not stop the next.
     let mut code = EXIT_OK;
     for settings in &all {
-        match run_config(settings, args, clock) {
+        match run_config(settings, args, clock, &mut summary.items) {
             Ok(0) => {}
             Ok(_) => code = code.max(EXIT_ITEM_FAILED),
             Err(e) => {
                 fatal(&format!("{e:#}"));
+                summary
+                    .failures
+                    .push(format!("{}: {e:#}", settings.path.display()));
                 let severity = if e.downcast_ref::<Fatal>().is_some() {
                     EXIT_USAGE
                 } else {
@@ -162,9 +240,14 @@ fn backup_run(args: &RunArgs, clock: &Clock) -> Result<u8> {
     Ok(interrupt::exit_status().unwrap_or(code))
 }
 
-/// One config file: gpg check, bucket listing, plan, then each job. Returns the number
-/// of failed items.
-fn run_config(settings: &Settings, args: &RunArgs, clock: &Clock) -> Result<usize> {
+/// One config file: gpg check, bucket listing, plan, then each job (added to `items`).
+/// Returns the number of failed items.
+fn run_config(
+    settings: &Settings,
+    args: &RunArgs,
+    clock: &Clock,
+    items: &mut Vec<ItemSummary>,
+) -> Result<usize> {
     for w in &settings.warnings {
         log::warn!(target: Category::Main.target(), "{w}");
     }
@@ -213,6 +296,7 @@ fn run_config(settings: &Settings, args: &RunArgs, clock: &Clock) -> Result<usiz
             break;
         }
         report::emit(&report::job_lines(&plan, job));
+        let mut item = ItemSummary::planned(settings, &plan, job);
         match &job.decision {
             Decision::Failed(_) => failed += 1,
             Decision::Run(run) if args.test => {
@@ -226,12 +310,16 @@ fn run_config(settings: &Settings, args: &RunArgs, clock: &Clock) -> Result<usiz
                         .map_err(|e| Fatal(format!("bucket {}: {e}", settings.bucket)))?;
                     bucket_ready = true;
                 }
-                if crate::backup::execute(store, &plan, job, run).is_err() {
-                    failed += 1;
+                let started = std::time::Instant::now();
+                let result = crate::backup::execute(store, &plan, job, run);
+                failed += usize::from(result.is_err());
+                if let Some(item) = &mut item {
+                    item.record(&result, started.elapsed());
                 }
             }
             _ => {}
         }
+        items.extend(item);
     }
     Ok(failed)
 }

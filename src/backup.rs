@@ -72,8 +72,8 @@ pub fn delete_slot(store: &dyn Store, prefix: &str) -> Result<usize> {
 }
 
 /// Executes one job's run; logs what it did. An error has been logged at ERROR already and
-/// left no objects and an untouched state file behind.
-pub fn execute(store: &dyn Store, plan: &Plan, job: &Job, run: &Run) -> Result<()> {
+/// left no objects and an untouched state file behind. On success: what was stored.
+pub fn execute(store: &dyn Store, plan: &Plan, job: &Job, run: &Run) -> Result<UploadSummary> {
     let cat = Category::of(job.kind).target();
     let target = format!("{}:{}", plan.bucket, run.prefix);
     match attempt(store, plan, run) {
@@ -87,7 +87,7 @@ pub fn execute(store: &dyn Store, plan: &Plan, job: &Job, run: &Run) -> Result<(
                 outcome.upload.bytes,
                 outcome.upload.chunks
             );
-            Ok(())
+            Ok(outcome.upload)
         }
         Err(e) => {
             let e = crate::interrupt::explain(e);

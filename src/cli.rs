@@ -9,12 +9,16 @@ use clap::{Args, Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(
     name = "s3napback",
+    bin_name = "s3napback",
     version,
     disable_help_flag = true,
     subcommand_precedence_over_arg = true,
     after_help = "Exit status: 0 all good, 1 some item failed, 2 configuration or usage error,\n\
                   130/143 interrupted by SIGINT/SIGTERM (the interrupted item's objects deleted).\n\
-                  A NAME adds /etc/s3napback/NAME.conf (or /etc/s3napback/NAME) after the -c file."
+                  A NAME adds /etc/s3napback/NAME.conf (or /etc/s3napback/NAME) after the -c file.\n\n\
+                  Examples:\n  \
+                  s3napback -t -c /etc/s3napback/s3napback.conf     # what would be done\n  \
+                  s3napback -c /etc/s3napback/s3napback.conf --json # back up; summary as JSON"
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -28,7 +32,7 @@ pub struct Cli {
     pub short_help: bool,
 
     /// Print this help.
-    #[arg(long = "help", action = clap::ArgAction::Help)]
+    #[arg(long = "help", action = clap::ArgAction::Help, global = true)]
     pub long_help: Option<bool>,
 }
 
@@ -40,7 +44,8 @@ pub struct Common {
     pub config: Option<PathBuf>,
 
     /// The log configuration (log4perl syntax); default: s3napback.logconfig beside the
-    /// program, then /etc/s3napback/s3napback.logconfig, else INFO to stderr.
+    /// program as called (e.g. a link s3napback.pl), then beside the binary, then
+    /// /etc/s3napback/s3napback.logconfig, else INFO to stderr.
     #[arg(long = "logconfig", value_name = "FILE", global = true)]
     pub logconfig: Option<PathBuf>,
 
@@ -67,6 +72,10 @@ pub struct RunArgs {
     #[arg(short = 'f')]
     pub force: bool,
 
+    /// Print the end-of-run summary as one JSON document on stdout (schema in the README).
+    #[arg(long)]
+    pub json: bool,
+
     /// Further configurations, /etc/s3napback/NAME.conf or /etc/s3napback/NAME.
     #[arg(value_name = "NAME")]
     pub names: Vec<String>,
@@ -76,15 +85,33 @@ pub struct RunArgs {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// List every slot in the bucket.
+    #[command(after_help = "Example:\n  s3napback list -c /etc/s3napback/s3napback.conf --json")]
     List(ListArgs),
     /// Restore an item as of a date: newest FULL, then its DIFFs, decrypted and extracted.
+    #[command(after_help = "Examples:\n  \
+        s3napback restore -c /etc/s3napback/s3napback.conf --into /srv/restore /home/foo\n  \
+        s3napback restore -c /etc/s3napback/s3napback.conf --at 2026-11-12 --to-stdout all > all.sql")]
     Restore(RestoreArgs),
     /// Write one slot's stream, decrypted, to stdout.
+    #[command(
+        after_help = "Example:\n  s3napback cat -c /etc/s3napback/s3napback.conf /etc-3-FULL | tar -tz"
+    )]
     Cat(CatArgs),
     /// Check that every slot is complete and intact, and which dates are restorable.
+    #[command(after_help = "Example:\n  s3napback verify -c /etc/s3napback/s3napback.conf --deep")]
     Verify(VerifyArgs),
     /// Per item: newest backup, its age, the slot timeline; exit 1 when too old.
+    #[command(
+        after_help = "Example:\n  s3napback status -c /etc/s3napback/s3napback.conf --max-age 36"
+    )]
     Status(StatusArgs),
+    /// Print a shell completion script to stdout.
+    #[command(after_help = "Example:\n  \
+        s3napback completions bash > /usr/share/bash-completion/completions/s3napback")]
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff) to stdout.
+    #[command(after_help = "Example:\n  s3napback man > s3napback.1 && man -l s3napback.1")]
+    Man(ManArgs),
 }
 
 impl Command {
@@ -96,6 +123,8 @@ impl Command {
             Command::Cat(a) => &a.common,
             Command::Verify(a) => &a.common,
             Command::Status(a) => &a.common,
+            Command::Completions(a) => &a.common,
+            Command::Man(a) => &a.common,
         }
     }
 }
@@ -161,4 +190,21 @@ pub struct StatusArgs {
     /// Exit 1 when an item's newest backup is older than this (default: twice its Frequency).
     #[arg(long, value_name = "HOURS")]
     pub max_age: Option<f64>,
+}
+
+/// `s3napback completions SHELL`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// `s3napback man`.
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    #[command(flatten)]
+    pub common: Common,
 }

@@ -154,6 +154,8 @@ pub struct Settings {
     pub s3_retries: Option<u32>,
     /// New directive `S3Timeout SECONDS`: the base of the S3 timeouts (`None`: 60).
     pub s3_timeout: Option<u64>,
+    /// New directive `NotifyCommand`: the argument vector run after every run (no shell).
+    pub notify_command: Option<Vec<String>>,
     /// The top scope first, then each `<Cycle>` block in file order.
     pub scopes: Vec<Scope>,
     /// Non-fatal findings (unknown directives ...), each naming file:line.
@@ -185,6 +187,7 @@ const GLOBALS: &[&str] = &[
     "LockWait",
     "S3Retries",
     "S3Timeout",
+    "NotifyCommand",
 ];
 
 /// Per-scope settings (the whole file or one block).
@@ -560,6 +563,23 @@ fn optional_int(
     Ok(Some(n))
 }
 
+/// `NotifyCommand "PROGRAM ARG..."` (one value, split as a shell would, no shell is run)
+/// or `NotifyCommand PROGRAM ARG...` (several values, each one argument).
+fn notify_command(top: &ScopeView<'_>) -> Result<Option<Vec<String>>, SettingsError> {
+    let Some(d) = top.first("NotifyCommand") else {
+        return Ok(None);
+    };
+    let argv = match d.values.as_slice() {
+        [one] => shell_words::split(one)
+            .map_err(|e| invalid(&d.origin, format!("NotifyCommand {one:?}: {e}")))?,
+        many => many.to_vec(),
+    };
+    if d.bare || argv.first().is_none_or(String::is_empty) {
+        return Err(invalid(&d.origin, "NotifyCommand needs a command"));
+    }
+    Ok(Some(argv))
+}
+
 impl Settings {
     /// Validates a parsed document (LEGACY.md §3 plus the new checks of issue 2).
     ///
@@ -620,6 +640,7 @@ impl Settings {
         };
         let s3_retries = optional_int(&top, "S3Retries", 0, 100)?.map(|n| n as u32);
         let s3_timeout = optional_int(&top, "S3Timeout", 1, 86_400)?.map(|n| n as u64);
+        let notify_command = notify_command(&top)?;
 
         b.lint(&doc.entries, Place::Top);
         let mut scopes = vec![b.scope(None, &doc.entries)?];
@@ -655,6 +676,7 @@ impl Settings {
             lock_wait,
             s3_retries,
             s3_timeout,
+            notify_command,
             scopes,
             warnings: b.warnings,
         })

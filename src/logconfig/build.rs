@@ -1,6 +1,7 @@
 //! [`LogSpec`] → `log4rs::Config`.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use log::LevelFilter;
 use log4rs::append::Append;
@@ -14,6 +15,7 @@ use log4rs::config::{Appender, Config, Logger, Root};
 use log4rs::encode::Encode;
 use log4rs::filter::{Filter, Response};
 
+use super::mail::{MailAppender, MailSettings, Outbox};
 use super::pattern::Log4perlPattern;
 use super::{AppenderSpec, DEFAULT_PATTERN, LogConfigError, LogLevel, LogSpec, Setting};
 
@@ -42,6 +44,8 @@ pub(crate) struct Built {
     pub config: Config,
     pub warnings: Vec<String>,
     pub notes: Vec<String>,
+    /// The e-mail appenders' outboxes, to send at the end of the run.
+    pub outboxes: Vec<Arc<Outbox>>,
 }
 
 /// Drops records below a minimum level (`Threshold` / `min_level`), FATAL-aware.
@@ -103,6 +107,7 @@ pub(crate) fn build_with(
                 config,
                 warnings: Vec::new(),
                 notes: Vec::new(),
+                outboxes: Vec::new(),
             })
         }
         Some(spec) => build_spec(spec, debug, console),
@@ -224,6 +229,8 @@ fn open_error(
 
 enum Made {
     Appender(Box<dyn Append>),
+    /// An e-mail appender: its outbox is sent at the end of the run.
+    Mail(MailAppender),
     Skipped,
 }
 
@@ -232,7 +239,6 @@ fn make_appender(
     spec: &LogSpec,
     console: &mut ConsoleFactory<'_>,
     warnings: &mut Vec<String>,
-    notes: &mut Vec<String>,
 ) -> Result<Made, LogConfigError> {
     let class = a.class.as_str();
     match class {
@@ -310,14 +316,13 @@ fn make_appender(
             Ok(Made::Appender(Box::new(app)))
         }
         "Log::Dispatch::Email::MailSender" => {
-            let to = a.get("to").map_or("", |s| s.value.as_str());
-            notes.push(format!(
-                "{}:{}: e-mail appender {} (to {to}) is accepted but sends no mail yet",
-                spec.path.display(),
-                a.line,
-                a.name
-            ));
-            Ok(Made::Skipped)
+            let settings = MailSettings::from_spec(a, spec)?;
+            let enc = encoder_for(a, spec, warnings);
+            Ok(Made::Mail(MailAppender::new(
+                &a.name,
+                settings,
+                Box::new(enc),
+            )))
         }
         other => {
             warnings.push(format!(
@@ -337,7 +342,8 @@ fn build_spec(
     console: &mut ConsoleFactory<'_>,
 ) -> Result<Built, LogConfigError> {
     let mut warnings = spec.warnings.clone();
-    let mut notes = Vec::new();
+    let notes = Vec::new();
+    let mut outboxes = Vec::new();
 
     // Appenders actually used, in order of first use, with the line that uses them.
     let mut used: Vec<(&str, usize)> = Vec::new();
@@ -360,14 +366,20 @@ fn build_spec(
             continue;
         };
         let threshold = threshold_for(a, spec)?;
-        if let Made::Appender(app) = make_appender(a, spec, console, &mut warnings, &mut notes)? {
-            let mut ab = Appender::builder();
-            if let Some(t) = threshold {
-                ab = ab.filter(Box::new(MinLevel(t)));
+        let app: Box<dyn Append> = match make_appender(a, spec, console, &mut warnings)? {
+            Made::Appender(app) => app,
+            Made::Mail(mail) => {
+                outboxes.push(mail.outbox());
+                Box::new(mail)
             }
-            builder = builder.appender(ab.build(name, app));
-            built.insert(name.to_string());
+            Made::Skipped => continue,
+        };
+        let mut ab = Appender::builder();
+        if let Some(t) = threshold {
+            ab = ab.filter(Box::new(MinLevel(t)));
         }
+        builder = builder.appender(ab.build(name, app));
+        built.insert(name.to_string());
     }
     let keep = |names: &[String]| -> Vec<String> {
         names
@@ -458,6 +470,7 @@ fn build_spec(
         config,
         warnings,
         notes,
+        outboxes,
     })
 }
 

@@ -14,6 +14,7 @@
 #![allow(dead_code)]
 
 mod build;
+mod mail;
 mod parse;
 mod pattern;
 
@@ -263,8 +264,10 @@ impl LogSpec {
 }
 
 /// Finds the log configuration: the explicit `--logconfig FILE` (returned as is, even if
-/// missing, so the caller can report it); else `s3napback.logconfig` beside the executable;
-/// else `/etc/s3napback/s3napback.logconfig`; else `None`.
+/// missing, so the caller can report it); else `s3napback.logconfig` beside the program as
+/// it was called (a link named `s3napback.pl` where the legacy script was finds the legacy
+/// file beside it, as the legacy looked beside the script itself); else beside the
+/// executable; else `/etc/s3napback/s3napback.logconfig`; else `None`.
 pub fn find(explicit: Option<&Path>) -> Option<PathBuf> {
     if let Some(p) = explicit {
         return Some(p.to_path_buf());
@@ -272,10 +275,22 @@ pub fn find(explicit: Option<&Path>) -> Option<PathBuf> {
     let beside_exe = std::env::current_exe()
         .ok()
         .and_then(|exe| exe.parent().map(|d| d.join(FILE_NAME)));
-    beside_exe
+    invoked_dir()
+        .map(|d| d.join(FILE_NAME))
         .into_iter()
+        .chain(beside_exe)
         .chain(std::iter::once(PathBuf::from(SYSTEM_PATH)))
         .find(|p| p.is_file())
+}
+
+/// The directory of the program as called: that of `argv[0]`, or the `PATH` entry holding
+/// it when it names no directory.
+fn invoked_dir() -> Option<PathBuf> {
+    let argv0 = PathBuf::from(std::env::args_os().next()?);
+    if argv0.components().count() > 1 {
+        return argv0.parent().map(Path::to_path_buf);
+    }
+    std::env::split_paths(&std::env::var_os("PATH")?).find(|d| d.join(&argv0).is_file())
 }
 
 /// Reads and parses a log configuration file. Errors name the file (and line).
@@ -290,15 +305,22 @@ pub fn load(path: &Path) -> Result<LogSpec, LogConfigError> {
 /// Builds the log4rs configuration (see [`build`]) and installs it as the global logger.
 /// `spec == None`: stderr, root INFO, pattern `%d %c %p %m%n`. `debug` (the `-d` flag):
 /// every category at DEBUG. Returns warnings (unknown appender classes, unknown settings,
-/// ...) for the caller to log once logging works; informational notes (e.g. that e-mail
-/// appenders send nothing yet) are logged here at INFO.
+/// ...) for the caller to log once logging works; informational notes are logged here at
+/// INFO. E-mail appenders keep their lines until [`send_mail`].
 pub fn init(spec: Option<&LogSpec>, debug: bool) -> Result<Vec<String>, LogConfigError> {
     let built = build::build_with(spec, debug, &mut build::real_console)?;
     log4rs::init_config(built.config).map_err(|e| LogConfigError::Init(e.to_string()))?;
+    mail::install(built.outboxes);
     for note in &built.notes {
         log::info!(target: "Backup::S3napback", "{note}");
     }
     Ok(built.warnings)
+}
+
+/// Sends the lines each e-mail appender kept as one mail (at the end of the run). Returns
+/// one message per mail that could not be sent, for the caller to log at ERROR.
+pub fn send_mail() -> Vec<String> {
+    mail::send_all()
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@ mod backup;
 mod cli;
 mod faults;
 mod inspect;
+mod kit;
 mod pipeline;
 mod restore;
 mod signals;

@@ -312,6 +312,28 @@ fn s3_retries_and_timeout() {
 }
 
 #[test]
+fn notify_command_is_an_argument_vector() {
+    let root = Root::new();
+    let s = root
+        .with_globals("NotifyCommand \"curl -fsS -m 10 'https://h/p q'\"\n")
+        .unwrap();
+    let argv = s.notify_command.unwrap();
+    assert_eq!(argv, ["curl", "-fsS", "-m", "10", "https://h/p q"]);
+    let s = root.with_globals("NotifyCommand /bin/x \"a b\"\n").unwrap();
+    assert_eq!(s.notify_command.unwrap(), ["/bin/x", "a b"]);
+    assert_eq!(root.with_globals("").unwrap().notify_command, None);
+    for bad in [
+        "NotifyCommand\n",
+        "NotifyCommand \"\"\n",
+        "NotifyCommand \"'x\"\n",
+    ] {
+        let e = root.err_with_globals(bad);
+        assert!(e.contains("NotifyCommand"), "{e}");
+        assert!(e.contains(&root.at(4)), "{e}");
+    }
+}
+
+#[test]
 fn bare_gpg_recipient_means_no_encryption() {
     let root = Root::new();
     let s = root.with_globals("GpgRecipient\n").unwrap();

@@ -370,7 +370,7 @@ fn unknown_conversion_warns_with_line() {
 }
 
 #[test]
-fn mail_sender_is_accepted_with_a_note() {
+fn mail_sender_is_built_and_leaves_the_screen_alone() {
     let text = format!(
         "{}log4perl.rootLogger = INFO, A, Email
 log4perl.appender.Email = Log::Dispatch::Email::MailSender
@@ -386,10 +386,38 @@ log4perl.appender.Email.layout.ConversionPattern = %d %p %m%n
     );
     let s = setup(&text, false);
     assert!(s.warnings.is_empty(), "{:?}", s.warnings);
-    assert_eq!(s.notes.len(), 1);
-    assert!(s.notes[0].contains("me@company.com"), "{:?}", s.notes);
+    assert!(s.notes.is_empty(), "{:?}", s.notes);
     s.emit(DIR, Level::Info, "");
     assert_eq!(s.stdout(), "INFO\n");
+}
+
+#[test]
+fn mail_sender_settings_errors_name_the_line() {
+    for (extra, line, needle) in [
+        ("", 7, "needs `to`"),
+        (
+            "log4perl.appender.Email.to = not an address\n",
+            8,
+            "to `not an address`",
+        ),
+        (
+            "log4perl.appender.Email.to = a@b.c\nlog4perl.appender.Email.smtp = h:x\n",
+            9,
+            "bad port",
+        ),
+    ] {
+        let text = format!(
+            "{}log4perl.rootLogger = INFO, A, Email\n\
+             log4perl.appender.Email = Log::Dispatch::Email::MailSender\n{extra}",
+            screen_with("")
+        );
+        let err = try_setup(Some(&spec(&text)), false)
+            .err()
+            .expect(extra)
+            .to_string();
+        assert!(err.contains(&format!("t.logconfig:{line}:")), "{err}");
+        assert!(err.contains(needle), "{err}");
+    }
 }
 
 fn file_conf(class: &str, path: &Path, extra: &str) -> String {
