@@ -235,6 +235,7 @@ mod tests {
             chunks: vec![],
             last_modified: OffsetDateTime::UNIX_EPOCH,
             size: 2048,
+            commit_pending: false,
         };
         let out = js3tream_listing("b", &[slot("/a-0-FULL"), slot("/b-1-DIFF")]);
         assert_eq!(out.lines().count(), 3);
@@ -249,6 +250,7 @@ mod tests {
             chunks: vec![],
             last_modified: OffsetDateTime::UNIX_EPOCH,
             size: 7,
+            commit_pending: false,
         };
         let e = entry(&slot);
         assert_eq!(e.kind, Some("mysql"));

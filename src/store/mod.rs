@@ -1,6 +1,7 @@
 //! Object storage: the [`Store`] trait the rest of the tool uses, and the js3tream key
 //! layout (LEGACY.md §6 and §8). `s3` is the aws-sdk-s3 implementation.
 
+pub mod commit;
 pub mod keys;
 pub mod s3;
 
@@ -68,6 +69,9 @@ pub trait Store: Send + Sync {
     fn put(&self, key: &str, body: Bytes) -> Result<(), StoreError>;
     /// Reads one whole object.
     fn get(&self, key: &str) -> Result<Bytes, StoreError>;
+    /// Copies one object inside the bucket on the server (no data passes through the
+    /// tool), keeping its bytes, metadata and storage class; `to` is replaced if present.
+    fn copy(&self, from: &str, to: &str) -> Result<(), StoreError>;
     /// Deletes objects (keys as returned by `list`); missing ones are not an error.
     fn delete(&self, keys: &[String]) -> Result<(), StoreError>;
     /// How this server spells a logical key in listings (servers such as Garage and MinIO

@@ -1,0 +1,206 @@
+//! Replacing a slot without ever losing the backup it holds.
+//!
+//! A run uploads its stream under a staging prefix in the reserved namespace
+//! ([`keys::staging_prefix`]), which every reader ignores. Only when the whole stream is
+//! stored and every pipeline stage exited 0 is it committed:
+//!
+//! 1. a commit marker `.s3napback/commit/PREFIX` ([`Commit`], JSON) names the slot, the
+//!    staging prefix and the chunk count;
+//! 2. each staged chunk is copied on the server (CopyObject) to the slot's legacy key;
+//! 3. the slot's old chunks beyond the new count are deleted;
+//! 4. the staged chunks are deleted;
+//! 5. the marker is deleted.
+//!
+//! Every step can be repeated, so a run killed anywhere in 2-5 is finished by the next run
+//! ([`finish`]); until then readers see the marker and treat the slot as incomplete.
+//! Before step 1 the slot is untouched and a failed run deletes its staged chunks only.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use serde::{Deserialize, Serialize};
+
+use super::keys::{
+    COMMIT_NAMESPACE, chunk_key, commit_marker_key, is_reserved, parse_chunk_key, staging_dir,
+};
+use super::{Store, StoreError};
+
+/// How many copies run at once (as many as chunk uploads).
+pub const PARALLEL_COPIES: usize = 4;
+
+/// What a commit marker records.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Commit {
+    /// The slot being replaced (logical prefix, `/etc-3-FULL`).
+    pub slot: String,
+    /// Where the new stream is staged (logical chunk prefix).
+    pub staging: String,
+    /// How many chunks the new stream has.
+    pub chunks: u64,
+}
+
+/// Why a commit could not be finished.
+#[derive(Debug, thiserror::Error)]
+pub enum CommitError {
+    /// A store request failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A marker object that is not a commit record.
+    #[error("commit marker {key} is unreadable: {message}")]
+    BadMarker {
+        /// The marker key as listed.
+        key: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// The chunk indices stored under `prefix` (keys as listed), in order, with their keys.
+pub fn chunks_of(store: &dyn Store, prefix: &str) -> Result<Vec<(u64, String)>, StoreError> {
+    let physical = store.physical_key(prefix);
+    let mut found: Vec<(u64, String)> = store
+        .list(&format!("{prefix}:"))?
+        .into_iter()
+        .filter_map(|o| {
+            let (p, index) = parse_chunk_key(&o.key)?;
+            (p == physical || p == prefix).then(|| (index, o.key.clone()))
+        })
+        .collect();
+    found.sort();
+    Ok(found)
+}
+
+/// Deletes every chunk stored under `prefix`; returns how many there were.
+pub fn delete_chunks(store: &dyn Store, prefix: &str) -> Result<usize, StoreError> {
+    let keys: Vec<String> = chunks_of(store, prefix)?.into_iter().map(|c| c.1).collect();
+    store.delete(&keys)?;
+    Ok(keys.len())
+}
+
+/// Deletes what earlier runs staged for `slot` and never committed (runs killed before
+/// their commit marker); returns how many objects went. Call with no commit of the slot
+/// pending.
+pub fn delete_abandoned_staging(store: &dyn Store, slot: &str) -> Result<usize, StoreError> {
+    let dir = staging_dir(slot);
+    let physical_dir = store.physical_key(&dir);
+    let keys: Vec<String> = store
+        .list(&dir)?
+        .into_iter()
+        .map(|o| o.key)
+        .filter(|k| {
+            // `DIR/RUN-ID:NNNN` only: not the staging of a slot whose name continues.
+            parse_chunk_key(k)
+                .and_then(|(p, _)| p.strip_prefix(&physical_dir).or(p.strip_prefix(&dir)))
+                .is_some_and(|run_id| !run_id.is_empty() && !run_id.contains('/'))
+        })
+        .collect();
+    store.delete(&keys)?;
+    Ok(keys.len())
+}
+
+/// Writes the marker, then carries the commit out ([`finish`]).
+pub fn commit(store: &dyn Store, commit: &Commit) -> Result<(), CommitError> {
+    write_marker(store, commit)?;
+    finish(store, commit, PARALLEL_COPIES)
+}
+
+/// Step 1 alone: the commit marker.
+pub fn write_marker(store: &dyn Store, commit: &Commit) -> Result<(), StoreError> {
+    let body = serde_json::to_vec(commit).expect("a commit record serialises");
+    store.put(&commit_marker_key(&commit.slot), body.into())
+}
+
+/// Steps 2-5, each repeatable: copies the staged chunks still present (a missing one was
+/// copied before the staging was deleted in step 4), deletes the slot's surplus old
+/// chunks, the staging and the marker. With nothing staged any more (killed between
+/// steps 4 and 5) only the marker goes: the slot was already replaced.
+pub fn finish(store: &dyn Store, commit: &Commit, parallel: usize) -> Result<(), CommitError> {
+    let staged = chunks_of(store, &commit.staging)?;
+    if !staged.is_empty() {
+        let to_copy: Vec<u64> = staged
+            .iter()
+            .map(|(i, _)| *i)
+            .filter(|i| *i < commit.chunks)
+            .collect();
+        copy_all(store, commit, &to_copy, parallel)?;
+        let surplus: Vec<String> = chunks_of(store, &commit.slot)?
+            .into_iter()
+            .filter(|(i, _)| *i >= commit.chunks)
+            .map(|(_, k)| k)
+            .collect();
+        log::debug!(
+            "{}: {} chunks copied from {}, {} old chunks deleted",
+            commit.slot,
+            to_copy.len(),
+            commit.staging,
+            surplus.len()
+        );
+        store.delete(&surplus)?;
+        let staged_keys: Vec<String> = staged.into_iter().map(|(_, k)| k).collect();
+        store.delete(&staged_keys)?;
+    }
+    store.delete(&[commit_marker_key(&commit.slot)])?;
+    Ok(())
+}
+
+/// Copies staged chunks `indices` to the slot, up to `parallel` at once; stops at the
+/// first failure.
+fn copy_all(
+    store: &dyn Store,
+    commit: &Commit,
+    indices: &[u64],
+    parallel: usize,
+) -> Result<(), StoreError> {
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let first_error = Mutex::new(None);
+    std::thread::scope(|s| {
+        for _ in 0..parallel.clamp(1, indices.len().max(1)) {
+            s.spawn(|| {
+                while !failed.load(Ordering::SeqCst) {
+                    let Some(&index) = indices.get(next.fetch_add(1, Ordering::SeqCst)) else {
+                        break;
+                    };
+                    let from = chunk_key(&commit.staging, index);
+                    let to = chunk_key(&commit.slot, index);
+                    log::debug!("COPY {from} -> {to}");
+                    if let Err(e) = store.copy(&from, &to) {
+                        failed.store(true, Ordering::SeqCst);
+                        let mut first = first_error.lock().unwrap_or_else(|p| p.into_inner());
+                        first.get_or_insert(e);
+                    }
+                }
+            });
+        }
+    });
+    match first_error.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+/// Reads a commit marker (key as listed).
+pub fn read_marker(store: &dyn Store, key: &str) -> Result<Commit, CommitError> {
+    let body = store.get(key)?;
+    serde_json::from_slice(&body).map_err(|e| CommitError::BadMarker {
+        key: key.to_owned(),
+        message: e.to_string(),
+    })
+}
+
+/// The commit marker of `slot`, if one is stored.
+pub fn pending(store: &dyn Store, slot: &str) -> Result<Option<Commit>, CommitError> {
+    match read_marker(store, &commit_marker_key(slot)) {
+        Ok(c) => Ok(Some(c)),
+        Err(CommitError::Store(StoreError::NotFound { .. })) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// The marker keys (as listed) among `keys`.
+pub fn marker_keys<'a>(keys: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    keys.into_iter()
+        .filter(|k| is_reserved(k) && k.starts_with(COMMIT_NAMESPACE))
+        .map(str::to_owned)
+        .collect()
+}
