@@ -4,6 +4,7 @@ mod databases;
 mod directory;
 mod failures;
 mod harness;
+mod reused_slots;
 mod rotation;
 mod subversion;
 mod takeover;
