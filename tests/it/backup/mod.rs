@@ -4,6 +4,7 @@ mod databases;
 mod directory;
 mod failures;
 mod harness;
+mod interrupted;
 mod reused_slots;
 mod rotation;
 mod subversion;
