@@ -51,10 +51,16 @@ impl Days {
 
     /// Moves the server's clock to `date` 03:00 and runs the backup with that `--now`.
     pub fn backup(&self, date: &str) -> Run {
+        self.backup_with(date, &[])
+    }
+
+    /// [`Days::backup`] with extra flags (`-d`).
+    pub fn backup_with(&self, date: &str, flags: &[&str]) -> Run {
         let now = format!("{date} 03:00:00");
         fs::write(&self.clock, format!("@{now}\n")).unwrap();
-        self.site
-            .run(&["-c", self.conf.to_str().unwrap()], Some(&now))
+        let mut args = flags.to_vec();
+        args.extend(["-c", self.conf.to_str().unwrap()]);
+        self.site.run(&args, Some(&now))
     }
 
     /// Runs a read-only command (`restore`, `status`, ...) with ARGS after `-c CONF`.
@@ -317,23 +323,42 @@ fn mysqldump_failing_mid_dump_keeps_the_old_slot() {
     db.sql(
         "CREATE DATABASE shop; CREATE TABLE shop.a_items (id INT PRIMARY KEY, name TEXT); \
          INSERT INTO shop.a_items VALUES (1, 'apple'); \
-         CREATE TABLE shop.gone (x INT); CREATE VIEW shop.z_view AS SELECT x FROM shop.gone;",
+         CREATE TABLE shop.gone (x INT); CREATE VIEW shop.z_view AS SELECT x FROM shop.gone; \
+         CREATE TABLE shop.b_bulk (v TEXT); INSERT INTO shop.b_bulk \
+         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 900) \
+         SELECT SHA2(RAND(), 512) FROM n;",
     );
     let mut site = Site::new();
     let home = site.path("home");
     fs::create_dir(&home).unwrap();
     fs::copy(db.defaults_extra_file(), home.join(".my.cnf")).unwrap();
     site.env = vec![("HOME".into(), home.display().to_string())];
-    let days = Days::new(site, 700, "<MySQL shop>\n\tFulls 2\n</MySQL>\n");
+    // No LOCK TABLES (which would fail on the view before any output).
+    let days = Days::new(
+        site,
+        700,
+        "<MySQL shop>\n\tFulls 2\n\tMySQLOptions --single-transaction\n</MySQL>\n",
+    );
     let run = days.backup("2026-11-12");
     assert_eq!(run.status, 0, "{}", run.log);
     let before = bucket(&days.store);
     assert!(before.keys().any(|k| k.starts_with("MySQL/shop-1:")));
     // The view now names a missing table: mysqldump writes a_items, then fails on it.
     db.sql("INSERT INTO shop.a_items VALUES (2, 'pear'); DROP TABLE shop.gone;");
-    let run = days.backup("2026-11-14");
+    let run = days.backup_with("2026-11-14", &["-d"]);
     assert_failed_cleanly(&run, "MySQL shop", &days.store, &before, None);
-    run.expect("`mysqldump` (pipeline stage 0) failed");
+    run.expect("`mysqldump` (pipeline stage 0) failed")
+        .expect("z_view")
+        .expect("the objects it had stored were deleted");
+    // The tables before the view had streamed many chunks into staging (then deleted).
+    let streamed: u64 = run
+        .log
+        .split("MySQL/shop-1: ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    assert!(streamed > 10 * 700, "{}", run.log);
 
     db.sql("DROP VIEW shop.z_view;");
     let run = days.backup("2026-11-14");
@@ -391,7 +416,9 @@ fn pg_dump_failing_mid_dump_keeps_the_old_slot() {
         &before,
         None,
     );
-    run.expect("`pg_dump` (pipeline stage 0) failed");
+    run.expect("`pg_dump` (pipeline stage 0) failed")
+        .expect("row-level security")
+        .expect("z_secret");
 
     pg.sql(
         "inventory",
