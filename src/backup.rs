@@ -94,7 +94,10 @@ pub fn finish_interrupted_commits(
 enum Phase {
     /// Uploading under the staging prefix: the slot is untouched.
     Staging,
-    /// The commit marker may be stored: from here the new stream replaces the slot.
+    /// Writing the commit marker: it may or may not be stored.
+    Marking,
+    /// The marker is stored: from here the new stream replaces the slot, now or (when
+    /// this run fails) by the next run.
     Committing,
     /// The slot holds the new stream.
     Committed,
@@ -132,12 +135,11 @@ pub fn execute(store: &dyn Store, plan: &Plan, job: &Job, run: &Run) -> Result<(
         Err(e) => {
             let outcome = match phase {
                 Phase::Staging => discard(store, &staging, &target),
-                Phase::Committing => match store.delete(&[commit_marker_key(&run.prefix)]) {
+                Phase::Marking => match store.delete(&[commit_marker_key(&run.prefix)]) {
                     Ok(()) => discard(store, &staging, &target),
-                    Err(_) => format!(
-                        "its new stream is complete; the next run finishes replacing {target} with it"
-                    ),
+                    Err(_) => finished_later(&target),
                 },
+                Phase::Committing => finished_later(&target),
                 Phase::Committed => format!("{target} holds the new backup"),
             };
             log::error!(
@@ -149,6 +151,11 @@ pub fn execute(store: &dyn Store, plan: &Plan, job: &Job, run: &Run) -> Result<(
             Err(e)
         }
     }
+}
+
+/// What a failure after the marker leaves: the next run finishes the commit.
+fn finished_later(target: &str) -> String {
+    format!("its new stream is complete; the next run finishes replacing {target} with it")
 }
 
 /// Deletes what this run staged; says what is left.
@@ -208,15 +215,16 @@ fn attempt(
             result?
         }
     };
+    let replacement = Commit {
+        slot: run.prefix.clone(),
+        staging: staging.to_owned(),
+        chunks: upload.chunks,
+    };
+    *phase = Phase::Marking;
+    commit::write_marker(store, &replacement).context("writing the commit marker")?;
     *phase = Phase::Committing;
-    commit::commit(
-        store,
-        &Commit {
-            slot: run.prefix.clone(),
-            staging: staging.to_owned(),
-            chunks: upload.chunks,
-        },
-    )?;
+    commit::finish(store, &replacement, commit::PARALLEL_COPIES)
+        .context("replacing the slot with the new stream")?;
     *phase = Phase::Committed;
     match (&run.state, work) {
         (Some(StateFile::TarSnapshot { path, .. }), Some(work)) => {

@@ -98,12 +98,6 @@ pub fn delete_abandoned_staging(store: &dyn Store, slot: &str) -> Result<usize, 
     Ok(keys.len())
 }
 
-/// Writes the marker, then carries the commit out ([`finish`]).
-pub fn commit(store: &dyn Store, commit: &Commit) -> Result<(), CommitError> {
-    write_marker(store, commit)?;
-    finish(store, commit, PARALLEL_COPIES)
-}
-
 /// Step 1 alone: the commit marker.
 pub fn write_marker(store: &dyn Store, commit: &Commit) -> Result<(), StoreError> {
     let body = serde_json::to_vec(commit).expect("a commit record serialises");
@@ -203,4 +197,146 @@ pub fn marker_keys<'a>(keys: impl IntoIterator<Item = &'a str>) -> Vec<String> {
         .filter(|k| is_reserved(k) && k.starts_with(COMMIT_NAMESPACE))
         .map(str::to_owned)
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::keys::{group_slots, staging_prefix};
+    use crate::store::mem::MemStore;
+    use bytes::Bytes;
+
+    const SLOT: &str = "/etc-3-FULL";
+
+    /// An old slot of 5 chunks (4 x 10 bytes + 3), a staged stream of 3 (2 x 8 + 1), and
+    /// the marker: the state right after step 1.
+    fn marked() -> (MemStore, Commit) {
+        let store = MemStore::default();
+        for (i, size) in [10, 10, 10, 10, 3].into_iter().enumerate() {
+            let body = Bytes::from(vec![b'o'; size]);
+            store.put(&chunk_key(SLOT, i as u64), body).unwrap();
+        }
+        let staging = staging_prefix(SLOT, "1-1");
+        for (i, size) in [8, 8, 1].into_iter().enumerate() {
+            let body = Bytes::from(vec![b'n'; size]);
+            store.put(&chunk_key(&staging, i as u64), body).unwrap();
+        }
+        let commit = Commit {
+            slot: SLOT.into(),
+            staging,
+            chunks: 3,
+        };
+        write_marker(&store, &commit).unwrap();
+        (store, commit)
+    }
+
+    fn assert_replaced(store: &MemStore) {
+        let slot: Vec<(String, usize)> = store
+            .objects
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| {
+                assert!(v.iter().all(|b| *b == b'n'), "{k} holds old bytes");
+                (k.clone(), v.len())
+            })
+            .collect();
+        assert_eq!(
+            slot,
+            [
+                (chunk_key(SLOT, 0), 8),
+                (chunk_key(SLOT, 1), 8),
+                (chunk_key(SLOT, 2), 1)
+            ]
+        );
+    }
+
+    #[test]
+    fn a_marked_slot_is_incomplete_until_finished() {
+        let (store, commit) = marked();
+        let slots = group_slots(store.list("").unwrap());
+        assert_eq!(slots.len(), 1, "staging is no slot");
+        assert!(slots[0].commit_pending);
+        assert_eq!(pending(&store, SLOT).unwrap(), Some(commit.clone()));
+        finish(&store, &commit, 2).unwrap();
+        assert_replaced(&store);
+        assert_eq!(pending(&store, SLOT).unwrap(), None);
+    }
+
+    #[test]
+    fn finishing_again_after_a_kill_at_any_step_gives_the_new_stream() {
+        // Killed after copying chunk 0 only.
+        let (store, commit) = marked();
+        store
+            .copy(&chunk_key(&commit.staging, 0), &chunk_key(SLOT, 0))
+            .unwrap();
+        finish(&store, &commit, 4).unwrap();
+        assert_replaced(&store);
+
+        // Killed after the copies, the surplus and one staged chunk were deleted.
+        let (store, commit) = marked();
+        for i in 0..3 {
+            store
+                .copy(&chunk_key(&commit.staging, i), &chunk_key(SLOT, i))
+                .unwrap();
+        }
+        store
+            .delete(&[
+                chunk_key(SLOT, 3),
+                chunk_key(SLOT, 4),
+                chunk_key(&commit.staging, 1),
+            ])
+            .unwrap();
+        finish(&store, &commit, 1).unwrap();
+        assert_replaced(&store);
+
+        // Killed between deleting the staging and the marker: only the marker goes.
+        let (store, commit) = marked();
+        finish(&store, &commit, 4).unwrap();
+        write_marker(&store, &commit).unwrap();
+        finish(&store, &commit, 4).unwrap();
+        assert_replaced(&store);
+    }
+
+    #[test]
+    fn a_failed_copy_leaves_marker_and_staging_for_the_next_run() {
+        let (mut store, commit) = marked();
+        store.fail_key = Some(chunk_key(SLOT, 1));
+        let err = finish(&store, &commit, 1).unwrap_err();
+        assert!(err.to_string().contains("boom"), "{err}");
+        assert_eq!(store.list(&commit.staging).unwrap().len(), 3);
+        assert!(pending(&store, SLOT).unwrap().is_some());
+        store.fail_key = None;
+        finish(&store, &commit, 4).unwrap();
+        assert_replaced(&store);
+    }
+
+    #[test]
+    fn abandoned_staging_of_the_slot_only_is_deleted() {
+        let store = MemStore::default();
+        let mine = staging_prefix(SLOT, "9-9");
+        let longer = staging_prefix("/etc-3-FULL/x-1-FULL", "9-9");
+        let other = staging_prefix("/etc-4-DIFF", "9-9");
+        for p in [&mine, &longer, &other] {
+            store
+                .put(&chunk_key(p, 0), Bytes::from_static(b"x"))
+                .unwrap();
+        }
+        assert_eq!(delete_abandoned_staging(&store, SLOT).unwrap(), 1);
+        assert_eq!(store.keys(), [chunk_key(&longer, 0), chunk_key(&other, 0)]);
+    }
+
+    #[test]
+    fn markers_are_found_and_read_back() {
+        let (store, commit) = marked();
+        let keys = store.keys();
+        let markers = marker_keys(keys.iter().map(String::as_str));
+        assert_eq!(markers, [commit_marker_key(SLOT)]);
+        assert_eq!(read_marker(&store, &markers[0]).unwrap(), commit);
+        store
+            .put(&markers[0], Bytes::from_static(b"not json"))
+            .unwrap();
+        let err = read_marker(&store, &markers[0]).unwrap_err();
+        assert!(err.to_string().contains("unreadable"), "{err}");
+    }
 }

@@ -3,6 +3,8 @@
 
 pub mod commit;
 pub mod keys;
+#[cfg(test)]
+pub mod mem;
 pub mod s3;
 
 use bytes::Bytes;
