@@ -298,3 +298,112 @@ fn slots_stay_usable_after_chunk_size_changes() {
     // The done-today rule reads completeness from the slot too.
     days.backup("2026-11-12").expect("already done today");
 }
+
+/// Garage strips the leading `/` of keys: staging, copies (whose source names the key as
+/// the server spells it), surplus deletion, markers and the roll-forward still work.
+#[test]
+fn replacing_slots_and_finishing_commits_on_garage() {
+    let server = crate::support::s3::garage();
+    let store = server.store();
+    let site = Site::new();
+    let src = site.path("src/tree");
+    make_tree(&src);
+    let name = src.display().to_string();
+    let body = format!("<Directory {name}>\n\tDiffs 0\n\tFulls 1\n</Directory>\n");
+    let conf = site.config(&server, 1000, true, &body);
+    let conf = conf.to_str().unwrap();
+    let run = |date: &str| site.run(&["-c", conf], Some(&format!("{date} 03:00:00")));
+    let all = || -> std::collections::BTreeMap<String, Vec<u8>> {
+        store
+            .list("")
+            .unwrap()
+            .into_iter()
+            .map(|o| {
+                let body = store.get(&o.key).unwrap().to_vec();
+                (o.key, body)
+            })
+            .collect()
+    };
+    let restore_matches = || {
+        let out = site.path("restored");
+        let _ = fs::remove_dir_all(&out);
+        let r = site.run(
+            &[
+                "restore",
+                "-c",
+                conf,
+                "--into",
+                out.to_str().unwrap(),
+                &name,
+            ],
+            None,
+        );
+        assert_eq!(r.status, 0, "{}", r.log);
+        assert_eq!(tree(&restored(&out, &src)), tree(&src), "{}", r.log);
+    };
+    assert_eq!(run("2026-11-11").status, 0);
+    let before = all();
+
+    // A failing source keeps the slot byte for byte, staging included.
+    let moved = site.path("src/moved");
+    fs::rename(&src, &moved).unwrap();
+    let failed = run("2026-11-12");
+    assert_eq!(failed.status, 1, "{}", failed.log);
+    assert!(all() == before, "{}", failed.log);
+    fs::rename(&moved, &src).unwrap();
+
+    // A smaller stream replaces it: copies, surplus deleted, nothing reserved left.
+    let data = fs::read(src.join("data.bin")).unwrap();
+    fs::write(src.join("data.bin"), &data[..5_000]).unwrap();
+    let ok = run("2026-11-12");
+    assert_eq!(ok.status, 0, "{}", ok.log);
+    let replaced = all();
+    assert!(replaced.len() < before.len(), "{:?}", replaced.keys());
+    assert!(replaced.keys().all(|k| !k.starts_with(".s3napback/")));
+    restore_matches();
+
+    // An interrupted commit of the next stream (staged, marker, one chunk copied).
+    let slot = format!("{name}-0-FULL");
+    fs::write(src.join("new.txt"), "new on the 13th\n").unwrap();
+    assert_eq!(run("2026-11-13").status, 0);
+    let newest: Vec<(String, Vec<u8>)> = all().into_iter().collect();
+    for (key, body) in &replaced {
+        store.put(key, Bytes::from(body.clone())).unwrap();
+    }
+    let staged = staging_prefix(&slot, "1790000000-5");
+    for (i, (_, body)) in newest.iter().enumerate() {
+        store
+            .put(&chunk_key(&staged, i as u64), Bytes::from(body.clone()))
+            .unwrap();
+    }
+    store
+        .put(&newest[0].0, Bytes::from(newest[0].1.clone()))
+        .unwrap();
+    let marker = Commit {
+        slot: slot.clone(),
+        staging: staged,
+        chunks: newest.len() as u64,
+    };
+    store
+        .put(
+            &commit_marker_key(&slot),
+            Bytes::from(serde_json::to_vec(&marker).unwrap()),
+        )
+        .unwrap();
+    let verify = site.run(&["verify", "-c", conf], None);
+    assert_eq!(verify.status, 1, "{}", verify.log);
+    verify.expect("its replacement was interrupted");
+    // Test mode changes nothing, not even a pending commit.
+    assert_eq!(
+        site.run(&["-t", "-c", conf], Some("2026-11-14 03:00:00"))
+            .status,
+        0
+    );
+    assert!(store.list(".s3napback/").unwrap().len() > 1);
+
+    let next = run("2026-11-14");
+    assert_eq!(next.status, 0, "{}", next.log);
+    next.expect("finished replacing it with the");
+    assert!(store.list(".s3napback/").unwrap().is_empty());
+    restore_matches();
+}
