@@ -85,8 +85,12 @@ fn a_partial_slot_and_abandoned_staging_are_redone_and_skipped_with_a_warning() 
 
     // Invisible or incomplete: list hides the staging, status and restore warn and use
     // the complete FULL.
-    let list = days.command("list", &[]);
-    assert!(!list.log.contains(".s3napback"), "{}", list.log);
+    for format in [&[][..], &["--json"], &["--js3tream"]] {
+        let list = days.command("list", format);
+        assert_eq!(list.status, 0, "{}", list.log);
+        assert!(list.log.contains(&name), "{}", list.log);
+        assert!(!list.log.contains(".s3napback"), "{format:?}: {}", list.log);
+    }
     let status = days.command("status", &["--now", "2026-11-12 04:00:00"]);
     status
         .expect(&format!(
