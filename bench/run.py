@@ -10,6 +10,13 @@ Starts moto's S3 server on 127.0.0.1, makes a tree of incompressible data, then 
   s3napback-big the same with ChunkSize 32 MB (memory grows with ChunkSize, not data size)
 and prints each as a ratio to the baseline. Absolute numbers depend on the machine; the
 ratios show the tool's overhead over the pipeline it drives and its memory bound.
+
+Then the price of never losing a kept slot: a backup is uploaded under a staging prefix and
+committed by server-side copies (CopyObject) into the slot, then the staging is deleted.
+With boto3 against the same server, for the same data cut into 4 MB chunks:
+  upload        PUT of every chunk (what a backup sends in any case)
+  commit        CopyObject of every chunk + DeleteObjects of the staging (the extra step)
+printed as commit / upload. (`--commit-only` skips the tool runs: no release build needed.)
 """
 import argparse, os, resource, shutil, socket, subprocess, sys, tempfile, time
 
@@ -40,10 +47,37 @@ def measure(argv):
     return float(out[0]), int(out[1]), float(out[2])
 
 
+def commit_cost(port, mb, chunk=4 << 20):
+    """Times PUT of the chunks vs CopyObject + delete of the same chunks (best of 3)."""
+    import boto3
+    s3 = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1",
+                      aws_access_key_id="bench", aws_secret_access_key="bench")
+    s3.create_bucket(Bucket="bench-commit")
+    data = os.urandom(chunk)
+    n = max(1, (mb << 20) // chunk)
+    staged = [f".s3napback/staging//src-0-FULL/1-1:{i:020}" for i in range(n)]
+    best_put = best_commit = float("inf")
+    for _ in range(3):
+        start = time.monotonic()
+        for key in staged:
+            s3.put_object(Bucket="bench-commit", Key=key, Body=data)
+        best_put = min(best_put, time.monotonic() - start)
+        start = time.monotonic()
+        for i, key in enumerate(staged):
+            s3.copy_object(Bucket="bench-commit", Key=f"/src-0-FULL:{i:020}",
+                           CopySource={"Bucket": "bench-commit", "Key": key})
+        s3.delete_objects(Bucket="bench-commit",
+                          Delete={"Objects": [{"Key": k} for k in staged], "Quiet": True})
+        best_commit = min(best_commit, time.monotonic() - start)
+    print(f"{n} chunks of {chunk >> 20} MB: upload (PUT) {best_put:.2f}s, "
+          f"commit (CopyObject + delete) {best_commit:.2f}s, commit / upload {best_commit / best_put:.2f}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--mb", type=int, default=64)
     ap.add_argument("--binary", default="target/release/s3napback")
+    ap.add_argument("--commit-only", action="store_true")
     a = ap.parse_args()
     binary = os.path.abspath(a.binary)
     work = tempfile.mkdtemp(prefix="s3napback-bench.")
@@ -78,6 +112,9 @@ def main():
                         f"Diffs 0\nDirectory {src}\n")
             return path
 
+        commit_cost(port, a.mb)
+        if a.commit_only:
+            return
         rows = []
         rows.append(("baseline (tar -czp | cat > /dev/null)",) +
                     measure(["sh", "-c", 'exec tar -f - -C / -czp "$1" | cat >/dev/null', "tar", src.lstrip("/")]))

@@ -277,6 +277,11 @@ fn run_config(
         Err(e) => return Err(anyhow!(Fatal(format!("bucket {}: {e:#}", settings.bucket)))),
     };
     let listing = crate::backup::list_bucket(store.as_ref(), settings);
+    let listing = crate::backup::finish_interrupted_commits(
+        store.as_ref().filter(|_| !args.test),
+        settings,
+        listing,
+    );
     // Test mode stays read-only; a real run may ask the server (a probe object).
     let key_style = match (&store, args.test) {
         (Some(store), false) => store

@@ -1,5 +1,7 @@
-//! Runs a plan for real: pipeline -> chunker -> store, cleaning up on failure
-//! (LEGACY.md §7 and §8, with the DEFECTS of §13 fixed).
+//! Runs a plan for real: pipeline -> chunker -> staging -> commit into the slot, cleaning
+//! up on failure (LEGACY.md §7 and §8, with the DEFECTS of §13 fixed). The slot's old
+//! backup stays whole until the new stream is completely stored and every stage exited
+//! successfully (see `store::commit`).
 
 use std::io::{BufReader, Seek};
 use std::path::Path;
@@ -7,14 +9,15 @@ use std::path::Path;
 use anyhow::{Context, Result, anyhow, bail};
 use tempfile::NamedTempFile;
 
-use crate::chunker::{UploadError, UploadSummary, upload_stream};
+use crate::chunker::{UploadError, UploadSummary, upload_full_chunks, upload_stream};
 use crate::config::Settings;
 use crate::pipeline::{self, Output, Pipeline, PipelineReport};
 use crate::plan::{Job, Plan, Run, StateFile};
 use crate::progress::Progress;
 use crate::report::Category;
 use crate::snapshot::SnapshotWork;
-use crate::store::keys::parse_chunk_key;
+use crate::store::commit::{self, Commit};
+use crate::store::keys::{commit_marker_key, staging_prefix};
 use crate::store::retry::{RetryPolicy, RetryStore};
 use crate::store::s3::{DEFAULT_BASE_TIMEOUT, S3Config, S3Store};
 use crate::store::{ObjectInfo, Store};
@@ -58,25 +61,73 @@ pub fn list_bucket(store: Option<&RetryStore<S3Store>>, settings: &Settings) -> 
     })
 }
 
-/// Deletes every chunk of a slot (`PREFIX:*`) however the server spells the keys.
-pub fn delete_slot(store: &dyn Store, prefix: &str) -> Result<usize> {
-    let physical = store.physical_key(prefix);
-    let keys: Vec<String> = store
-        .list(&format!("{prefix}:"))?
-        .into_iter()
-        .map(|o| o.key)
-        .filter(|k| parse_chunk_key(k).is_some_and(|(p, _)| p == physical || p == prefix))
-        .collect();
-    store.delete(&keys)?;
-    Ok(keys.len())
+/// Finishes every commit an earlier run left unfinished (a commit marker in `listing`:
+/// killed between storing its new stream and replacing the slot), so planning sees the
+/// newest complete backups. Returns the listing to plan with (listed again when a commit
+/// was finished). Failures are logged at ERROR; such a slot stays incomplete.
+pub fn finish_interrupted_commits(
+    store: Option<&RetryStore<S3Store>>,
+    settings: &Settings,
+    listing: Vec<ObjectInfo>,
+) -> Vec<ObjectInfo> {
+    let Some(store) = store else { return listing };
+    let markers = commit::marker_keys(listing.iter().map(|o| o.key.as_str()));
+    if markers.is_empty() {
+        return listing;
+    }
+    let cat = Category::Main.target();
+    for key in &markers {
+        let finished = commit::read_marker(store, key)
+            .and_then(|c| commit::finish(store, &c, commit::PARALLEL_COPIES).map(|_| c));
+        match finished {
+            Ok(c) => log::info!(
+                target: cat,
+                "{}:{}: finished replacing it with the {} chunks an interrupted run had stored",
+                settings.bucket,
+                c.slot,
+                c.chunks
+            ),
+            Err(e) => log::error!(
+                target: cat,
+                "{}: cannot finish the interrupted commit {key}: {e}",
+                settings.bucket
+            ),
+        }
+    }
+    list_bucket(Some(store), settings)
 }
 
-/// Executes one job's run; logs what it did. An error has been logged at ERROR already and
-/// left no objects and an untouched state file behind. On success: what was stored.
+/// How far a run got: what its failure must clean up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Uploading under the staging prefix: the slot is untouched.
+    Staging,
+    /// Writing the commit marker: it may or may not be stored.
+    Marking,
+    /// The marker is stored: from here the new stream replaces the slot, now or (when
+    /// this run fails) by the next run.
+    Committing,
+    /// The slot holds the new stream.
+    Committed,
+}
+
+/// A run id unique to this attempt (clock and process id): names its staging prefix.
+fn new_run_id() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!("{nanos}-{}", std::process::id())
+}
+
+/// Executes one job's run; logs what it did. On error (logged at ERROR already) the slot
+/// holds what it held before (or, when the failure came during the commit, the next run
+/// finishes replacing it) and the state file is untouched.
 pub fn execute(store: &dyn Store, plan: &Plan, job: &Job, run: &Run) -> Result<UploadSummary> {
     let cat = Category::of(job.kind).target();
     let target = format!("{}:{}", plan.bucket, run.prefix);
-    match attempt(store, plan, run) {
+    let staging = staging_prefix(&run.prefix, &new_run_id());
+    let mut phase = Phase::Staging;
+    match attempt(store, plan, run, &staging, &mut phase) {
         Ok(outcome) => {
             for w in &outcome.warnings {
                 log::warn!(target: cat, "{target}: {w}");
@@ -91,13 +142,18 @@ pub fn execute(store: &dyn Store, plan: &Plan, job: &Job, run: &Run) -> Result<U
         }
         Err(e) => {
             let e = crate::interrupt::explain(e);
-            let cleanup = match delete_slot(store, &run.prefix) {
-                Ok(_) => "its partial objects were deleted".to_string(),
-                Err(d) => format!("deleting its partial objects failed too: {d:#}"),
+            let outcome = match phase {
+                Phase::Staging => discard(store, &staging, &target),
+                Phase::Marking => match store.delete(&[commit_marker_key(&run.prefix)]) {
+                    Ok(()) => discard(store, &staging, &target),
+                    Err(_) => finished_later(&target),
+                },
+                Phase::Committing => finished_later(&target),
+                Phase::Committed => format!("{target} holds the new backup"),
             };
             log::error!(
                 target: cat,
-                "Backup of {} {} to {target} failed: {e:#}; {cleanup}; the DiffDir state file was left as it was",
+                "Backup of {} {} to {target} failed: {e:#}; {outcome}; the DiffDir state file was left as it was",
                 job.kind.legacy_name(),
                 job.name
             );
@@ -106,14 +162,47 @@ pub fn execute(store: &dyn Store, plan: &Plan, job: &Job, run: &Run) -> Result<U
     }
 }
 
+/// What a failure after the marker leaves: the next run finishes the commit.
+fn finished_later(target: &str) -> String {
+    format!("its new stream is complete; the next run finishes replacing {target} with it")
+}
+
+/// Deletes what this run staged; says what is left.
+fn discard(store: &dyn Store, staging: &str, target: &str) -> String {
+    match commit::delete_chunks(store, staging) {
+        Ok(_) => format!("the objects it had stored were deleted and {target} was left as it was"),
+        Err(d) => format!(
+            "{target} was left as it was, but deleting the objects it had stored under {staging} failed: {d}"
+        ),
+    }
+}
+
 struct Outcome {
     upload: UploadSummary,
     warnings: Vec<String>,
 }
 
-fn attempt(store: &dyn Store, plan: &Plan, run: &Run) -> Result<Outcome> {
-    let deleted = delete_slot(store, &run.prefix).context("deleting the slot's old objects")?;
-    log::debug!(target: Category::Main.target(), "deleted {deleted} old objects of {}", run.prefix);
+fn attempt(
+    store: &dyn Store,
+    plan: &Plan,
+    run: &Run,
+    staging: &str,
+    phase: &mut Phase,
+) -> Result<Outcome> {
+    if let Some(pending) = commit::pending(store, &run.prefix)? {
+        commit::finish(store, &pending, commit::PARALLEL_COPIES)
+            .context("finishing the interrupted commit of the slot")?;
+    }
+    let abandoned = commit::delete_abandoned_staging(store, &run.prefix)
+        .context("deleting what killed runs had staged for the slot")?;
+    if abandoned > 0 {
+        log::info!(
+            target: Category::Main.target(),
+            "{}:{}: deleted {abandoned} objects a killed run had staged",
+            plan.bucket,
+            run.prefix
+        );
+    }
     let (work, snapshot_override) = match &run.state {
         Some(StateFile::TarSnapshot { path, fresh }) => {
             let work = SnapshotWork::begin(path, *fresh)
@@ -128,17 +217,25 @@ fn attempt(store: &dyn Store, plan: &Plan, run: &Run) -> Result<Outcome> {
         stages.push(enc.argv());
     }
     let (upload, report) = match &run.temp_file {
-        None => stream_upload(store, plan, run, &stages)?,
+        None => stream_upload(store, plan, run, staging, &stages)?,
         // The legacy's predictable name only shows TempDir; the buffer file is removed
         // when dropped, on every path.
         Some(legacy) => {
             let buffer = pipeline::buffer_file(legacy.parent().unwrap_or(Path::new(".")))?;
-            buffered_upload(store, plan, run, &stages, &buffer)?
+            buffered_upload(store, plan, staging, &stages, &buffer)?
         }
     };
-    if upload.bytes == 0 {
-        bail!("the pipeline produced no data");
-    }
+    let replacement = Commit {
+        slot: run.prefix.clone(),
+        staging: staging.to_owned(),
+        chunks: upload.chunks,
+    };
+    *phase = Phase::Marking;
+    commit::write_marker(store, &replacement).context("writing the commit marker")?;
+    *phase = Phase::Committing;
+    commit::finish(store, &replacement, commit::PARALLEL_COPIES)
+        .context("replacing the slot with the new stream")?;
+    *phase = Phase::Committed;
     match (&run.state, work) {
         (Some(StateFile::TarSnapshot { path, .. }), Some(work)) => {
             work.commit()
@@ -156,40 +253,52 @@ fn attempt(store: &dyn Store, plan: &Plan, run: &Run) -> Result<Outcome> {
     })
 }
 
+/// Streams the pipeline into the staging prefix; the final short chunk is stored only
+/// after every stage exited successfully, and only when the stream is not empty.
 fn stream_upload(
     store: &dyn Store,
     plan: &Plan,
     run: &Run,
+    staging: &str,
     stages: &[Vec<String>],
 ) -> Result<(UploadSummary, PipelineReport)> {
     let mut pipeline = Pipeline::start(stages, Output::Reader)?;
     let progress = Progress::new(format!("{}:{}", plan.bucket, run.prefix), None);
-    let uploaded = upload_stream(
+    let uploaded = upload_full_chunks(
         store,
-        &run.prefix,
+        staging,
         crate::interrupt::checked(progress.wrap(&mut pipeline)),
         plan.chunk_size,
         PARALLEL_UPLOADS,
     );
     log::debug!(target: Category::Main.target(), "{}", progress.finish());
-    match uploaded {
-        Ok(summary) => Ok((summary, pipeline.finish()?)),
+    let held = match uploaded {
+        Ok(held) => held,
         Err(put_error @ UploadError::Put { .. }) => {
             pipeline.abort();
-            Err(put_error.into())
+            return Err(put_error.into());
         }
         // A broken stream is best explained by the stage that failed.
-        Err(read_error) => match pipeline.finish() {
-            Err(stage_error) => Err(stage_error.into()),
-            Ok(_) => Err(read_error.into()),
-        },
+        Err(read_error) => {
+            return match pipeline.finish() {
+                Err(stage_error) => Err(stage_error.into()),
+                Ok(_) => Err(read_error.into()),
+            };
+        }
+    };
+    let report = pipeline.finish()?;
+    if held.stream_bytes() == 0 {
+        bail!("the pipeline produced no data");
     }
+    Ok((held.store(store)?, report))
 }
 
+/// Runs the pipeline into the temp file (every stage checked), then uploads the file into
+/// the staging prefix.
 fn buffered_upload(
     store: &dyn Store,
     plan: &Plan,
-    run: &Run,
+    staging: &str,
     stages: &[Vec<String>],
     buffer: &NamedTempFile,
 ) -> Result<(UploadSummary, PipelineReport)> {
@@ -198,14 +307,11 @@ fn buffered_upload(
     let output = buffer.as_file().try_clone().with_context(reading)?;
     let report = Pipeline::start(stages, Output::Handle(output))?.finish()?;
     let mut file = buffer.as_file().try_clone().with_context(reading)?;
+    if file.metadata().map(|m| m.len()).unwrap_or(0) == 0 {
+        bail!("the pipeline produced no data");
+    }
     file.rewind().with_context(reading)?;
     let reader = crate::interrupt::checked(BufReader::new(file));
-    let summary = upload_stream(
-        store,
-        &run.prefix,
-        reader,
-        plan.chunk_size,
-        PARALLEL_UPLOADS,
-    )?;
+    let summary = upload_stream(store, staging, reader, plan.chunk_size, PARALLEL_UPLOADS)?;
     Ok((summary, report))
 }

@@ -213,6 +213,7 @@ mod stored_tests {
             chunks: vec![],
             last_modified: time::OffsetDateTime::UNIX_EPOCH,
             size: 0,
+            commit_pending: false,
         };
         let slots = [
             slot("/svn/a-0-FULL"),

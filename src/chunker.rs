@@ -6,6 +6,10 @@
 //! ends with one zero-length object. Up to `parallel` PUTs run at once on scoped threads;
 //! the reader hands each full piece over a rendezvous channel, so at most `parallel + 1`
 //! chunks are in memory.
+//!
+//! The final short piece is held back ([`HeldBack`]): the caller stores it only once every
+//! stage of the pipeline has exited successfully, so a stream that died half-way never
+//! ends in the short chunk that makes a slot look complete.
 
 use std::io::{self, Read};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -67,19 +71,73 @@ impl UploadError {
     }
 }
 
+/// The last, short piece of a stream whose full chunks are stored: not stored yet.
+#[derive(Debug)]
+pub struct HeldBack {
+    prefix: String,
+    index: u64,
+    body: Bytes,
+    stream_bytes: u64,
+}
+
+impl HeldBack {
+    /// The whole stream's length (the held piece included).
+    pub fn stream_bytes(&self) -> u64 {
+        self.stream_bytes
+    }
+
+    /// The index the held piece gets (the number of chunks already stored).
+    pub fn index(&self) -> u64 {
+        self.index
+    }
+
+    /// Stores the held piece as the final chunk; the summary covers the whole stream.
+    pub fn store(self, store: &dyn Store) -> Result<UploadSummary, UploadError> {
+        let key = chunk_key(&self.prefix, self.index);
+        log::debug!("PUT {key} ({} bytes, the final chunk)", self.body.len());
+        store
+            .put(&key, self.body)
+            .map_err(|error| UploadError::Put {
+                prefix: self.prefix.clone(),
+                index: self.index,
+                error: Box::new(error),
+            })?;
+        let chunks = self.index + 1;
+        Ok(UploadSummary {
+            chunks,
+            bytes: self.stream_bytes,
+            keys: (0..chunks).map(|i| chunk_key(&self.prefix, i)).collect(),
+        })
+    }
+}
+
 /// Reads `reader` to its end and stores it as chunks `chunk_key(prefix, 0..)` of
-/// `chunk_size` bytes, with up to `parallel` (at least 1) PUTs in flight.
+/// `chunk_size` bytes, with up to `parallel` (at least 1) PUTs in flight, the final
+/// short chunk included. See [`upload_full_chunks`] to hold that one back.
+pub fn upload_stream(
+    store: &dyn Store,
+    prefix: &str,
+    reader: impl Read,
+    chunk_size: u64,
+    parallel: usize,
+) -> Result<UploadSummary, UploadError> {
+    upload_full_chunks(store, prefix, reader, chunk_size, parallel)?.store(store)
+}
+
+/// Reads `reader` to its end and stores every full chunk `chunk_key(prefix, 0..)` of
+/// `chunk_size` bytes, with up to `parallel` (at least 1) PUTs in flight; the final short
+/// (possibly empty) piece is returned, not stored.
 ///
 /// On the first failed PUT reading stops and the error names the chunk; a read error is
 /// returned with the reader's text. Either way every PUT already started has finished
-/// when this returns, so the caller can list and delete the partial slot.
-pub fn upload_stream(
+/// when this returns, so the caller can list and delete the partial upload.
+pub fn upload_full_chunks(
     store: &dyn Store,
     prefix: &str,
     mut reader: impl Read,
     chunk_size: u64,
     parallel: usize,
-) -> Result<UploadSummary, UploadError> {
+) -> Result<HeldBack, UploadError> {
     if chunk_size == 0 {
         return Err(UploadError::ZeroChunkSize);
     }
@@ -89,7 +147,7 @@ pub fn upload_stream(
     let (tx, rx) = mpsc::sync_channel::<(u64, Bytes)>(0);
     let rx = Mutex::new(rx);
 
-    let (chunks, bytes, read_error) = std::thread::scope(|s| {
+    let (chunks, bytes, held, read_error) = std::thread::scope(|s| {
         for _ in 0..parallel {
             s.spawn(|| {
                 loop {
@@ -120,20 +178,21 @@ pub fn upload_stream(
 
         let mut index = 0u64;
         let mut bytes = 0u64;
+        let mut held = None;
         let mut read_error = None;
         while !abort.load(Ordering::SeqCst) {
             let mut buf = Vec::with_capacity(usize::try_from(chunk_size).unwrap_or(usize::MAX));
             match reader.by_ref().take(chunk_size).read_to_end(&mut buf) {
                 Ok(n) => {
-                    let last = (n as u64) < chunk_size;
                     bytes += n as u64;
+                    if (n as u64) < chunk_size {
+                        held = Some(Bytes::from(buf));
+                        break;
+                    }
                     if tx.send((index, Bytes::from(buf))).is_err() {
                         break;
                     }
                     index += 1;
-                    if last {
-                        break;
-                    }
                 }
                 Err(error) => {
                     read_error = Some(UploadError::Read {
@@ -148,7 +207,7 @@ pub fn upload_stream(
             }
         }
         drop(tx);
-        (index, bytes, read_error)
+        (index, bytes, held, read_error)
     });
 
     if let Some(e) = read_error {
@@ -157,90 +216,26 @@ pub fn upload_stream(
     if let Some(e) = put_error.into_inner().unwrap_or_else(|p| p.into_inner()) {
         return Err(e);
     }
-    Ok(UploadSummary {
-        chunks,
-        bytes,
-        keys: (0..chunks).map(|i| chunk_key(prefix, i)).collect(),
+    let Some(body) = held else {
+        return Err(UploadError::Read {
+            prefix: prefix.to_owned(),
+            index: chunks,
+            offset: bytes,
+            error: io::Error::other("the upload workers stopped"),
+        });
+    };
+    Ok(HeldBack {
+        prefix: prefix.to_owned(),
+        index: chunks,
+        body,
+        stream_bytes: bytes,
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::ObjectInfo;
-    use std::collections::BTreeMap;
-    use std::sync::atomic::AtomicUsize;
-    use time::OffsetDateTime;
-
-    /// An in-memory store that can be told to fail one key, and counts PUTs in flight.
-    #[derive(Default)]
-    struct MemStore {
-        objects: Mutex<BTreeMap<String, Bytes>>,
-        fail_key: Option<String>,
-        in_flight: AtomicUsize,
-        max_in_flight: AtomicUsize,
-    }
-
-    impl Store for MemStore {
-        fn bucket(&self) -> &str {
-            "mem"
-        }
-        fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>, StoreError> {
-            Ok(self
-                .objects
-                .lock()
-                .unwrap()
-                .iter()
-                .filter(|(k, _)| k.starts_with(prefix))
-                .map(|(k, v)| ObjectInfo {
-                    key: k.clone(),
-                    size: v.len() as u64,
-                    last_modified: OffsetDateTime::UNIX_EPOCH,
-                    etag: None,
-                })
-                .collect())
-        }
-        fn put(&self, key: &str, body: Bytes) -> Result<(), StoreError> {
-            let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
-            self.max_in_flight.fetch_max(now, Ordering::SeqCst);
-            std::thread::sleep(std::time::Duration::from_millis(5));
-            self.in_flight.fetch_sub(1, Ordering::SeqCst);
-            if self.fail_key.as_deref() == Some(key) {
-                return Err(StoreError::Request {
-                    op: "PutObject",
-                    bucket: "mem".into(),
-                    key: key.into(),
-                    summary: "boom".into(),
-                    code: None,
-                    permanent: true,
-                    source: None,
-                });
-            }
-            self.objects.lock().unwrap().insert(key.into(), body);
-            Ok(())
-        }
-        fn get(&self, key: &str) -> Result<Bytes, StoreError> {
-            self.objects
-                .lock()
-                .unwrap()
-                .get(key)
-                .cloned()
-                .ok_or(StoreError::NotFound {
-                    bucket: "mem".into(),
-                    key: key.into(),
-                })
-        }
-        fn delete(&self, keys: &[String]) -> Result<(), StoreError> {
-            let mut o = self.objects.lock().unwrap();
-            for k in keys {
-                o.remove(k);
-            }
-            Ok(())
-        }
-        fn physical_key(&self, logical: &str) -> String {
-            logical.into()
-        }
-    }
+    use crate::store::mem::MemStore;
 
     fn sizes(store: &MemStore) -> Vec<usize> {
         store
@@ -309,5 +304,36 @@ mod tests {
             upload_stream(&store, "x", &b""[..], 0, 1),
             Err(UploadError::ZeroChunkSize)
         ));
+    }
+
+    #[test]
+    fn the_final_short_piece_is_held_back_until_stored() {
+        let store = MemStore::default();
+        let data: Vec<u8> = (0..250u32).map(|i| i as u8).collect();
+        let held = upload_full_chunks(&store, "x", &data[..], 100, 2).unwrap();
+        assert_eq!((held.index(), held.stream_bytes()), (2, 250));
+        let stored: Vec<String> = store.objects.lock().unwrap().keys().cloned().collect();
+        assert_eq!(stored, [chunk_key("x", 0), chunk_key("x", 1)]);
+        let sum = held.store(&store).unwrap();
+        assert_eq!((sum.chunks, sum.bytes), (3, 250));
+        assert_eq!(store.objects.lock().unwrap()[&chunk_key("x", 2)].len(), 50);
+    }
+
+    #[test]
+    fn a_multiple_of_the_chunk_size_holds_back_an_empty_piece() {
+        let store = MemStore::default();
+        let held = upload_full_chunks(&store, "x", &[7u8; 200][..], 100, 3).unwrap();
+        assert_eq!((held.index(), held.stream_bytes()), (2, 200));
+        assert_eq!(store.objects.lock().unwrap().len(), 2);
+        // Dropped (a stage failed): nothing more is stored, no short chunk exists.
+        drop(held);
+        assert!(
+            store
+                .objects
+                .lock()
+                .unwrap()
+                .values()
+                .all(|b| b.len() == 100)
+        );
     }
 }

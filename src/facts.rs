@@ -12,13 +12,16 @@ use crate::config::{Item, ItemKind, Settings};
 use crate::plan::{Facts, SvnFacts, state_file_path};
 use crate::schedule;
 use crate::store::ObjectInfo;
-use crate::store::keys::group_slots;
+use crate::store::keys::{check_complete, group_slots};
 use crate::store::s3::KeyStyle;
 
-/// Prefixes whose newest object was modified on the clock's local date (LEGACY.md §9).
+/// Prefixes of complete slots whose newest object was modified on the clock's local date
+/// (LEGACY.md §9). An incomplete slot (a killed run, an interrupted commit) is not done:
+/// the run redoes it. The reserved namespace (staging, commit markers) is never a slot.
 pub fn done_today(listing: &[ObjectInfo], clock: &Clock) -> BTreeSet<String> {
     group_slots(listing.iter().cloned())
         .into_iter()
+        .filter(|slot| check_complete(slot).is_ok())
         .filter(|slot| to_local(slot.last_modified).date() == clock.today())
         .map(|slot| slot.prefix)
         .collect()

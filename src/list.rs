@@ -156,6 +156,7 @@ mod tests {
             chunks: vec![],
             last_modified: OffsetDateTime::UNIX_EPOCH,
             size: 7,
+            commit_pending: false,
         };
         let e = entry(&slot);
         assert_eq!(e.kind, Some("mysql"));

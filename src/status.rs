@@ -52,8 +52,16 @@ pub fn item_report(view: &ItemView, now: OffsetDateTime, max_age: Option<f64>) -
 /// Runs the command; returns the exit status.
 pub fn run(args: &crate::cli::StatusArgs, clock: &Clock) -> anyhow::Result<u8> {
     let inv = Inventory::open(&args.common)?;
-    let chunk_size = inv.settings.chunk_size;
-    let ok = |s: &_| check_complete(s, chunk_size).is_ok();
+    for slot in &inv.slots {
+        if let Err(problem) = check_complete(slot) {
+            log::warn!(
+                "{}:{}: incomplete ({problem}); skipped",
+                inv.settings.bucket,
+                slot.prefix
+            );
+        }
+    }
+    let ok = |s: &_| check_complete(s).is_ok();
     let mut stale_items = 0;
     for view in item_views(&inv.settings, &inv.slots, inv.key_style, ok) {
         let (text, stale) = item_report(&view, clock.now(), args.max_age);

@@ -1,7 +1,7 @@
 //! `s3napback verify`: every slot complete (indices contiguous from 0, ChunkSize pieces,
 //! the trailing short chunk), ETags sane; with `--deep` every chunk's MD5 and every stream
 //! readable to its end. Then per configured item the dates it can be restored for.
-//! Exit 1 on any problem.
+//! Exit 1 on any problem, and when a configured item has no complete FULL.
 
 use std::collections::BTreeMap;
 
@@ -24,12 +24,13 @@ pub fn is_sane_etag(etag: &str) -> bool {
     }
 }
 
-/// The problems visible in the listing alone: structure (store::keys::check_complete),
-/// an empty stream (no gzip or gpg output is empty: a legacy upload of a failed pipeline),
+/// The problems visible in the listing alone: structure (store::keys::check_complete,
+/// judged from the slot's own chunk 0, so a ChunkSize changed since is no problem), an
+/// empty stream (no gzip or gpg output is empty: a legacy upload of a failed pipeline),
 /// missing or malformed ETags.
-pub fn shallow_problems(slot: &Slot, chunk_size: u64) -> Vec<String> {
+pub fn shallow_problems(slot: &Slot) -> Vec<String> {
     let mut problems = Vec::new();
-    if let Err(p) = check_complete(slot, chunk_size) {
+    if let Err(p) = check_complete(slot) {
         problems.push(p.to_string());
     }
     if !slot.chunks.is_empty() && slot.size == 0 {
@@ -51,16 +52,15 @@ pub fn shallow_problems(slot: &Slot, chunk_size: u64) -> Vec<String> {
 /// Runs the command; returns the exit status.
 pub fn run(args: &crate::cli::VerifyArgs, _clock: &Clock) -> anyhow::Result<u8> {
     let inv = Inventory::open(&args.common)?;
-    let chunk_size = inv.settings.chunk_size;
     let mut problems: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     let dumps = subversion_prefixes(&inv.settings, &inv.slots, inv.key_style);
     for slot in &inv.slots {
-        let mut found = shallow_problems(slot, chunk_size);
+        let mut found = shallow_problems(slot);
         if args.deep {
             // Subversion slots are named like trees but hold gzip'd dumps.
             let tree = !dumps.contains(&slot.prefix)
                 && parse_prefix(&slot.prefix).is_none_or(|n| n.kind == SlotKind::Tree);
-            let structure_ok = check_complete(slot, chunk_size).is_ok();
+            let structure_ok = check_complete(slot).is_ok();
             found.extend(deepcheck::check_slot(
                 &inv.store,
                 slot,
@@ -76,10 +76,12 @@ pub fn run(args: &crate::cli::VerifyArgs, _clock: &Clock) -> anyhow::Result<u8> 
     }
     let bad = problems.values().filter(|p| !p.is_empty()).count();
     let ok = |s: &Slot| problems.get(s.prefix.as_str()).is_none_or(|p| p.is_empty());
+    let mut unrestorable = 0;
     for view in item_views(&inv.settings, &inv.slots, inv.key_style, ok) {
         let ws = windows(&view.states);
         if ws.is_empty() {
             println!("{}: not restorable (no complete FULL)", view.label);
+            unrestorable += 1;
         }
         for w in ws {
             println!("{}: {w}", view.label);
@@ -90,7 +92,7 @@ pub fn run(args: &crate::cli::VerifyArgs, _clock: &Clock) -> anyhow::Result<u8> 
         inv.slots.len(),
         if args.deep { " (deep)" } else { "" }
     );
-    Ok(if bad > 0 {
+    Ok(if bad > 0 || unrestorable > 0 {
         crate::app::EXIT_ITEM_FAILED
     } else {
         crate::app::EXIT_OK
@@ -120,23 +122,23 @@ mod tests {
     #[test]
     fn good_slots_have_no_problems() {
         let s = slot(&[(0, 10, Some(MD5)), (1, 0, Some(MD5))]);
-        assert!(shallow_problems(&s, 10).is_empty());
+        assert!(shallow_problems(&s).is_empty());
         let s = slot(&[(0, 3, Some(&format!("{MD5}-2")))]);
-        assert!(shallow_problems(&s, 10).is_empty());
+        assert!(shallow_problems(&s).is_empty());
     }
 
     #[test]
     fn problems_name_the_chunk() {
         let s = slot(&[(0, 10, Some(MD5)), (2, 3, Some(MD5))]);
-        assert_eq!(shallow_problems(&s, 10), vec!["chunk 1 is missing"]);
+        assert_eq!(shallow_problems(&s), vec!["chunk 1 is missing"]);
         let s = slot(&[(0, 10, Some(MD5)), (1, 7, Some(MD5)), (2, 3, None)]);
         assert_eq!(
-            shallow_problems(&s, 10),
+            shallow_problems(&s),
             vec!["chunk 1 has 7 bytes, expected 10", "chunk 2: no ETag"]
         );
         let s = slot(&[(0, 0, Some("x"))]);
         assert_eq!(
-            shallow_problems(&s, 10),
+            shallow_problems(&s),
             vec!["stream is empty (0 bytes)", "chunk 0: malformed ETag \"x\""]
         );
         assert!(!is_sane_etag(&format!("{MD5}-")));

@@ -2,6 +2,11 @@
 //! modified before the end of the date, then every DIFF modified after it and before that
 //! end, oldest first. Slot numbers wrap, so the order is by LastModified; slots of the same
 //! second are ordered by their slot distance after the FULL.
+//!
+//! Incomplete slots (a killed run, an interrupted commit) are skipped, each with a
+//! warning, rather than refusing the restore: an incomplete newest FULL gives way to the
+//! newest complete FULL before it (restored up to the skipped FULL), and the chain stops
+//! before the first incomplete DIFF (the DIFFs after it build on it).
 
 use time::OffsetDateTime;
 
@@ -40,47 +45,37 @@ pub enum ChainError {
         /// The date asked for (or "now").
         date: String,
     },
-    /// The newest FULL is incomplete.
+    /// Every FULL before the end is incomplete.
     #[error(
-        "the newest FULL slot {prefix} is incomplete ({problem}){}",
-        older_text(older)
+        "the newest FULL slot {prefix} is incomplete ({problem}); no older complete FULL exists"
     )]
     IncompleteFull {
-        /// The FULL's prefix.
-        prefix: String,
-        /// What is wrong with it.
-        problem: SlotProblem,
-        /// The next older complete FULL (not used automatically).
-        older: Option<String>,
-    },
-    /// A DIFF of the chain is incomplete.
-    #[error("DIFF slot {prefix} of the chain is incomplete ({problem})")]
-    IncompleteDiff {
-        /// The DIFF's prefix.
+        /// The newest FULL's prefix.
         prefix: String,
         /// What is wrong with it.
         problem: SlotProblem,
     },
 }
 
-fn older_text(older: &Option<String>) -> String {
-    match older {
-        Some(p) => {
-            format!("; an older complete FULL {p} exists (restore with an earlier --at to use it)")
-        }
-        None => "; no older complete FULL exists".into(),
-    }
+/// The chain to restore and the incomplete slots left out of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Selection<'a> {
+    /// The FULL, then its DIFFs, oldest first.
+    pub chain: Vec<&'a Candidate>,
+    /// One line per skipped slot, naming it and what it costs.
+    pub skipped: Vec<String>,
 }
 
-/// Selects the chain: the newest FULL modified before `until` (no bound when `None`), then
-/// every DIFF modified at or after it and before `until`, oldest first. `item` and `date`
-/// only go into the error messages.
+/// Selects the chain: the newest complete FULL modified before `until` (no bound when
+/// `None`), then every DIFF modified at or after it and before `until` (and before any
+/// newer, incomplete FULL), oldest first, up to the first incomplete DIFF. `item` and
+/// `date` only go into the error messages.
 pub fn select_chain<'a>(
     candidates: &'a [Candidate],
     until: Option<OffsetDateTime>,
     item: &str,
     date: &str,
-) -> Result<Vec<&'a Candidate>, ChainError> {
+) -> Result<Selection<'a>, ChainError> {
     let in_time = |c: &&Candidate| until.is_none_or(|u| c.last_modified < u);
     let mut fulls: Vec<&Candidate> = candidates
         .iter()
@@ -88,41 +83,57 @@ pub fn select_chain<'a>(
         .filter(|c| c.is_full())
         .collect();
     fulls.sort_by_key(|c| (c.last_modified, c.number));
-    let Some(full) = fulls.pop() else {
+    let Some(newest) = fulls.last().copied() else {
         return Err(ChainError::NoFull {
             item: item.to_string(),
             date: date.to_string(),
         });
     };
-    if let Some(problem) = &full.problem {
-        let older = fulls
-            .iter()
-            .rev()
-            .find(|c| c.problem.is_none())
-            .map(|c| c.prefix.clone());
+    let Some(pos) = fulls.iter().rposition(|c| c.problem.is_none()) else {
         return Err(ChainError::IncompleteFull {
-            prefix: full.prefix.clone(),
-            problem: problem.clone(),
-            older,
+            prefix: newest.prefix.clone(),
+            problem: newest.problem.clone().expect("no complete FULL"),
         });
+    };
+    let full = fulls[pos];
+    let mut skipped = Vec::new();
+    // Every FULL after the chosen one is incomplete; the first ends its chain.
+    let mut end = until;
+    for broken in &fulls[pos + 1..] {
+        let problem = broken.problem.as_ref().expect("newer FULLs are incomplete");
+        skipped.push(format!(
+            "FULL slot {} is incomplete ({problem}); skipped: restoring the older FULL {} and its DIFFs before it",
+            broken.prefix, full.prefix
+        ));
+        end = Some(end.map_or(broken.last_modified, |e| e.min(broken.last_modified)));
     }
+    let before_end = |c: &&Candidate| end.is_none_or(|u| c.last_modified < u);
     let modulus = candidates.iter().map(|c| c.number).max().unwrap_or(0) + 1;
     let distance = |c: &Candidate| (c.number - full.number).rem_euclid(modulus.max(1));
     let mut diffs: Vec<&Candidate> = candidates
         .iter()
-        .filter(in_time)
+        .filter(before_end)
         .filter(|c| !c.is_full() && c.last_modified >= full.last_modified)
         .collect();
     diffs.sort_by_key(|c| (c.last_modified, distance(c)));
-    if let Some(bad) = diffs.iter().find(|c| c.problem.is_some()) {
-        return Err(ChainError::IncompleteDiff {
-            prefix: bad.prefix.clone(),
-            problem: bad.problem.clone().expect("checked"),
-        });
+    if let Some(pos) = diffs.iter().position(|c| c.problem.is_some()) {
+        let bad = diffs[pos];
+        let later = diffs.len() - pos - 1;
+        skipped.push(format!(
+            "DIFF slot {} is incomplete ({}); skipped{}: restoring the state before it",
+            bad.prefix,
+            bad.problem.as_ref().expect("checked"),
+            if later > 0 {
+                format!(" with the {later} DIFF(s) after it")
+            } else {
+                String::new()
+            }
+        ));
+        diffs.truncate(pos);
     }
     let mut chain = vec![full];
     chain.extend(diffs);
-    Ok(chain)
+    Ok(Selection { chain, skipped })
 }
 
 #[cfg(test)]
@@ -165,16 +176,20 @@ mod tests {
     #[test]
     fn newest_state_is_newest_full_and_its_diffs() {
         let slots = rotation();
-        let chain = select_chain(&slots, None, "/x", "now").unwrap();
+        let chain = select_chain(&slots, None, "/x", "now").unwrap().chain;
         assert_eq!(names(&chain), ["/x-0-FULL", "/x-1-DIFF"]);
     }
 
     #[test]
     fn a_middle_date_takes_the_older_full_and_diffs_before_the_end() {
         let slots = rotation();
-        let chain = select_chain(&slots, until(4 * DAY + 10), "/x", "d").unwrap();
+        let chain = select_chain(&slots, until(4 * DAY + 10), "/x", "d")
+            .unwrap()
+            .chain;
         assert_eq!(names(&chain), ["/x-3-FULL", "/x-4-DIFF"]);
-        let chain = select_chain(&slots, until(6 * DAY - 1), "/x", "d").unwrap();
+        let chain = select_chain(&slots, until(6 * DAY - 1), "/x", "d")
+            .unwrap()
+            .chain;
         assert_eq!(names(&chain), ["/x-3-FULL", "/x-4-DIFF", "/x-5-DIFF"]);
     }
 
@@ -187,7 +202,7 @@ mod tests {
             c(7, false, 5), // same second as 6: distance decides
             c(1, false, 10),
         ];
-        let chain = select_chain(&slots, None, "/x", "now").unwrap();
+        let chain = select_chain(&slots, None, "/x", "now").unwrap().chain;
         assert_eq!(
             names(&chain),
             [
@@ -212,36 +227,51 @@ mod tests {
     }
 
     #[test]
-    fn incomplete_slots_are_errors_not_skipped() {
+    fn an_incomplete_diff_ends_the_chain_with_a_warning() {
         let mut slots = rotation();
-        slots[4].problem = Some(SlotProblem::MissingIndex { index: 2 });
-        let err = select_chain(&slots, None, "/x", "now").unwrap_err();
+        slots.push(c(2, false, 8 * DAY));
+        slots[4].problem = Some(SlotProblem::MissingIndex { index: 2 }); // /x-1-DIFF
+        let sel = select_chain(&slots, None, "/x", "now").unwrap();
+        assert_eq!(names(&sel.chain), ["/x-0-FULL"]);
         assert_eq!(
-            err,
-            ChainError::IncompleteDiff {
-                prefix: "/x-1-DIFF".into(),
-                problem: SlotProblem::MissingIndex { index: 2 }
-            }
+            sel.skipped,
+            [
+                "DIFF slot /x-1-DIFF is incomplete (chunk 2 is missing); skipped with the 1 \
+              DIFF(s) after it: restoring the state before it"
+            ]
         );
-        assert!(err.to_string().contains("chunk 2 is missing"), "{err}");
+    }
 
+    #[test]
+    fn an_incomplete_newest_full_gives_way_to_the_older_chain() {
         let mut slots = rotation();
-        slots[3].problem = Some(SlotProblem::NoFinalShortChunk { last_index: 4 });
+        slots[3].problem = Some(SlotProblem::NoFinalShortChunk { last_index: 4 }); // /x-0-FULL
+        let sel = select_chain(&slots, None, "/x", "now").unwrap();
+        // The older FULL and its DIFFs before the skipped FULL; /x-1-DIFF built on it.
+        assert_eq!(names(&sel.chain), ["/x-3-FULL", "/x-4-DIFF", "/x-5-DIFF"]);
+        assert_eq!(sel.skipped.len(), 1);
+        assert!(
+            sel.skipped[0].starts_with("FULL slot /x-0-FULL is incomplete"),
+            "{sel:?}"
+        );
+        assert!(sel.skipped[0].contains("restoring the older FULL /x-3-FULL"));
+
+        slots[0].problem = Some(SlotProblem::CommitPending); // /x-3-FULL too
         let err = select_chain(&slots, None, "/x", "now").unwrap_err();
         assert!(
-            matches!(&err, ChainError::IncompleteFull { prefix, older: Some(o), .. }
-                if prefix == "/x-0-FULL" && o == "/x-3-FULL"),
+            matches!(&err, ChainError::IncompleteFull { prefix, .. } if prefix == "/x-0-FULL"),
             "{err:?}"
         );
-        assert!(err.to_string().contains("/x-3-FULL"), "{err}");
+        assert!(err.to_string().contains("no older complete FULL"), "{err}");
     }
 
     #[test]
     fn an_incomplete_diff_outside_the_chain_does_not_matter() {
         let mut slots = rotation();
         slots[2].problem = Some(SlotProblem::Empty); // /x-5-DIFF, before the newest FULL
-        let chain = select_chain(&slots, None, "/x", "now").unwrap();
-        assert_eq!(names(&chain), ["/x-0-FULL", "/x-1-DIFF"]);
+        let sel = select_chain(&slots, None, "/x", "now").unwrap();
+        assert_eq!(names(&sel.chain), ["/x-0-FULL", "/x-1-DIFF"]);
+        assert!(sel.skipped.is_empty());
     }
 
     #[test]
@@ -251,7 +281,9 @@ mod tests {
             ..c(n, true, at)
         };
         let slots = vec![mk(0, 0), mk(1, DAY), mk(2, 2 * DAY)];
-        let chain = select_chain(&slots, until(DAY + 5), "all", "d").unwrap();
+        let chain = select_chain(&slots, until(DAY + 5), "all", "d")
+            .unwrap()
+            .chain;
         assert_eq!(chain.len(), 1);
         assert_eq!(chain[0].number, 1);
     }

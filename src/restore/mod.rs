@@ -279,11 +279,15 @@ pub fn run(args: &RestoreArgs, clock: &Clock) -> Result<u8> {
             number: name.number,
             slot_type: name.slot_type,
             last_modified: slot.last_modified,
-            problem: check_complete(slot, settings.chunk_size).err(),
+            problem: check_complete(slot).err(),
         })
         .collect();
-    let chosen = select_chain(&candidates, until, &args.item, &date_text)?;
-    let chain: Vec<&Slot> = chosen
+    let selection = select_chain(&candidates, until, &args.item, &date_text)?;
+    for skipped in &selection.skipped {
+        log::warn!(target: TARGET, "{}: {skipped}", args.item);
+    }
+    let chain: Vec<&Slot> = selection
+        .chain
         .iter()
         .map(|c| {
             *slots
@@ -401,7 +405,7 @@ pub fn run_cat(args: &CatArgs, _clock: &Clock) -> Result<u8> {
         .slot(&args.prefix)
         .cloned()
         .ok_or_else(|| anyhow!("no slot {} in bucket {}", args.prefix, inv.settings.bucket))?;
-    if let Err(problem) = check_complete(&slot, inv.settings.chunk_size) {
+    if let Err(problem) = check_complete(&slot) {
         bail!(
             "slot {}:{} is incomplete: {problem}",
             inv.settings.bucket,

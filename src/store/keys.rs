@@ -1,10 +1,16 @@
 //! js3tream object key naming: `PREFIX:` + the chunk index as 20 zero-padded digits.
 //!
 //! A *slot* is the set of chunk objects sharing one PREFIX (LEGACY.md §6 and §8). It is
-//! complete when its indices run 0..n without gaps, every chunk but the last is exactly
-//! ChunkSize bytes and the last is shorter (a stream whose length is a multiple of
-//! ChunkSize ends with a zero-length object). A broken upload leaves only full-size
-//! chunks, so completeness needs no extra marker.
+//! complete when its indices run 0..n without gaps, every chunk but the last has the size
+//! of chunk 0 (the ChunkSize it was written with, whatever ChunkSize says today) and the
+//! last is shorter (a stream whose length is a multiple of ChunkSize ends with a
+//! zero-length object). A broken upload leaves only full-size chunks, so completeness
+//! needs no extra object.
+//!
+//! Keys under [`RESERVED_NAMESPACE`] are the tool's own bookkeeping, never slots: streams
+//! being uploaded ([`staging_prefix`]) and commits in progress ([`commit_marker_key`]).
+//! A slot named by a commit marker is being replaced and counts as incomplete until the
+//! commit is finished.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -12,6 +18,44 @@ use std::fmt;
 use time::OffsetDateTime;
 
 use super::ObjectInfo;
+
+/// Keys starting with this are never slots (every server spells it alike: no leading `/`).
+pub const RESERVED_NAMESPACE: &str = ".s3napback/";
+/// Where a run uploads a stream before it replaces a slot.
+pub const STAGING_NAMESPACE: &str = ".s3napback/staging/";
+/// Where a run records the commit of a staged stream into a slot.
+pub const COMMIT_NAMESPACE: &str = ".s3napback/commit/";
+
+/// True for a key (logical or as listed) in the reserved namespace.
+pub fn is_reserved(key: &str) -> bool {
+    key.starts_with(RESERVED_NAMESPACE)
+}
+
+/// The chunk prefix under which run `run_id` stages a new stream for slot `prefix`:
+/// `.s3napback/staging/PREFIX/RUN-ID` (its chunks are `...:NNNN` like any slot's). Every
+/// run's staging of one slot lists under [`staging_dir`]`(prefix)`.
+pub fn staging_prefix(prefix: &str, run_id: &str) -> String {
+    format!("{}{run_id}", staging_dir(prefix))
+}
+
+/// The listing prefix of every staged stream of slot `prefix`, whichever run wrote it.
+pub fn staging_dir(prefix: &str) -> String {
+    format!("{STAGING_NAMESPACE}{prefix}/")
+}
+
+/// The commit marker of slot `prefix`: `.s3napback/commit/PREFIX`.
+pub fn commit_marker_key(prefix: &str) -> String {
+    format!("{COMMIT_NAMESPACE}{prefix}")
+}
+
+/// True when `listed` (a marker key as the server lists it) is the commit marker of the
+/// slot listed as `slot_prefix`. Servers that strip leading `/` strip it from the slot
+/// but not from inside the marker key, so both are compared without leading `/`.
+pub fn marker_names_slot(listed: &str, slot_prefix: &str) -> bool {
+    listed
+        .strip_prefix(COMMIT_NAMESPACE)
+        .is_some_and(|rest| rest.trim_start_matches('/') == slot_prefix.trim_start_matches('/'))
+}
 
 /// Number of digits of the chunk index in a key.
 pub const INDEX_DIGITS: usize = 20;
@@ -52,6 +96,9 @@ pub struct Slot {
     pub last_modified: OffsetDateTime,
     /// Total size of the chunks in bytes.
     pub size: u64,
+    /// A commit marker names this slot: a replacement was interrupted, the chunks may mix
+    /// two streams until the next backup run finishes the commit.
+    pub commit_pending: bool,
 }
 
 impl Slot {
@@ -64,10 +111,18 @@ impl Slot {
 }
 
 /// Groups a listing into slots by PREFIX, sorted by prefix; each slot's chunks are sorted
-/// by index. Keys that are not chunk keys are ignored.
+/// by index. Keys that are not chunk keys, and the reserved namespace, are ignored; a
+/// slot named by a commit marker is flagged `commit_pending`.
 pub fn group_slots(objects: impl IntoIterator<Item = ObjectInfo>) -> Vec<Slot> {
     let mut by_prefix: BTreeMap<String, Vec<(u64, ObjectInfo)>> = BTreeMap::new();
+    let mut markers = Vec::new();
     for obj in objects {
+        if is_reserved(&obj.key) {
+            if obj.key.starts_with(COMMIT_NAMESPACE) {
+                markers.push(obj.key);
+            }
+            continue;
+        }
         if let Some((prefix, index)) = parse_chunk_key(&obj.key) {
             by_prefix
                 .entry(prefix.to_owned())
@@ -86,11 +141,13 @@ pub fn group_slots(objects: impl IntoIterator<Item = ObjectInfo>) -> Vec<Slot> {
                 .max()
                 .unwrap_or(OffsetDateTime::UNIX_EPOCH);
             let size = chunks.iter().map(|c| c.size).sum();
+            let commit_pending = markers.iter().any(|m| marker_names_slot(m, &prefix));
             Slot {
                 prefix,
                 chunks,
                 last_modified,
                 size,
+                commit_pending,
             }
         })
         .collect()
@@ -114,17 +171,22 @@ pub enum SlotProblem {
         /// The repeated index.
         index: u64,
     },
-    /// A chunk before the last does not have exactly ChunkSize bytes.
+    /// A commit marker names the slot: its replacement was interrupted.
+    #[error(
+        "its replacement was interrupted (commit marker present; the next backup run finishes it)"
+    )]
+    CommitPending,
+    /// A chunk before the last does not have the size of chunk 0.
     #[error("chunk {index} has {size} bytes, expected {expected}")]
     WrongSize {
         /// The chunk index.
         index: u64,
         /// Its size.
         size: u64,
-        /// ChunkSize.
+        /// The size of chunk 0 (the ChunkSize the slot was written with).
         expected: u64,
     },
-    /// Every chunk is exactly ChunkSize: the upload stopped before its final short chunk.
+    /// Every chunk has the size of chunk 0: the upload stopped before its final short chunk.
     #[error("no final short chunk after chunk {last_index} (upload incomplete)")]
     NoFinalShortChunk {
         /// The index of the last chunk present.
@@ -132,12 +194,18 @@ pub enum SlotProblem {
     },
 }
 
-/// Checks that `slot` is a complete upload with the given ChunkSize: indices 0..n
-/// contiguous, every chunk but the last exactly `chunk_size` bytes, the last shorter.
-pub fn check_complete(slot: &Slot, chunk_size: u64) -> Result<(), SlotProblem> {
-    if slot.chunks.is_empty() {
-        return Err(SlotProblem::Empty);
+/// Checks that `slot` is a complete upload, judged from the slot alone: no pending
+/// commit, indices 0..n contiguous, every chunk but the last the size of chunk 0 (the
+/// ChunkSize it was written with), the last shorter. A single chunk is its own last
+/// chunk: complete whatever its size (an empty stream is `verify`'s concern).
+pub fn check_complete(slot: &Slot) -> Result<(), SlotProblem> {
+    if slot.commit_pending {
+        return Err(SlotProblem::CommitPending);
     }
+    let Some(first) = slot.chunks.first() else {
+        return Err(SlotProblem::Empty);
+    };
+    let chunk_size = first.size;
     let n = slot.chunks.len();
     for (pos, chunk) in slot.chunks.iter().enumerate() {
         let expected_index = pos as u64;
@@ -158,7 +226,7 @@ pub fn check_complete(slot: &Slot, chunk_size: u64) -> Result<(), SlotProblem> {
                 expected: chunk_size,
             });
         }
-        if last {
+        if last && n > 1 {
             if chunk.size == chunk_size {
                 return Err(SlotProblem::NoFinalShortChunk { last_index: index });
             }
@@ -279,31 +347,42 @@ mod tests {
 
     #[test]
     fn complete_slots() {
-        assert_eq!(check_complete(&slot(&[(0, 0)]), 1000), Ok(()));
-        assert_eq!(check_complete(&slot(&[(0, 999)]), 1000), Ok(()));
-        assert_eq!(check_complete(&slot(&[(0, 1000), (1, 0)]), 1000), Ok(()));
+        assert_eq!(check_complete(&slot(&[(0, 0)])), Ok(()));
+        assert_eq!(check_complete(&slot(&[(0, 999)])), Ok(()));
+        assert_eq!(check_complete(&slot(&[(0, 1000), (1, 0)])), Ok(()));
         assert_eq!(
-            check_complete(&slot(&[(0, 1000), (1, 1000), (2, 1)]), 1000),
+            check_complete(&slot(&[(0, 1000), (1, 1000), (2, 1)])),
             Ok(())
+        );
+    }
+
+    #[test]
+    fn completeness_follows_chunk_zero_not_todays_chunk_size() {
+        // Written with ChunkSize 700 or 5000: judged by what the slot says.
+        assert_eq!(check_complete(&slot(&[(0, 700), (1, 700), (2, 3)])), Ok(()));
+        assert_eq!(check_complete(&slot(&[(0, 5000), (1, 4999)])), Ok(()));
+        assert_eq!(
+            check_complete(&slot(&[(0, 700), (1, 700)])),
+            Err(SlotProblem::NoFinalShortChunk { last_index: 1 })
         );
     }
 
     #[test]
     fn incomplete_slots_name_the_chunk() {
         assert_eq!(
-            check_complete(&slot(&[(0, 1000)]), 1000),
-            Err(SlotProblem::NoFinalShortChunk { last_index: 0 })
+            check_complete(&slot(&[(0, 1000), (1, 1000)])),
+            Err(SlotProblem::NoFinalShortChunk { last_index: 1 })
         );
         assert_eq!(
-            check_complete(&slot(&[(1, 10)]), 1000),
+            check_complete(&slot(&[(1, 10)])),
             Err(SlotProblem::MissingIndex { index: 0 })
         );
         assert_eq!(
-            check_complete(&slot(&[(0, 1000), (2, 10)]), 1000),
+            check_complete(&slot(&[(0, 1000), (2, 10)])),
             Err(SlotProblem::MissingIndex { index: 1 })
         );
         assert_eq!(
-            check_complete(&slot(&[(0, 1000), (1, 999), (2, 10)]), 1000),
+            check_complete(&slot(&[(0, 1000), (1, 999), (2, 10)])),
             Err(SlotProblem::WrongSize {
                 index: 1,
                 size: 999,
@@ -311,15 +390,15 @@ mod tests {
             })
         );
         assert_eq!(
-            check_complete(&slot(&[(0, 1001)]), 1000),
+            check_complete(&slot(&[(0, 1000), (1, 1001)])),
             Err(SlotProblem::WrongSize {
-                index: 0,
+                index: 1,
                 size: 1001,
                 expected: 1000
             })
         );
         assert_eq!(
-            check_complete(&slot(&[(0, 1000), (0, 1000), (1, 3)]), 1000),
+            check_complete(&slot(&[(0, 1000), (0, 1000), (1, 3)])),
             Err(SlotProblem::DuplicateIndex { index: 0 })
         );
         let empty = Slot {
@@ -327,11 +406,47 @@ mod tests {
             chunks: vec![],
             last_modified: OffsetDateTime::UNIX_EPOCH,
             size: 0,
+            commit_pending: false,
         };
-        assert_eq!(check_complete(&empty, 1000), Err(SlotProblem::Empty));
+        assert_eq!(check_complete(&empty), Err(SlotProblem::Empty));
         assert_eq!(
             SlotProblem::MissingIndex { index: 3 }.to_string(),
             "chunk 3 is missing"
         );
+    }
+
+    #[test]
+    fn the_reserved_namespace_is_no_slot_and_markers_flag_their_slot() {
+        let staged = staging_prefix("/etc-3-FULL", "r1-2");
+        assert_eq!(staged, ".s3napback/staging//etc-3-FULL/r1-2");
+        assert!(staged.starts_with(&staging_dir("/etc-3-FULL")));
+        let slots = group_slots(vec![
+            obj(&chunk_key(&staged, 0), 1000, 0),
+            obj(&chunk_key(&staged, 1), 10, 0),
+            obj(&chunk_key("/etc-3-FULL", 0), 5, 0),
+            obj(&chunk_key("/etc-4-DIFF", 0), 5, 0),
+            obj(&commit_marker_key("/etc-3-FULL"), 80, 0),
+        ]);
+        let names: Vec<&str> = slots.iter().map(|s| s.prefix.as_str()).collect();
+        assert_eq!(names, ["/etc-3-FULL", "/etc-4-DIFF"]);
+        assert!(slots[0].commit_pending);
+        assert!(!slots[1].commit_pending);
+        assert_eq!(check_complete(&slots[0]), Err(SlotProblem::CommitPending));
+        assert_eq!(check_complete(&slots[1]), Ok(()));
+        // Servers that strip the leading `/` list the slot as `etc-3-FULL`.
+        assert!(marker_names_slot(
+            ".s3napback/commit//etc-3-FULL",
+            "etc-3-FULL"
+        ));
+        assert!(marker_names_slot(
+            ".s3napback/commit/etc-3-FULL",
+            "etc-3-FULL"
+        ));
+        assert!(!marker_names_slot(
+            ".s3napback/commit//etc-3-FULL",
+            "/etc-4-DIFF"
+        ));
+        assert!(is_reserved(".s3napback/anything"));
+        assert!(!is_reserved("/.s3napback/x"));
     }
 }

@@ -1,7 +1,10 @@
 //! Object storage: the [`Store`] trait the rest of the tool uses, and the js3tream key
 //! layout (LEGACY.md §6 and §8). `s3` is the aws-sdk-s3 implementation.
 
+pub mod commit;
 pub mod keys;
+#[cfg(test)]
+pub mod mem;
 pub mod retry;
 pub mod s3;
 
@@ -238,12 +241,9 @@ pub trait Store: Send + Sync {
         }
         Ok(data)
     }
-    /// Copies object `from` to `to` inside the bucket. This default reads and writes
-    /// the body; servers implement it with CopyObject.
-    fn copy(&self, from: &str, to: &str) -> Result<(), StoreError> {
-        let data = self.get(from)?;
-        self.put(to, data)
-    }
+    /// Copies one object inside the bucket on the server (no data passes through the
+    /// tool), keeping its bytes, metadata and storage class; `to` is replaced if present.
+    fn copy(&self, from: &str, to: &str) -> Result<(), StoreError>;
     /// Deletes objects (keys as returned by `list`); missing ones are not an error.
     fn delete(&self, keys: &[String]) -> Result<(), StoreError>;
     /// How this server spells a logical key in listings (servers such as Garage and MinIO

@@ -35,12 +35,14 @@ use aws_sdk_s3::config::{
 };
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::MetadataDirective;
 use aws_sdk_s3::types::{
     BucketLocationConstraint, CreateBucketConfiguration, Delete, ObjectIdentifier, StorageClass,
 };
 use base64::Engine;
 use bytes::Bytes;
 use md5::{Digest, Md5};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use time::OffsetDateTime;
 use tokio::runtime::Runtime;
 
@@ -83,6 +85,14 @@ impl std::fmt::Debug for Secret {
         f.write_str("Secret(<redacted>)")
     }
 }
+
+/// What a CopyObject source key escapes: everything but unreserved characters and `/`.
+const COPY_SOURCE_ESCAPES: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~')
+    .remove(b'/');
 
 /// How to reach one bucket. Build with [`S3Config::new`] and the `with_*` methods.
 #[derive(Debug, Clone, PartialEq)]
@@ -894,6 +904,46 @@ impl Store for S3Store {
 
     fn get_sized(&self, key: &str, expected: u64) -> Result<Bytes, StoreError> {
         self.read_object(key, Some(expected))
+    }
+
+    fn copy(&self, from: &str, to: &str) -> Result<(), StoreError> {
+        // The copy source is a header (`bucket/key`, URL-encoded) that servers do not
+        // normalise as they do request paths: name it as the server spells it.
+        let source_key = self.key_style()?.apply(from);
+        let source = format!(
+            "{}/{}",
+            self.bucket,
+            utf8_percent_encode(&source_key, COPY_SOURCE_ESCAPES)
+        );
+        self.rt.block_on(async {
+            let out = self
+                .client
+                .copy_object()
+                .bucket(&self.bucket)
+                .key(to)
+                .copy_source(source)
+                .metadata_directive(MetadataDirective::Copy)
+                .storage_class(StorageClass::Standard)
+                .send()
+                .await
+                .map_err(|e| match status(&e) {
+                    Some(404) => StoreError::NotFound {
+                        bucket: self.bucket.clone(),
+                        key: from.to_owned(),
+                    },
+                    _ => self.sdk_err("CopyObject", &format!("{from} -> {to}"), e),
+                })?;
+            // A copy whose body failed half-way can still answer 200 (the error is in
+            // the body): no result means no copy.
+            if out.copy_object_result().is_none() {
+                return Err(self.err(
+                    "CopyObject",
+                    &format!("{from} -> {to}"),
+                    "no CopyObjectResult in the answer".into(),
+                ));
+            }
+            Ok(())
+        })
     }
 
     fn delete(&self, keys: &[String]) -> Result<(), StoreError> {

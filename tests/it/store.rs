@@ -228,7 +228,7 @@ fn chunker_layouts(store: &dyn Store) {
         );
         assert_eq!(chunk_sizes(store, &prefix), want, "{len} bytes");
         let slot = group_slots(store.list(&prefix).unwrap()).remove(0);
-        check_complete(&slot, CS).unwrap();
+        check_complete(&slot).unwrap();
         assert_eq!(download(store, &prefix), data);
     }
 }
@@ -350,7 +350,9 @@ fn chunker_fills_chunks_from_a_slow_reader_and_reports_read_errors() {
         !sizes.is_empty() && sizes.len() <= 2 && sizes.iter().all(|&s| s == 1000),
         "{sizes:?}"
     );
-    assert!(check_complete(&slot, 1000).is_err());
+    // Judged from the slot alone, one full-size chunk is its own final chunk; from two on
+    // the missing short chunk shows (backups never leave partial slots: they stage).
+    assert!(sizes.len() < 2 || check_complete(&slot).is_err());
 }
 
 #[test]

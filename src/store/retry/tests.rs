@@ -40,6 +40,9 @@ impl Store for Flaky {
     fn get(&self, _: &str) -> Result<Bytes, StoreError> {
         self.next().map(|_| Bytes::from_static(b"data"))
     }
+    fn copy(&self, _: &str, _: &str) -> Result<(), StoreError> {
+        self.next()
+    }
     fn delete(&self, _: &[String]) -> Result<(), StoreError> {
         self.next()
     }

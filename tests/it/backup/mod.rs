@@ -4,6 +4,8 @@ mod databases;
 mod directory;
 mod failures;
 pub(crate) mod harness;
+mod interrupted;
+mod reused_slots;
 mod rotation;
 mod subversion;
 mod takeover;

@@ -1,0 +1,348 @@
+//! Replacing a slot without ever losing the backup it holds.
+//!
+//! A run uploads its stream under a staging prefix in the reserved namespace
+//! ([`keys::staging_prefix`]), which every reader ignores. Only when the whole stream is
+//! stored and every pipeline stage exited 0 is it committed:
+//!
+//! 1. a commit marker `.s3napback/commit/PREFIX` ([`Commit`], JSON) names the slot, the
+//!    staging prefix and the chunk count;
+//! 2. each staged chunk is copied on the server (CopyObject) to the slot's legacy key;
+//! 3. the slot's old chunks beyond the new count are deleted;
+//! 4. the staged chunks are deleted;
+//! 5. the marker is deleted.
+//!
+//! Every step can be repeated, so a run killed anywhere in 2-5 is finished by the next run
+//! ([`finish`]); until then readers see the marker and treat the slot as incomplete.
+//! Before step 1 the slot is untouched and a failed run deletes its staged chunks only.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use serde::{Deserialize, Serialize};
+
+use super::keys::{
+    COMMIT_NAMESPACE, chunk_key, commit_marker_key, is_reserved, parse_chunk_key, staging_dir,
+};
+use super::{Store, StoreError};
+
+/// How many copies run at once (as many as chunk uploads).
+pub const PARALLEL_COPIES: usize = 4;
+
+/// What a commit marker records.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Commit {
+    /// The slot being replaced (logical prefix, `/etc-3-FULL`).
+    pub slot: String,
+    /// Where the new stream is staged (logical chunk prefix).
+    pub staging: String,
+    /// How many chunks the new stream has.
+    pub chunks: u64,
+}
+
+/// Why a commit could not be finished.
+#[derive(Debug, thiserror::Error)]
+pub enum CommitError {
+    /// A store request failed.
+    #[error(transparent)]
+    Store(Box<StoreError>),
+    /// A marker object that is not a commit record.
+    #[error("commit marker {key} is unreadable: {message}")]
+    BadMarker {
+        /// The marker key as listed.
+        key: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl From<StoreError> for CommitError {
+    fn from(e: StoreError) -> CommitError {
+        CommitError::Store(Box::new(e))
+    }
+}
+
+/// The chunk indices stored under `prefix` (keys as listed), in order, with their keys.
+pub fn chunks_of(store: &dyn Store, prefix: &str) -> Result<Vec<(u64, String)>, StoreError> {
+    let physical = store.physical_key(prefix);
+    let mut found: Vec<(u64, String)> = store
+        .list(&format!("{prefix}:"))?
+        .into_iter()
+        .filter_map(|o| {
+            let (p, index) = parse_chunk_key(&o.key)?;
+            (p == physical || p == prefix).then(|| (index, o.key.clone()))
+        })
+        .collect();
+    found.sort();
+    Ok(found)
+}
+
+/// Deletes every chunk stored under `prefix`; returns how many there were.
+pub fn delete_chunks(store: &dyn Store, prefix: &str) -> Result<usize, StoreError> {
+    let keys: Vec<String> = chunks_of(store, prefix)?.into_iter().map(|c| c.1).collect();
+    store.delete(&keys)?;
+    Ok(keys.len())
+}
+
+/// Deletes what earlier runs staged for `slot` and never committed (runs killed before
+/// their commit marker); returns how many objects went. Call with no commit of the slot
+/// pending.
+pub fn delete_abandoned_staging(store: &dyn Store, slot: &str) -> Result<usize, StoreError> {
+    let dir = staging_dir(slot);
+    let physical_dir = store.physical_key(&dir);
+    let keys: Vec<String> = store
+        .list(&dir)?
+        .into_iter()
+        .map(|o| o.key)
+        .filter(|k| {
+            // `DIR/RUN-ID:NNNN` only: not the staging of a slot whose name continues.
+            parse_chunk_key(k)
+                .and_then(|(p, _)| p.strip_prefix(&physical_dir).or(p.strip_prefix(&dir)))
+                .is_some_and(|run_id| !run_id.is_empty() && !run_id.contains('/'))
+        })
+        .collect();
+    store.delete(&keys)?;
+    Ok(keys.len())
+}
+
+/// Step 1 alone: the commit marker.
+pub fn write_marker(store: &dyn Store, commit: &Commit) -> Result<(), StoreError> {
+    let body = serde_json::to_vec(commit).expect("a commit record serialises");
+    store.put(&commit_marker_key(&commit.slot), body.into())
+}
+
+/// Steps 2-5, each repeatable: copies the staged chunks still present (a missing one was
+/// copied before the staging was deleted in step 4), deletes the slot's surplus old
+/// chunks, the staging and the marker. With nothing staged any more (killed between
+/// steps 4 and 5) only the marker goes: the slot was already replaced.
+pub fn finish(store: &dyn Store, commit: &Commit, parallel: usize) -> Result<(), CommitError> {
+    let staged = chunks_of(store, &commit.staging)?;
+    if !staged.is_empty() {
+        let to_copy: Vec<u64> = staged
+            .iter()
+            .map(|(i, _)| *i)
+            .filter(|i| *i < commit.chunks)
+            .collect();
+        copy_all(store, commit, &to_copy, parallel)?;
+        let surplus: Vec<String> = chunks_of(store, &commit.slot)?
+            .into_iter()
+            .filter(|(i, _)| *i >= commit.chunks)
+            .map(|(_, k)| k)
+            .collect();
+        log::debug!(
+            "{}: {} chunks copied from {}, {} old chunks deleted",
+            commit.slot,
+            to_copy.len(),
+            commit.staging,
+            surplus.len()
+        );
+        store.delete(&surplus)?;
+        let staged_keys: Vec<String> = staged.into_iter().map(|(_, k)| k).collect();
+        store.delete(&staged_keys)?;
+    }
+    store.delete(&[commit_marker_key(&commit.slot)])?;
+    Ok(())
+}
+
+/// Copies staged chunks `indices` to the slot, up to `parallel` at once; stops at the
+/// first failure.
+fn copy_all(
+    store: &dyn Store,
+    commit: &Commit,
+    indices: &[u64],
+    parallel: usize,
+) -> Result<(), StoreError> {
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let first_error = Mutex::new(None);
+    std::thread::scope(|s| {
+        for _ in 0..parallel.clamp(1, indices.len().max(1)) {
+            s.spawn(|| {
+                while !failed.load(Ordering::SeqCst) {
+                    let Some(&index) = indices.get(next.fetch_add(1, Ordering::SeqCst)) else {
+                        break;
+                    };
+                    let from = chunk_key(&commit.staging, index);
+                    let to = chunk_key(&commit.slot, index);
+                    log::debug!("COPY {from} -> {to}");
+                    if let Err(e) = store.copy(&from, &to) {
+                        failed.store(true, Ordering::SeqCst);
+                        let mut first = first_error.lock().unwrap_or_else(|p| p.into_inner());
+                        first.get_or_insert(e);
+                    }
+                }
+            });
+        }
+    });
+    match first_error.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+/// Reads a commit marker (key as listed).
+pub fn read_marker(store: &dyn Store, key: &str) -> Result<Commit, CommitError> {
+    let body = store.get(key)?;
+    serde_json::from_slice(&body).map_err(|e| CommitError::BadMarker {
+        key: key.to_owned(),
+        message: e.to_string(),
+    })
+}
+
+/// The commit marker of `slot`, if one is stored.
+pub fn pending(store: &dyn Store, slot: &str) -> Result<Option<Commit>, CommitError> {
+    match read_marker(store, &commit_marker_key(slot)) {
+        Ok(c) => Ok(Some(c)),
+        Err(CommitError::Store(e)) if matches!(*e, StoreError::NotFound { .. }) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// The marker keys (as listed) among `keys`.
+pub fn marker_keys<'a>(keys: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    keys.into_iter()
+        .filter(|k| is_reserved(k) && k.starts_with(COMMIT_NAMESPACE))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::keys::{group_slots, staging_prefix};
+    use crate::store::mem::MemStore;
+    use bytes::Bytes;
+
+    const SLOT: &str = "/etc-3-FULL";
+
+    /// An old slot of 5 chunks (4 x 10 bytes + 3), a staged stream of 3 (2 x 8 + 1), and
+    /// the marker: the state right after step 1.
+    fn marked() -> (MemStore, Commit) {
+        let store = MemStore::default();
+        for (i, size) in [10, 10, 10, 10, 3].into_iter().enumerate() {
+            let body = Bytes::from(vec![b'o'; size]);
+            store.put(&chunk_key(SLOT, i as u64), body).unwrap();
+        }
+        let staging = staging_prefix(SLOT, "1-1");
+        for (i, size) in [8, 8, 1].into_iter().enumerate() {
+            let body = Bytes::from(vec![b'n'; size]);
+            store.put(&chunk_key(&staging, i as u64), body).unwrap();
+        }
+        let commit = Commit {
+            slot: SLOT.into(),
+            staging,
+            chunks: 3,
+        };
+        write_marker(&store, &commit).unwrap();
+        (store, commit)
+    }
+
+    fn assert_replaced(store: &MemStore) {
+        let slot: Vec<(String, usize)> = store
+            .objects
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| {
+                assert!(v.iter().all(|b| *b == b'n'), "{k} holds old bytes");
+                (k.clone(), v.len())
+            })
+            .collect();
+        assert_eq!(
+            slot,
+            [
+                (chunk_key(SLOT, 0), 8),
+                (chunk_key(SLOT, 1), 8),
+                (chunk_key(SLOT, 2), 1)
+            ]
+        );
+    }
+
+    #[test]
+    fn a_marked_slot_is_incomplete_until_finished() {
+        let (store, commit) = marked();
+        let slots = group_slots(store.list("").unwrap());
+        assert_eq!(slots.len(), 1, "staging is no slot");
+        assert!(slots[0].commit_pending);
+        assert_eq!(pending(&store, SLOT).unwrap(), Some(commit.clone()));
+        finish(&store, &commit, 2).unwrap();
+        assert_replaced(&store);
+        assert_eq!(pending(&store, SLOT).unwrap(), None);
+    }
+
+    #[test]
+    fn finishing_again_after_a_kill_at_any_step_gives_the_new_stream() {
+        // Killed after copying chunk 0 only.
+        let (store, commit) = marked();
+        store
+            .copy(&chunk_key(&commit.staging, 0), &chunk_key(SLOT, 0))
+            .unwrap();
+        finish(&store, &commit, 4).unwrap();
+        assert_replaced(&store);
+
+        // Killed after the copies, the surplus and one staged chunk were deleted.
+        let (store, commit) = marked();
+        for i in 0..3 {
+            store
+                .copy(&chunk_key(&commit.staging, i), &chunk_key(SLOT, i))
+                .unwrap();
+        }
+        store
+            .delete(&[
+                chunk_key(SLOT, 3),
+                chunk_key(SLOT, 4),
+                chunk_key(&commit.staging, 1),
+            ])
+            .unwrap();
+        finish(&store, &commit, 1).unwrap();
+        assert_replaced(&store);
+
+        // Killed between deleting the staging and the marker: only the marker goes.
+        let (store, commit) = marked();
+        finish(&store, &commit, 4).unwrap();
+        write_marker(&store, &commit).unwrap();
+        finish(&store, &commit, 4).unwrap();
+        assert_replaced(&store);
+    }
+
+    #[test]
+    fn a_failed_copy_leaves_marker_and_staging_for_the_next_run() {
+        let (mut store, commit) = marked();
+        store.fail_key = Some(chunk_key(SLOT, 1));
+        let err = finish(&store, &commit, 1).unwrap_err();
+        assert!(err.to_string().contains("boom"), "{err}");
+        assert_eq!(store.list(&commit.staging).unwrap().len(), 3);
+        assert!(pending(&store, SLOT).unwrap().is_some());
+        store.fail_key = None;
+        finish(&store, &commit, 4).unwrap();
+        assert_replaced(&store);
+    }
+
+    #[test]
+    fn abandoned_staging_of_the_slot_only_is_deleted() {
+        let store = MemStore::default();
+        let mine = staging_prefix(SLOT, "9-9");
+        let longer = staging_prefix("/etc-3-FULL/x-1-FULL", "9-9");
+        let other = staging_prefix("/etc-4-DIFF", "9-9");
+        for p in [&mine, &longer, &other] {
+            store
+                .put(&chunk_key(p, 0), Bytes::from_static(b"x"))
+                .unwrap();
+        }
+        assert_eq!(delete_abandoned_staging(&store, SLOT).unwrap(), 1);
+        assert_eq!(store.keys(), [chunk_key(&longer, 0), chunk_key(&other, 0)]);
+    }
+
+    #[test]
+    fn markers_are_found_and_read_back() {
+        let (store, commit) = marked();
+        let keys = store.keys();
+        let markers = marker_keys(keys.iter().map(String::as_str));
+        assert_eq!(markers, [commit_marker_key(SLOT)]);
+        assert_eq!(read_marker(&store, &markers[0]).unwrap(), commit);
+        store
+            .put(&markers[0], Bytes::from_static(b"not json"))
+            .unwrap();
+        let err = read_marker(&store, &markers[0]).unwrap_err();
+        assert!(err.to_string().contains("unreadable"), "{err}");
+    }
+}

@@ -1,0 +1,413 @@
+//! Runs killed half-way (SIGKILL, power loss): what they leave is never taken for a
+//! complete backup. A partial slot or a staged stream is redone by the next run (not
+//! "already done today"); a commit interrupted mid-copy is finished by the next run; restore
+//! and status skip incomplete slots with a WARN naming them. Completeness is read from the
+//! slot itself, so a changed ChunkSize keeps old slots usable.
+
+use std::fs;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use s3napback::store::Store;
+use s3napback::store::commit::Commit;
+use s3napback::store::keys::{chunk_key, commit_marker_key, staging_prefix};
+
+use super::harness::{Site, make_tree, restored, tree};
+use super::reused_slots::{Days, bucket};
+
+fn directory_days(chunk: u64) -> (Days, std::path::PathBuf, String) {
+    let site = Site::new();
+    let src = site.path("src/tree");
+    make_tree(&src);
+    let name = src.display().to_string();
+    let body = format!("<Directory {name}>\n\tDiffs 1\n\tFulls 1\n</Directory>\n");
+    (Days::new(site, chunk, &body), src, name)
+}
+
+fn reserved_keys(days: &Days) -> Vec<String> {
+    days.store
+        .list(".s3napback/")
+        .unwrap()
+        .into_iter()
+        .map(|o| o.key)
+        .collect()
+}
+
+fn assert_restores(days: &Days, src: &Path, name: &str) -> String {
+    assert_restores_as(days, src, src, name)
+}
+
+/// Restores `name` (backed up from `original`); compares with the tree at `expected`.
+fn assert_restores_as(days: &Days, expected: &Path, original: &Path, name: &str) -> String {
+    let out = days.site.path("restored");
+    let _ = fs::remove_dir_all(&out);
+    let run = days.restore_into(&out, name);
+    assert_eq!(
+        tree(&restored(&out, original)),
+        tree(expected),
+        "{}",
+        run.log
+    );
+    run.log.clone()
+}
+
+#[test]
+fn a_partial_slot_and_abandoned_staging_are_redone_and_skipped_with_a_warning() {
+    let (days, src, name) = directory_days(1000);
+    assert_eq!(days.backup("2026-11-11").status, 0);
+    let day11 = days.site.path("day11");
+    assert!(
+        Command::new("cp")
+            .arg("-a")
+            .arg(&src)
+            .arg(&day11)
+            .status()
+            .unwrap()
+            .success()
+    );
+
+    // What a run killed on the 12th leaves: a staged stream of the DIFF slot, and (as a
+    // js3tream-era run killed half-way would) two full-size chunks under its final name,
+    // both stamped on the 12th.
+    fs::write(days.site.path("s3-clock"), "@2026-11-12 03:00:00\n").unwrap();
+    let slot = format!("{name}-1-DIFF");
+    let staged = staging_prefix(&slot, "1790000000-4242");
+    for i in 0..3 {
+        let body = Bytes::from(vec![b's'; 1000]);
+        days.store.put(&chunk_key(&staged, i), body).unwrap();
+    }
+    for i in 0..2 {
+        let body = Bytes::from(vec![b'p'; 1000]);
+        days.store.put(&chunk_key(&slot, i), body).unwrap();
+    }
+
+    // Invisible or incomplete: list hides the staging, status and restore warn and use
+    // the complete FULL.
+    for format in [&[][..], &["--json"], &["--js3tream"]] {
+        let list = days.command("list", format);
+        assert_eq!(list.status, 0, "{}", list.log);
+        assert!(list.log.contains(&name), "{}", list.log);
+        assert!(!list.log.contains(".s3napback"), "{format:?}: {}", list.log);
+    }
+    let status = days.command("status", &["--now", "2026-11-12 04:00:00"]);
+    status
+        .expect(&format!(
+            "{slot}: incomplete (no final short chunk after chunk 1"
+        ))
+        .expect("timeline: F!");
+    assert_eq!(status.status, 0, "{}", status.log);
+    let log = assert_restores_as(&days, &day11, &src, &name);
+    assert!(
+        log.contains(&format!("DIFF slot {slot} is incomplete")),
+        "{log}"
+    );
+
+    // A rerun on the 12th: not "already done today", redone, staging gone.
+    fs::write(src.join("a.txt"), "alpha on the 12th\n").unwrap();
+    let run = days.backup("2026-11-12");
+    assert_eq!(run.status, 0, "{}", run.log);
+    assert!(!run.log.contains("-- already done today"), "{}", run.log);
+    assert!(
+        run.log
+            .contains("Buckets already done today:\nBackup.S3napback INFO directory"),
+        "the partial slot is not listed as done: {}",
+        run.log
+    );
+    run.expect("deleted 3 objects a killed run had staged");
+    assert!(reserved_keys(&days).is_empty());
+    let log = assert_restores(&days, &src, &name);
+    assert!(!log.contains("is incomplete"), "{log}");
+    // And now it is done today.
+    days.backup("2026-11-12").expect(&format!(
+        "Skipping {}:{slot} -- already done today",
+        days.server.bucket
+    ));
+}
+
+#[test]
+fn a_commit_interrupted_mid_copy_is_finished_by_the_next_run() {
+    let (days, src, name) = directory_days(1000);
+    assert_eq!(days.backup("2026-11-11").status, 0);
+    let slot = format!("{name}-0-FULL");
+    let old = bucket(&days.store);
+    let old_chunks: Vec<(&String, &Vec<u8>)> = old
+        .iter()
+        .filter(|(k, _)| k.starts_with(&format!("{slot}:")))
+        .collect();
+    assert!(old_chunks.len() > 5, "{:?}", old.keys());
+
+    // The FULL of the 13th is smaller. Take the stream a run stores...
+    let data = fs::read(src.join("data.bin")).unwrap();
+    fs::write(src.join("data.bin"), &data[..10_000]).unwrap();
+    fs::write(src.join("new.txt"), "new on the 13th\n").unwrap();
+    assert_eq!(days.backup("2026-11-13").status, 0);
+    let new: Vec<(String, Vec<u8>)> = bucket(&days.store)
+        .into_iter()
+        .filter(|(k, _)| k.starts_with(&format!("{slot}:")))
+        .collect();
+    assert!(new.len() < old_chunks.len());
+    // ...and put the bucket in the state a run killed during its copies leaves: the old
+    // slot with its first 3 chunks replaced, the whole new stream staged, the marker.
+    for (key, body) in &old_chunks {
+        days.store.put(key, Bytes::from((*body).clone())).unwrap();
+    }
+    for (key, body) in &new[..3] {
+        days.store.put(key, Bytes::from(body.clone())).unwrap();
+    }
+    let staged = staging_prefix(&slot, "1790000000-77");
+    for (i, (_, body)) in new.iter().enumerate() {
+        days.store
+            .put(&chunk_key(&staged, i as u64), Bytes::from(body.clone()))
+            .unwrap();
+    }
+    let marker = Commit {
+        slot: slot.clone(),
+        staging: staged.clone(),
+        chunks: new.len() as u64,
+    };
+    days.store
+        .put(
+            &commit_marker_key(&slot),
+            Bytes::from(serde_json::to_vec(&marker).unwrap()),
+        )
+        .unwrap();
+
+    // Half old, half new: readers refuse it (the layout alone would look complete).
+    let verify = days.command("verify", &[]);
+    assert_eq!(verify.status, 1, "{}", verify.log);
+    verify.expect(&format!("{slot}: its replacement was interrupted"));
+    let restore = days.command("restore", &["--into", "/nonexistent-x", &name]);
+    assert_eq!(restore.status, 1, "{}", restore.log);
+    restore.expect("no older complete FULL");
+
+    // The next run (a DIFF day) finishes the commit first.
+    fs::write(src.join("a.txt"), "alpha on the 14th\n").unwrap();
+    let run = days.backup("2026-11-14");
+    assert_eq!(run.status, 0, "{}", run.log);
+    run.expect(&format!(
+        "{slot}: finished replacing it with the {} chunks an interrupted run had stored",
+        new.len()
+    ));
+    let after = bucket(&days.store);
+    let slot_now: Vec<(String, Vec<u8>)> = after
+        .iter()
+        .filter(|(k, _)| k.starts_with(&format!("{slot}:")))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    assert!(slot_now == new, "the slot holds exactly the new stream");
+    assert!(reserved_keys(&days).is_empty());
+    assert_restores(&days, &src, &name);
+    assert_eq!(days.command("verify", &[]).status, 0);
+}
+
+#[test]
+fn a_run_killed_mid_upload_is_redone_and_leaves_no_complete_looking_slot() {
+    let (days, src, name) = directory_days(20_000);
+    assert_eq!(days.backup("2026-11-11").status, 0);
+    let before = bucket(&days.store);
+    // 4 MB of incompressible data: 200 chunks, long enough to be caught mid-upload.
+    let mut x: u64 = 7;
+    let big: Vec<u8> = (0..4_000_000)
+        .map(|_| {
+            x = x
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (x >> 33) as u8
+        })
+        .collect();
+    fs::write(src.join("big.bin"), big).unwrap();
+    fs::write(days.site.path("s3-clock"), "@2026-11-13 03:00:00\n").unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_s3napback"))
+        .arg("--logconfig")
+        .arg(days.site.path("log.conf"))
+        .args(["-c", days.conf.to_str().unwrap()])
+        .args(["--now", "2026-11-13 03:00:00"])
+        .env(days.site.gpg.env().0, days.site.gpg.env().1)
+        .env("TZ", "UTC")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while reserved_keys(&days).len() < 3 {
+        assert!(Instant::now() < deadline, "no staged chunk appeared");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the run ended too soon"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap(); // SIGKILL
+    let status = child.wait().unwrap();
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&status),
+        Some(9)
+    );
+    // The kept FULL is untouched; only staged objects were added.
+    let killed = bucket(&days.store);
+    for (key, body) in &before {
+        assert_eq!(killed.get(key), Some(body), "{key} changed");
+    }
+    assert!(
+        killed
+            .keys()
+            .all(|k| before.contains_key(k) || k.starts_with(".s3napback/"))
+    );
+    let status = days.command("status", &["--now", "2026-11-13 01:00:00"]);
+    assert_eq!(status.status, 0, "{}", status.log);
+    assert!(!status.log.contains(".s3napback"), "{}", status.log);
+
+    let run = days.backup("2026-11-13");
+    assert_eq!(run.status, 0, "{}", run.log);
+    run.expect("objects a killed run had staged");
+    assert!(reserved_keys(&days).is_empty());
+    assert_restores(&days, &src, &name);
+}
+
+#[test]
+fn slots_stay_usable_after_chunk_size_changes() {
+    let (days, src, name) = directory_days(1000);
+    // Nothing stored yet: verify says so and fails.
+    let verify = days.command("verify", &[]);
+    assert_eq!(verify.status, 1, "{}", verify.log);
+    verify.expect(&format!(
+        "Directory {name}: not restorable (no complete FULL)"
+    ));
+
+    assert_eq!(days.backup("2026-11-11").status, 0);
+    // ChunkSize changes: the FULL written with 1000-byte chunks stays complete.
+    let body = format!("<Directory {name}>\n\tDiffs 1\n\tFulls 1\n</Directory>\n");
+    days.site.config(&days.server, 700, true, &body);
+    let verify = days.command("verify", &["--deep"]);
+    assert_eq!(verify.status, 0, "{}", verify.log);
+    verify.expect("1 slots checked (deep), 0 with problems");
+    let mut data = fs::read(src.join("data.bin")).unwrap();
+    data.reverse();
+    fs::write(src.join("data.bin"), data).unwrap();
+    let run = days.backup("2026-11-12");
+    assert_eq!(run.status, 0, "{}", run.log);
+    let sizes: Vec<u64> = days
+        .store
+        .list(&format!("{name}-1-DIFF:"))
+        .unwrap()
+        .iter()
+        .map(|o| o.size)
+        .collect();
+    assert!(sizes.len() > 1 && sizes[0] == 700, "{sizes:?}");
+    let verify = days.command("verify", &[]);
+    assert_eq!(verify.status, 0, "{}", verify.log);
+    assert_restores(&days, &src, &name);
+    // The done-today rule reads completeness from the slot too.
+    days.backup("2026-11-12").expect("already done today");
+}
+
+/// Garage strips the leading `/` of keys: staging, copies (whose source names the key as
+/// the server spells it), surplus deletion, markers and the roll-forward still work.
+#[test]
+fn replacing_slots_and_finishing_commits_on_garage() {
+    let server = crate::support::s3::garage();
+    let store = server.store();
+    let site = Site::new();
+    let src = site.path("src/tree");
+    make_tree(&src);
+    let name = src.display().to_string();
+    let body = format!("<Directory {name}>\n\tDiffs 0\n\tFulls 1\n</Directory>\n");
+    let conf = site.config(&server, 1000, true, &body);
+    let conf = conf.to_str().unwrap();
+    let run = |date: &str| site.run(&["-c", conf], Some(&format!("{date} 03:00:00")));
+    let all = || -> std::collections::BTreeMap<String, Vec<u8>> {
+        store
+            .list("")
+            .unwrap()
+            .into_iter()
+            .map(|o| {
+                let body = store.get(&o.key).unwrap().to_vec();
+                (o.key, body)
+            })
+            .collect()
+    };
+    let restore_matches = || {
+        let out = site.path("restored");
+        let _ = fs::remove_dir_all(&out);
+        let r = site.run(
+            &[
+                "restore",
+                "-c",
+                conf,
+                "--into",
+                out.to_str().unwrap(),
+                &name,
+            ],
+            None,
+        );
+        assert_eq!(r.status, 0, "{}", r.log);
+        assert_eq!(tree(&restored(&out, &src)), tree(&src), "{}", r.log);
+    };
+    assert_eq!(run("2026-11-11").status, 0);
+    let before = all();
+
+    // A failing source keeps the slot byte for byte, staging included.
+    let moved = site.path("src/moved");
+    fs::rename(&src, &moved).unwrap();
+    let failed = run("2026-11-12");
+    assert_eq!(failed.status, 1, "{}", failed.log);
+    assert!(all() == before, "{}", failed.log);
+    fs::rename(&moved, &src).unwrap();
+
+    // A smaller stream replaces it: copies, surplus deleted, nothing reserved left.
+    let data = fs::read(src.join("data.bin")).unwrap();
+    fs::write(src.join("data.bin"), &data[..5_000]).unwrap();
+    let ok = run("2026-11-12");
+    assert_eq!(ok.status, 0, "{}", ok.log);
+    let replaced = all();
+    assert!(replaced.len() < before.len(), "{:?}", replaced.keys());
+    assert!(replaced.keys().all(|k| !k.starts_with(".s3napback/")));
+    restore_matches();
+
+    // An interrupted commit of the next stream (staged, marker, one chunk copied).
+    let slot = format!("{name}-0-FULL");
+    fs::write(src.join("new.txt"), "new on the 13th\n").unwrap();
+    assert_eq!(run("2026-11-13").status, 0);
+    let newest: Vec<(String, Vec<u8>)> = all().into_iter().collect();
+    for (key, body) in &replaced {
+        store.put(key, Bytes::from(body.clone())).unwrap();
+    }
+    let staged = staging_prefix(&slot, "1790000000-5");
+    for (i, (_, body)) in newest.iter().enumerate() {
+        store
+            .put(&chunk_key(&staged, i as u64), Bytes::from(body.clone()))
+            .unwrap();
+    }
+    store
+        .put(&newest[0].0, Bytes::from(newest[0].1.clone()))
+        .unwrap();
+    let marker = Commit {
+        slot: slot.clone(),
+        staging: staged,
+        chunks: newest.len() as u64,
+    };
+    store
+        .put(
+            &commit_marker_key(&slot),
+            Bytes::from(serde_json::to_vec(&marker).unwrap()),
+        )
+        .unwrap();
+    let verify = site.run(&["verify", "-c", conf], None);
+    assert_eq!(verify.status, 1, "{}", verify.log);
+    verify.expect("its replacement was interrupted");
+    // Test mode changes nothing, not even a pending commit.
+    assert_eq!(
+        site.run(&["-t", "-c", conf], Some("2026-11-14 03:00:00"))
+            .status,
+        0
+    );
+    assert!(store.list(".s3napback/").unwrap().len() > 1);
+
+    let next = run("2026-11-14");
+    assert_eq!(next.status, 0, "{}", next.log);
+    next.expect("finished replacing it with the");
+    assert!(store.list(".s3napback/").unwrap().is_empty());
+    restore_matches();
+}
