@@ -8,6 +8,7 @@ use std::fmt::Write as _;
 use time::OffsetDateTime;
 
 use crate::store::ObjectInfo;
+use crate::store::keys::is_reserved;
 
 /// One group of the listing: the objects sharing a prefix.
 #[derive(Debug, Clone, PartialEq)]
@@ -28,7 +29,7 @@ pub struct Group {
 /// Groups a listing (in the server's key order) by prefix, sorted by prefix.
 pub fn groups(listing: &[ObjectInfo]) -> Vec<Group> {
     let mut by_prefix: BTreeMap<&str, Group> = BTreeMap::new();
-    for object in listing {
+    for object in listing.iter().filter(|o| !is_reserved(&o.key)) {
         let prefix = object.key.split_once(':').map_or("", |(p, _)| p);
         let group = by_prefix.entry(prefix).or_insert_with(|| Group {
             prefix: prefix.to_string(),

@@ -105,6 +105,23 @@ fn only_slot(store: &S3Store) -> (String, usize) {
     (p[0].clone(), n)
 }
 
+/// `bucket:KEY` of chunk `index` as this run staged it for slot `prefix`: chunks are
+/// uploaded under the slot's staging prefix (`.s3napback/staging/PREFIX/RUN-ID`, the run
+/// id read from the log), then copied into the slot.
+fn staged_chunk(run: &Run, prefix: &str, index: u64) -> String {
+    let staged = format!(
+        "s3napback-test:{}",
+        s3napback::store::keys::staging_dir(prefix)
+    );
+    let run_id = run
+        .log
+        .split(&staged)
+        .nth(1)
+        .and_then(|rest| rest.split(':').next())
+        .unwrap_or_else(|| panic!("no staged chunk in the log:\n{}", run.log));
+    format!("{staged}{run_id}:{index:020}")
+}
+
 #[test]
 fn transient_5xx_is_retried_to_success_and_logged() {
     let bench = Bench::new("S3Retries 3\n");
@@ -120,7 +137,7 @@ fn transient_5xx_is_retried_to_success_and_logged() {
     assert_eq!(bench.proxy.faults(), 3);
     let (prefix, n) = only_slot(&bench.store);
     assert!(n > 4, "{n} chunks");
-    let chunk2 = format!("s3napback-test:{prefix}:{:020}", 2);
+    let chunk2 = staged_chunk(&run, &prefix, 2);
     run.expect(&format!(
         "Backup.S3napback.S3 WARN PutObject {chunk2}: attempt 1 of 4 failed: SlowDown: injected by the test proxy (HTTP 503)"
     ))
@@ -225,11 +242,12 @@ fn a_timed_out_put_and_a_stalled_get_are_retried() {
     let run = bench.run(&[]);
     assert_eq!(run.status, 0, "{}", run.log);
     let (prefix, _) = only_slot(&bench.store);
-    let chunk2 = format!("s3napback-test:{prefix}:{:020}", 2);
+    let staged2 = staged_chunk(&run, &prefix, 2);
     run.expect(&format!(
-        "WARN PutObject {chunk2}: attempt 1 of 7 failed: the attempt timed out"
+        "WARN PutObject {staged2}: attempt 1 of 7 failed: the attempt timed out"
     ))
-    .expect(&format!("INFO PutObject {chunk2} succeeded after 1 retry"));
+    .expect(&format!("INFO PutObject {staged2} succeeded after 1 retry"));
+    let chunk2 = format!("s3napback-test:{prefix}:{:020}", 2);
     bench
         .proxy
         .add(Rule::chunk("GET", 2, Fault::StallBody(100, Duration::from_secs(3))).times(1));

@@ -16,6 +16,7 @@ use std::process::{Child, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use s3napback::store::Store;
 use s3napback::store::s3::S3Store;
 
 use crate::backup::harness::{Site, chunks, make_tree, noise, prefixes, restored, tree};
@@ -559,8 +560,14 @@ fn watch_buffer(run: &mut Started, tmp: &Path, legacy: &str) -> PathBuf {
 }
 
 /// Whether the slot has any object.
+/// Whether any chunk of `prefix` is in the bucket: in the slot itself or staged for it
+/// (`.s3napback/staging/PREFIX/...`, where a run uploads before it commits).
 fn stored(store: &S3Store, prefix: &str) -> bool {
     !chunks(store, prefix).is_empty()
+        || !store
+            .list(&s3napback::store::keys::staging_dir(prefix))
+            .expect("list the staging")
+            .is_empty()
 }
 
 #[test]
