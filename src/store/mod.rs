@@ -1,7 +1,9 @@
 //! Object storage: the [`Store`] trait the rest of the tool uses, and the js3tream key
-//! layout (LEGACY.md §6 and §8). `s3` is the aws-sdk-s3 implementation.
+//! layout (LEGACY.md §6 and §8). `s3` is the aws-sdk-s3 implementation; `memory` an
+//! in-memory one for tests (key styles, fault injection).
 
 pub mod keys;
+pub mod memory;
 pub mod s3;
 
 use bytes::Bytes;
