@@ -57,6 +57,8 @@ struct Faults {
     nth: Vec<(Op, usize)>,
     /// (operation, physical key) pairs that fail on every call.
     keys: Vec<(Op, String)>,
+    /// Operations that fail on every call.
+    always: Vec<Op>,
     /// Calls made so far per operation (failed ones included).
     calls: HashMap<Op, usize>,
 }
@@ -136,11 +138,17 @@ impl MemoryStore {
         lock(&self.faults).keys.push((op, physical));
     }
 
+    /// Makes every call of `op` fail (a store whose bucket is gone, say).
+    pub fn fail_always(&self, op: Op) {
+        lock(&self.faults).always.push(op);
+    }
+
     /// Removes every injected fault (call counts stay).
     pub fn heal(&self) {
         let mut faults = lock(&self.faults);
         faults.nth.clear();
         faults.keys.clear();
+        faults.always.clear();
     }
 
     /// How many times `op` was called so far, failed calls included.
@@ -172,7 +180,7 @@ impl MemoryStore {
         let by_key = keys
             .iter()
             .find(|k| faults.keys.iter().any(|(o, f)| *o == op && f == *k));
-        let by_count = faults.nth.contains(&(op, n));
+        let by_count = faults.nth.contains(&(op, n)) || faults.always.contains(&op);
         if by_key.is_none() && !by_count {
             return Ok(());
         }
@@ -344,7 +352,11 @@ mod tests {
                 s.spawn(move || store.put(&format!("/k{i}"), Bytes::new()).unwrap());
             }
         });
-        assert!(store.max_puts_in_flight() >= 2, "{}", store.max_puts_in_flight());
+        assert!(
+            store.max_puts_in_flight() >= 2,
+            "{}",
+            store.max_puts_in_flight()
+        );
         assert_eq!(store.calls(Op::Put), 3);
         store.put("/k9", Bytes::new()).unwrap();
         assert_eq!(store.puts_in_flight.load(Ordering::SeqCst), 0);
