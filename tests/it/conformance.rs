@@ -320,7 +320,7 @@ fn errors_name_bucket_and_key(f: &Fixture) {
 /// not (a cleanup that "succeeds" against the wrong bucket would hide the mistake).
 fn delete_in_a_missing_bucket_is_an_error(f: &Fixture) {
     let key = chunk_key("/etc-3-FULL", 0);
-    match f.broken.delete(&[key.clone()]) {
+    match f.broken.delete(std::slice::from_ref(&key)) {
         Err(err) => {
             let text = err.to_string();
             assert!(
