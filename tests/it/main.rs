@@ -1,5 +1,6 @@
 //! Integration tests: one binary, real tools and real servers.
 
+mod argv;
 mod backup;
 mod cli;
 mod conformance;
