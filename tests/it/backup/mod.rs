@@ -4,6 +4,7 @@ mod databases;
 mod directory;
 mod failures;
 mod harness;
+mod options;
 mod rotation;
 mod subversion;
 mod takeover;
