@@ -3,6 +3,7 @@
 mod argv;
 mod backup;
 mod cli;
+mod commands;
 mod conformance;
 mod inspect;
 mod pipeline;
