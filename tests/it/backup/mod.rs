@@ -8,3 +8,4 @@ mod options;
 mod rotation;
 mod subversion;
 mod takeover;
+mod temp_file;
