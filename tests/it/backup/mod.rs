@@ -9,3 +9,4 @@ mod rotation;
 mod subversion;
 mod takeover;
 mod temp_file;
+mod test_mode;
