@@ -5,6 +5,7 @@ mod directory;
 mod failures;
 pub(crate) mod harness;
 mod options;
+mod restore_paths;
 mod rotation;
 mod subversion;
 mod takeover;
