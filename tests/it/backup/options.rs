@@ -82,6 +82,17 @@ fn mysql_socket_and_mysql_options_take_effect() {
     assert!(chunks(&store, &format!("MySQL/{socket}/orders-7")).len() == 1);
 }
 
+/// `PATH` with the server's own binaries first, so pg_dump matches the server.
+pub(super) fn pg_first_on_path(pg: &Postgres) -> (String, String) {
+    let bin = pg.bin("pg_dump");
+    let path = format!(
+        "{}:{}",
+        bin.parent().unwrap().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    ("PATH".into(), path)
+}
+
 #[test]
 fn postgres_user_at_database_dumps_as_that_role() {
     let pg = Postgres::start();
@@ -106,13 +117,8 @@ fn postgres_user_at_database_dumps_as_that_role() {
         .filter(|(k, _)| k != "PGUSER")
         .chain([("PGUSER".to_owned(), "bystander".to_owned())])
         .collect();
+    site.env.push(pg_first_on_path(&pg));
     let bin = pg.bin("pg_dump");
-    let path = format!(
-        "{}:{}",
-        bin.parent().unwrap().display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
-    site.env.push(("PATH".into(), path));
     // without -U the dump runs as PGUSER and fails
     let as_pguser = Command::new(&bin)
         .arg("vault")

@@ -172,15 +172,7 @@ fn use_temp_file_buffers_the_whole_stream_in_temp_dir_and_uploads_that_file() {
     let store = server.store();
     let mut site = Site::new();
     site.env = pg.env();
-    let bin = pg.bin("pg_dumpall");
-    site.env.push((
-        "PATH".into(),
-        format!(
-            "{}:{}",
-            bin.parent().unwrap().display(),
-            std::env::var("PATH").unwrap_or_default()
-        ),
-    ));
+    site.env.push(super::options::pg_first_on_path(&pg));
     // a file that was there before the run stays untouched
     fs::write(site.path("tmp/unrelated"), "not ours").unwrap();
 

@@ -1,23 +1,11 @@
 //! `cat PREFIX` writes the slot's stream, decrypted when it is OpenPGP, byte for byte as
 //! it was backed up: streams made here by tar and gpg, stored as js3tream stored them.
 
-use super::{describe, run};
-use crate::backup::harness::{Site, js3tream_put, make_tree, pipe_through};
+use super::{describe, run, tar_gz};
+use crate::backup::harness::{Site, js3tream_put, pipe_through};
 use crate::support::s3::moto;
 
 const CHUNK: usize = 1000;
-
-/// A real `tar -cz` of a small tree: the plain stream of a Directory backup.
-fn tar_gz(site: &Site) -> Vec<u8> {
-    let src = site.path("src");
-    make_tree(&src);
-    let argv: Vec<String> = ["tar", "-cz", "-C"]
-        .iter()
-        .map(|s| s.to_string())
-        .chain([src.display().to_string(), ".".to_string()])
-        .collect();
-    pipe_through(&argv, &[])
-}
 
 #[test]
 fn cat_gives_the_stored_stream_byte_for_byte_encrypted_or_not() {
@@ -27,7 +15,7 @@ fn cat_gives_the_stored_stream_byte_for_byte_encrypted_or_not() {
     let conf = site.config(&server, CHUNK as u64, true, "Directory /etc\n");
     let conf = conf.to_str().unwrap();
 
-    let plain = tar_gz(&site);
+    let plain = tar_gz(&site, "src");
     assert!(plain.len() > 3 * CHUNK, "several chunks: {}", plain.len());
     let sealed = pipe_through(
         &site

@@ -9,7 +9,7 @@ mod verify;
 
 use std::process::{Command, Output};
 
-use crate::backup::harness::Site;
+use crate::backup::harness::{Site, make_tree, pipe_through};
 
 /// Runs `s3napback ARGS...` for `site` with its GnuPG home and `TZ` (stdout and stderr
 /// kept apart, unlike `Site::run`).
@@ -32,4 +32,17 @@ pub fn describe(out: &Output) -> String {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     )
+}
+
+/// A real `tar -cz` of a small tree made at `site/NAME`: the plain stream of a Directory
+/// backup.
+pub fn tar_gz(site: &Site, name: &str) -> Vec<u8> {
+    let src = site.path(name);
+    make_tree(&src);
+    let argv: Vec<String> = ["tar", "-cz", "-C"]
+        .iter()
+        .map(|s| s.to_string())
+        .chain([src.display().to_string(), ".".to_string()])
+        .collect();
+    pipe_through(&argv, &[])
 }

@@ -1,24 +1,12 @@
 //! `verify` exit statuses that name the slot: `--deep` with a key that cannot decrypt a
 //! slot, and DIFFs whose FULL is missing.
 
-use super::{describe, run};
-use crate::backup::harness::{Site, js3tream_put, make_tree, pipe_through};
+use super::{describe, run, tar_gz};
+use crate::backup::harness::{Site, js3tream_put, pipe_through};
 use crate::support::gpg::GpgHome;
 use crate::support::s3::moto;
 
 const CHUNK: usize = 1000;
-
-/// `tar -cz` of a small tree.
-fn tar_gz(site: &Site, name: &str) -> Vec<u8> {
-    let src = site.path(name);
-    make_tree(&src);
-    let argv: Vec<String> = ["tar", "-cz", "-C"]
-        .iter()
-        .map(|s| s.to_string())
-        .chain([src.display().to_string(), ".".to_string()])
-        .collect();
-    pipe_through(&argv, &[])
-}
 
 #[test]
 fn verify_deep_with_the_wrong_key_exits_1_naming_the_slot() {
