@@ -22,9 +22,11 @@ python3 compat-tests/golden.py check --tool target/release/s3napback \
 echo "== cargo test"
 log=$(mktemp)
 status=0
-cargo test --release --all-targets -- --test-threads 2 2>&1 | tee "$log" || status=$?
-passed=$(grep -o '[0-9]* passed' "$log" | awk '{s+=$1} END {print s+0}')
-failed=$(grep -o '[0-9]* failed' "$log" | awk '{s+=$1} END {print s+0}')
+# --no-fail-fast: a failing suite does not hide the results of the suites after it
+cargo test --release --all-targets --no-fail-fast -- --test-threads 2 2>&1 | tee "$log" || status=$?
+# only cargo's per-suite summaries count (test output may say "passed" too)
+passed=$(grep '^test result: ' "$log" | grep -o '[0-9]* passed' | awk '{s+=$1} END {print s+0}')
+failed=$(grep '^test result: ' "$log" | grep -o '[0-9]* failed' | awk '{s+=$1} END {print s+0}')
 rm -f "$log"
 echo "total: $passed passed, $failed failed"
 exit "$status"

@@ -235,16 +235,18 @@ pub fn upload_full_chunks(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::mem::MemStore;
+    use crate::store::memory::{MemoryStore, Op};
 
-    fn sizes(store: &MemStore) -> Vec<usize> {
-        store
-            .objects
-            .lock()
-            .unwrap()
-            .values()
-            .map(Bytes::len)
-            .collect()
+    fn store() -> MemoryStore {
+        MemoryStore::new("mem")
+    }
+
+    fn sizes(store: &MemoryStore) -> Vec<usize> {
+        store.objects().iter().map(|(_, b)| b.len()).collect()
+    }
+
+    fn keys(store: &MemoryStore) -> Vec<String> {
+        store.objects().into_iter().map(|(k, _)| k).collect()
     }
 
     #[test]
@@ -256,7 +258,7 @@ mod tests {
             (101, vec![100, 1]),
             (300, vec![100, 100, 100, 0]),
         ] {
-            let store = MemStore::default();
+            let store = store();
             let data: Vec<u8> = (0..len).map(|i| i as u8).collect();
             let sum = upload_stream(&store, "/p-1-FULL", &data[..], 100, 3).unwrap();
             assert_eq!(sizes(&store), want, "len {len}");
@@ -264,11 +266,9 @@ mod tests {
             assert_eq!(sum.bytes, len as u64);
             assert_eq!(sum.keys[0], "/p-1-FULL:00000000000000000000");
             let joined: Vec<u8> = store
-                .objects
-                .lock()
-                .unwrap()
-                .values()
-                .flat_map(|b| b.to_vec())
+                .objects()
+                .iter()
+                .flat_map(|(_, b)| b.to_vec())
                 .collect();
             assert_eq!(joined, data);
         }
@@ -276,30 +276,30 @@ mod tests {
 
     #[test]
     fn parallelism_is_bounded() {
-        let store = MemStore::default();
+        let store = store();
+        store.set_put_delay(std::time::Duration::from_millis(5));
         let data = vec![7u8; 10_000];
         upload_stream(&store, "x", &data[..], 100, 4).unwrap();
-        let max = store.max_in_flight.load(Ordering::SeqCst);
+        let max = store.max_puts_in_flight();
         assert!((2..=4).contains(&max), "max in flight {max}");
     }
 
     #[test]
     fn put_failure_names_the_chunk_and_stops_reading() {
-        let store = MemStore {
-            fail_key: Some(chunk_key("x", 2)),
-            ..Default::default()
-        };
+        let store = store();
+        store.set_put_delay(std::time::Duration::from_millis(5));
+        store.fail_key(Op::Put, &chunk_key("x", 2));
         let data = vec![1u8; 100_000];
         let err = upload_stream(&store, "x", &data[..], 100, 2).unwrap_err();
         assert_eq!(err.chunk_index(), Some(2));
         assert!(err.to_string().contains("chunk 2 of x"), "{err}");
-        assert!(err.to_string().contains("boom"), "{err}");
-        assert!(store.objects.lock().unwrap().len() < 20);
+        assert!(err.to_string().contains("injected fault"), "{err}");
+        assert!(store.objects().len() < 20);
     }
 
     #[test]
     fn zero_chunk_size_is_refused() {
-        let store = MemStore::default();
+        let store = store();
         assert!(matches!(
             upload_stream(&store, "x", &b""[..], 0, 1),
             Err(UploadError::ZeroChunkSize)
@@ -308,32 +308,24 @@ mod tests {
 
     #[test]
     fn the_final_short_piece_is_held_back_until_stored() {
-        let store = MemStore::default();
+        let store = store();
         let data: Vec<u8> = (0..250u32).map(|i| i as u8).collect();
         let held = upload_full_chunks(&store, "x", &data[..], 100, 2).unwrap();
         assert_eq!((held.index(), held.stream_bytes()), (2, 250));
-        let stored: Vec<String> = store.objects.lock().unwrap().keys().cloned().collect();
-        assert_eq!(stored, [chunk_key("x", 0), chunk_key("x", 1)]);
+        assert_eq!(keys(&store), [chunk_key("x", 0), chunk_key("x", 1)]);
         let sum = held.store(&store).unwrap();
         assert_eq!((sum.chunks, sum.bytes), (3, 250));
-        assert_eq!(store.objects.lock().unwrap()[&chunk_key("x", 2)].len(), 50);
+        assert_eq!(store.get(&chunk_key("x", 2)).unwrap().len(), 50);
     }
 
     #[test]
     fn a_multiple_of_the_chunk_size_holds_back_an_empty_piece() {
-        let store = MemStore::default();
+        let store = store();
         let held = upload_full_chunks(&store, "x", &[7u8; 200][..], 100, 3).unwrap();
         assert_eq!((held.index(), held.stream_bytes()), (2, 200));
-        assert_eq!(store.objects.lock().unwrap().len(), 2);
+        assert_eq!(store.objects().len(), 2);
         // Dropped (a stage failed): nothing more is stored, no short chunk exists.
         drop(held);
-        assert!(
-            store
-                .objects
-                .lock()
-                .unwrap()
-                .values()
-                .all(|b| b.len() == 100)
-        );
+        assert!(sizes(&store).iter().all(|&n| n == 100));
     }
 }

@@ -209,15 +209,19 @@ pub fn marker_keys<'a>(keys: impl IntoIterator<Item = &'a str>) -> Vec<String> {
 mod tests {
     use super::*;
     use crate::store::keys::{group_slots, staging_prefix};
-    use crate::store::mem::MemStore;
+    use crate::store::memory::{MemoryStore, Op};
     use bytes::Bytes;
 
     const SLOT: &str = "/etc-3-FULL";
 
+    fn keys(store: &MemoryStore) -> Vec<String> {
+        store.objects().into_iter().map(|(k, _)| k).collect()
+    }
+
     /// An old slot of 5 chunks (4 x 10 bytes + 3), a staged stream of 3 (2 x 8 + 1), and
     /// the marker: the state right after step 1.
-    fn marked() -> (MemStore, Commit) {
-        let store = MemStore::default();
+    fn marked() -> (MemoryStore, Commit) {
+        let store = MemoryStore::new("mem");
         for (i, size) in [10, 10, 10, 10, 3].into_iter().enumerate() {
             let body = Bytes::from(vec![b'o'; size]);
             store.put(&chunk_key(SLOT, i as u64), body).unwrap();
@@ -236,15 +240,13 @@ mod tests {
         (store, commit)
     }
 
-    fn assert_replaced(store: &MemStore) {
+    fn assert_replaced(store: &MemoryStore) {
         let slot: Vec<(String, usize)> = store
-            .objects
-            .lock()
-            .unwrap()
-            .iter()
+            .objects()
+            .into_iter()
             .map(|(k, v)| {
                 assert!(v.iter().all(|b| *b == b'n'), "{k} holds old bytes");
-                (k.clone(), v.len())
+                (k, v.len())
             })
             .collect();
         assert_eq!(
@@ -306,20 +308,20 @@ mod tests {
 
     #[test]
     fn a_failed_copy_leaves_marker_and_staging_for_the_next_run() {
-        let (mut store, commit) = marked();
-        store.fail_key = Some(chunk_key(SLOT, 1));
+        let (store, commit) = marked();
+        store.fail_key(Op::Copy, &chunk_key(SLOT, 1));
         let err = finish(&store, &commit, 1).unwrap_err();
-        assert!(err.to_string().contains("boom"), "{err}");
+        assert!(err.to_string().contains("injected fault"), "{err}");
         assert_eq!(store.list(&commit.staging).unwrap().len(), 3);
         assert!(pending(&store, SLOT).unwrap().is_some());
-        store.fail_key = None;
+        store.heal();
         finish(&store, &commit, 4).unwrap();
         assert_replaced(&store);
     }
 
     #[test]
     fn abandoned_staging_of_the_slot_only_is_deleted() {
-        let store = MemStore::default();
+        let store = MemoryStore::new("mem");
         let mine = staging_prefix(SLOT, "9-9");
         let longer = staging_prefix("/etc-3-FULL/x-1-FULL", "9-9");
         let other = staging_prefix("/etc-4-DIFF", "9-9");
@@ -329,13 +331,13 @@ mod tests {
                 .unwrap();
         }
         assert_eq!(delete_abandoned_staging(&store, SLOT).unwrap(), 1);
-        assert_eq!(store.keys(), [chunk_key(&longer, 0), chunk_key(&other, 0)]);
+        assert_eq!(keys(&store), [chunk_key(&longer, 0), chunk_key(&other, 0)]);
     }
 
     #[test]
     fn markers_are_found_and_read_back() {
         let (store, commit) = marked();
-        let keys = store.keys();
+        let keys = keys(&store);
         let markers = marker_keys(keys.iter().map(String::as_str));
         assert_eq!(markers, [commit_marker_key(SLOT)]);
         assert_eq!(read_marker(&store, &markers[0]).unwrap(), commit);

@@ -1,10 +1,10 @@
 //! Object storage: the [`Store`] trait the rest of the tool uses, and the js3tream key
-//! layout (LEGACY.md §6 and §8). `s3` is the aws-sdk-s3 implementation.
+//! layout (LEGACY.md §6 and §8). `s3` is the aws-sdk-s3 implementation; `memory` an
+//! in-memory one for tests (key styles, fault injection).
 
 pub mod commit;
 pub mod keys;
-#[cfg(test)]
-pub mod mem;
+pub mod memory;
 pub mod retry;
 pub mod s3;
 

@@ -352,6 +352,11 @@ pub fn etag_can_be_md5(server_side_encryption: Option<&str>, sse_customer: Optio
     sse_customer.is_none() && server_side_encryption.is_none_or(|s| s == "AES256")
 }
 
+/// True for the answer "NoSuchBucket": nothing there can be deleted or found.
+fn no_such_bucket<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
+    err.as_service_error().and_then(|e| e.code()) == Some("NoSuchBucket")
+}
+
 fn status<E>(err: &SdkError<E, aws_sdk_s3::config::http::HttpResponse>) -> Option<u16> {
     err.raw_response().map(|r| r.status().as_u16())
 }
@@ -774,7 +779,8 @@ impl S3Store {
             .await
         {
             Ok(_) => Ok(()),
-            Err(e) if status(&e) == Some(404) => Ok(()),
+            // A missing key is fine; a missing bucket is not.
+            Err(e) if status(&e) == Some(404) && !no_such_bucket(&e) => Ok(()),
             Err(e) => Err(self.sdk_err("DeleteObject", key, e)),
         }
     }
@@ -799,7 +805,7 @@ impl S3Store {
             .await
         {
             Ok(out) => out,
-            Err(e) if e.as_service_error().is_some() => {
+            Err(e) if e.as_service_error().is_some() && !no_such_bucket(&e) => {
                 let (summary, _, _) = classify(&e);
                 log::debug!(
                     "bucket {}: DeleteObjects refused ({summary}); deleting one by one",

@@ -1,7 +1,10 @@
 //! Integration tests: one binary, real tools and real servers.
 
+mod argv;
 mod backup;
 mod cli;
+mod commands;
+mod conformance;
 mod faults;
 mod inspect;
 mod kit;

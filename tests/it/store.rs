@@ -1,11 +1,11 @@
-//! One `Store` conformance suite run against every S3 server the tests start, and the
-//! chunker against real servers.
+//! What only the S3 store does (key style detection from a listing, bucket creation), and
+//! the chunker against real servers. The `Store` behaviour every store shares is checked
+//! case by case in `conformance.rs`.
 
 use std::io::{self, Read};
 use std::time::Duration;
 
 use bytes::Bytes;
-use md5::{Digest, Md5};
 use s3napback::chunker::{UploadError, upload_stream};
 use s3napback::store::keys::{check_complete, chunk_key, group_slots};
 use s3napback::store::retry::{RetryPolicy, RetryStore};
@@ -14,148 +14,6 @@ use s3napback::store::{Store, StoreError};
 
 use crate::support::proxy::{Fault, FaultProxy, Rule};
 use crate::support::s3::{S3Server, garage, moto};
-
-/// Legacy slot prefixes of every kind (LEGACY.md §6).
-const PREFIXES: &[&str] = &[
-    "/etc-3-FULL",
-    "MySQL//var/run/mysqld/mysqld.sock/shop-4",
-    "MySQL/--all-databases-5",
-    "PostgreSQL/-3",
-    "/home/my docs-1-DIFF",
-];
-
-fn md5_hex(data: &[u8]) -> String {
-    Md5::digest(data)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-/// The conformance suite: put/get/list/delete with legacy keys.
-fn conformance(server: &S3Server, store: &S3Store) {
-    let kind = server.kind;
-    assert_eq!(store.bucket(), server.bucket);
-    // a clean start
-    let old: Vec<String> = store.list("").unwrap().into_iter().map(|o| o.key).collect();
-    store.delete(&old).unwrap();
-
-    let mut written = Vec::new();
-    for (n, prefix) in PREFIXES.iter().enumerate() {
-        for i in 0..2u64 {
-            let key = chunk_key(prefix, i);
-            let body = Bytes::from(format!("{kind} {n} {i} {}", "x".repeat(n * 10)));
-            store.put(&key, body.clone()).unwrap();
-            written.push((prefix.to_string(), key, body));
-        }
-    }
-
-    for (prefix, key, body) in &written {
-        // get by the logical key and by the server's spelling
-        assert_eq!(&store.get(key).unwrap(), body, "{kind}: get {key}");
-        let physical = store.physical_key(key);
-        assert_eq!(
-            &store.get(&physical).unwrap(),
-            body,
-            "{kind}: get {physical}"
-        );
-        // list by the logical prefix finds exactly this slot, spelled as physical_key says
-        let listed = store.list(prefix).unwrap();
-        let keys: Vec<&str> = listed.iter().map(|o| o.key.as_str()).collect();
-        assert_eq!(
-            keys,
-            vec![
-                store.physical_key(&chunk_key(prefix, 0)),
-                store.physical_key(&chunk_key(prefix, 1))
-            ],
-            "{kind}: list {prefix:?}"
-        );
-        let info = listed.iter().find(|o| o.key == physical).unwrap();
-        assert_eq!(info.size, body.len() as u64, "{kind}: size of {key}");
-        assert_eq!(
-            info.etag.as_deref(),
-            Some(md5_hex(body).as_str()),
-            "{kind}: ETag of {key}"
-        );
-    }
-
-    // the whole listing groups into one slot per prefix, named as physical_key says
-    let slots = group_slots(store.list("").unwrap());
-    let mut want: Vec<String> = PREFIXES.iter().map(|p| store.physical_key(p)).collect();
-    want.sort();
-    let got: Vec<String> = slots.iter().map(|s| s.prefix.clone()).collect();
-    assert_eq!(got, want, "{kind}: slots");
-
-    // missing objects
-    match store.get("/no-such-1-FULL:00000000000000000000") {
-        Err(StoreError::NotFound { bucket, key }) => {
-            assert_eq!(bucket, server.bucket);
-            assert_eq!(key, "/no-such-1-FULL:00000000000000000000");
-        }
-        other => panic!("{kind}: get of a missing key gave {other:?}"),
-    }
-
-    // delete with the listed keys, then again (missing keys are fine)
-    let listed: Vec<String> = store
-        .list(PREFIXES[0])
-        .unwrap()
-        .into_iter()
-        .map(|o| o.key)
-        .collect();
-    store.delete(&listed).unwrap();
-    assert!(
-        store.list(PREFIXES[0]).unwrap().is_empty(),
-        "{kind}: deleted"
-    );
-    store.delete(&listed).unwrap();
-    // delete with logical keys works too
-    let logical: Vec<String> = (0..2).map(|i| chunk_key(PREFIXES[1], i)).collect();
-    store.delete(&logical).unwrap();
-    assert!(
-        store.list(PREFIXES[1]).unwrap().is_empty(),
-        "{kind}: deleted logical"
-    );
-    // many keys: more than one DeleteObjects batch
-    let many: Vec<String> = (0..1005).map(|i| chunk_key("/many-1-FULL", i)).collect();
-    for k in many.iter().take(3).chain(many.iter().skip(1002)) {
-        store.put(k, Bytes::new()).unwrap();
-    }
-    store.delete(&many).unwrap();
-    assert!(
-        store.list("/many").unwrap().is_empty(),
-        "{kind}: batch delete"
-    );
-    let rest: Vec<String> = store.list("").unwrap().into_iter().map(|o| o.key).collect();
-    store.delete(&rest).unwrap();
-    assert!(
-        store.list("").unwrap().is_empty(),
-        "{kind}: no probe left behind"
-    );
-}
-
-#[test]
-fn conformance_moto() {
-    let server = moto();
-    let store = server.store();
-    conformance(&server, &store);
-    assert_eq!(store.key_style().unwrap(), KeyStyle::Faithful);
-    assert_eq!(
-        store.physical_key("/etc-3-FULL:00000000000000000000"),
-        "/etc-3-FULL:00000000000000000000"
-    );
-}
-
-#[test]
-fn conformance_garage() {
-    let server = garage();
-    let store = server.store();
-    conformance(&server, &store);
-    // Garage 2.5 strips leading '/' but keeps inner '//'
-    assert_eq!(store.key_style().unwrap(), KeyStyle::StripLeadingSlashes);
-    assert_eq!(
-        store.physical_key("/etc-3-FULL:00000000000000000000"),
-        "etc-3-FULL:00000000000000000000"
-    );
-}
 
 #[test]
 fn key_style_is_read_from_an_existing_listing() {
