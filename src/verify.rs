@@ -80,7 +80,19 @@ pub fn run(args: &crate::cli::VerifyArgs, _clock: &Clock) -> anyhow::Result<u8> 
     for view in item_views(&inv.settings, &inv.slots, inv.key_style, ok) {
         let ws = windows(&view.states);
         if ws.is_empty() {
-            println!("{}: not restorable (no complete FULL)", view.label);
+            let held: Vec<&str> = view.states.iter().map(|s| s.prefix.as_str()).collect();
+            if held.is_empty() {
+                println!(
+                    "{}: not restorable (no complete FULL; no slots)",
+                    view.label
+                );
+            } else {
+                println!(
+                    "{}: not restorable (no complete FULL; slots: {})",
+                    view.label,
+                    held.join(", ")
+                );
+            }
             unrestorable += 1;
         }
         for w in ws {

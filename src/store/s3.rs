@@ -310,6 +310,10 @@ where
         SdkError::DispatchFailure(d) if d.is_user() => {
             ("the request could not be sent".into(), None, true)
         }
+        // No credentials is not cured by asking again (environment, profile, IMDS all tried).
+        SdkError::DispatchFailure(_) if mentions(err, "loading credentials") => {
+            ("no usable credentials".into(), None, true)
+        }
         SdkError::DispatchFailure(_) => ("the connection failed".into(), None, false),
         SdkError::ResponseError(_) => (
             "the connection broke while reading the answer".into(),
@@ -350,6 +354,18 @@ where
 /// the Content-MD5 the PUT carried.
 pub fn etag_can_be_md5(server_side_encryption: Option<&str>, sse_customer: Option<&str>) -> bool {
     sse_customer.is_none() && server_side_encryption.is_none_or(|s| s == "AES256")
+}
+
+/// True when `err` or one of its sources says `text`.
+fn mentions(err: &(dyn std::error::Error + 'static), text: &str) -> bool {
+    let mut next = Some(err);
+    while let Some(e) = next {
+        if e.to_string().contains(text) {
+            return true;
+        }
+        next = e.source();
+    }
+    false
 }
 
 /// True for the answer "NoSuchBucket": nothing there can be deleted or found.
