@@ -5,5 +5,6 @@ mod cli;
 mod inspect;
 mod pipeline;
 mod restore;
+mod restore_safety;
 mod store;
 mod support;
