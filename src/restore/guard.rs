@@ -1,9 +1,9 @@
 //! A filter between the decompressed tar stream of a slot and `tar -x`: it reads every
 //! header before tar does and refuses a member that would make tar write outside the
-//! restore directory (a name with `..` or an absolute name, a path through a symlink that
-//! leads outside, a hard link whose target does), or whose header GNU tar could read
+//! restore directory (a name with `..` or an absolute name, a path through a symlink, a
+//! hard link whose target is reached that way), or whose header GNU tar could read
 //! differently from this filter. It also drops the members a partial restore leaves out,
-//! so that tar extracts exactly what was checked. Bytes pass unchanged otherwise, in the
+//! so that tar extracts exactly what was checked (hostile names are refused there too). Bytes pass unchanged otherwise, in the
 //! same read, so GNU incremental semantics (`-g /dev/null` deletions) stay tar's.
 
 mod header;

@@ -330,3 +330,30 @@ fn unencrypted_slots_are_refused_when_gpg_recipient_is_set() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(&out.stdout[..2], &[0x1f, 0x8b]);
 }
+
+#[test]
+fn a_file_that_replaces_a_symlink_is_not_written_through_it() {
+    let gpg = GpgHome::new();
+    let setup = setup("", false);
+    let work = setup.dir.path();
+    let outside = tempfile::tempdir().unwrap();
+    fs::write(outside.path().join("target"), "original\n").unwrap();
+    let a = work.join("a");
+    fs::create_dir_all(a.join("t")).unwrap();
+    symlink(outside.path().join("target"), a.join("t/f")).unwrap();
+    put_stream(&setup.store, "/over-1-FULL", &tar_gz(&a, &["t"]));
+    pause();
+    let b = work.join("b");
+    fs::create_dir_all(b.join("t")).unwrap();
+    fs::write(b.join("t/f"), "new\n").unwrap();
+    put_stream(&setup.store, "/over-2-DIFF", &tar_gz(&b, &["t/f"]));
+    let into = work.join("out");
+    let out = restore_into(&setup, &gpg, &into, &["/over"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        fs::read_to_string(outside.path().join("target")).unwrap(),
+        "original\n"
+    );
+    assert!(fs::symlink_metadata(into.join("t/f")).unwrap().is_file());
+    assert_eq!(fs::read_to_string(into.join("t/f")).unwrap(), "new\n");
+}

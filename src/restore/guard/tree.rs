@@ -3,7 +3,7 @@
 //! when it reaches the member: what this stream made so far (tar runs behind the guard),
 //! else what is on disk.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::ffi::OsStr;
 use std::io;
 use std::os::unix::ffi::OsStrExt;
@@ -111,6 +111,9 @@ pub struct Tree {
     /// `root` with every symlink resolved: where "inside" ends.
     canonical: PathBuf,
     made: HashMap<Vec<u8>, Made>,
+    /// Paths found on disk as directories (or symlinks to directories) inside: tar only
+    /// removes things until a member of this stream replaces them, which `made` records.
+    seen_dirs: HashSet<Vec<u8>>,
 }
 
 impl Tree {
@@ -120,6 +123,7 @@ impl Tree {
             root: root.to_path_buf(),
             canonical: root.canonicalize()?,
             made: HashMap::new(),
+            seen_dirs: HashSet::new(),
         })
     }
 
@@ -132,14 +136,15 @@ impl Tree {
     /// directory: each leading component is a directory this stream makes, a directory on
     /// disk, a symlink on disk that resolves to a directory inside, or not there yet (tar
     /// creates it as a directory). The last component itself is not followed by tar.
-    pub fn check_parents(&self, parts: &[&[u8]]) -> Result<(), String> {
+    pub fn check_parents(&mut self, parts: &[&[u8]]) -> Result<(), String> {
         // Once a component is new (made by this stream over something else, or missing),
         // nothing below it exists yet but what the stream makes.
         let mut fresh = false;
         for depth in 1..parts.len() {
             let here = &parts[..depth];
-            let disk = self.root.join(OsStr::from_bytes(&join(here)));
-            match self.made.get(&join(here)) {
+            let key = join(here);
+            let disk = self.root.join(OsStr::from_bytes(&key));
+            match self.made.get(&key) {
                 Some(Made::NotDir) => {
                     return Err(format!(
                         "it goes through {}, which an earlier member of this slot made a link or file",
@@ -151,12 +156,17 @@ impl Tree {
                         fresh = true;
                     }
                 }
-                None if fresh => {}
+                None if fresh || self.seen_dirs.contains(&key) => {}
                 None => match std::fs::symlink_metadata(&disk) {
                     Err(e) if e.kind() == io::ErrorKind::NotFound => fresh = true,
                     Err(e) => return Err(format!("{}: {e}", disk.display())),
-                    Ok(m) if m.is_dir() => {}
-                    Ok(m) if m.file_type().is_symlink() => self.check_link(here, &disk)?,
+                    Ok(m) if m.is_dir() => {
+                        self.seen_dirs.insert(key);
+                    }
+                    Ok(m) if m.file_type().is_symlink() => {
+                        self.check_link(here, &disk)?;
+                        self.seen_dirs.insert(key);
+                    }
                     Ok(_) => {
                         return Err(format!(
                             "it goes through {}, which is not a directory in {}",
@@ -170,27 +180,29 @@ impl Tree {
         Ok(())
     }
 
-    /// A symlink on disk may be gone through when it resolves to a directory inside.
+    /// A symlink on disk is gone through only by a restore into `/`, which may write
+    /// anywhere by definition (`/lib -> usr/lib`). Into any other directory, even a symlink
+    /// that resolves inside is refused: a member tar extracts before this one may have
+    /// replaced what it resolves through, and legitimate streams make a directory before
+    /// they write below it.
     fn check_link(&self, here: &[&[u8]], disk: &Path) -> Result<(), String> {
+        if self.canonical == Path::new("/") {
+            return Ok(());
+        }
         let target = std::fs::read_link(disk)
             .map(|t| t.display().to_string())
             .unwrap_or_else(|_| "?".into());
-        match disk.canonicalize() {
-            Ok(real) if real.starts_with(&self.canonical) && real.is_dir() => Ok(()),
-            Ok(real) if real.starts_with(&self.canonical) => Err(format!(
-                "it goes through {}, a symlink to {target}, which is not a directory",
-                show(here)
-            )),
-            Ok(_) => Err(format!(
-                "it goes through {}, a symlink to {target}, outside {}",
-                show(here),
-                self.root.display()
-            )),
-            Err(_) => Err(format!(
-                "it goes through {}, a symlink to {target}, which does not exist",
-                show(here)
-            )),
-        }
+        let whereto = match disk.canonicalize() {
+            Ok(real) if !real.starts_with(&self.canonical) => {
+                format!("outside {}", self.root.display())
+            }
+            Ok(_) => format!("already in {}", self.root.display()),
+            Err(_) => "which does not exist".to_string(),
+        };
+        Err(format!(
+            "it goes through {}, a symlink to {target}, {whereto} (tar would follow it)",
+            show(here)
+        ))
     }
 }
 
@@ -245,7 +257,8 @@ mod tests {
             components(n.as_bytes()).unwrap()
         }
         assert!(tree.check_parents(&c("t/real/a")).is_ok());
-        assert!(tree.check_parents(&c("t/in/a")).is_ok());
+        let err = tree.check_parents(&c("t/in/a")).unwrap_err();
+        assert!(err.contains("t/in, a symlink to real, already in"), "{err}");
         assert!(tree.check_parents(&c("t/new/deeper/a")).is_ok());
         assert!(tree.check_parents(&c("t/out")).is_ok());
         let err = tree.check_parents(&c("t/out/evil")).unwrap_err();
@@ -263,6 +276,9 @@ mod tests {
                 .unwrap_err()
                 .contains("not a directory")
         );
+        // into / every symlink leads inside
+        let mut slash = Tree::new(Path::new("/")).unwrap();
+        assert!(slash.check_parents(&c("bin/sh")).is_ok());
         // this stream replaces the symlink by a directory: below it is new
         tree.record(&c("t/out"), Made::Dir);
         assert!(tree.check_parents(&c("t/out/x/evil")).is_ok());
