@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use header::{BLOCK, Extensions, RawHeader, check_global, checksum_ok, is_zero};
 pub use tree::PathFilter;
-use tree::{Made, Tree, components};
+use tree::{Tree, components};
 
 /// The largest extension header (long name, pax attributes) accepted.
 const MAX_EXTENSION: u64 = 8 << 20;
@@ -229,8 +229,7 @@ impl<R: Read> TarGuard<R> {
             })?;
         }
         if !parts.is_empty() {
-            self.tree
-                .record(&parts, if is_dir { Made::Dir } else { Made::NotDir });
+            self.tree.record(&parts, raw.typeflag, is_dir);
         }
         Ok(true)
     }

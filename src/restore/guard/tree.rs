@@ -94,13 +94,14 @@ impl PathFilter {
     }
 }
 
-/// What a member of this stream leaves at its path.
+/// What a member of this stream leaves at its path, where it matters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Made {
-    /// A directory (GNU tar replaces a symlink or file found there by a new directory;
-    /// `--keep-directory-symlink` is never given).
+    /// A directory where the disk had none (GNU tar replaces a symlink or file found there
+    /// by a new directory; `--keep-directory-symlink` is never given).
     Dir,
-    /// A symlink, hard link, file or device: nothing tar may go through.
+    /// A symlink or hard link (or a file where the stream made one before): nothing tar
+    /// may go through.
     NotDir,
 }
 
@@ -127,9 +128,27 @@ impl Tree {
         })
     }
 
-    /// Notes what a member leaves at `parts`.
-    pub fn record(&mut self, parts: &[&[u8]], made: Made) {
-        self.made.insert(join(parts), made);
+    /// Notes what a member leaves at `parts`, when later members must know: links always;
+    /// directories only where the disk has no directory yet, other files only where this
+    /// stream made something before. So the model stays small: a regular file or device
+    /// cannot be gone through, a directory on disk stays one.
+    pub fn record(&mut self, parts: &[&[u8]], typeflag: u8, is_dir: bool) {
+        let key = join(parts);
+        let made = if is_dir {
+            let on_disk = !self.made.contains_key(&key)
+                && std::fs::symlink_metadata(self.root.join(OsStr::from_bytes(&key)))
+                    .is_ok_and(|m| m.is_dir());
+            if on_disk {
+                return;
+            }
+            Made::Dir
+        } else if matches!(typeflag, b'1' | b'2') || self.made.contains_key(&key) {
+            Made::NotDir
+        } else {
+            return;
+        };
+        self.seen_dirs.remove(&key);
+        self.made.insert(key, made);
     }
 
     /// Checks that tar reaches `parts` only through directories inside the restore
@@ -280,10 +299,10 @@ mod tests {
         let mut slash = Tree::new(Path::new("/")).unwrap();
         assert!(slash.check_parents(&c("bin/sh")).is_ok());
         // this stream replaces the symlink by a directory: below it is new
-        tree.record(&c("t/out"), Made::Dir);
+        tree.record(&c("t/out"), b'5', true);
         assert!(tree.check_parents(&c("t/out/x/evil")).is_ok());
         // this stream makes a link: nothing goes through it, whatever the disk says
-        tree.record(&c("t/real"), Made::NotDir);
+        tree.record(&c("t/real"), b'2', false);
         assert!(
             tree.check_parents(&c("t/real/a"))
                 .unwrap_err()
