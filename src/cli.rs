@@ -150,13 +150,17 @@ pub struct RestoreArgs {
     /// Restore the state as of the end of this local date (YYYY-MM-DD); default: now.
     #[arg(long, value_name = "DATE")]
     pub at: Option<String>,
-    /// Directory to extract into (a file for database and Subversion dumps).
-    /// Writing into / needs an explicit `--into /`.
+    /// Directory to extract into (a file for database and Subversion dumps); nothing is
+    /// written outside it. Writing into / needs an explicit `--into /`.
     #[arg(long, value_name = "DIR")]
     pub into: Option<std::path::PathBuf>,
     /// Write the decompressed dump (databases, Subversion) to stdout.
     #[arg(long)]
     pub to_stdout: bool,
+    /// Restore slots stored without encryption even though GpgRecipient is set (refused by
+    /// default: whoever can write to the bucket could have put them there).
+    #[arg(long)]
+    pub allow_unencrypted: bool,
     /// The item as configured: a Directory path, a MySQL/PostgreSQL name, a Subversion path.
     pub item: String,
     /// Only these paths of a Directory item (as tar names them, e.g. home/foo/file).
@@ -170,6 +174,10 @@ pub struct CatArgs {
     pub common: Common,
     /// The slot prefix, e.g. /etc-3-FULL or MySQL/--all-databases-5.
     pub prefix: String,
+    /// Restore slots stored without encryption even though GpgRecipient is set (refused by
+    /// default: whoever can write to the bucket could have put them there).
+    #[arg(long)]
+    pub allow_unencrypted: bool,
 }
 
 /// `s3napback verify`.

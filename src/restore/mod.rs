@@ -1,8 +1,12 @@
 //! `s3napback restore` and `s3napback cat` (LEGACY.md §12, automated): pick the chain of
 //! slots ([`chain`]), stream each slot's chunks in order ([`stream`]), decrypt when the
-//! data is OpenPGP, then extract (Directory) or decompress (databases, Subversion).
+//! data is OpenPGP (refusing unencrypted slots when GpgRecipient is set, unless
+//! `--allow-unencrypted`), then extract (Directory, through the [`guard`], see [`extract`])
+//! or decompress (databases, Subversion).
 
 pub mod chain;
+pub mod extract;
+pub mod guard;
 pub mod stream;
 
 use std::fs::File;
@@ -20,7 +24,7 @@ use crate::cli::{CatArgs, RestoreArgs};
 use crate::clock::{Clock, local_day_bounds, local_stamp, to_local};
 use crate::config::{CycleSettings, Item, ItemKind, Settings};
 use crate::inventory::Inventory;
-use crate::pipeline::{Output, Pipeline, PipelineError};
+use crate::pipeline::{Output, Pipeline};
 use crate::progress::Progress;
 use crate::schedule::{Day, is_backup_day};
 use crate::store::Store;
@@ -28,6 +32,7 @@ use crate::store::keys::{Slot, check_complete};
 use crate::store::s3::KeyStyle;
 
 use chain::{Candidate, select_chain};
+use extract::Extraction;
 use stream::{ChunkReader, Content, detect};
 
 /// The log category of restore messages.
@@ -134,8 +139,8 @@ pub fn missing_backup_days(
 
 /// Where a restore writes.
 enum Destination {
-    /// `tar -x -C DIR`.
-    Dir(PathBuf),
+    /// Extracted into DIR.
+    Dir(PathBuf, Extraction),
     /// The decompressed dump to this file.
     File(PathBuf),
     /// The decompressed dump to stdout.
@@ -145,7 +150,7 @@ enum Destination {
 impl Destination {
     fn describe(&self) -> String {
         match self {
-            Destination::Dir(d) => d.display().to_string(),
+            Destination::Dir(d, _) => d.display().to_string(),
             Destination::File(f) => f.display().to_string(),
             Destination::Stdout => "the standard output".into(),
         }
@@ -174,7 +179,10 @@ fn destination(args: &RestoreArgs, kind: ItemKind) -> Result<Destination> {
         }
         std::fs::create_dir_all(dir)
             .with_context(|| format!("creating the restore directory {}", dir.display()))?;
-        return Ok(Destination::Dir(dir.clone()));
+        return Ok(Destination::Dir(
+            dir.clone(),
+            Extraction::new(dir, &args.paths)?,
+        ));
     }
     if !args.paths.is_empty() {
         bail!(Fatal(format!(
@@ -197,13 +205,30 @@ fn argv(v: &[&str]) -> Vec<String> {
     v.iter().map(|s| s.to_string()).collect()
 }
 
-/// Streams one slot through `[gpg -d] + rest` into `sink`. Returns tolerated warnings.
+/// What becomes of a slot's decrypted stream.
+#[derive(Clone, Copy)]
+enum Decode<'a> {
+    /// Nothing: the stream as stored, decrypted (`cat`).
+    AsStored,
+    /// `gzip -dc` (database and Subversion dumps).
+    Gunzip,
+    /// Extracted into a directory.
+    Extract(&'a Extraction),
+}
+
+/// When unencrypted slots are refused: the config file whose GpgRecipient says every slot
+/// is encrypted, unless `--allow-unencrypted`.
+fn encryption_required(settings: &Settings, allow_unencrypted: bool) -> Option<PathBuf> {
+    (settings.gpg_recipient.is_some() && !allow_unencrypted).then(|| settings.path.clone())
+}
+
+/// Streams one slot through `[gpg -d]` and `decode` into `sink`. Returns tolerated warnings.
 fn apply_slot(
     store: &Arc<dyn Store>,
     slot: &Slot,
-    rest: &[Vec<String>],
+    encrypted_by: Option<&Path>,
+    decode: Decode,
     sink: &mut dyn Write,
-    tolerate: &dyn Fn(&PipelineError) -> bool,
 ) -> Result<Vec<String>> {
     let mut chunks = ChunkReader::new(store.clone(), slot.chunks.clone());
     let head = chunks.peek().context("reading its first chunk")?.to_vec();
@@ -212,13 +237,37 @@ fn apply_slot(
     let mut stages = Vec::new();
     match detect(&head) {
         Content::OpenPgp => stages.push(argv(&["gpg", "--batch", "-d"])),
-        Content::Gzip => {}
+        Content::Gzip => {
+            if let Some(config) = encrypted_by {
+                bail!(
+                    "it is not encrypted (gzip, not OpenPGP) although GpgRecipient is set in {}, \
+                     so anyone who can write to the bucket could have put it there; \
+                     --allow-unencrypted restores it anyway",
+                    config.display()
+                );
+            }
+        }
         Content::Unknown => bail!(
             "its data is neither gzip nor OpenPGP (starts with {:02x?})",
             &head[..head.len().min(4)]
         ),
     }
-    stages.extend(rest.iter().cloned());
+    let extraction = match decode {
+        Decode::AsStored => None,
+        Decode::Gunzip => {
+            stages.push(argv(&["gzip", "-dc"]));
+            None
+        }
+        Decode::Extract(extraction) => {
+            stages.push(argv(&["gzip", "-dc"]));
+            Some(extraction)
+        }
+    };
+    if let Some(extraction) = extraction {
+        let warnings = extraction.run(&stages, reader);
+        log::info!(target: TARGET, "{}", progress.finish());
+        return warnings;
+    }
     if stages.is_empty() {
         io::copy(&mut reader, sink)?;
         log::info!(target: TARGET, "{}", progress.finish());
@@ -231,26 +280,7 @@ fn apply_slot(
     }
     let finished = pipeline.finish();
     log::info!(target: TARGET, "{}", progress.finish());
-    match finished {
-        Ok(report) => Ok(report.warnings),
-        Err(e) if tolerate(&e) => Ok(vec![e.to_string()]),
-        Err(e) => Err(e.into()),
-    }
-}
-
-/// tar's complaint that a requested PATH is not in this archive (normal for DIFFs).
-fn only_not_found(e: &PipelineError) -> bool {
-    match e {
-        PipelineError::StageFailed {
-            program,
-            stderr_tail,
-            ..
-        } if program == "tar" => stderr_tail.lines().all(|l| {
-            l.contains("Not found in archive")
-                || l.contains("Exiting with failure status due to previous errors")
-        }),
-        _ => false,
-    }
+    Ok(finished?.warnings)
 }
 
 /// Runs `restore`; returns the exit status.
@@ -327,36 +357,21 @@ pub fn run(args: &RestoreArgs, clock: &Clock) -> Result<u8> {
     }
     let dest = destination(args, target.kind)?;
     let store: Arc<dyn Store> = Arc::new(store);
-    let (rest, mut sink): (Vec<Vec<String>>, Box<dyn Write>) = match &dest {
-        Destination::Dir(dir) => {
-            let mut tar = argv(&["tar", "-xz", "-g", "/dev/null", "-C"]);
-            tar.push(dir.display().to_string());
-            if !args.paths.is_empty() {
-                tar.push("--".into());
-                tar.extend(args.paths.iter().cloned());
-            }
-            (vec![tar], Box::new(io::sink()))
-        }
+    let (decode, mut sink): (Decode, Box<dyn Write>) = match &dest {
+        Destination::Dir(_, extraction) => (Decode::Extract(extraction), Box::new(io::sink())),
         Destination::File(f) => {
             let file = File::create(f).with_context(|| format!("creating {}", f.display()))?;
-            (
-                vec![argv(&["gzip", "-dc"])],
-                Box::new(io::BufWriter::new(file)),
-            )
+            (Decode::Gunzip, Box::new(io::BufWriter::new(file)))
         }
         Destination::Stdout => (
-            vec![argv(&["gzip", "-dc"])],
+            Decode::Gunzip,
             Box::new(io::BufWriter::new(io::stdout().lock())),
         ),
     };
-    let tolerate: &dyn Fn(&PipelineError) -> bool = if args.paths.is_empty() {
-        &|_| false
-    } else {
-        &only_not_found
-    };
+    let encrypted_by = encryption_required(&settings, args.allow_unencrypted);
     let mut done: Vec<String> = Vec::new();
     for slot in &chain {
-        let result = apply_slot(&store, slot, &rest, &mut sink, tolerate)
+        let result = apply_slot(&store, slot, encrypted_by.as_deref(), decode, &mut sink)
             .and_then(|w| sink.flush().map(|_| w).map_err(anyhow::Error::from));
         match result {
             Ok(warnings) => {
@@ -388,6 +403,11 @@ pub fn run(args: &RestoreArgs, clock: &Clock) -> Result<u8> {
             }
         }
     }
+    if let Destination::Dir(_, extraction) = &dest {
+        for path in extraction.unmatched() {
+            log::warn!(target: TARGET, "{}: PATH {path} is in none of the restored slots", args.item);
+        }
+    }
     log::info!(
         target: TARGET,
         "Restored {} as of {date_text} into {} from {} slot(s)",
@@ -415,9 +435,16 @@ pub fn run_cat(args: &CatArgs, _clock: &Clock) -> Result<u8> {
     let bucket = inv.settings.bucket.clone();
     let store: Arc<dyn Store> = Arc::new(inv.store);
     let mut out = io::BufWriter::new(io::stdout().lock());
-    apply_slot(&store, &slot, &[], &mut out, &|_| false)
-        .and_then(|_| out.flush().map_err(anyhow::Error::from))
-        .with_context(|| format!("{bucket}:{}", slot.prefix))?;
+    let encrypted_by = encryption_required(&inv.settings, args.allow_unencrypted);
+    apply_slot(
+        &store,
+        &slot,
+        encrypted_by.as_deref(),
+        Decode::AsStored,
+        &mut out,
+    )
+    .and_then(|_| out.flush().map_err(anyhow::Error::from))
+    .with_context(|| format!("{bucket}:{}", slot.prefix))?;
     Ok(EXIT_OK)
 }
 

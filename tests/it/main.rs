@@ -10,6 +10,7 @@ mod inspect;
 mod kit;
 mod pipeline;
 mod restore;
+mod restore_safety;
 mod signals;
 mod store;
 mod support;

@@ -17,11 +17,11 @@ use crate::support::gpg::GpgHome;
 use crate::support::s3::{S3Server, moto};
 use crate::support::svn::SvnRepo;
 
-const CHUNK: usize = 1000;
+pub(crate) const CHUNK: usize = 1000;
 
 /// PUTs a stream as js3tream did: `PREFIX:%020d` objects of CHUNK bytes, plus a trailing
 /// zero-length object when the length is a multiple of CHUNK.
-fn put_stream(store: &S3Store, prefix: &str, data: &[u8]) {
+pub(crate) fn put_stream(store: &S3Store, prefix: &str, data: &[u8]) {
     let mut index = 0u64;
     for piece in data.chunks(CHUNK) {
         store
@@ -34,7 +34,7 @@ fn put_stream(store: &S3Store, prefix: &str, data: &[u8]) {
     }
 }
 
-fn run_with_input(argv: &[String], input: &[u8]) -> Vec<u8> {
+pub(crate) fn run_with_input(argv: &[String], input: &[u8]) -> Vec<u8> {
     let mut child = Command::new(&argv[0])
         .args(&argv[1..])
         .stdin(Stdio::piped())
@@ -55,14 +55,14 @@ fn run_with_input(argv: &[String], input: &[u8]) -> Vec<u8> {
     out.stdout
 }
 
-fn encrypt(gpg: &GpgHome, data: &[u8]) -> Vec<u8> {
+pub(crate) fn encrypt(gpg: &GpgHome, data: &[u8]) -> Vec<u8> {
     run_with_input(
         &gpg.argv(&["--trust-model", "always", "-r", gpg.recipient(), "-e"]),
         data,
     )
 }
 
-fn gzip(data: &[u8]) -> Vec<u8> {
+pub(crate) fn gzip(data: &[u8]) -> Vec<u8> {
     run_with_input(&["gzip".to_string(), "-c".into()], data)
 }
 
@@ -101,10 +101,10 @@ fn noise(seed: u64, len: usize) -> Vec<u8> {
 }
 
 /// Relative path -> bytes of a file, `None` for a directory.
-type Tree = BTreeMap<String, Option<Vec<u8>>>;
+pub(crate) type Tree = BTreeMap<String, Option<Vec<u8>>>;
 
 /// Every file and directory under `root`, relative, with the bytes of files.
-fn snapshot(root: &Path) -> Tree {
+pub(crate) fn snapshot(root: &Path) -> Tree {
     let mut out = BTreeMap::new();
     fn walk(base: &Path, dir: &Path, out: &mut Tree) {
         for e in fs::read_dir(dir).unwrap() {
@@ -122,14 +122,14 @@ fn snapshot(root: &Path) -> Tree {
     out
 }
 
-struct Setup {
+pub(crate) struct Setup {
     server: S3Server,
-    store: S3Store,
-    dir: tempfile::TempDir,
-    conf: PathBuf,
+    pub(crate) store: S3Store,
+    pub(crate) dir: tempfile::TempDir,
+    pub(crate) conf: PathBuf,
 }
 
-fn setup(items: &str, encrypted: bool) -> Setup {
+pub(crate) fn setup(items: &str, encrypted: bool) -> Setup {
     let server = moto();
     let store = server.store();
     let dir = tempfile::tempdir().unwrap();
@@ -167,7 +167,7 @@ fn setup(items: &str, encrypted: bool) -> Setup {
     }
 }
 
-fn s3napback(setup: &Setup, gpg: &GpgHome, args: &[&str]) -> Output {
+pub(crate) fn s3napback(setup: &Setup, gpg: &GpgHome, args: &[&str]) -> Output {
     let out = Command::new(env!("CARGO_BIN_EXE_s3napback"))
         .arg(args[0])
         .arg("-c")
@@ -180,7 +180,7 @@ fn s3napback(setup: &Setup, gpg: &GpgHome, args: &[&str]) -> Output {
     out
 }
 
-fn stderr(out: &Output) -> String {
+pub(crate) fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 

@@ -1,0 +1,91 @@
+//! Extracting a Directory slot: its decrypted stream through `gzip -dc`, then the
+//! [`guard`](super::guard) (which refuses members that would land outside the restore
+//! directory and drops those a partial restore leaves out), then
+//! `tar -x -g /dev/null -C DIR`, which applies the deletions recorded in each DIFF.
+
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Result, anyhow};
+
+use super::guard::{PathFilter, Refusal, TarGuard};
+use crate::pipeline::{Output, Pipeline, PipelineError};
+
+/// One restore into a directory: where, and which PATHs.
+pub struct Extraction {
+    dir: PathBuf,
+    filter: Arc<PathFilter>,
+}
+
+impl Extraction {
+    /// Extraction into `dir` (which exists) of `paths` (all members when empty).
+    pub fn new(dir: &Path, paths: &[String]) -> Result<Extraction> {
+        let filter = PathFilter::new(paths).map_err(|e| anyhow!(crate::app::Fatal(e)))?;
+        Ok(Extraction {
+            dir: dir.to_path_buf(),
+            filter: Arc::new(filter),
+        })
+    }
+
+    /// Extracts one slot: `input` (the stream as stored) through `decode` (the argument
+    /// vectors that decrypt and decompress it) into the directory. Returns tolerated
+    /// warnings; the error of a refused member names it.
+    pub fn run(
+        &self,
+        decode: &[Vec<String>],
+        input: impl Read + Send + 'static,
+    ) -> Result<Vec<String>> {
+        let upstream = Pipeline::start_with_input(decode, input, Output::Reader)?;
+        let guard = TarGuard::new(FinishAtEnd(Some(upstream)), &self.dir, self.filter.clone())?;
+        let tar: Vec<String> = ["tar", "-x", "-g", "/dev/null", "-C"]
+            .iter()
+            .map(|s| s.to_string())
+            .chain([self.dir.display().to_string()])
+            .collect();
+        let mut pipeline = Pipeline::start_with_input(&[tar], guard, Output::Reader)?;
+        if let Err(e) = io::copy(&mut pipeline, &mut io::sink()) {
+            pipeline.abort();
+            return Err(anyhow!(e).context("reading tar's output"));
+        }
+        match pipeline.finish() {
+            Ok(report) => Ok(report.warnings),
+            Err(PipelineError::Input(e)) => Err(unwrap_input(e)),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The PATHs no member of the slots extracted so far matched.
+    pub fn unmatched(&self) -> Vec<String> {
+        self.filter.unmatched()
+    }
+}
+
+/// The guard's refusal or the decoding stages' failure, as itself.
+fn unwrap_input(e: io::Error) -> anyhow::Error {
+    if e.get_ref()
+        .is_some_and(|inner| inner.is::<Refusal>() || inner.is::<PipelineError>())
+    {
+        let inner = e.into_inner().expect("checked above");
+        return anyhow!("{inner}");
+    }
+    anyhow!(PipelineError::Input(e))
+}
+
+/// Reads a pipeline's output; at its end, checks how every stage exited (gpg's integrity
+/// check, gzip's CRC), so a failing stage is an error of this reader.
+struct FinishAtEnd(Option<Pipeline>);
+
+impl Read for FinishAtEnd {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let Some(pipeline) = self.0.as_mut() else {
+            return Ok(0);
+        };
+        let n = pipeline.read(buf)?;
+        if n == 0 && !buf.is_empty() {
+            let pipeline = self.0.take().expect("present above");
+            pipeline.finish().map_err(io::Error::other)?;
+        }
+        Ok(n)
+    }
+}
