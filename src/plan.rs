@@ -153,6 +153,7 @@ pub fn mysql_name(item: &Item) -> DatabaseName {
     DatabaseName {
         display,
         source: Source::MySqlDump {
+            compressor: item.cycle.compressor,
             socket,
             options: item.cycle.mysql_options.clone(),
             database,
@@ -169,7 +170,11 @@ pub fn postgres_name(item: &Item) -> DatabaseName {
     let database = (db != "all").then(|| db.to_string());
     DatabaseName {
         display: database.clone().unwrap_or_default(),
-        source: Source::PgDump { user, database },
+        source: Source::PgDump {
+            compressor: item.cycle.compressor,
+            user,
+            database,
+        },
     }
 }
 
@@ -179,6 +184,7 @@ pub fn plan(settings: &Settings, facts: &Facts) -> Plan {
     let encryption = settings.gpg_recipient.as_ref().map(|r| Encryption {
         recipient: r.clone(),
         keyring: settings.gpg_keyring.clone(),
+        compress: true,
     });
     let mut jobs = Vec::new();
     for scope in &settings.scopes {
@@ -233,7 +239,10 @@ fn plan_item(
             .flatten(),
         prefix,
         source,
-        encryption: encryption.clone(),
+        encryption: encryption.clone().map(|e| Encryption {
+            compress: item.cycle.gpg_compression,
+            ..e
+        }),
         state,
     };
     job.decision = match item.kind {
@@ -243,6 +252,7 @@ fn plan_item(
                 Decision::AlreadyPerformedToday
             } else {
                 let source = Source::Tar {
+                    compressor: item.cycle.compressor,
                     excludes: item.cycle.excludes.clone(),
                     snapshot: path.clone(),
                     name: item.name.clone(),
@@ -328,6 +338,7 @@ fn subversion_decision(
         _ => 0,
     };
     let source = Source::SvnDump {
+        compressor: item.cycle.compressor,
         repo: item.name.clone(),
         from,
         to: head,
