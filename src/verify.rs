@@ -52,20 +52,29 @@ pub fn shallow_problems(slot: &Slot, chunk_size: u64) -> Vec<String> {
 pub fn run(args: &crate::cli::VerifyArgs, _clock: &Clock) -> anyhow::Result<u8> {
     let inv = Inventory::open(&args.common)?;
     let chunk_size = inv.settings.chunk_size;
-    let mut problems: BTreeMap<&str, Vec<String>> = BTreeMap::new();
-    for slot in &inv.slots {
-        let mut found = shallow_problems(slot, chunk_size);
-        if args.deep {
-            let tree = parse_prefix(&slot.prefix).is_none_or(|n| n.kind == SlotKind::Tree);
-            let structure_ok = check_complete(slot, chunk_size).is_ok();
-            found.extend(deepcheck::check_slot(
-                &inv.store,
+    let deep = if args.deep {
+        let checks: Vec<deepcheck::SlotCheck<'_>> = inv
+            .slots
+            .iter()
+            .map(|slot| deepcheck::SlotCheck {
                 slot,
-                tree,
-                structure_ok,
-                inv.settings.temp_dir.as_deref(),
-            ));
-        }
+                tree: parse_prefix(&slot.prefix).is_none_or(|n| n.kind == SlotKind::Tree),
+                structure_ok: check_complete(slot, chunk_size).is_ok(),
+            })
+            .collect();
+        deepcheck::check_slots(
+            &inv.store,
+            &checks,
+            inv.settings.temp_dir.as_deref(),
+            deepcheck::PARALLEL_SLOTS,
+        )
+    } else {
+        Vec::new()
+    };
+    let mut problems: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for (index, slot) in inv.slots.iter().enumerate() {
+        let mut found = shallow_problems(slot, chunk_size);
+        found.extend(deep.get(index).into_iter().flatten().cloned());
         for p in &found {
             println!("{}: {p}", slot.prefix);
         }
