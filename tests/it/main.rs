@@ -1,8 +1,9 @@
 //! Integration tests: one binary, real tools and real servers.
 
-mod backup;
+pub(crate) mod backup;
 mod cli;
 mod inspect;
+mod perf;
 mod pipeline;
 mod restore;
 mod store;
