@@ -438,7 +438,9 @@ def main():
             listing = listing_case(a, work, config, tool, env)
 
         now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-        print(f"\n{now}; {machine()}; {server.kind} on 127.0.0.1; {a.mb} MB tree "
+        load = os.getloadavg()[1]
+        print(f"\n{now}; {machine()}; load average {load:.1f} (5 min) at the end; "
+              f"{server.kind} on 127.0.0.1; {a.mb} MB tree "
               f"(seed {a.seed}, half text, half random); ChunkSize {a.chunk_size}; "
               f"medians of {a.rounds} alternated rounds\n")
         print(table("backup", backups, base))
