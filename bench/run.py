@@ -433,19 +433,17 @@ def main():
         note("restores")
         run_rounds(restores, a.rounds)
 
-        listing = []
-        if a.objects > 0:
-            listing = listing_case(a, work, config, tool, env)
-
         now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
         load = os.getloadavg()[1]
-        print(f"\n{now}; {machine()}; load average {load:.1f} (5 min) at the end; "
+        print(f"\n{now}; {machine()}; load average {load:.1f} (5 min, after the restores); "
               f"{server.kind} on 127.0.0.1; {a.mb} MB tree "
               f"(seed {a.seed}, half text, half random); ChunkSize {a.chunk_size}; "
               f"medians of {a.rounds} alternated rounds\n")
         print(table("backup", backups, base))
         print()
         print(table("restore", restores, restore_base))
+        sys.stdout.flush()
+        listing = listing_case(a, work, config, tool, env) if a.objects > 0 else []
         if listing:
             print()
             lines = [f"| listing: {a.objects} objects, {LISTING_SLOTS} slots | median | CPU | peak RSS |",
