@@ -480,7 +480,7 @@ def listing_case(a, work, config, tool, env):
     start = time.monotonic()
     fills = [subprocess.Popen(tool(config(f"fill{part}", 1, f"Directory {d}\n", bucket="listing",
                                           encrypt=False), "-f"),
-                              env=env, stdout=subprocess.DEVNULL)
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
              for part, d in enumerate(dirs)]
     if any(p.wait() != 0 for p in fills):
         sys.exit("storing the listing bucket failed")
