@@ -13,8 +13,11 @@ use s3napback::store::Store;
 use s3napback::store::keys::{Slot, chunk_key, group_slots};
 use s3napback::store::s3::S3Store;
 
-use crate::backup::harness::{Site, extract, fetch, make_tree, pipe_through, restored, tree};
+use crate::backup::harness::{
+    Site, extract, fetch, gunzip, make_tree, pipe_through, restored, tree,
+};
 use crate::support::s3::moto;
+use crate::support::svn::SvnRepo;
 
 const CHUNK: u64 = 1000;
 
@@ -76,6 +79,23 @@ fn fast_settings_restore_by_the_legacy_manual_procedure() {
     );
     assert_eq!(run.status, 0, "{}", run.log);
     assert_eq!(tree(&restored(&out2, &src)), tree(&src));
+}
+
+#[test]
+fn a_dump_through_pigz_loads_after_gpg_d_and_gunzip() {
+    let repo = SvnRepo::new(3);
+    let server = moto();
+    let site = Site::new();
+    let name = repo.path().display().to_string();
+    let body =
+        format!("<Subversion {name}>\n\tCompressor pigz\n\tGpgCompression no\n</Subversion>\n");
+    let conf = site.config(&server, 700, true, &body);
+    let run = site.run(&["-c", conf.to_str().unwrap()], Some("2026-11-12 03:00:00"));
+    assert_eq!(run.status, 0, "{}", run.log);
+    let dump = gunzip(&site.decrypt(&fetch(&server.store(), &format!("{name}-7-FULL"))));
+    let fresh = SvnRepo::from_dump(&dump);
+    assert_eq!(fresh.youngest(), repo.youngest());
+    assert_eq!(fresh.cat("trunk/file.txt"), repo.cat("trunk/file.txt"));
 }
 
 #[test]
