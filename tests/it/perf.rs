@@ -14,7 +14,7 @@ use s3napback::store::keys::{Slot, chunk_key, group_slots};
 use s3napback::store::s3::S3Store;
 
 use crate::backup::harness::{
-    Site, extract, fetch, gunzip, make_tree, pipe_through, restored, tree,
+    Site, extract, fetch, gunzip, make_tree, pipe_through, prefixes, restored, tree,
 };
 use crate::support::s3::moto;
 use crate::support::svn::SvnRepo;
@@ -96,6 +96,44 @@ fn a_dump_through_pigz_loads_after_gpg_d_and_gunzip() {
     let fresh = SvnRepo::from_dump(&dump);
     assert_eq!(fresh.youngest(), repo.youngest());
     assert_eq!(fresh.cat("trunk/file.txt"), repo.cat("trunk/file.txt"));
+}
+
+#[test]
+fn compressor_pigz_without_pigz_fails_the_item_and_leaves_nothing() {
+    let server = moto();
+    let site = Site::new();
+    let src = site.path("src/tree");
+    make_tree(&src);
+    let name = src.display().to_string();
+    // A PATH with tar and gpg but no pigz.
+    let bin = site.path("bin");
+    fs::create_dir(&bin).unwrap();
+    for program in ["tar", "gpg"] {
+        let real = which(program);
+        std::os::unix::fs::symlink(real, bin.join(program)).unwrap();
+    }
+    let mut site = site;
+    site.env.push(("PATH".into(), bin.display().to_string()));
+    let conf = site.config(&server, CHUNK, true, &fast_cycle(&name));
+    let run = site.run(&["-c", conf.to_str().unwrap()], Some("2026-11-12 03:00:00"));
+    assert_eq!(run.status, 1, "{}", run.log);
+    run.expect("program not found: `pigz`");
+    assert!(
+        prefixes(&server.store()).is_empty(),
+        "no slot is left behind"
+    );
+    let snapshot = site
+        .diff_dir()
+        .join(format!("{}.diff", name.replace('/', "_")));
+    assert!(!snapshot.exists(), "the snapshot file is not written");
+}
+
+/// The absolute path of `program` on this machine's PATH.
+fn which(program: &str) -> std::path::PathBuf {
+    std::env::split_paths(&std::env::var_os("PATH").unwrap())
+        .map(|d| d.join(program))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| panic!("{program} is not on PATH"))
 }
 
 #[test]
