@@ -104,6 +104,8 @@ impl ChunkReader {
     }
 
     fn next_chunk(&mut self) -> io::Result<()> {
+        // let go of the spent chunk before waiting for the next one
+        self.current = Bytes::new();
         let delivered = match self.pending.recv() {
             Ok(chunk) => chunk
                 .recv()
