@@ -1,25 +1,88 @@
 #!/usr/bin/env python3
-"""Speed and memory of a real backup, as ratios against baselines run in the same invocation.
+"""Backup and restore speed and memory against the pipelines and tools users would pick
+instead, as ratios to the bare legacy pipeline timed in the same invocation.
 
-  python3 bench/run.py [--mb 64] [--binary target/release/s3napback]
+  cargo build --release && python3 bench/run.py [--mb 200] [--rounds 3] [--objects 100000]
 
-Starts moto's S3 server on 127.0.0.1, makes a tree of incompressible data, then measures
-(wall time and peak RSS of the child processes, via getrusage):
-  baseline      tar -czp of the tree into a pipe (the work the source stage must do)
-  s3napback     a real backup of the same tree to the local S3 server (ChunkSize 4 MB)
-  s3napback-big the same with ChunkSize 32 MB (memory grows with ChunkSize, not data size)
-and prints each as a ratio to the baseline. Absolute numbers depend on the machine; the
-ratios show the tool's overhead over the pipeline it drives and its memory bound.
+One invocation:
+  1. builds a reproducible tree (seeded): --mb MB, half text-like, half random bytes;
+  2. starts a local single-node Garage (~/.cargo/bin/garage or PATH; else moto, with a
+     notice) and a throw-away GnuPG home with one key;
+  3. times, alternating the order every round and repeating --rounds times (medians):
+       backup:  the bare legacy pipeline `tar -czp | gpg -e > /dev/null` (the baseline);
+                this tool's full backup with default settings, and with `Compressor pigz`
+                + `GpgCompression no`; `tar -czp | gpg -e | aws s3 cp -` (when the AWS
+                CLI works); restic and duplicity to the same server (each skipped with a
+                notice when absent);
+       restore: the bare legacy restore `gpg -d < stream | tar -xz -g /dev/null`
+                (the baseline) and this tool's `restore` of its default-settings FULL;
+  4. the listing case: one slot of --objects objects (ChunkSize 1), then `status`, `list`,
+     `verify` and a test-mode run (which checks "already done today") on that bucket;
+  5. prints Markdown tables of medians, ratios to the baseline, CPU time and peak RSS
+     (the largest single process of the run, from wait4's rusage).
 
-Then the price of never losing a kept slot: a backup is uploaded under a staging prefix and
-committed by server-side copies (CopyObject) into the slot, then the staging is deleted.
-With boto3 against the same server, for the same data cut into 4 MB chunks:
-  upload        PUT of every chunk (what a backup sends in any case)
-  commit        CopyObject of every chunk + DeleteObjects of the staging (the extra step)
-printed as commit / upload. (`--commit-only` skips the tool runs: no release build needed.)
+Python 3 standard library only.
 """
-import argparse, os, resource, shutil, socket, subprocess, sys, tempfile, time
+import argparse
+import datetime
+import http.client
+import os
+import platform
+import random
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
 
+RECIPIENT = "bench@s3napback.invalid"
+NOW = "2026-11-12 03:00:00"  # any fixed day: every run is the same FULL slot (with -f)
+LISTING_SLOTS = 8  # the listing bucket is stored by this many runs at once
+
+
+def note(message):
+    print(message, file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------- the tree
+
+def build_tree(root, mb, seed):
+    """MB megabytes under ROOT: half text (words drawn from a Zipf-like vocabulary, which
+    gzip shrinks to about a third), half random bytes (incompressible). Same seed, same
+    bytes."""
+    rng = random.Random(seed)
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    vocab = ["".join(rng.choice(letters) for _ in range(rng.randint(2, 10)))
+             for _ in range(5000)]
+    weights = [1.0 / (i + 1) for i in range(len(vocab))]
+    vocab.append("\n")
+    weights.append(sum(weights) / 12)  # about twelve words a line
+    cum = []
+    acc = 0.0
+    for w in weights:
+        acc += w
+        cum.append(acc)
+    half = (mb << 20) // 2
+    for kind in ("text", "bin"):
+        written, n = 0, 0
+        while written < half:
+            size = min(rng.randint(16 << 10, 4 << 20), half - written)
+            folder = os.path.join(root, kind, f"d{n // 20:03d}")
+            os.makedirs(folder, exist_ok=True)
+            if kind == "text":
+                words = rng.choices(vocab, cum_weights=cum, k=size // 6 + 16)
+                data = " ".join(words).encode()[:size]
+            else:
+                data = rng.randbytes(size)
+            with open(os.path.join(folder, f"f{n:05d}.{kind}"), "wb") as f:
+                f.write(data)
+            written += size
+            n += 1
+
+
+# ---------------------------------------------------------------- servers
 
 def free_port():
     s = socket.socket()
@@ -29,107 +92,409 @@ def free_port():
     return port
 
 
-MEASURE = """
-import resource, subprocess, sys, time
-start = time.monotonic()
-subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-wall = time.monotonic() - start
-r = resource.getrusage(resource.RUSAGE_CHILDREN)
-print(wall, r.ru_maxrss, r.ru_utime + r.ru_stime)
-"""
+def wait_for_port(port, child, what, seconds=60):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if child.poll() is not None:
+            sys.exit(f"{what} exited early (status {child.returncode})")
+        try:
+            socket.create_connection(("127.0.0.1", port), 1).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    sys.exit(f"{what} did not listen on 127.0.0.1:{port} within {seconds} s")
 
 
-def measure(argv):
-    """Wall time, peak RSS (kB) of the largest process of the run, CPU seconds; each run in
-    a fresh wrapper so one run's peak cannot hide another's."""
-    out = subprocess.run([sys.executable, "-c", MEASURE, *argv], check=True,
-                         capture_output=True, text=True).stdout.split()
-    return float(out[0]), int(out[1]), float(out[2])
+class Server:
+    """A local S3 server: endpoint, region, credentials, and its buckets."""
+
+    def __init__(self, kind, endpoint, region, key, secret, child, make_bucket):
+        self.kind, self.endpoint, self.region = kind, endpoint, region
+        self.key, self.secret, self.child = key, secret, child
+        self.make_bucket = make_bucket
+
+    def env(self):
+        return {"AWS_ACCESS_KEY_ID": self.key, "AWS_SECRET_ACCESS_KEY": self.secret,
+                "AWS_DEFAULT_REGION": self.region, "AWS_REGION": self.region}
+
+    def stop(self):
+        self.child.terminate()
+        try:
+            self.child.wait(10)
+        except subprocess.TimeoutExpired:
+            self.child.kill()
 
 
-def commit_cost(port, mb, chunk=4 << 20):
-    """Times PUT of the chunks vs CopyObject + delete of the same chunks (best of 3)."""
-    import boto3
-    s3 = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1",
-                      aws_access_key_id="bench", aws_secret_access_key="bench")
-    s3.create_bucket(Bucket="bench-commit")
-    data = os.urandom(chunk)
-    n = max(1, (mb << 20) // chunk)
-    staged = [f".s3napback/staging//src-0-FULL/1-1:{i:020}" for i in range(n)]
-    best_put = best_commit = float("inf")
-    for _ in range(3):
-        start = time.monotonic()
-        for key in staged:
-            s3.put_object(Bucket="bench-commit", Key=key, Body=data)
-        best_put = min(best_put, time.monotonic() - start)
-        start = time.monotonic()
-        for i, key in enumerate(staged):
-            s3.copy_object(Bucket="bench-commit", Key=f"/src-0-FULL:{i:020}",
-                           CopySource={"Bucket": "bench-commit", "Key": key})
-        s3.delete_objects(Bucket="bench-commit",
-                          Delete={"Objects": [{"Key": k} for k in staged], "Quiet": True})
-        best_commit = min(best_commit, time.monotonic() - start)
-    print(f"{n} chunks of {chunk >> 20} MB: upload (PUT) {best_put:.2f}s, "
-          f"commit (CopyObject + delete) {best_commit:.2f}s, commit / upload {best_commit / best_put:.2f}")
+def garage_binary():
+    found = shutil.which("garage")
+    if found:
+        return found
+    home = os.path.expanduser("~/.cargo/bin/garage")
+    return home if os.access(home, os.X_OK) else None
 
+
+def start_garage(binary, work):
+    """A single-node Garage as tests/it/support/s3.rs starts it."""
+    d = os.path.join(work, "garage")
+    os.makedirs(d)
+    conf = os.path.join(d, "garage.toml")
+    s3_port, rpc_port = free_port(), free_port()
+    with open(conf, "w") as f:
+        f.write(f'metadata_dir = "{d}/meta"\ndata_dir = "{d}/data"\ndb_engine = "sqlite"\n'
+                f'replication_factor = 1\nrpc_bind_addr = "127.0.0.1:{rpc_port}"\n'
+                f'rpc_public_addr = "127.0.0.1:{rpc_port}"\nrpc_secret = "{os.urandom(32).hex()}"\n'
+                f'[s3_api]\ns3_region = "garage"\napi_bind_addr = "127.0.0.1:{s3_port}"\n'
+                f'root_domain = ".s3.garage.localhost"\n')
+    log = open(os.path.join(d, "garage.log"), "w")
+    child = subprocess.Popen([binary, "-c", conf, "server"], stdin=subprocess.DEVNULL,
+                             stdout=log, stderr=log)
+    wait_for_port(rpc_port, child, "garage")
+
+    def cli(*args, retry=True):
+        deadline = time.monotonic() + 30
+        while True:
+            p = subprocess.run([binary, "-c", conf, *args], capture_output=True, text=True,
+                               stdin=subprocess.DEVNULL)
+            if p.returncode == 0 or not retry or time.monotonic() > deadline:
+                if p.returncode != 0:
+                    sys.exit(f"garage {' '.join(args)} failed: {p.stdout}{p.stderr}")
+                return p.stdout + p.stderr
+            time.sleep(0.5)
+
+    node = cli("node", "id", "-q").strip().split("@")[0]
+    cli("layout", "assign", "-z", "dc1", "-c", "100G", node, retry=False)
+    cli("layout", "apply", "--version", "1", retry=False)
+    out = cli("key", "create", "bench-key")
+
+    def field(name):
+        for line in out.splitlines():
+            if line.strip().startswith(name):
+                return line.strip()[len(name):].strip()
+        sys.exit(f"no {name} in `garage key create` output:\n{out}")
+
+    key, secret = field("Key ID:"), field("Secret key:")
+
+    def make_bucket(name):
+        cli("bucket", "create", name)
+        cli("bucket", "allow", "--read", "--write", "--owner", name, "--key", "bench-key")
+
+    wait_for_port(s3_port, child, "garage", 30)
+    return Server("garage", f"http://127.0.0.1:{s3_port}", "garage", key, secret, child,
+                  make_bucket)
+
+
+def start_moto(work):
+    python = os.environ.get("S3NAPBACK_MOTO_PYTHON") or os.path.abspath(
+        "target/moto-venv/bin/python")
+    if not os.access(python, os.X_OK):
+        python = sys.executable
+    port = free_port()
+    child = subprocess.Popen([python, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_for_port(port, child, "moto")
+
+    def make_bucket(name):
+        # moto does not check signatures: a bare PUT creates the bucket
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        conn.request("PUT", f"/{name}")
+        conn.getresponse().read()
+        conn.close()
+
+    return Server("moto", f"http://127.0.0.1:{port}", "us-east-1", "bench", "bench", child,
+                  make_bucket)
+
+
+# ---------------------------------------------------------------- measuring
+
+def measure(argv, env=None, cwd=None):
+    """Wall seconds, peak RSS (kB) of the largest single process of the run, CPU seconds
+    of the whole process tree, exit status."""
+    start = time.monotonic()
+    p = subprocess.Popen(argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    stderr_file = p.stderr
+    err = stderr_file.read()
+    _, status, usage = os.wait4(p.pid, 0)
+    wall = time.monotonic() - start
+    p.returncode = os.waitstatus_to_exitcode(status)
+    stderr_file.close()
+    return wall, usage.ru_maxrss, usage.ru_utime + usage.ru_stime, p.returncode, err
+
+
+class Case:
+    """One timed command; `setup` runs untimed before each repetition."""
+
+    def __init__(self, label, argv, env, setup=None, accept=(0,)):
+        self.label, self.argv, self.env, self.setup = label, argv, env, setup
+        self.accept = accept
+        self.walls, self.rss, self.cpus, self.status = [], 0, [], None
+
+    def run(self, round_no):
+        if self.setup:
+            self.setup(round_no)
+        argv = self.argv(round_no) if callable(self.argv) else self.argv
+        wall, rss, cpu, status, err = measure(argv, self.env)
+        if status not in self.accept:
+            sys.exit(f"{self.label}: exit status {status}\n{argv}\n{err.decode(errors='replace')[-3000:]}")
+        self.walls.append(wall)
+        self.cpus.append(cpu)
+        self.rss = max(self.rss, rss)
+        self.status = status
+        note(f"  {self.label}: {wall:.2f} s, {rss / 1024:.0f} MB")
+
+
+def run_rounds(cases, rounds):
+    for r in range(rounds):
+        order = cases[r % len(cases):] + cases[:r % len(cases)]
+        if r % 2:
+            order.reverse()
+        note(f"round {r + 1}/{rounds}")
+        for case in order:
+            case.run(r)
+
+
+def cell(label):
+    """A Markdown table cell: pipes inside it escaped."""
+    return label.replace("|", "\\|")
+
+
+def table(title, cases, base):
+    b = statistics.median(base.walls)
+    lines = [f"| {title} | median | × baseline | CPU | peak RSS |", "|---|---:|---:|---:|---:|"]
+    for c in cases:
+        if not c.walls:
+            continue
+        m = statistics.median(c.walls)
+        lines.append(f"| {cell(c.label)} | {m:.2f} s | {m / b:.2f} | {statistics.median(c.cpus):.1f} s "
+                     f"| {c.rss / 1024:.0f} MB |")
+    return "\n".join(lines)
+
+
+def machine():
+    model = "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return f"{model}, {os.cpu_count()} cores, Linux {platform.release()}"
+
+
+# ---------------------------------------------------------------- the run
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--mb", type=int, default=64)
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--mb", type=int, default=200, help="size of the tree (default 200)")
+    ap.add_argument("--rounds", type=int, default=3, help="repetitions (default 3)")
+    ap.add_argument("--seed", type=int, default=11, help="seed of the tree (default 11)")
+    ap.add_argument("--chunk-size", type=int, default=25_000_000,
+                    help="ChunkSize of the tool's runs (default 25000000)")
+    ap.add_argument("--objects", type=int, default=100_000,
+                    help="objects of the listing case (default 100000; 0 skips it)")
     ap.add_argument("--binary", default="target/release/s3napback")
-    ap.add_argument("--commit-only", action="store_true")
+    ap.add_argument("--server", choices=["garage", "moto"], default="garage")
+    ap.add_argument("--keep", action="store_true", help="keep the scratch folder")
     a = ap.parse_args()
     binary = os.path.abspath(a.binary)
+    if not os.access(binary, os.X_OK):
+        sys.exit(f"{binary} not found: run `cargo build --release` first")
+    for tool in ("tar", "gpg", "pigz"):
+        if not shutil.which(tool):
+            sys.exit(f"`{tool}` is needed (scripts/install-test-deps.sh installs it)")
+
     work = tempfile.mkdtemp(prefix="s3napback-bench.")
-    port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = None
     try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), 1).close()
-                break
-            except OSError:
-                time.sleep(0.1)
-        src = os.path.join(work, "src")
-        os.makedirs(src)
-        for i in range(a.mb // 8):
-            with open(os.path.join(src, f"part{i}.bin"), "wb") as f:
-                f.write(os.urandom(8 << 20))
-        os.makedirs(os.path.join(work, "diffs"))
-        with open(os.path.join(work, "key.txt"), "w") as f:
-            f.write("key=bench\nsecret=bench\n")
-        with open(os.path.join(work, "log.conf"), "w") as f:
+        note(f"building a {a.mb} MB tree (seed {a.seed}) in {work}")
+        src = os.path.join(work, "tree")
+        build_tree(src, a.mb, a.seed)
+        rel = src.lstrip("/")
+
+        gnupg = os.path.join(work, "gnupg")
+        os.makedirs(gnupg, mode=0o700)
+        env = dict(os.environ, GNUPGHOME=gnupg, TZ="UTC")
+        subprocess.run(["gpg", "--batch", "--quiet", "--passphrase", "", "--quick-gen-key",
+                        RECIPIENT, "default", "default", "never"], env=env, check=True,
+                       stderr=subprocess.DEVNULL)
+
+        garage = garage_binary() if a.server == "garage" else None
+        if a.server == "garage" and not garage:
+            note("NOTICE: no garage binary (PATH or ~/.cargo/bin): using moto, which is much "
+                 "slower; the ratios of the upload cases do not compare with a Garage run")
+        server = start_garage(garage, work) if garage else start_moto(work)
+        env.update(server.env())
+        env.pop("AWS_ENDPOINT_URL", None)
+
+        logconf = os.path.join(work, "log.conf")
+        with open(logconf, "w") as f:
             f.write("log4perl.rootLogger = WARN, Screen\n"
                     "log4perl.appender.Screen = Log::Log4perl::Appender::Screen\n"
                     "log4perl.appender.Screen.layout = Log::Log4perl::Layout::SimpleLayout\n")
+        keyfile = os.path.join(work, "key.txt")
+        with open(keyfile, "w") as f:
+            f.write(f"key={server.key}\nsecret={server.secret}\n")
 
-        def conf(name, chunk):
-            path = os.path.join(work, name)
+        made = set()
+
+        def config(name, chunk_size, body, bucket=None, encrypt=True):
+            bucket = f"bench-{bucket or name}"
+            if bucket not in made:
+                server.make_bucket(bucket)
+                made.add(bucket)
+            diffs = os.path.join(work, f"diffs-{name}")
+            os.makedirs(diffs)
+            path = os.path.join(work, f"{name}.conf")
+            gpg = f"GpgRecipient {RECIPIENT}\n" if encrypt else ""
             with open(path, "w") as f:
-                f.write(f"DiffDir {work}/diffs\nBucket bench-{name.split('.')[0]}\nS3Keyfile {work}/key.txt\n"
-                        f"ChunkSize {chunk}\nS3Endpoint http://127.0.0.1:{port}\nS3Region us-east-1\n"
-                        f"Diffs 0\nDirectory {src}\n")
+                f.write(f"DiffDir {diffs}\nBucket {bucket}\nS3Keyfile {keyfile}\n"
+                        f"ChunkSize {chunk_size}\nS3Endpoint {server.endpoint}\n"
+                        f"S3Region {server.region}\n{gpg}Diffs 0\nFulls 4\n{body}")
             return path
 
-        commit_cost(port, a.mb)
-        if a.commit_only:
-            return
-        rows = []
-        rows.append(("baseline (tar -czp | cat > /dev/null)",) +
-                    measure(["sh", "-c", 'exec tar -f - -C / -czp "$1" | cat >/dev/null', "tar", src.lstrip("/")]))
-        for label, chunk, name in [("s3napback, ChunkSize 4 MB", 4 << 20, "small.conf"),
-                                   ("s3napback, ChunkSize 32 MB", 32 << 20, "big.conf")]:
-            c = conf(name, chunk)
-            rows.append((label,) + measure([binary, "--logconfig", os.path.join(work, "log.conf"), "-f", "-c", c]))
-        base_wall, base_rss = rows[0][1], rows[0][2]
-        print(f"{a.mb} MB of incompressible data, moto S3 on 127.0.0.1")
-        print(f"{'run':36} {'wall':>8} {'x base':>7} {'peak RSS':>10} {'x base':>7}")
-        for label, wall, rss, cpu in rows:
-            print(f"{label:36} {wall:7.2f}s {wall / base_wall:7.2f} {rss / 1024:8.1f}MB {rss / base_rss:7.2f}")
+        def tool(conf, *args):
+            """The tool on CONF; a backup run (`-f`) is given the fixed clock NOW."""
+            clock = ["--now", NOW] if "-f" in args else []
+            return [binary, "--logconfig", logconf, *args, "-c", conf, *clock]
+
+        default_conf = config("default", a.chunk_size, f"Directory {src}\n")
+        fast_conf = config("fast", a.chunk_size,
+                           f"Compressor pigz\nGpgCompression no\nDirectory {src}\n")
+        tar_gpg = 'tar -czp -f - -C / "$1" | gpg --batch -r "$2" -e'
+        base = Case("`tar -czp | gpg -e > /dev/null` (bare legacy pipeline)",
+                    ["sh", "-c", tar_gpg + " > /dev/null", "sh", rel, RECIPIENT], env)
+        backups = [
+            base,
+            Case("s3napback, default settings (legacy commands)", tool(default_conf, "-f"), env),
+            Case("s3napback, `Compressor pigz` + `GpgCompression no`", tool(fast_conf, "-f"), env),
+            Case("`tar -cp | pigz | gpg -z 0 -e > /dev/null` (no upload)",
+                 ["sh", "-c", 'tar -cp -f - -C / "$1" | pigz | gpg --batch -z 0 -r "$2" -e > /dev/null',
+                  "sh", rel, RECIPIENT], env),
+        ]
+        if shutil.which("aws") and subprocess.run(["aws", "--version"], capture_output=True).returncode == 0:
+            server.make_bucket("bench-aws")
+            backups.append(Case("`tar -czp | gpg -e | aws s3 cp -`",
+                                ["sh", "-c", tar_gpg + ' | aws --endpoint-url "$3" s3 cp - "s3://bench-aws/stream.gpg"',
+                                 "sh", rel, RECIPIENT, server.endpoint], env))
+        else:
+            note("NOTICE: no working AWS CLI: `tar | gpg | aws s3 cp -` skipped")
+        if shutil.which("restic"):
+            server.make_bucket("bench-restic")
+            renv = dict(env, RESTIC_PASSWORD="bench")
+            repo = lambda r: f"s3:{server.endpoint}/bench-restic/repo-{r}"
+            restic_opts = ["-o", f"s3.region={server.region}", "--cache-dir",
+                           os.path.join(work, "restic-cache")]
+
+            def restic_init(r):
+                subprocess.run(["restic", "-r", repo(r), *restic_opts, "init"], env=renv,
+                               check=True, capture_output=True)
+
+            backups.append(Case("restic backup (fresh repository)",
+                                lambda r: ["restic", "-r", repo(r), *restic_opts, "backup",
+                                           "--quiet", src], renv, restic_init))
+        else:
+            note("NOTICE: restic not installed (apt-get install restic): skipped")
+        duplicity_ok = shutil.which("duplicity") and subprocess.run(
+            ["/usr/bin/python3", "-c", "import boto3"], capture_output=True).returncode == 0
+        if duplicity_ok:
+            server.make_bucket("bench-duplicity")
+            denv = dict(env, PASSPHRASE="")
+            backups.append(Case(
+                "duplicity full (gpg, boto3)",
+                lambda r: ["duplicity", "full", "--encrypt-key", RECIPIENT,
+                           "--s3-endpoint-url", server.endpoint, "--s3-region-name", server.region,
+                           "--archive-dir", os.path.join(work, "duplicity-archive"),
+                           "--name", f"run-{r}", "--no-print-statistics", src,
+                           f"boto3+s3://bench-duplicity/run-{r}"], denv))
+        else:
+            note("NOTICE: duplicity (with python3-boto3) not installed: skipped")
+
+        note("backups")
+        run_rounds(backups, a.rounds)
+
+        legacy_stream = os.path.join(work, "legacy.gpg")
+        subprocess.run(["sh", "-c", tar_gpg + ' > "$3"', "sh", rel, RECIPIENT, legacy_stream],
+                       env=env, check=True)
+        out = os.path.join(work, "restored")
+
+        def fresh_out(_round):
+            shutil.rmtree(out, ignore_errors=True)
+            os.makedirs(out)
+
+        restore_base = Case("`gpg -d < stream | tar -xz -g /dev/null` (bare legacy restore)",
+                            ["sh", "-c", 'gpg --batch -q -d < "$1" | tar -xz -g /dev/null -C "$2"',
+                             "sh", legacy_stream, out], env, fresh_out)
+        restores = [restore_base,
+                    Case("s3napback restore (the default-settings FULL)",
+                         [binary, "--logconfig", logconf, "restore", "-c", default_conf,
+                          "--into", out, src], env, fresh_out)]
+        note("restores")
+        run_rounds(restores, a.rounds)
+
+        now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        load = os.getloadavg()[1]
+        print(f"\n{now}; {machine()}; load average {load:.1f} (5 min, after the restores); "
+              f"{server.kind} on 127.0.0.1; {a.mb} MB tree "
+              f"(seed {a.seed}, half text, half random); ChunkSize {a.chunk_size}; "
+              f"medians of {a.rounds} alternated rounds\n")
+        print(table("backup", backups, base))
+        print()
+        print(table("restore", restores, restore_base))
+        sys.stdout.flush()
+        listing = listing_case(a, work, config, tool, env) if a.objects > 0 else []
+        if listing:
+            print()
+            lines = [f"| listing: {a.objects} objects, {LISTING_SLOTS} slots | median | CPU | peak RSS |",
+                     "|---|---:|---:|---:|"]
+            for c in listing:
+                lines.append(f"| {cell(c.label)} | {statistics.median(c.walls):.2f} s "
+                             f"| {statistics.median(c.cpus):.1f} s | {c.rss / 1024:.0f} MB |")
+            print("\n".join(lines))
+        bound = (4 + 1) * a.chunk_size / 2**20 + 64
+        print(f"\nPeak RSS bound for the tool (4 parallel uploads + 1) × ChunkSize + 64 MiB "
+              f"= {bound:.0f} MiB")
     finally:
-        server.kill()
-        shutil.rmtree(work, ignore_errors=True)
+        if server:
+            server.stop()
+        if a.keep:
+            note(f"kept {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def listing_case(a, work, config, tool, env):
+    """A bucket of about `a.objects` one-byte objects in LISTING_SLOTS slots (random files,
+    tar -czp, ChunkSize 1; the slots are stored by parallel runs, one config each), then the
+    commands that list it, on a config naming every slot's item."""
+    dirs = []
+    for part in range(LISTING_SLOTS):
+        d = os.path.join(work, f"small{part}")
+        os.makedirs(d)
+        with open(os.path.join(d, "random.bin"), "wb") as f:
+            # tar adds headers and pads to 10240 bytes, gzip a few more: about N objects
+            f.write(random.Random(a.seed + part).randbytes(max(a.objects // LISTING_SLOTS - 400, 1)))
+        dirs.append(d)
+    note(f"listing: storing about {a.objects} objects in {LISTING_SLOTS} slots")
+    start = time.monotonic()
+    fills = [subprocess.Popen(tool(config(f"fill{part}", 1, f"Directory {d}\n", bucket="listing",
+                                          encrypt=False), "-f"),
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+             for part, d in enumerate(dirs)]
+    if any(p.wait() != 0 for p in fills):
+        sys.exit("storing the listing bucket failed")
+    note(f"  ({time.monotonic() - start:.0f} s)")
+    items = "".join(f"Directory {d}\n" for d in dirs)
+    conf = config("listing", 1, items, bucket="listing", encrypt=False)
+    cases = [
+        Case("`status`", tool(conf, "status"), env, accept=(0, 1)),
+        Case("`list`", tool(conf, "list"), env),
+        Case("`verify`", tool(conf, "verify"), env, accept=(0, 1)),
+        Case("test-mode run (`-t`, \"already done today\")", tool(conf, "-t"), env),
+    ]
+    run_rounds(cases, a.rounds)
+    return cases
 
 
 if __name__ == "__main__":

@@ -4,7 +4,8 @@
 set -euo pipefail
 need_apt=()
 for pair in gpg:gnupg faketime:faketime svnadmin:subversion mariadbd:mariadb-server \
-            mysqldump:mariadb-client pg_dump:postgresql-client gzip:gzip tar:tar; do
+            mysqldump:mariadb-client pg_dump:postgresql-client gzip:gzip tar:tar \
+            pigz:pigz; do
   cmd=${pair%%:*}; pkg=${pair#*:}
   command -v "$cmd" >/dev/null 2>&1 || need_apt+=("$pkg")
 done

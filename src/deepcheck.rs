@@ -4,6 +4,8 @@
 
 use std::io::{self, Write};
 use std::path::Path;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::pipeline::{Output, Pipeline, PipelineError};
 use crate::store::keys::{Slot, parse_chunk_key};
@@ -120,6 +122,46 @@ pub fn check_slot(
         problems.push(describe_failure(&e));
     }
     problems
+}
+
+/// How many slots `verify --deep` checks at once: downloads overlap each other and the
+/// decoding programs (gpg, gzip, tar) of the other slots.
+pub const PARALLEL_SLOTS: usize = 4;
+
+/// One slot for [`check_slots`], with what [`check_slot`] needs to know about it.
+pub struct SlotCheck<'a> {
+    pub slot: &'a Slot,
+    /// A tar stream (checked with `tar -t`), else a dump (`gzip -t`).
+    pub tree: bool,
+    /// Structurally complete (decode only then).
+    pub structure_ok: bool,
+}
+
+/// [`check_slot`] for every slot, `parallel` at a time; the problems in the order of `checks`.
+pub fn check_slots(
+    store: &dyn Store,
+    checks: &[SlotCheck<'_>],
+    temp_dir: Option<&Path>,
+    parallel: usize,
+) -> Vec<Vec<String>> {
+    let next = AtomicUsize::new(0);
+    let results: Vec<OnceLock<Vec<String>>> = checks.iter().map(|_| OnceLock::new()).collect();
+    std::thread::scope(|scope| {
+        for _ in 0..parallel.clamp(1, checks.len().max(1)) {
+            scope.spawn(|| {
+                loop {
+                    let index = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(c) = checks.get(index) else { break };
+                    let found = check_slot(store, c.slot, c.tree, c.structure_ok, temp_dir);
+                    let _ = results[index].set(found);
+                }
+            });
+        }
+    });
+    results
+        .into_iter()
+        .map(|r| r.into_inner().unwrap_or_default())
+        .collect()
 }
 
 /// Runs the stages, discards their output, checks every stage's status.

@@ -154,6 +154,7 @@ pub fn mysql_name(item: &Item) -> DatabaseName {
     DatabaseName {
         display,
         source: Source::MySqlDump {
+            compressor: item.cycle.compressor,
             socket,
             options: item.cycle.mysql_options.clone(),
             database,
@@ -170,7 +171,11 @@ pub fn postgres_name(item: &Item) -> DatabaseName {
     let database = (db != "all").then(|| db.to_string());
     DatabaseName {
         display: database.clone().unwrap_or_default(),
-        source: Source::PgDump { user, database },
+        source: Source::PgDump {
+            compressor: item.cycle.compressor,
+            user,
+            database,
+        },
     }
 }
 
@@ -180,6 +185,7 @@ pub fn plan(settings: &Settings, facts: &Facts) -> Plan {
     let encryption = settings.gpg_recipient.as_ref().map(|r| Encryption {
         recipient: r.clone(),
         keyring: settings.gpg_keyring.clone(),
+        compress: true,
     });
     let mut jobs = Vec::new();
     for scope in &settings.scopes {
@@ -230,7 +236,10 @@ fn plan_item(
             .flatten(),
         prefix,
         source,
-        encryption: encryption.clone(),
+        encryption: encryption.clone().map(|e| Encryption {
+            compress: item.cycle.gpg_compression,
+            ..e
+        }),
         state,
     };
     job.decision = match item.kind {
@@ -240,6 +249,7 @@ fn plan_item(
                 Decision::AlreadyPerformedToday
             } else {
                 let source = Source::Tar {
+                    compressor: item.cycle.compressor,
                     excludes: item.cycle.excludes.clone(),
                     snapshot: path.clone(),
                     name: item.name.clone(),
@@ -266,6 +276,7 @@ fn plan_item(
                         Ok(SvnStep::NoNewRevisions) => Decision::NoNewRevisions,
                         Ok(SvnStep::Dump { slot, from, head }) => {
                             let source = Source::SvnDump {
+                                compressor: item.cycle.compressor,
                                 repo: item.name.clone(),
                                 from,
                                 to: head,

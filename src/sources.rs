@@ -3,35 +3,64 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::config::Compressor;
+
 /// One program invocation: `argv[0]` is the program.
 pub type Argv = Vec<String>;
 
-/// The data source of one backup item.
+/// The data source of one backup item. `compressor` is the gzip stage: `Gzip` gives the
+/// legacy commands; `Pigz` replaces `gzip` by `pigz` (and tar's `-z` by `| pigz`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Source {
     /// `tar -f - [--exclude E ...] -g SNAPSHOT -C / -czp NAME`
     Tar {
+        compressor: Compressor,
         excludes: Vec<String>,
         snapshot: PathBuf,
         name: String,
     },
     /// `mysqldump --opt [--socket S] [OPTIONS] DB | gzip`
     MySqlDump {
+        compressor: Compressor,
         socket: Option<String>,
         options: Vec<String>,
         database: String,
     },
     /// `pg_dump [-U USER] DB | gzip`, or `pg_dumpall [-U USER] | gzip` when `database` is None.
     PgDump {
+        compressor: Compressor,
         user: Option<String>,
         database: Option<String>,
     },
     /// `svnadmin dump -q -rFROM:TO --incremental REPO | gzip`
-    SvnDump { repo: String, from: u64, to: u64 },
+    SvnDump {
+        compressor: Compressor,
+        repo: String,
+        from: u64,
+        to: u64,
+    },
 }
 
 fn args(items: &[&str]) -> Argv {
     items.iter().map(|s| s.to_string()).collect()
+}
+
+impl Compressor {
+    /// The program of the separate compression stage.
+    pub fn program(self) -> &'static str {
+        match self {
+            Compressor::Gzip => "gzip",
+            Compressor::Pigz => "pigz",
+        }
+    }
+}
+
+/// tar's create flags: `-czp` with tar's own gzip, `-cp` when a stage after it compresses.
+fn tar_flags(compressor: Compressor) -> &'static str {
+    match compressor {
+        Compressor::Gzip => "-czp",
+        Compressor::Pigz => "-cp",
+    }
 }
 
 impl Source {
@@ -40,6 +69,7 @@ impl Source {
     pub fn stages(&self, snapshot: Option<&Path>) -> Vec<Argv> {
         match self {
             Source::Tar {
+                compressor,
                 excludes,
                 snapshot: legacy,
                 name,
@@ -51,11 +81,15 @@ impl Source {
                 }
                 tar.push("-g".into());
                 tar.push(snapshot.unwrap_or(legacy).display().to_string());
-                tar.extend(args(&["-C", "/", "-czp"]));
+                tar.extend(args(&["-C", "/", tar_flags(*compressor)]));
                 tar.push(name.clone());
-                vec![tar]
+                match compressor {
+                    Compressor::Gzip => vec![tar],
+                    Compressor::Pigz => vec![tar, args(&["pigz"])],
+                }
             }
             Source::MySqlDump {
+                compressor,
                 socket,
                 options,
                 database,
@@ -67,9 +101,13 @@ impl Source {
                 }
                 dump.extend(options.iter().cloned());
                 dump.push(database.clone());
-                vec![dump, args(&["gzip"])]
+                vec![dump, args(&[compressor.program()])]
             }
-            Source::PgDump { user, database } => {
+            Source::PgDump {
+                compressor,
+                user,
+                database,
+            } => {
                 let mut dump = match database {
                     Some(_) => args(&["pg_dump"]),
                     None => args(&["pg_dumpall"]),
@@ -79,9 +117,14 @@ impl Source {
                     dump.push(u.clone());
                 }
                 dump.extend(database.iter().cloned());
-                vec![dump, args(&["gzip"])]
+                vec![dump, args(&[compressor.program()])]
             }
-            Source::SvnDump { repo, from, to } => vec![
+            Source::SvnDump {
+                compressor,
+                repo,
+                from,
+                to,
+            } => vec![
                 vec![
                     "svnadmin".into(),
                     "dump".into(),
@@ -90,24 +133,35 @@ impl Source {
                     "--incremental".into(),
                     repo.clone(),
                 ],
-                args(&["gzip"]),
+                args(&[compressor.program()]),
             ],
         }
     }
 
     /// The command as the legacy printed it, spaces of empty parts included
-    /// (`tar -f -  -g ...`, `mysqldump --opt   --all-databases | gzip`).
+    /// (`tar -f -  -g ...`, `mysqldump --opt   --all-databases | gzip`); with `pigz` the
+    /// same text with the compression stage as it runs (`tar ... -cp NAME | pigz`).
     pub fn legacy_text(&self) -> String {
         match self {
             Source::Tar {
+                compressor,
                 excludes,
                 snapshot,
                 name,
             } => {
                 let excl: String = excludes.iter().map(|e| format!(" --exclude {e}")).collect();
-                format!("tar -f - {excl} -g {} -C / -czp {name}", snapshot.display())
+                let flags = tar_flags(*compressor);
+                let tar = format!(
+                    "tar -f - {excl} -g {} -C / {flags} {name}",
+                    snapshot.display()
+                );
+                match compressor {
+                    Compressor::Gzip => tar,
+                    Compressor::Pigz => format!("{tar} | pigz"),
+                }
             }
             Source::MySqlDump {
+                compressor,
                 socket,
                 options,
                 database,
@@ -117,11 +171,16 @@ impl Source {
                     .map(|s| format!("--socket {s}"))
                     .unwrap_or_default();
                 format!(
-                    "mysqldump --opt {socket} {} {database} | gzip",
-                    options.join(" ")
+                    "mysqldump --opt {socket} {} {database} | {}",
+                    options.join(" "),
+                    compressor.program()
                 )
             }
-            Source::PgDump { user, database } => {
+            Source::PgDump {
+                compressor,
+                user,
+                database,
+            } => {
                 let user = user.as_ref().map(|u| format!("-U {u}")).unwrap_or_default();
                 let program = if database.is_some() {
                     "pg_dump"
@@ -129,23 +188,37 @@ impl Source {
                     "pg_dumpall"
                 };
                 format!(
-                    "{program} {user} {} | gzip",
-                    database.as_deref().unwrap_or("")
+                    "{program} {user} {} | {}",
+                    database.as_deref().unwrap_or(""),
+                    compressor.program()
                 )
             }
-            Source::SvnDump { repo, from, to } => {
-                format!("svnadmin dump -q -r{from}:{to} --incremental {repo} | gzip")
+            Source::SvnDump {
+                compressor,
+                repo,
+                from,
+                to,
+            } => {
+                format!(
+                    "svnadmin dump -q -r{from}:{to} --incremental {repo} | {}",
+                    compressor.program()
+                )
             }
         }
     }
 }
 
-/// The encryption stage: `gpg --batch [--keyring K] -r RECIPIENT -e`.
+/// The encryption stage: `gpg --batch [--keyring K] -r RECIPIENT [-z 0] -e`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Encryption {
     pub recipient: String,
     pub keyring: Option<String>,
+    /// `GpgCompression`: false adds `-z 0` (no second compression of a gzip stream).
+    pub compress: bool,
 }
+
+/// gpg's compression switch for `GpgCompression no`.
+const NO_GPG_COMPRESSION: [&str; 2] = ["-z", "0"];
 
 impl Encryption {
     /// The gpg argument vector.
@@ -155,18 +228,28 @@ impl Encryption {
             gpg.push("--keyring".into());
             gpg.push(k.clone());
         }
-        gpg.extend(["-r".to_string(), self.recipient.clone(), "-e".to_string()]);
+        gpg.extend(["-r".to_string(), self.recipient.clone()]);
+        if !self.compress {
+            gpg.extend(args(&NO_GPG_COMPRESSION));
+        }
+        gpg.push("-e".to_string());
         gpg
     }
 
-    /// The legacy text, `gpg --batch  -r R -e` when there is no keyring.
+    /// The legacy text, `gpg --batch  -r R -e` when there is no keyring
+    /// (`gpg --batch  -r R -z 0 -e` with `GpgCompression no`).
     pub fn legacy_text(&self) -> String {
         let keyring = self
             .keyring
             .as_ref()
             .map(|k| format!("--keyring {k}"))
             .unwrap_or_default();
-        format!("gpg --batch {keyring} -r {} -e", self.recipient)
+        let level = if self.compress {
+            String::new()
+        } else {
+            format!("{} ", NO_GPG_COMPRESSION.join(" "))
+        };
+        format!("gpg --batch {keyring} -r {} {level}-e", self.recipient)
     }
 }
 
@@ -177,12 +260,14 @@ mod tests {
     #[test]
     fn tar_text_keeps_legacy_spacing() {
         let s = Source::Tar {
+            compressor: Compressor::Gzip,
             excludes: vec![],
             snapshot: "/d/_etc.diff".into(),
             name: "/etc".into(),
         };
         assert_eq!(s.legacy_text(), "tar -f -  -g /d/_etc.diff -C / -czp /etc");
         let s = Source::Tar {
+            compressor: Compressor::Gzip,
             excludes: vec!["/a".into(), "/b c".into()],
             snapshot: "/d/_etc.diff".into(),
             name: "/etc".into(),
@@ -214,18 +299,21 @@ mod tests {
     #[test]
     fn database_texts_keep_legacy_spacing() {
         let m = Source::MySqlDump {
+            compressor: Compressor::Gzip,
             socket: None,
             options: vec![],
             database: "--all-databases".into(),
         };
         assert_eq!(m.legacy_text(), "mysqldump --opt   --all-databases | gzip");
         let p = Source::PgDump {
+            compressor: Compressor::Gzip,
             user: None,
             database: None,
         };
         assert_eq!(p.legacy_text(), "pg_dumpall   | gzip");
         assert_eq!(p.stages(None), vec![args(&["pg_dumpall"]), args(&["gzip"])]);
         let p = Source::PgDump {
+            compressor: Compressor::Gzip,
             user: Some("postgres".into()),
             database: Some("inventory".into()),
         };
@@ -237,8 +325,91 @@ mod tests {
         let e = Encryption {
             recipient: "r@x".into(),
             keyring: None,
+            compress: true,
         };
         assert_eq!(e.legacy_text(), "gpg --batch  -r r@x -e");
         assert_eq!(e.argv(), args(&["gpg", "--batch", "-r", "r@x", "-e"]));
+    }
+
+    #[test]
+    fn pigz_replaces_the_gzip_stage() {
+        let tar = Source::Tar {
+            compressor: Compressor::Pigz,
+            excludes: vec![],
+            snapshot: "/d/_etc.diff".into(),
+            name: "/etc".into(),
+        };
+        assert_eq!(
+            tar.legacy_text(),
+            "tar -f -  -g /d/_etc.diff -C / -cp /etc | pigz"
+        );
+        assert_eq!(
+            tar.stages(None),
+            vec![
+                args(&[
+                    "tar",
+                    "-f",
+                    "-",
+                    "-g",
+                    "/d/_etc.diff",
+                    "-C",
+                    "/",
+                    "-cp",
+                    "/etc"
+                ]),
+                args(&["pigz"])
+            ]
+        );
+        let svn = Source::SvnDump {
+            compressor: Compressor::Pigz,
+            repo: "/r".into(),
+            from: 3,
+            to: 5,
+        };
+        assert_eq!(
+            svn.legacy_text(),
+            "svnadmin dump -q -r3:5 --incremental /r | pigz"
+        );
+        assert_eq!(svn.stages(None)[1], args(&["pigz"]));
+        let pg = Source::PgDump {
+            compressor: Compressor::Pigz,
+            user: None,
+            database: Some("db".into()),
+        };
+        assert_eq!(pg.legacy_text(), "pg_dump  db | pigz");
+        let my = Source::MySqlDump {
+            compressor: Compressor::Pigz,
+            socket: None,
+            options: vec![],
+            database: "db".into(),
+        };
+        assert_eq!(
+            my.stages(None),
+            vec![args(&["mysqldump", "--opt", "db"]), args(&["pigz"])]
+        );
+    }
+
+    #[test]
+    fn gpg_without_compression_gets_z_0() {
+        let e = Encryption {
+            recipient: "r@x".into(),
+            keyring: Some("/k".into()),
+            compress: false,
+        };
+        assert_eq!(e.legacy_text(), "gpg --batch --keyring /k -r r@x -z 0 -e");
+        assert_eq!(
+            e.argv(),
+            args(&[
+                "gpg",
+                "--batch",
+                "--keyring",
+                "/k",
+                "-r",
+                "r@x",
+                "-z",
+                "0",
+                "-e"
+            ])
+        );
     }
 }

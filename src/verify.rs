@@ -52,23 +52,32 @@ pub fn shallow_problems(slot: &Slot) -> Vec<String> {
 /// Runs the command; returns the exit status.
 pub fn run(args: &crate::cli::VerifyArgs, _clock: &Clock) -> anyhow::Result<u8> {
     let inv = Inventory::open(&args.common)?;
-    let mut problems: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     let dumps = subversion_prefixes(&inv.settings, &inv.slots, inv.key_style);
-    for slot in &inv.slots {
-        let mut found = shallow_problems(slot);
-        if args.deep {
-            // Subversion slots are named like trees but hold gzip'd dumps.
-            let tree = !dumps.contains(&slot.prefix)
-                && parse_prefix(&slot.prefix).is_none_or(|n| n.kind == SlotKind::Tree);
-            let structure_ok = check_complete(slot).is_ok();
-            found.extend(deepcheck::check_slot(
-                &inv.store,
+    let deep = if args.deep {
+        let checks: Vec<deepcheck::SlotCheck<'_>> = inv
+            .slots
+            .iter()
+            .map(|slot| deepcheck::SlotCheck {
                 slot,
-                tree,
-                structure_ok,
-                inv.settings.temp_dir.as_deref(),
-            ));
-        }
+                // Subversion slots are named like trees but hold gzip'd dumps.
+                tree: !dumps.contains(&slot.prefix)
+                    && parse_prefix(&slot.prefix).is_none_or(|n| n.kind == SlotKind::Tree),
+                structure_ok: check_complete(slot).is_ok(),
+            })
+            .collect();
+        deepcheck::check_slots(
+            &inv.store,
+            &checks,
+            inv.settings.temp_dir.as_deref(),
+            deepcheck::PARALLEL_SLOTS,
+        )
+    } else {
+        Vec::new()
+    };
+    let mut problems: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for (index, slot) in inv.slots.iter().enumerate() {
+        let mut found = shallow_problems(slot);
+        found.extend(deep.get(index).into_iter().flatten().cloned());
         for p in &found {
             println!("{}: {p}", slot.prefix);
         }

@@ -10,7 +10,9 @@ use std::path::Path;
 #[allow(unused_imports)]
 pub use parse::{Block, Directive, Document, Entry, Origin, ParseError, load, parse_str};
 #[allow(unused_imports)]
-pub use settings::{CycleSettings, CycleType, Item, ItemKind, Scope, Settings, SettingsError};
+pub use settings::{
+    Compressor, CycleSettings, CycleType, Item, ItemKind, Scope, Settings, SettingsError,
+};
 
 /// Why a configuration file could not be loaded: a syntax error or an invalid setting.
 /// Both display as one line naming the file (and line when known).

@@ -16,6 +16,16 @@ pub enum CycleType {
     Hanoi,
 }
 
+/// The program that compresses a stream before gpg (`Compressor`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Compressor {
+    /// `gzip` (tar's own `-z` for trees): the legacy commands.
+    #[default]
+    Gzip,
+    /// `pigz`: gzip on every core; the same gzip format, restorable with `gzip -d`.
+    Pigz,
+}
+
 /// Per-scope timing and content settings, with the legacy defaults.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CycleSettings {
@@ -39,6 +49,11 @@ pub struct CycleSettings {
     pub excludes: Vec<String>,
     /// `MySQLOptions`' first value, split as a shell would (no shell is run).
     pub mysql_options: Vec<String>,
+    /// `Compressor gzip|pigz` (default gzip, the legacy commands).
+    pub compressor: Compressor,
+    /// `GpgCompression yes|no` (default yes); `no` adds `-z 0` to gpg, whose own zlib
+    /// pass only costs time on a stream that is already gzip.
+    pub gpg_compression: bool,
 }
 
 impl Default for CycleSettings {
@@ -54,6 +69,8 @@ impl Default for CycleSettings {
             use_temp_file: false,
             excludes: Vec::new(),
             mysql_options: Vec::new(),
+            compressor: Compressor::Gzip,
+            gpg_compression: true,
         }
     }
 }
@@ -202,6 +219,8 @@ const SCOPE_SETTINGS: &[&str] = &[
     "UseTempFile",
     "Exclude",
     "MySQLOptions",
+    "Compressor",
+    "GpgCompression",
 ];
 
 /// `LockWait` when not set: an hour.
@@ -313,10 +332,15 @@ fn int_setting(
     Ok(n)
 }
 
-/// A boolean setting (after boolean fixing it must be `0` or `1`).
+/// A boolean setting, false when absent (after boolean fixing it must be `0` or `1`).
 fn bool_setting(view: &ScopeView<'_>, name: &str) -> Result<bool, SettingsError> {
+    bool_setting_or(view, name, false)
+}
+
+/// A boolean setting with its default.
+fn bool_setting_or(view: &ScopeView<'_>, name: &str, default: bool) -> Result<bool, SettingsError> {
     match view.first_value(name) {
-        None => Ok(false),
+        None => Ok(default),
         Some(("1", _)) => Ok(true),
         Some(("0", _)) => Ok(false),
         Some((value, origin)) => Err(invalid(
@@ -344,6 +368,17 @@ fn scope_settings(view: &ScopeView<'_>) -> Result<(CycleSettings, Option<Origin>
         Some((v, origin)) => shell_words::split(v)
             .map_err(|e| invalid(origin, format!("MySQLOptions {v:?}: {e}")))?,
     };
+    let compressor = match view.first_value("Compressor") {
+        None => Compressor::Gzip,
+        Some((v, _)) if v.eq_ignore_ascii_case("gzip") => Compressor::Gzip,
+        Some((v, _)) if v.eq_ignore_ascii_case("pigz") => Compressor::Pigz,
+        Some((v, origin)) => {
+            return Err(invalid(
+                origin,
+                format!("unknown Compressor {v:?} (expected gzip or pigz)"),
+            ));
+        }
+    };
     let use_temp_file = bool_setting(view, "UseTempFile")?;
     let temp_origin = if use_temp_file {
         view.first("UseTempFile").map(|d| d.origin.clone())
@@ -366,6 +401,8 @@ fn scope_settings(view: &ScopeView<'_>) -> Result<(CycleSettings, Option<Origin>
             .flat_map(|d| d.values.iter().cloned())
             .collect(),
         mysql_options,
+        compressor,
+        gpg_compression: bool_setting_or(view, "GpgCompression", true)?,
     };
     Ok((settings, temp_origin))
 }

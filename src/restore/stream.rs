@@ -1,5 +1,6 @@
-//! One slot's stream: its chunks fetched in index order (a background thread keeps a couple
-//! ahead), each checked against its listed size and, when the ETag is a plain MD5, its MD5.
+//! One slot's stream: its chunks fetched in parallel a few ahead of the reader and handed
+//! over in index order, each checked against its listed size and, when the ETag is a plain
+//! MD5, its MD5.
 
 use std::io::{self, Read};
 use std::sync::Arc;
@@ -9,8 +10,10 @@ use crate::store::keys::parse_chunk_key;
 use crate::store::{ObjectInfo, Store, is_plain_md5, md5_hex};
 use bytes::{Buf, Bytes};
 
-/// How many chunks are fetched ahead of the reader.
-const PREFETCH: usize = 2;
+/// How many chunks are downloading or waiting at once (the one being read included):
+/// enough parallel GETs to hide each request's latency, and at most this many chunks
+/// in memory.
+pub const PREFETCH: usize = 4;
 
 /// Checks a downloaded chunk against its listing entry: size, and MD5 when the ETag is
 /// a plain MD5 (32 hex digits; multipart ETags carry a `-N` suffix and are skipped).
@@ -38,29 +41,55 @@ pub fn check_chunk(info: &ObjectInfo, data: &[u8]) -> Result<(), String> {
     Ok(())
 }
 
+/// One chunk's download, delivered once (by the thread that fetched it).
+type Pending = Receiver<Result<Bytes, String>>;
+
 /// Reads the chunks of one slot in order as one stream. Errors name the chunk.
+///
+/// A dispatcher thread walks the chunks in index order; for each it queues a [`Pending`]
+/// in a bounded queue (which blocks it while `ahead - 1` wait unread) and then starts
+/// that chunk's GET on a thread of its own. The reader takes the pendings in queue
+/// order, so the stream comes out in key order whatever order the GETs finish in, and
+/// at most `ahead` chunks are fetched or held at once.
 pub struct ChunkReader {
-    rx: Receiver<Result<Bytes, String>>,
+    pending: Receiver<Pending>,
     current: Bytes,
     finished: bool,
 }
 
 impl ChunkReader {
     /// Starts fetching `chunks` (sorted by index, as [`crate::store::keys::Slot`] holds
-    /// them) from `store`.
+    /// them) from `store`, [`PREFETCH`] at a time.
     pub fn new(store: Arc<dyn Store>, chunks: Vec<ObjectInfo>) -> ChunkReader {
-        let (tx, rx) = sync_channel(PREFETCH);
+        ChunkReader::with_prefetch(store, chunks, PREFETCH)
+    }
+
+    /// Like [`ChunkReader::new`] with at most `ahead` (at least 1) chunks at once; 1
+    /// fetches each chunk only when the reader needs it.
+    pub fn with_prefetch(
+        store: Arc<dyn Store>,
+        chunks: Vec<ObjectInfo>,
+        ahead: usize,
+    ) -> ChunkReader {
+        let (queue, pending) = sync_channel::<Pending>(ahead.max(1) - 1);
         std::thread::spawn(move || {
-            for (pos, info) in chunks.iter().enumerate() {
-                let result = fetch(store.as_ref(), pos as u64, info);
-                let failed = result.is_err();
-                if tx.send(result).is_err() || failed {
+            for (pos, info) in chunks.into_iter().enumerate() {
+                let (deliver, chunk) = sync_channel(1);
+                if queue.send(chunk).is_err() {
+                    return; // the reader is gone
+                }
+                if let Err(e) = check_position(pos as u64, &info) {
+                    let _ = deliver.send(Err(e));
                     return;
                 }
+                let store = store.clone();
+                std::thread::spawn(move || {
+                    let _ = deliver.send(fetch(store.as_ref(), pos as u64, &info));
+                });
             }
         });
         ChunkReader {
-            rx,
+            pending,
             current: Bytes::new(),
             finished: false,
         }
@@ -75,23 +104,37 @@ impl ChunkReader {
     }
 
     fn next_chunk(&mut self) -> io::Result<()> {
-        match self.rx.recv() {
-            Ok(Ok(data)) => self.current = data,
-            Ok(Err(e)) => {
+        // let go of the spent chunk before waiting for the next one
+        self.current = Bytes::new();
+        let delivered = match self.pending.recv() {
+            Ok(chunk) => chunk
+                .recv()
+                .unwrap_or_else(|_| Err("a chunk download ended without a result".to_string())),
+            Err(_) => {
+                self.finished = true;
+                return Ok(());
+            }
+        };
+        match delivered {
+            Ok(data) => self.current = data,
+            Err(e) => {
                 self.finished = true;
                 return Err(io::Error::other(e));
             }
-            Err(_) => self.finished = true,
         }
         Ok(())
     }
 }
 
-fn fetch(store: &dyn Store, pos: u64, info: &ObjectInfo) -> Result<Bytes, String> {
+/// The chunk at position `pos` of the slot must have index `pos`: a gap is a missing chunk.
+fn check_position(pos: u64, info: &ObjectInfo) -> Result<(), String> {
     match parse_chunk_key(&info.key) {
-        Some((_, index)) if index == pos => {}
-        _ => return Err(format!("chunk {pos} is missing (next is {})", info.key)),
+        Some((_, index)) if index == pos => Ok(()),
+        _ => Err(format!("chunk {pos} is missing (next is {})", info.key)),
     }
+}
+
+fn fetch(store: &dyn Store, pos: u64, info: &ObjectInfo) -> Result<Bytes, String> {
     let data = store
         .get_sized(&info.key, info.size)
         .map_err(|e| format!("chunk {pos}: {}", crate::store::error_chain(&e)))?;

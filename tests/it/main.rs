@@ -1,13 +1,14 @@
 //! Integration tests: one binary, real tools and real servers.
 
 mod argv;
-mod backup;
+pub(crate) mod backup;
 mod cli;
 mod commands;
 mod conformance;
 mod faults;
 mod inspect;
 mod kit;
+mod perf;
 mod pipeline;
 mod restore;
 mod restore_safety;

@@ -736,3 +736,55 @@ fn lock_wait_defaults_to_an_hour_and_takes_units() {
         assert!(e.contains("LockWait"), "{bad}: {e}");
     }
 }
+
+// ---- Compressor and GpgCompression (issue 11) ----
+
+#[test]
+fn compressor_and_gpg_compression_default_to_the_legacy_commands() {
+    let root = Root::new();
+    let s = root.with_globals("Directory /etc\n").unwrap();
+    let c = &s.scopes[0].items[0].cycle;
+    assert_eq!((c.compressor, c.gpg_compression), (Compressor::Gzip, true));
+}
+
+#[test]
+fn compressor_and_gpg_compression_at_every_scope_without_inheritance() {
+    let root = Root::new();
+    let s = root
+        .with_globals(
+            "Compressor pigz\nGpgCompression no\nDirectory /top\n\
+             <Directory /own>\nCompressor GZIP\n</Directory>\n\
+             <Cycle c>\nGpgCompression off\nDirectory /cyc\n\
+             <MySQL db>\nCompressor Pigz\n</MySQL>\n</Cycle>\n",
+        )
+        .unwrap();
+    let get = |name: &str| {
+        let c = &item(&s, name).cycle;
+        (c.compressor, c.gpg_compression)
+    };
+    assert_eq!(get("/top"), (Compressor::Pigz, false));
+    assert_eq!(
+        get("/own"),
+        (Compressor::Gzip, true),
+        "a block has its own scope"
+    );
+    assert_eq!(get("/cyc"), (Compressor::Gzip, false));
+    assert_eq!(get("db"), (Compressor::Pigz, true));
+    assert!(s.warnings.is_empty(), "{:?}", s.warnings);
+}
+
+#[test]
+fn error_unknown_compressor_or_gpg_compression_value() {
+    let root = Root::new();
+    let e = root.err_with_globals("<Cycle c>\nCompressor xz\n</Cycle>\n");
+    assert_eq!(
+        e,
+        format!(
+            "{}unknown Compressor \"xz\" (expected gzip or pigz)",
+            root.at(5)
+        )
+    );
+    let e = root.err_with_globals("<Directory /x>\nGpgCompression maybe\n</Directory>\n");
+    assert!(e.starts_with(&root.at(5)), "{e}");
+    assert!(e.contains("GpgCompression must be yes/no"), "{e}");
+}
