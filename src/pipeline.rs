@@ -79,7 +79,7 @@ pub enum PipelineError {
         program: String,
     },
     /// A program could not be started for another reason.
-    #[error("cannot start `{program}` (pipeline stage {stage}): {source}")]
+    #[error("cannot start `{program}` (pipeline stage {stage})")]
     Spawn {
         /// 0-based index of the stage.
         stage: usize,
@@ -90,7 +90,7 @@ pub enum PipelineError {
         source: io::Error,
     },
     /// The output file of [`Output::File`] could not be created.
-    #[error("cannot create pipeline output file {}: {source}", path.display())]
+    #[error("cannot create pipeline output file {}", path.display())]
     OutputFile {
         /// The output path.
         path: PathBuf,
@@ -100,7 +100,7 @@ pub enum PipelineError {
     },
     /// Feeding the input of [`Pipeline::start_with_input`] into the first stage failed
     /// (the input could not be read, or the first stage stopped reading early).
-    #[error("pipeline input: {0}")]
+    #[error("pipeline input")]
     Input(#[source] io::Error),
     /// The run was interrupted (SIGINT/SIGTERM) before the pipeline started.
     #[error("not started: {0}")]

@@ -41,7 +41,7 @@ pub const DEFAULT_PATTERN: &str = "%d %c %p %m%n";
 #[derive(Debug, thiserror::Error)]
 pub enum LogConfigError {
     /// The file could not be read.
-    #[error("cannot read log configuration {}: {source}", path.display())]
+    #[error("cannot read log configuration {}", path.display())]
     Io {
         /// The file.
         path: PathBuf,

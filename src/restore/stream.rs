@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, sync_channel};
 
 use crate::store::keys::parse_chunk_key;
-use crate::store::{ObjectInfo, Store, is_plain_md5, md5_hex};
+use crate::store::{ObjectInfo, Store, StoreError, is_plain_md5, md5_hex};
 use bytes::{Buf, Bytes};
 
 /// How many chunks are downloading or waiting at once (the one being read included):
@@ -15,26 +15,83 @@ use bytes::{Buf, Bytes};
 /// in memory.
 pub const PREFETCH: usize = 4;
 
+/// Why a chunk of a slot's stream could not be delivered. Each names the chunk; a store
+/// failure keeps its [`StoreError`] as the source (so a missing object stays NotFound).
+#[derive(Debug, thiserror::Error)]
+pub enum ChunkError {
+    /// The listing has a gap: chunk `pos` is not there.
+    #[error("chunk {pos} is missing (next is {next})")]
+    Missing {
+        /// The missing index.
+        pos: u64,
+        /// The key listed in its place.
+        next: String,
+    },
+    /// The store could not deliver it (after its retries).
+    #[error("chunk {pos}")]
+    Store {
+        /// The chunk index.
+        pos: u64,
+        /// What the store said.
+        #[source]
+        error: Box<StoreError>,
+    },
+    /// The body does not have the listed size.
+    #[error("chunk {key} has {got} bytes, the listing says {listed}")]
+    Size {
+        /// The chunk key as listed.
+        key: String,
+        /// Bytes received.
+        got: u64,
+        /// Bytes listed.
+        listed: u64,
+    },
+    /// The body's MD5 is not its (plain MD5) ETag.
+    #[error("chunk {key} is corrupted: its MD5 {md5} does not match its ETag {etag}")]
+    Corrupted {
+        /// The chunk key as listed.
+        key: String,
+        /// The MD5 of the bytes received.
+        md5: String,
+        /// The listed ETag.
+        etag: String,
+    },
+    /// The download thread ended without a result.
+    #[error("a chunk download ended without a result")]
+    Lost,
+}
+
+impl ChunkError {
+    /// True when the chunk is not in the bucket (a gap, or gone since the listing).
+    pub fn is_missing(&self) -> bool {
+        match self {
+            ChunkError::Missing { .. } => true,
+            ChunkError::Store { error, .. } => matches!(**error, StoreError::NotFound { .. }),
+            _ => false,
+        }
+    }
+}
+
 /// Checks a downloaded chunk against its listing entry: size, and MD5 when the ETag is
 /// a plain MD5 (32 hex digits; multipart ETags carry a `-N` suffix and are skipped).
-pub fn check_chunk(info: &ObjectInfo, data: &[u8]) -> Result<(), String> {
+pub fn check_chunk(info: &ObjectInfo, data: &[u8]) -> Result<(), ChunkError> {
     if data.len() as u64 != info.size {
-        return Err(format!(
-            "chunk {} has {} bytes, the listing says {}",
-            info.key,
-            data.len(),
-            info.size
-        ));
+        return Err(ChunkError::Size {
+            key: info.key.clone(),
+            got: data.len() as u64,
+            listed: info.size,
+        });
     }
     if let Some(etag) = &info.etag {
         let etag = etag.trim_matches('"').to_ascii_lowercase();
         if is_plain_md5(&etag) {
             let md5 = md5_hex(data);
             if md5 != etag {
-                return Err(format!(
-                    "chunk {} is corrupted: its MD5 {md5} does not match its ETag {etag}",
-                    info.key
-                ));
+                return Err(ChunkError::Corrupted {
+                    key: info.key.clone(),
+                    md5,
+                    etag,
+                });
             }
         }
     }
@@ -42,7 +99,7 @@ pub fn check_chunk(info: &ObjectInfo, data: &[u8]) -> Result<(), String> {
 }
 
 /// One chunk's download, delivered once (by the thread that fetched it).
-type Pending = Receiver<Result<Bytes, String>>;
+type Pending = Receiver<Result<Bytes, ChunkError>>;
 
 /// Reads the chunks of one slot in order as one stream. Errors name the chunk.
 ///
@@ -107,9 +164,7 @@ impl ChunkReader {
         // let go of the spent chunk before waiting for the next one
         self.current = Bytes::new();
         let delivered = match self.pending.recv() {
-            Ok(chunk) => chunk
-                .recv()
-                .unwrap_or_else(|_| Err("a chunk download ended without a result".to_string())),
+            Ok(chunk) => chunk.recv().unwrap_or(Err(ChunkError::Lost)),
             Err(_) => {
                 self.finished = true;
                 return Ok(());
@@ -127,17 +182,23 @@ impl ChunkReader {
 }
 
 /// The chunk at position `pos` of the slot must have index `pos`: a gap is a missing chunk.
-fn check_position(pos: u64, info: &ObjectInfo) -> Result<(), String> {
+fn check_position(pos: u64, info: &ObjectInfo) -> Result<(), ChunkError> {
     match parse_chunk_key(&info.key) {
         Some((_, index)) if index == pos => Ok(()),
-        _ => Err(format!("chunk {pos} is missing (next is {})", info.key)),
+        _ => Err(ChunkError::Missing {
+            pos,
+            next: info.key.clone(),
+        }),
     }
 }
 
-fn fetch(store: &dyn Store, pos: u64, info: &ObjectInfo) -> Result<Bytes, String> {
+fn fetch(store: &dyn Store, pos: u64, info: &ObjectInfo) -> Result<Bytes, ChunkError> {
     let data = store
         .get_sized(&info.key, info.size)
-        .map_err(|e| format!("chunk {pos}: {}", crate::store::error_chain(&e)))?;
+        .map_err(|error| ChunkError::Store {
+            pos,
+            error: Box::new(error),
+        })?;
     check_chunk(info, &data)?;
     Ok(data)
 }
@@ -195,16 +256,36 @@ mod tests {
     fn md5_is_checked_against_plain_etags() {
         // md5("abc")
         let good = "900150983cd24fb0d6963f7d28e17f72";
-        assert_eq!(check_chunk(&info(3, Some(good)), b"abc"), Ok(()));
-        assert_eq!(check_chunk(&info(3, None), b"abc"), Ok(()));
-        assert_eq!(check_chunk(&info(3, Some("abcd-2")), b"abc"), Ok(()));
-        let err = check_chunk(&info(3, Some(good)), b"abd").unwrap_err();
+        assert!(check_chunk(&info(3, Some(good)), b"abc").is_ok());
+        assert!(check_chunk(&info(3, None), b"abc").is_ok());
+        assert!(check_chunk(&info(3, Some("abcd-2")), b"abc").is_ok());
+        let err = check_chunk(&info(3, Some(good)), b"abd")
+            .unwrap_err()
+            .to_string();
         assert!(
             err.contains("/x-1-FULL:00000000000000000002") && err.contains("corrupted"),
             "{err}"
         );
         let err = check_chunk(&info(4, Some(good)), b"abc").unwrap_err();
-        assert!(err.contains("3 bytes"), "{err}");
+        assert!(!err.is_missing());
+        assert!(err.to_string().contains("3 bytes"), "{err}");
+    }
+
+    #[test]
+    fn a_missing_chunk_stays_not_found() {
+        let gap = check_position(1, &info(3, None)).unwrap_err();
+        assert!(gap.is_missing(), "{gap}");
+        let gone = ChunkError::Store {
+            pos: 2,
+            error: Box::new(StoreError::NotFound {
+                bucket: "b".into(),
+                key: "/x-1-FULL:00000000000000000002".into(),
+            }),
+        };
+        assert!(gone.is_missing());
+        // The cause is printed once: by the source chain, not by the text.
+        let chain = format!("{:#}", anyhow::Error::new(gone));
+        assert_eq!(chain.matches("no such object").count(), 1, "{chain}");
     }
 
     #[test]
