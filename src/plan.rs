@@ -216,13 +216,25 @@ fn plan_item(
         return;
     }
     let incremental = matches!(item.kind, ItemKind::Directory | ItemKind::Subversion);
-    let slot = schedule::slot(&item.cycle, day, incremental);
+    let slot = match schedule::slot(&item.cycle, day, incremental) {
+        Ok(slot) => slot,
+        Err(overflow) => {
+            // Unreachable after validation (config::settings checks schedule::LIMITS).
+            job.decision = Decision::Failed(format!("{}: {overflow}", item.origin));
+            jobs.push(job);
+            return;
+        }
+    };
     let slot_suffix = |name: &str| match slot.slot_type {
         Some(t) => format!("{name}-{}-{}", slot.number, t.as_str()),
         None => format!("{name}-{}", slot.number),
     };
     let performed_today = |path: &PathBuf| {
-        !facts.force && facts.state_mtime_yday.get(path) == Some(&(day.yday + item.cycle.phase))
+        !facts.force
+            && facts
+                .state_mtime_yday
+                .get(path)
+                .is_some_and(|&y| day.yday.checked_add(item.cycle.phase) == Some(y))
     };
     let run = |prefix: String, source: Source, state: Option<StateFile>| Run {
         slot,

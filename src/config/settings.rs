@@ -4,6 +4,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use super::limits;
 use super::parse::{Block, Directive, Document, Entry, Origin};
 
 /// The cycle arithmetic an item follows (LEGACY.md §5).
@@ -243,29 +244,40 @@ fn invalid(origin: &Origin, message: impl fmt::Display) -> SettingsError {
 
 /// A whole integer (`Frequency 1`), else an error naming the line.
 fn parse_int(name: &str, value: &str, origin: &Origin) -> Result<i64, SettingsError> {
-    value.trim().parse::<i64>().map_err(|_| {
-        invalid(
+    use std::num::IntErrorKind::{NegOverflow, PosOverflow};
+    value.trim().parse::<i64>().map_err(|e| match e.kind() {
+        PosOverflow | NegOverflow => invalid(
+            origin,
+            format!("{name} {value} is out of range (see the README's Limits)"),
+        ),
+        _ => invalid(
             origin,
             format!("{name} must be a whole number, not {value:?}"),
-        )
+        ),
     })
 }
 
-/// An integer setting with a default and a lower bound.
-fn int_setting(
-    view: &ScopeView<'_>,
-    name: &str,
-    default: i64,
-    min: i64,
-) -> Result<i64, SettingsError> {
+/// A schedule setting with a default, within its range in [`limits::SCHEDULE`].
+fn int_setting(view: &ScopeView<'_>, name: &str, default: i64) -> Result<i64, SettingsError> {
     let Some((value, origin)) = view.first_value(name) else {
         return Ok(default);
     };
     let n = parse_int(name, value, origin)?;
+    let (_, min, max) = limits::SCHEDULE
+        .iter()
+        .copied()
+        .find(|(limited, _, _)| limited.eq_ignore_ascii_case(name))
+        .expect("every schedule setting has limits");
     if n < min {
         return Err(invalid(
             origin,
             format!("{name} must be at least {min}, not {n}"),
+        ));
+    }
+    if n > max {
+        return Err(invalid(
+            origin,
+            format!("{name} must be at most {max}, not {n} (see the README's Limits)"),
         ));
     }
     Ok(n)
@@ -310,11 +322,11 @@ fn scope_settings(view: &ScopeView<'_>) -> Result<(CycleSettings, Option<Origin>
     };
     let settings = CycleSettings {
         cycle_type,
-        frequency: int_setting(view, "Frequency", 1, 1)?,
-        phase: int_setting(view, "Phase", 0, 0)?,
-        diffs: int_setting(view, "Diffs", 6, 0)?,
-        fulls: int_setting(view, "Fulls", 4, 1)?,
-        discs: int_setting(view, "Discs", 5, 1)?,
+        frequency: int_setting(view, "Frequency", 1)?,
+        phase: int_setting(view, "Phase", 0)?,
+        diffs: int_setting(view, "Diffs", 6)?,
+        fulls: int_setting(view, "Fulls", 4)?,
+        discs: int_setting(view, "Discs", 5)?,
         archive_oldest_disc: bool_setting(view, "ArchiveOldestDisc")?,
         use_temp_file,
         excludes: view
