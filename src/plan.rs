@@ -4,7 +4,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
 
-use crate::config::{Item, ItemKind, Settings};
+use crate::config::{Item, ItemKind, Settings, collisions};
 use crate::schedule::{self, Day, Slot, SlotType};
 use crate::sources::{Encryption, Source};
 use crate::store::s3::KeyStyle;
@@ -118,7 +118,7 @@ pub fn state_file_path(settings: &Settings, name: &str) -> PathBuf {
     if !dir.ends_with('/') {
         dir.push('/');
     }
-    PathBuf::from(format!("{dir}{}.diff", name.replace('/', "_")))
+    PathBuf::from(format!("{dir}{}", collisions::state_file_name(name)))
 }
 
 /// `TEMPDIR/T` where T is `Bucket:PREFIX.temp` with `/` turned into `_`.
@@ -141,19 +141,11 @@ pub struct DatabaseName {
 
 /// `all` -> `--all-databases`; `SOCKET:DB` (split at the last `:`) -> `SOCKET/DB`.
 pub fn mysql_name(item: &Item) -> DatabaseName {
-    let (socket, db) = match item.name.rsplit_once(':') {
-        Some((s, d)) => (Some(s.to_string()), d),
-        None => (None, item.name.as_str()),
-    };
-    let database = if db == "all" { "--all-databases" } else { db }.to_string();
-    let display = match &socket {
-        Some(s) => format!("{s}/{database}"),
-        None => database.clone(),
-    };
+    let (socket, database, display) = collisions::mysql_parts(&item.name);
     DatabaseName {
         display,
         source: Source::MySqlDump {
-            socket,
+            socket: socket.map(str::to_string),
             options: item.cycle.mysql_options.clone(),
             database,
         },
@@ -162,14 +154,13 @@ pub fn mysql_name(item: &Item) -> DatabaseName {
 
 /// `USER@DB` keeps only DB; `all` gives an empty name.
 pub fn postgres_name(item: &Item) -> DatabaseName {
-    let (user, db) = match item.name.split_once('@') {
-        Some((u, d)) => (Some(u.to_string()), d),
-        None => (None, item.name.as_str()),
-    };
-    let database = (db != "all").then(|| db.to_string());
+    let (user, database) = collisions::postgres_parts(&item.name);
     DatabaseName {
-        display: database.clone().unwrap_or_default(),
-        source: Source::PgDump { user, database },
+        display: database.unwrap_or_default().to_string(),
+        source: Source::PgDump {
+            user: user.map(str::to_string),
+            database: database.map(str::to_string),
+        },
     }
 }
 

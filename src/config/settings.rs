@@ -504,6 +504,24 @@ impl Builder<'_> {
     }
 }
 
+/// Warns when the S3 key file can be read by its group or others (it holds the secret).
+fn warn_if_readable_by_others(b: &mut Builder<'_>, path: &Path, origin: &Origin) {
+    use std::os::unix::fs::PermissionsExt;
+    if let Ok(meta) = std::fs::metadata(path) {
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o044 != 0 {
+            b.warn(
+                origin,
+                format!(
+                    "S3Keyfile {} is readable by group or others (mode {mode:o}); \
+                     it holds the S3 secret: chmod 600 it",
+                    path.display()
+                ),
+            );
+        }
+    }
+}
+
 /// An optional global: absent, bare (`TempDir` alone) or empty means `None`.
 fn optional(view: &ScopeView<'_>, name: &str) -> Option<String> {
     let d = view.first(name)?;
@@ -564,6 +582,9 @@ impl Settings {
         let gpg_recipient = optional(&top, "GpgRecipient");
         let gpg_keyring = optional(&top, "GpgKeyring");
         let s3_keyfile = optional(&top, "S3Keyfile").map(PathBuf::from);
+        if let (Some(path), Some(d)) = (&s3_keyfile, top.first("S3Keyfile")) {
+            warn_if_readable_by_others(&mut b, path, &d.origin);
+        }
         let s3_endpoint = optional(&top, "S3Endpoint");
         let s3_region = optional(&top, "S3Region");
 
@@ -577,6 +598,8 @@ impl Settings {
                 scopes.push(b.scope(Some(name), &block.body)?);
             }
         }
+
+        super::collisions::check(&scopes)?;
 
         if temp_dir.is_none()
             && let Some(origin) = &b.temp_file_user

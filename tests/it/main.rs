@@ -2,6 +2,7 @@
 
 mod backup;
 mod cli;
+mod hostile;
 mod inspect;
 mod pipeline;
 mod restore;

@@ -3,7 +3,7 @@
 mod databases;
 mod directory;
 mod failures;
-mod harness;
+pub mod harness;
 mod rotation;
 mod subversion;
 mod takeover;
