@@ -129,7 +129,8 @@ impl Source {
                 }
                 tar.push("-g".into());
                 tar.push(snapshot.unwrap_or(legacy).display().to_string());
-                tar.extend(args(&["-C", "/", "-czp"]));
+                // `--`: a name that starts with `-` is a name, not an option.
+                tar.extend(args(&["-C", "/", "-czp", "--"]));
                 tar.push(name.clone());
                 vec![tar]
             }
@@ -148,6 +149,9 @@ impl Source {
                     dump.push(s.clone());
                 }
                 dump.extend(split_mysql_password(options).0);
+                if database != "--all-databases" {
+                    dump.push("--".into());
+                }
                 dump.push(database.clone());
                 vec![dump, args(&["gzip"])]
             }
@@ -160,7 +164,9 @@ impl Source {
                     dump.push("-U".into());
                     dump.push(u.clone());
                 }
-                dump.extend(database.iter().cloned());
+                if let Some(db) = database {
+                    dump.extend(["--".to_string(), db.clone()]);
+                }
                 vec![dump, args(&["gzip"])]
             }
             Source::SvnDump { repo, from, to } => vec![
@@ -170,6 +176,7 @@ impl Source {
                     "-q".into(),
                     format!("-r{from}:{to}"),
                     "--incremental".into(),
+                    "--".into(),
                     repo.clone(),
                 ],
                 args(&["gzip"]),
@@ -288,6 +295,7 @@ mod tests {
                 "-C",
                 "/",
                 "-czp",
+                "--",
                 "/etc"
             ])
         );
@@ -353,7 +361,7 @@ mod tests {
             );
             assert_eq!(
                 dump[2..],
-                args(&["--opt", "--socket", "/run/s", "--user=u", "db"])
+                args(&["--opt", "--socket", "/run/s", "--user=u", "--", "db"])
             );
             let path = file.to_string();
             drop(prepared);
@@ -371,7 +379,7 @@ mod tests {
         let prepared = source.prepare(None).unwrap();
         assert_eq!(
             prepared.stages[0],
-            args(&["mysqldump", "--opt", "-p", "--user=u", "db"])
+            args(&["mysqldump", "--opt", "-p", "--user=u", "--", "db"])
         );
     }
 }
