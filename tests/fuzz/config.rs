@@ -7,7 +7,7 @@ use s3napback::config::{Settings, parse_str};
 use s3napback::plan::{Facts, plan};
 use s3napback::schedule::Day;
 
-use crate::text::{number, word};
+use crate::text::{any_text, number, word};
 
 const DIRECTIVES: &[&str] = &[
     "DiffDir",
@@ -60,7 +60,7 @@ fn line() -> impl Strategy<Value = String> {
         1 => include_target().prop_map(|t| format!("Include {t}")),
         1 => Just("# comment".to_string()),
         1 => Just("continued \\".to_string()),
-        1 => "\\PC{0,40}",
+        1 => any_text(40),
     ]
 }
 

@@ -2,13 +2,14 @@
 
 use std::path::Path;
 
+use crate::text::{any_text, chars};
 use proptest::prelude::*;
 use s3napback::logconfig::{Log4perlPattern, LogSpec, build};
 
 /// log4perl patterns: conversions with hostile widths, options and dangling `%`.
 fn pattern() -> impl Strategy<Value = String> {
     let piece = prop_oneof![
-        "[a-z :-]{0,4}",
+        chars(&['a', 'z', ' ', ':', '-'], 4),
         (
             prop::option::of(Just("-")),
             prop::option::of(prop_oneof![
@@ -31,7 +32,7 @@ fn pattern() -> impl Strategy<Value = String> {
                 Just("{yyyy-MM-dd SSSSSSSSSSSS 'q''t' EEEE MMMM z Z}".to_string()),
                 Just("{ISO8601}".to_string()),
                 Just("{".to_string()),
-                "\\{\\PC{0,8}\\}",
+                any_text(8).prop_map(|t| format!("{{{t}}}")),
             ]),
         )
             .prop_map(|(left, min, max, conv, opt)| {
@@ -55,19 +56,26 @@ fn pattern() -> impl Strategy<Value = String> {
 
 fn logconfig_line() -> impl Strategy<Value = String> {
     prop_oneof![
-        "(TRACE|DEBUG|INFO|WARN|FATAL|OFF|LOUD)(, ?[AB])?"
-            .prop_map(|v| format!("log4perl.rootLogger = {v}")),
-        "(Backup|Backup.S3napback|x)".prop_map(|c| format!("log4perl.logger.{c} = DEBUG, A")),
+        (
+            prop::sample::select(&["TRACE", "DEBUG", "INFO", "WARN", "FATAL", "OFF", "LOUD"][..]),
+            prop::sample::select(&["", ", A", ",B", ", A, B"][..]),
+        )
+            .prop_map(|(l, a)| format!("log4perl.rootLogger = {l}{a}")),
+        prop::sample::select(&["Backup", "Backup.S3napback", "x"][..])
+            .prop_map(|c| format!("log4perl.logger.{c} = DEBUG, A")),
         Just("log4perl.appender.A = Log::Log4perlAppender::Screen".to_string()),
         Just("log4perl.appender.A = Log::Log4perl::Appender::Screen".to_string()),
         Just("log4perl.appender.B = Log::Log4perl::Appender::Nothing".to_string()),
         Just("log4perl.appender.A.layout = Log::Log4perl::Layout::PatternLayout".to_string()),
         pattern().prop_map(|p| format!("log4perl.appender.A.layout.ConversionPattern = {p}")),
-        "(Threshold|min_level|stderr|mode) = \\PC{0,6}"
-            .prop_map(|kv| format!("log4perl.appender.A.{kv}")),
+        (
+            prop::sample::select(&["Threshold", "min_level", "stderr", "mode"][..]),
+            any_text(6)
+        )
+            .prop_map(|(k, v)| format!("log4perl.appender.A.{k} = {v}")),
         Just("log4perl.additivity.Backup = 0".to_string()),
         Just("continued = \\".to_string()),
-        "\\PC{0,30}",
+        any_text(30),
     ]
 }
 
@@ -85,7 +93,7 @@ proptest! {
     }
 
     #[test]
-    fn pattern_compiles_and_renders_or_refuses(p in pattern(), message in "\\PC{0,40}") {
+    fn pattern_compiles_and_renders_or_refuses(p in pattern(), message in any_text(40)) {
         match Log4perlPattern::new(&p) {
             Err(e) => prop_assert!(e.contains("larger than the limit"), "{e}"),
             Ok((layout, _)) => {

@@ -34,8 +34,27 @@ pub fn word() -> impl Strategy<Value = String> {
         Just("x\\".to_string()),
         Just("$(touch /tmp/pwned)".to_string()),
         Just("`id`;rm -rf /".to_string()),
-        "[a-z/_:@.-]{1,12}",
-        "\\PC{0,12}",
+        chars(ALPHABET, 12),
+        any_text(12),
         number(),
+    ]
+}
+
+/// Characters that matter to the parsers: quotes, escapes, separators, brackets, `%`.
+const ALPHABET: &[char] = &[
+    'a', 'b', 'Z', '0', '7', '/', '_', ':', '@', '.', '-', ' ', '\t', '"', '\'', '\\', '#', '<',
+    '>', '{', '}', '%', '=', '$', '`', ';', '*', '?', '[', 'é', '☃',
+];
+
+/// Up to `max` characters drawn from `alphabet` (cheaper than a regex strategy).
+pub fn chars(alphabet: &'static [char], max: usize) -> impl Strategy<Value = String> {
+    prop::collection::vec(prop::sample::select(alphabet), 0..=max).prop_map(String::from_iter)
+}
+
+/// Up to `max` arbitrary characters, or ones that matter to the parsers.
+pub fn any_text(max: usize) -> impl Strategy<Value = String> {
+    prop_oneof![
+        prop::collection::vec(any::<char>(), 0..=max).prop_map(String::from_iter),
+        chars(ALPHABET, max),
     ]
 }

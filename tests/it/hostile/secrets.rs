@@ -53,7 +53,12 @@ fn the_s3_secret_appears_nowhere_even_with_debug() {
     let mut site = Site::new();
     let src = site.path("src");
     make_tree(&src);
-    let conf = site.config(&server, 700, true, &format!("Directory {}\n", src.display()));
+    let conf = site.config(
+        &server,
+        700,
+        true,
+        &format!("Directory {}\n", src.display()),
+    );
     let keyfile = site.path("key.txt");
     fs::write(&keyfile, format!("key={}\nsecret={SECRET}\n", server.key)).unwrap();
     fs::set_permissions(&keyfile, fs::Permissions::from_mode(0o644)).unwrap();
@@ -66,7 +71,11 @@ fn the_s3_secret_appears_nowhere_even_with_debug() {
         "S3Keyfile {} is readable by group or others (mode 644)",
         keyfile.display()
     ));
-    assert!(backup.log.contains("DEBUG"), "debug output is on:\n{}", backup.log);
+    assert!(
+        backup.log.contains("DEBUG"),
+        "debug output is on:\n{}",
+        backup.log
+    );
     let mut outputs = vec![backup.log.clone()];
     let into = site.path("restored");
     for args in [
@@ -74,7 +83,15 @@ fn the_s3_secret_appears_nowhere_even_with_debug() {
         vec!["list", "-d", "-c", c],
         vec!["verify", "--deep", "-d", "-c", c],
         vec!["status", "-d", "-c", c],
-        vec!["restore", "-d", "-c", c, "--into", into.to_str().unwrap(), src.to_str().unwrap()],
+        vec![
+            "restore",
+            "-d",
+            "-c",
+            c,
+            "--into",
+            into.to_str().unwrap(),
+            src.to_str().unwrap(),
+        ],
     ] {
         let run = site.run(&args, Some("2026-11-12 04:00:00"));
         outputs.push(run.log);
@@ -85,7 +102,10 @@ fn the_s3_secret_appears_nowhere_even_with_debug() {
         .replace(&server.endpoint, "http://127.0.0.1:9");
     let bad_conf = site.path("bad.conf");
     fs::write(&bad_conf, bad).unwrap();
-    let failed = site.run(&["-d", "-c", bad_conf.to_str().unwrap()], Some("2026-11-13 03:00:00"));
+    let failed = site.run(
+        &["-d", "-c", bad_conf.to_str().unwrap()],
+        Some("2026-11-13 03:00:00"),
+    );
     assert_ne!(failed.status, 0, "{}", failed.log);
     outputs.push(failed.log);
 
@@ -93,14 +113,24 @@ fn the_s3_secret_appears_nowhere_even_with_debug() {
         assert!(!out.contains(SECRET), "the secret leaked:\n{out}");
     }
     let children = fs::read_to_string(&spy_log).unwrap();
-    assert!(children.contains("== tar") && children.contains("== gpg"), "{children}");
-    assert!(!children.contains(SECRET), "a child saw the secret:\n{children}");
+    assert!(
+        children.contains("== tar") && children.contains("== gpg"),
+        "{children}"
+    );
+    assert!(
+        !children.contains(SECRET),
+        "a child saw the secret:\n{children}"
+    );
     assert!(!chunks(&server.store(), &format!("{}-7-FULL", src.display())).is_empty());
 
     // With the key file private, no warning.
     fs::set_permissions(&keyfile, fs::Permissions::from_mode(0o600)).unwrap();
     let run = site.run(&["-t", "-c", c], Some("2026-11-12 05:00:00"));
-    assert!(!run.log.contains("readable by group or others"), "{}", run.log);
+    assert!(
+        !run.log.contains("readable by group or others"),
+        "{}",
+        run.log
+    );
 }
 
 #[test]
@@ -144,13 +174,19 @@ fn a_mysql_password_reaches_mysqldump_only_through_a_private_defaults_file() {
     assert_eq!(run.status, 0, "{}", run.log);
     assert!(!run.log.contains(password), "{}", run.log);
     let children = fs::read_to_string(&spy_log).unwrap();
-    assert!(!children.contains("pw;"), "argv or env had the password:\n{children}");
+    assert!(
+        !children.contains("pw;"),
+        "argv or env had the password:\n{children}"
+    );
     let argv: Vec<&str> = children.lines().skip(1).take(3).collect();
     let file = argv[0]
         .strip_prefix("--defaults-extra-file=")
         .unwrap_or_else(|| panic!("first option: {children}"));
     assert_eq!(argv[1], "--opt");
-    assert!(!Path::new(file).exists(), "the defaults file is removed afterwards");
+    assert!(
+        !Path::new(file).exists(),
+        "the defaults file is removed afterwards"
+    );
 
     let prefix = format!("MySQL/{}/shop-7", db.socket().display());
     let dump = String::from_utf8(gunzip(&fetch(&store, &prefix))).unwrap();
