@@ -84,11 +84,11 @@ proptest! {
     fn logconfig_parse_and_build_never_panic(lines in prop::collection::vec(logconfig_line(), 0..12)) {
         let path = Path::new("fuzz.logconfig");
         let text = lines.join("\n");
-        if let Ok(spec) = LogSpec::parse(&text, path) {
-            if let Err(e) = build(Some(&spec), false) {
-                let e = e.to_string();
-                prop_assert!(e.starts_with("fuzz.logconfig:") || e.contains("log4rs"), "{e}");
-            }
+        if let Ok(spec) = LogSpec::parse(&text, path)
+            && let Err(e) = build(Some(&spec), false)
+        {
+            let e = e.to_string();
+            prop_assert!(e.starts_with("fuzz.logconfig:") || e.contains("log4rs"), "{e}");
         }
     }
 
