@@ -3,8 +3,8 @@
 //! proptest catches a panic as a failure and shrinks it to a minimal input.
 //!
 //! `cargo test --test fuzz` runs a modest number of cases per target (proptest's 256);
-//! `PROPTEST_CASES=1000000 cargo test --profile fuzz --test fuzz` runs a million per target
-//! (the figures are in the README). The `fuzz` profile is release with overflow checks on,
+//! `PROPTEST_CASES=1000000 cargo test --profile fuzz --test fuzz` runs a million per target,
+//! five million in all (the figures are in the README). The `fuzz` profile is release with overflow checks on,
 //! so an overflow panics here instead of wrapping.
 
 mod config;
