@@ -37,6 +37,7 @@ src=$work/srv/sample-tree
 mkdir -p "$work/diffs" "$work/srv"
 cp -a fixtures/sample-tree "$src"
 printf 'key=demo\nsecret=demo\n' >"$work/key.txt"
+chmod 600 "$work/key.txt"
 sed -e "s|^DiffDir .*|DiffDir $work/diffs|" \
     -e "s|^TempDir .*|TempDir $work|" \
     -e "s|^Bucket .*|Bucket s3napback-demo|" \

@@ -251,6 +251,12 @@ fn run_config(
     for w in &settings.warnings {
         log::warn!(target: Category::Main.target(), "{w}");
     }
+    // Test mode keeps the legacy output byte for byte.
+    if !args.test {
+        for w in &settings.secret_warnings {
+            log::warn!(target: Category::Main.target(), "{w}");
+        }
+    }
     if let Some(recipient) = &settings.gpg_recipient {
         gpg::check_recipient(recipient, settings.gpg_keyring.as_deref())
             .map_err(|e| Fatal(e.to_string()))?;

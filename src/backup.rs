@@ -212,7 +212,12 @@ fn attempt(
         }
         _ => (None, None),
     };
-    let mut stages = run.source.stages(snapshot_override.as_deref());
+    // `prepared` keeps a MySQL password's defaults file until the pipeline has ended.
+    let prepared = run
+        .source
+        .prepare(snapshot_override.as_deref())
+        .context("writing mysqldump's defaults file")?;
+    let mut stages = prepared.stages.clone();
     if let Some(enc) = &run.encryption {
         stages.push(enc.argv());
     }

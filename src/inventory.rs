@@ -31,6 +31,9 @@ impl Inventory {
             .as_ref()
             .ok_or_else(|| anyhow!(Fatal("this command needs -c FILE".into())))?;
         let settings = load_settings(path)?;
+        for w in settings.warnings.iter().chain(&settings.secret_warnings) {
+            log::warn!("{w}");
+        }
         let store = crate::backup::open_store(&settings)?;
         let listing = store
             .list("")

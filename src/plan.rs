@@ -4,7 +4,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
 
-use crate::config::{Item, ItemKind, Settings};
+use crate::config::{Item, ItemKind, Settings, collisions};
 use crate::schedule::{self, Day, Slot, SlotType};
 use crate::sources::{Encryption, Source};
 use crate::store::s3::KeyStyle;
@@ -119,7 +119,7 @@ pub fn state_file_path(settings: &Settings, name: &str) -> PathBuf {
     if !dir.ends_with('/') {
         dir.push('/');
     }
-    PathBuf::from(format!("{dir}{}.diff", name.replace('/', "_")))
+    PathBuf::from(format!("{dir}{}", collisions::state_file_name(name)))
 }
 
 /// `TEMPDIR/T` where T is `Bucket:PREFIX.temp` with `/` turned into `_`.
@@ -142,20 +142,12 @@ pub struct DatabaseName {
 
 /// `all` -> `--all-databases`; `SOCKET:DB` (split at the last `:`) -> `SOCKET/DB`.
 pub fn mysql_name(item: &Item) -> DatabaseName {
-    let (socket, db) = match item.name.rsplit_once(':') {
-        Some((s, d)) => (Some(s.to_string()), d),
-        None => (None, item.name.as_str()),
-    };
-    let database = if db == "all" { "--all-databases" } else { db }.to_string();
-    let display = match &socket {
-        Some(s) => format!("{s}/{database}"),
-        None => database.clone(),
-    };
+    let (socket, database, display) = collisions::mysql_parts(&item.name);
     DatabaseName {
         display,
         source: Source::MySqlDump {
             compressor: item.cycle.compressor,
-            socket,
+            socket: socket.map(str::to_string),
             options: item.cycle.mysql_options.clone(),
             database,
         },
@@ -164,17 +156,13 @@ pub fn mysql_name(item: &Item) -> DatabaseName {
 
 /// `USER@DB` keeps only DB; `all` gives an empty name.
 pub fn postgres_name(item: &Item) -> DatabaseName {
-    let (user, db) = match item.name.split_once('@') {
-        Some((u, d)) => (Some(u.to_string()), d),
-        None => (None, item.name.as_str()),
-    };
-    let database = (db != "all").then(|| db.to_string());
+    let (user, database) = collisions::postgres_parts(&item.name);
     DatabaseName {
-        display: database.clone().unwrap_or_default(),
+        display: database.unwrap_or_default().to_string(),
         source: Source::PgDump {
             compressor: item.cycle.compressor,
-            user,
-            database,
+            user: user.map(str::to_string),
+            database: database.map(str::to_string),
         },
     }
 }
@@ -223,9 +211,21 @@ fn plan_item(
         return;
     }
     let incremental = matches!(item.kind, ItemKind::Directory | ItemKind::Subversion);
-    let slot = schedule::slot(&item.cycle, day, incremental);
+    let slot = match schedule::slot(&item.cycle, day, incremental) {
+        Ok(slot) => slot,
+        Err(overflow) => {
+            // Unreachable after validation (config::settings checks schedule::LIMITS).
+            job.decision = Decision::Failed(format!("{}: {overflow}", item.origin));
+            jobs.push(job);
+            return;
+        }
+    };
     let performed_today = |path: &PathBuf| {
-        !facts.force && facts.state_mtime_yday.get(path) == Some(&(day.yday + item.cycle.phase))
+        !facts.force
+            && facts
+                .state_mtime_yday
+                .get(path)
+                .is_some_and(|&y| day.yday.checked_add(item.cycle.phase) == Some(y))
     };
     let run = |slot: Slot, prefix: String, source: Source, state: Option<StateFile>| Run {
         slot,

@@ -1,5 +1,7 @@
 //! PURE: the legacy cycle arithmetic (LEGACY.md §5). No I/O, no clock: callers pass the day.
 
+#[cfg(test)]
+use crate::config::limits::{MAX_COUNT, MAX_DAYS, MAX_DISCS};
 use crate::config::{CycleSettings, CycleType};
 
 /// The two numbers the legacy schedule is computed from.
@@ -36,51 +38,83 @@ pub struct Slot {
     pub slot_type: Option<SlotType>,
 }
 
-/// Perl's `%` on integers: a non-negative remainder (for a positive divisor).
-fn perl_mod(a: i64, b: i64) -> i64 {
-    a.rem_euclid(b)
-}
+/// The arithmetic of these settings does not fit in 64 bits (settings beyond the limits
+/// that validation enforces).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Overflow;
 
-/// Is today a backup day for these settings?
-pub fn is_backup_day(cycle: &CycleSettings, day: Day) -> bool {
-    match cycle.cycle_type {
-        CycleType::Simple => perl_mod(day.yday + cycle.phase, cycle.frequency) == 0,
-        CycleType::Hanoi => perl_mod(day.epoch_days, cycle.frequency) == 0,
+impl std::fmt::Display for Overflow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the schedule arithmetic overflows")
     }
 }
 
+impl std::error::Error for Overflow {}
+
+/// Perl's `%` on integers: a non-negative remainder; `None` for a divisor <= 0.
+fn perl_mod(a: i64, b: i64) -> Option<i64> {
+    (b > 0).then(|| a.rem_euclid(b))
+}
+
+/// `floor(a / b)`; `None` for a divisor <= 0.
+fn floor_div(a: i64, b: i64) -> Option<i64> {
+    (b > 0).then(|| a.div_euclid(b))
+}
+
+/// Is today a backup day for these settings? Settings outside [`crate::config::limits::SCHEDULE`] (refused by
+/// validation) whose arithmetic would overflow give `false`, never a panic.
+pub fn is_backup_day(cycle: &CycleSettings, day: Day) -> bool {
+    let rest = match cycle.cycle_type {
+        CycleType::Simple => day
+            .yday
+            .checked_add(cycle.phase)
+            .and_then(|d| perl_mod(d, cycle.frequency)),
+        CycleType::Hanoi => perl_mod(day.epoch_days, cycle.frequency),
+    };
+    rest == Some(0)
+}
+
 /// Today's slot. `incremental` is true for Directory and Subversion items (FULL/DIFF slots),
-/// false for databases (`cycles = Fulls`, no type).
-pub fn slot(cycle: &CycleSettings, day: Day, incremental: bool) -> Slot {
+/// false for databases (`cycles = Fulls`, no type). Every step is checked: settings outside
+/// [`crate::config::limits::SCHEDULE`] give `Err`, in debug and release builds alike, never a panic or a wrap.
+pub fn slot(cycle: &CycleSettings, day: Day, incremental: bool) -> Result<Slot, Overflow> {
     match cycle.cycle_type {
         CycleType::Simple => {
+            let period = cycle.diffs.checked_add(1).ok_or(Overflow)?;
             let cycles = if incremental {
-                cycle.fulls * (cycle.diffs + 1)
+                cycle.fulls.checked_mul(period).ok_or(Overflow)?
             } else {
                 cycle.fulls
             };
-            let number = perl_mod((day.yday + cycle.phase).div_euclid(cycle.frequency), cycles);
-            let slot_type = incremental.then(|| {
-                if perl_mod(number, cycle.diffs + 1) == 0 {
-                    SlotType::Full
-                } else {
-                    SlotType::Diff
-                }
-            });
-            Slot { number, slot_type }
+            let shifted = day.yday.checked_add(cycle.phase).ok_or(Overflow)?;
+            let number = floor_div(shifted, cycle.frequency)
+                .and_then(|n| perl_mod(n, cycles))
+                .ok_or(Overflow)?;
+            let slot_type = match incremental {
+                false => None,
+                true if perl_mod(number, period).ok_or(Overflow)? == 0 => Some(SlotType::Full),
+                true => Some(SlotType::Diff),
+            };
+            Ok(Slot { number, slot_type })
         }
         CycleType::Hanoi => {
-            let cycle_days = 1i64 << (cycle.discs - 1).clamp(0, 62);
-            let epoch_cycle = day.epoch_days.div_euclid(cycle_days * cycle.frequency);
-            let hanoi_day = perl_mod(day.epoch_days.div_euclid(cycle.frequency), cycle_days) + 1;
+            let discs =
+                u32::try_from(cycle.discs.checked_sub(1).ok_or(Overflow)?).map_err(|_| Overflow)?;
+            let cycle_days = 1i64.checked_shl(discs).filter(|d| *d > 0).ok_or(Overflow)?;
+            let period = cycle_days.checked_mul(cycle.frequency).ok_or(Overflow)?;
+            let epoch_cycle = floor_div(day.epoch_days, period).ok_or(Overflow)?;
+            let hanoi_day = floor_div(day.epoch_days, cycle.frequency)
+                .and_then(|n| perl_mod(n, cycle_days))
+                .ok_or(Overflow)?
+                + 1;
             let mut number = i64::from(hanoi_day.trailing_zeros());
             if cycle.archive_oldest_disc {
-                number += epoch_cycle;
+                number = number.checked_add(epoch_cycle).ok_or(Overflow)?;
             }
-            Slot {
+            Ok(Slot {
                 number,
                 slot_type: incremental.then_some(SlotType::Full),
-            }
+            })
         }
     }
 }
@@ -88,6 +122,10 @@ pub fn slot(cycle: &CycleSettings, day: Day, incremental: bool) -> Slot {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn slot(cycle: &CycleSettings, day: Day, incremental: bool) -> Slot {
+        super::slot(cycle, day, incremental).expect("within the limits")
+    }
 
     fn simple(frequency: i64, phase: i64, diffs: i64, fulls: i64) -> CycleSettings {
         CycleSettings {
@@ -217,5 +255,39 @@ mod tests {
             };
             assert_eq!(slot(&c, d, true).number, 0);
         }
+    }
+
+    #[test]
+    fn extreme_settings_are_errors_not_panics() {
+        let d = day(364);
+        let c = simple(1, 0, i64::MAX, 2);
+        assert_eq!(super::slot(&c, d, true), Err(Overflow));
+        let c = simple(1, i64::MAX, 6, 2);
+        assert_eq!(super::slot(&c, d, true), Err(Overflow));
+        assert!(!is_backup_day(&c, d));
+        let c = simple(0, 0, 6, 2);
+        assert_eq!(super::slot(&c, d, false), Err(Overflow));
+        let c = simple(1, 0, 6, 0);
+        assert_eq!(super::slot(&c, d, false), Err(Overflow));
+        for discs in [0, 64, 65, i64::MAX, i64::MIN] {
+            assert_eq!(super::slot(&hanoi(1, discs, true), d, true), Err(Overflow));
+        }
+        assert_eq!(
+            super::slot(&hanoi(i64::MAX, 40, true), d, true),
+            Err(Overflow)
+        );
+    }
+
+    #[test]
+    fn the_limits_themselves_compute() {
+        let far = Day {
+            yday: 365,
+            epoch_days: 2_932_896, // 9999-12-31
+        };
+        let c = simple(MAX_DAYS, MAX_DAYS, MAX_COUNT, MAX_COUNT);
+        assert!(super::slot(&c, far, true).is_ok());
+        let mut c = hanoi(MAX_DAYS, MAX_DISCS, true);
+        c.phase = MAX_DAYS;
+        assert!(super::slot(&c, far, true).is_ok());
     }
 }

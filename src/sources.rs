@@ -63,10 +63,88 @@ fn tar_flags(compressor: Compressor) -> &'static str {
     }
 }
 
+/// A source's programs ready to run, with the files they read while running (a MySQL
+/// password's defaults file), which are removed when this is dropped.
+#[derive(Debug)]
+pub struct Prepared {
+    /// The programs to run, in order, each reading the previous one's output.
+    pub stages: Vec<Argv>,
+    /// Keeps the defaults file alive (and deletes it on drop).
+    _defaults_file: Option<tempfile::NamedTempFile>,
+}
+
+/// Takes a password out of MySQLOptions (`-pSECRET`, `--password=SECRET`,
+/// `--password SECRET`): the other options, and the password if there was one.
+fn split_mysql_password(options: &[String]) -> (Vec<String>, Option<String>) {
+    let mut rest = Vec::new();
+    let mut password = None;
+    let mut i = 0;
+    while i < options.len() {
+        let option = &options[i];
+        i += 1;
+        if let Some(p) = option.strip_prefix("--password=") {
+            password = Some(p.to_string());
+        } else if let Some(p) = option.strip_prefix("-p").filter(|p| !p.is_empty()) {
+            password = Some(p.to_string());
+        } else if option == "--password" && i < options.len() {
+            password = Some(options[i].clone());
+            i += 1;
+        } else {
+            rest.push(option.clone());
+        }
+    }
+    (rest, password)
+}
+
+/// A 0600 option file (`tempfile` creates it so, with an unpredictable name) giving
+/// mysqldump the password, so it never appears in an argument vector or `ps`.
+fn mysql_defaults_file(password: &str) -> std::io::Result<tempfile::NamedTempFile> {
+    use std::io::Write;
+    let mut escaped = String::new();
+    for c in password.chars() {
+        match c {
+            '\\' => escaped.push_str("\\\\"),
+            '"' => escaped.push_str("\\\""),
+            '\n' => escaped.push_str("\\n"),
+            other => escaped.push(other),
+        }
+    }
+    let mut file = tempfile::Builder::new()
+        .prefix("s3napback-mysql-")
+        .suffix(".cnf")
+        .tempfile()?;
+    writeln!(file, "[client]\npassword=\"{escaped}\"")?;
+    file.flush()?;
+    Ok(file)
+}
+
 impl Source {
+    /// The programs to run (see [`Source::stages`]); a MySQL password in the options is
+    /// moved into a defaults file (`--defaults-extra-file=`, mysqldump's first option).
+    pub fn prepare(&self, snapshot: Option<&Path>) -> std::io::Result<Prepared> {
+        if let Source::MySqlDump { options, .. } = self
+            && let (_, Some(password)) = split_mysql_password(options)
+        {
+            let file = mysql_defaults_file(&password)?;
+            return Ok(Prepared {
+                stages: self.stages_with(snapshot, Some(file.path())),
+                _defaults_file: Some(file),
+            });
+        }
+        Ok(Prepared {
+            stages: self.stages_with(snapshot, None),
+            _defaults_file: None,
+        })
+    }
+
     /// The programs to run, in order, each reading the previous one's output. `snapshot`
-    /// replaces the tar snapshot path (the work copy used during a real run).
+    /// replaces the tar snapshot path (the work copy used during a real run). A MySQL
+    /// password is left out: [`Source::prepare`] puts it in a defaults file.
     pub fn stages(&self, snapshot: Option<&Path>) -> Vec<Argv> {
+        self.stages_with(snapshot, None)
+    }
+
+    fn stages_with(&self, snapshot: Option<&Path>, defaults: Option<&Path>) -> Vec<Argv> {
         match self {
             Source::Tar {
                 compressor,
@@ -81,7 +159,8 @@ impl Source {
                 }
                 tar.push("-g".into());
                 tar.push(snapshot.unwrap_or(legacy).display().to_string());
-                tar.extend(args(&["-C", "/", tar_flags(*compressor)]));
+                // `--`: a name that starts with `-` is a name, not an option.
+                tar.extend(args(&["-C", "/", tar_flags(*compressor), "--"]));
                 tar.push(name.clone());
                 match compressor {
                     Compressor::Gzip => vec![tar],
@@ -94,12 +173,19 @@ impl Source {
                 options,
                 database,
             } => {
-                let mut dump = args(&["mysqldump", "--opt"]);
+                let mut dump = args(&["mysqldump"]);
+                if let Some(file) = defaults {
+                    dump.push(format!("--defaults-extra-file={}", file.display()));
+                }
+                dump.push("--opt".into());
                 if let Some(s) = socket {
                     dump.push("--socket".into());
                     dump.push(s.clone());
                 }
-                dump.extend(options.iter().cloned());
+                dump.extend(split_mysql_password(options).0);
+                if database != "--all-databases" {
+                    dump.push("--".into());
+                }
                 dump.push(database.clone());
                 vec![dump, args(&[compressor.program()])]
             }
@@ -116,7 +202,9 @@ impl Source {
                     dump.push("-U".into());
                     dump.push(u.clone());
                 }
-                dump.extend(database.iter().cloned());
+                if let Some(db) = database {
+                    dump.extend(["--".to_string(), db.clone()]);
+                }
                 vec![dump, args(&[compressor.program()])]
             }
             Source::SvnDump {
@@ -131,6 +219,7 @@ impl Source {
                     "-q".into(),
                     format!("-r{from}:{to}"),
                     "--incremental".into(),
+                    "--".into(),
                     repo.clone(),
                 ],
                 args(&[compressor.program()]),
@@ -291,6 +380,7 @@ mod tests {
                 "-C",
                 "/",
                 "-czp",
+                "--",
                 "/etc"
             ])
         );
@@ -355,6 +445,7 @@ mod tests {
                     "-C",
                     "/",
                     "-cp",
+                    "--",
                     "/etc"
                 ]),
                 args(&["pigz"])
@@ -385,7 +476,7 @@ mod tests {
         };
         assert_eq!(
             my.stages(None),
-            vec![args(&["mysqldump", "--opt", "db"]), args(&["pigz"])]
+            vec![args(&["mysqldump", "--opt", "--", "db"]), args(&["pigz"])]
         );
     }
 
@@ -410,6 +501,59 @@ mod tests {
                 "0",
                 "-e"
             ])
+        );
+    }
+
+    #[test]
+    fn mysql_password_goes_to_a_0600_defaults_file_not_argv() {
+        use std::os::unix::fs::PermissionsExt;
+        for options in [
+            vec!["-pSE \"CR\\ET", "--user=u"],
+            vec!["--password=SE \"CR\\ET", "--user=u"],
+            vec!["--password", "SE \"CR\\ET", "--user=u"],
+        ] {
+            let source = Source::MySqlDump {
+                compressor: Compressor::Gzip,
+                socket: Some("/run/s".into()),
+                options: options.iter().map(|o| o.to_string()).collect(),
+                database: "db".into(),
+            };
+            // test mode prints the legacy line, password included, as the legacy did
+            assert!(source.legacy_text().contains(options[0]));
+            let prepared = source.prepare(None).unwrap();
+            let dump = &prepared.stages[0];
+            assert!(dump.iter().all(|a| !a.contains("SE ")), "{dump:?}");
+            let file = dump[1]
+                .strip_prefix("--defaults-extra-file=")
+                .expect("first option");
+            let mode = std::fs::metadata(file).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+            assert_eq!(
+                std::fs::read_to_string(file).unwrap(),
+                "[client]\npassword=\"SE \\\"CR\\\\ET\"\n"
+            );
+            assert_eq!(
+                dump[2..],
+                args(&["--opt", "--socket", "/run/s", "--user=u", "--", "db"])
+            );
+            let path = file.to_string();
+            drop(prepared);
+            assert!(!Path::new(&path).exists(), "removed afterwards");
+        }
+    }
+
+    #[test]
+    fn mysql_without_password_has_no_defaults_file() {
+        let source = Source::MySqlDump {
+            compressor: Compressor::Gzip,
+            socket: None,
+            options: args(&["-p", "--user=u"]),
+            database: "db".into(),
+        };
+        let prepared = source.prepare(None).unwrap();
+        assert_eq!(
+            prepared.stages[0],
+            args(&["mysqldump", "--opt", "-p", "--user=u", "--", "db"])
         );
     }
 }

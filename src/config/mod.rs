@@ -2,6 +2,8 @@
 //! validated settings the rest of the tool works from (`settings`). LEGACY.md §2 and §3.
 #![allow(dead_code)]
 
+pub mod collisions;
+pub mod limits;
 pub mod parse;
 pub mod settings;
 

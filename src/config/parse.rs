@@ -25,6 +25,11 @@ use nom::combinator::{all_consuming, eof, map, rest};
 use nom::multi::many0;
 use nom::sequence::{delimited, pair, preceded, terminated};
 
+use super::limits::{
+    MAX_BLOCK_DEPTH, MAX_FILE_BYTES, MAX_FILES, MAX_INCLUDE_DEPTH, MAX_TOTAL_BYTES,
+    read_regular_file,
+};
+
 /// Where something was written: file and 1-based line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Origin {
@@ -143,9 +148,6 @@ impl fmt::Display for ParseError {
 }
 
 impl std::error::Error for ParseError {}
-
-/// How deep `Include`s may nest (a guard besides the cycle check).
-const MAX_INCLUDE_DEPTH: usize = 32;
 
 /// Reads and parses a config file, expanding `Include`.
 pub fn load(path: &Path) -> Result<Document, ParseError> {
@@ -359,6 +361,12 @@ struct Parser {
     /// Canonical paths of the files being read (the include chain), for cycle detection.
     reading: Vec<PathBuf>,
     warnings: Vec<String>,
+    /// Files read so far, every `Include` of the same file counted ([`MAX_FILES`]).
+    files_read: usize,
+    /// Bytes read so far ([`MAX_TOTAL_BYTES`]).
+    bytes_read: u64,
+    /// Blocks open in the including files around the file being parsed.
+    outer_blocks: usize,
 }
 
 impl Parser {
@@ -371,8 +379,26 @@ impl Parser {
         let via = included_from
             .map(|o| format!(" (included from {o})"))
             .unwrap_or_default();
-        let text = std::fs::read_to_string(path)
+        if let Some(origin) = included_from {
+            self.files_read += 1;
+            if self.files_read > MAX_FILES {
+                return Err(ParseError::new(
+                    origin.clone(),
+                    format!("Include: more than {MAX_FILES} files read for one configuration"),
+                ));
+            }
+        }
+        let text = read_regular_file(path, MAX_FILE_BYTES)
             .map_err(|e| ParseError::new(Origin::new(path, 0), format!("cannot read: {e}{via}")))?;
+        self.bytes_read += text.len() as u64;
+        if let Some(origin) = included_from
+            && self.bytes_read > MAX_TOTAL_BYTES
+        {
+            return Err(ParseError::new(
+                origin.clone(),
+                format!("Include: more than {MAX_TOTAL_BYTES} bytes read for one configuration"),
+            ));
+        }
         let canon = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
         if let Some(origin) = included_from {
             if self.reading.contains(&canon) {
@@ -391,7 +417,12 @@ impl Parser {
         self.reading.push(canon);
         let result = self.parse_text(path, &text);
         self.reading.pop();
-        result
+        result.map_err(|mut e| {
+            if e.origin.file == path {
+                e.message.push_str(&via);
+            }
+            e
+        })
     }
 
     /// Parses the text of `file` into entries.
@@ -422,6 +453,12 @@ impl Parser {
                     Some(block) => push_entry(&mut root, &mut open, Entry::Block(block)),
                 },
                 LineKind::Open(name, args) => {
+                    if self.outer_blocks + open.len() >= MAX_BLOCK_DEPTH {
+                        return Err(ParseError::new(
+                            origin,
+                            format!("<{name}> nests blocks more than {MAX_BLOCK_DEPTH} deep"),
+                        ));
+                    }
                     let args = split_values(args)
                         .map_err(|message| ParseError::new(origin.clone(), message))?;
                     open.push(Block {
@@ -439,7 +476,10 @@ impl Parser {
                             return Err(ParseError::new(origin, "Include needs a path"));
                         }
                         for spec in &values {
-                            for entry in self.include(spec, &origin, file)? {
+                            self.outer_blocks += open.len();
+                            let included = self.include(spec, &origin, file);
+                            self.outer_blocks -= open.len();
+                            for entry in included? {
                                 push_entry(&mut root, &mut open, entry);
                             }
                         }
@@ -498,7 +538,14 @@ impl Parser {
                         format!("Include: bad pattern {spec:?}: {e}"),
                     )
                 })?;
-                let mut found: Vec<PathBuf> = paths.filter_map(Result::ok).collect();
+                let mut found: Vec<PathBuf> =
+                    paths.filter_map(Result::ok).take(MAX_FILES + 1).collect();
+                if found.len() > MAX_FILES {
+                    return Err(ParseError::new(
+                        origin.clone(),
+                        format!("Include: {spec:?} matches more than {MAX_FILES} files"),
+                    ));
+                }
                 if found.is_empty() {
                     continue;
                 }

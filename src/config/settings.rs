@@ -5,6 +5,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use super::limits;
 use super::parse::{Block, Directive, Document, Entry, Origin};
 
 /// The cycle arithmetic an item follows (LEGACY.md §5).
@@ -177,6 +178,10 @@ pub struct Settings {
     pub scopes: Vec<Scope>,
     /// Non-fatal findings (unknown directives ...), each naming file:line.
     pub warnings: Vec<String>,
+    /// Findings about how the host keeps its secrets (an S3Keyfile others can read),
+    /// each naming file:line. Real runs and the read-only commands log them; test mode
+    /// does not, so that its output stays the legacy's byte for byte.
+    pub secret_warnings: Vec<String>,
 }
 
 /// Why a configuration cannot be used. Every message names the file (and line when known).
@@ -304,29 +309,40 @@ fn invalid(origin: &Origin, message: impl fmt::Display) -> SettingsError {
 
 /// A whole integer (`Frequency 1`), else an error naming the line.
 fn parse_int(name: &str, value: &str, origin: &Origin) -> Result<i64, SettingsError> {
-    value.trim().parse::<i64>().map_err(|_| {
-        invalid(
+    use std::num::IntErrorKind::{NegOverflow, PosOverflow};
+    value.trim().parse::<i64>().map_err(|e| match e.kind() {
+        PosOverflow | NegOverflow => invalid(
+            origin,
+            format!("{name} {value} is out of range (see the README's Limits)"),
+        ),
+        _ => invalid(
             origin,
             format!("{name} must be a whole number, not {value:?}"),
-        )
+        ),
     })
 }
 
-/// An integer setting with a default and a lower bound.
-fn int_setting(
-    view: &ScopeView<'_>,
-    name: &str,
-    default: i64,
-    min: i64,
-) -> Result<i64, SettingsError> {
+/// A schedule setting with a default, within its range in [`limits::SCHEDULE`].
+fn int_setting(view: &ScopeView<'_>, name: &str, default: i64) -> Result<i64, SettingsError> {
     let Some((value, origin)) = view.first_value(name) else {
         return Ok(default);
     };
     let n = parse_int(name, value, origin)?;
+    let (_, min, max) = limits::SCHEDULE
+        .iter()
+        .copied()
+        .find(|(limited, _, _)| limited.eq_ignore_ascii_case(name))
+        .expect("every schedule setting has limits");
     if n < min {
         return Err(invalid(
             origin,
             format!("{name} must be at least {min}, not {n}"),
+        ));
+    }
+    if n > max {
+        return Err(invalid(
+            origin,
+            format!("{name} must be at most {max}, not {n} (see the README's Limits)"),
         ));
     }
     Ok(n)
@@ -387,11 +403,11 @@ fn scope_settings(view: &ScopeView<'_>) -> Result<(CycleSettings, Option<Origin>
     };
     let settings = CycleSettings {
         cycle_type,
-        frequency: int_setting(view, "Frequency", 1, 1)?,
-        phase: int_setting(view, "Phase", 0, 0)?,
-        diffs: int_setting(view, "Diffs", 6, 0)?,
-        fulls: int_setting(view, "Fulls", 4, 1)?,
-        discs: int_setting(view, "Discs", 5, 1)?,
+        frequency: int_setting(view, "Frequency", 1)?,
+        phase: int_setting(view, "Phase", 0)?,
+        diffs: int_setting(view, "Diffs", 6)?,
+        fulls: int_setting(view, "Fulls", 4)?,
+        discs: int_setting(view, "Discs", 5)?,
         archive_oldest_disc: bool_setting(view, "ArchiveOldestDisc")?,
         use_temp_file,
         excludes: view
@@ -571,6 +587,20 @@ impl Builder<'_> {
     }
 }
 
+/// A warning when the S3 key file can be read by its group or others (it holds the
+/// secret).
+fn keyfile_readable_by_others(path: &Path, origin: &Origin) -> Option<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path).ok()?.permissions().mode() & 0o777;
+    (mode & 0o044 != 0).then(|| {
+        format!(
+            "{origin}: S3Keyfile {} is readable by group or others (mode {mode:o}); \
+             it holds the S3 secret: chmod 600 it",
+            path.display()
+        )
+    })
+}
+
 /// An optional global: absent, bare (`TempDir` alone) or empty means `None`.
 fn optional(view: &ScopeView<'_>, name: &str) -> Option<String> {
     let d = view.first(name)?;
@@ -668,6 +698,10 @@ impl Settings {
         let gpg_recipient = optional(&top, "GpgRecipient");
         let gpg_keyring = optional(&top, "GpgKeyring");
         let s3_keyfile = optional(&top, "S3Keyfile").map(PathBuf::from);
+        let mut secret_warnings = Vec::new();
+        if let (Some(path), Some(d)) = (&s3_keyfile, top.first("S3Keyfile")) {
+            secret_warnings.extend(keyfile_readable_by_others(path, &d.origin));
+        }
         let s3_endpoint = optional(&top, "S3Endpoint");
         let s3_region = optional(&top, "S3Region");
         let lock_wait = match top.first_value("LockWait") {
@@ -689,6 +723,8 @@ impl Settings {
                 scopes.push(b.scope(Some(name), &block.body)?);
             }
         }
+
+        super::collisions::check(&scopes)?;
 
         if temp_dir.is_none()
             && let Some(origin) = &b.temp_file_user
@@ -716,6 +752,7 @@ impl Settings {
             notify_command,
             scopes,
             warnings: b.warnings,
+            secret_warnings,
         })
     }
 }

@@ -88,7 +88,8 @@ pub(crate) fn build_with(
     super::pattern::mark_start();
     match spec {
         None => {
-            let (enc, _) = Log4perlPattern::new(DEFAULT_PATTERN);
+            let (enc, _) =
+                Log4perlPattern::new(DEFAULT_PATTERN).expect("the default pattern compiles");
             let level = if debug {
                 LevelFilter::Debug
             } else {
@@ -135,7 +136,11 @@ fn parse_size(text: &str) -> Option<u64> {
 }
 
 /// The encoder of an appender from its `layout` settings.
-fn encoder_for(a: &AppenderSpec, spec: &LogSpec, warnings: &mut Vec<String>) -> Log4perlPattern {
+fn encoder_for(
+    a: &AppenderSpec,
+    spec: &LogSpec,
+    warnings: &mut Vec<String>,
+) -> Result<Log4perlPattern, LogConfigError> {
     let here = |s: &Setting| format!("{}:{}", spec.path.display(), s.line);
     let pattern = match a.get("layout") {
         None => "%p - %m%n".to_string(),
@@ -157,12 +162,17 @@ fn encoder_for(a: &AppenderSpec, spec: &LogSpec, warnings: &mut Vec<String>) -> 
             }
         },
     };
-    let (enc, problems) = Log4perlPattern::new(&pattern);
     let line = a.get("layout.ConversionPattern").map_or(a.line, |s| s.line);
+    let (enc, problems) =
+        Log4perlPattern::new(&pattern).map_err(|msg| LogConfigError::Invalid {
+            path: spec.path.clone(),
+            line,
+            msg,
+        })?;
     for p in problems {
         warnings.push(format!("{}:{line}: {p}", spec.path.display()));
     }
-    enc
+    Ok(enc)
 }
 
 /// The stricter of `Threshold` and `min_level`, if either is set.
@@ -247,13 +257,13 @@ fn make_appender(
                 None => true,
                 Some(s) => !matches!(s.value.trim(), "0" | "" | "false"),
             };
-            let enc = encoder_for(a, spec, warnings);
+            let enc = encoder_for(a, spec, warnings)?;
             Ok(Made::Appender(console(stderr, Box::new(enc))))
         }
         "Log::Log4perl::Appender::File" | "Log::Dispatch::File" => {
             let file = filename(a, spec)?;
             let append = append_mode(a, spec)?;
-            let enc = encoder_for(a, spec, warnings);
+            let enc = encoder_for(a, spec, warnings)?;
             let app = FileAppender::builder()
                 .append(append)
                 .encoder(Box::new(enc))
@@ -307,7 +317,7 @@ fn make_appender(
                 .build(&format!("{file}.{{}}"), max.max(1))
                 .map_err(|e| open_error(a, spec, file, e))?;
             let policy = CompoundPolicy::new(Box::new(SizeTrigger::new(size)), Box::new(roller));
-            let enc = encoder_for(a, spec, warnings);
+            let enc = encoder_for(a, spec, warnings)?;
             let app = RollingFileAppender::builder()
                 .append(append)
                 .encoder(Box::new(enc))
@@ -317,7 +327,7 @@ fn make_appender(
         }
         "Log::Dispatch::Email::MailSender" => {
             let settings = MailSettings::from_spec(a, spec)?;
-            let enc = encoder_for(a, spec, warnings);
+            let enc = encoder_for(a, spec, warnings)?;
             Ok(Made::Mail(MailAppender::new(
                 &a.name,
                 settings,

@@ -21,6 +21,8 @@ mod pattern;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use crate::config::limits::{MAX_LOGCONFIG_BYTES, read_regular_file};
+
 #[allow(unused_imports)] // used by main once it wires logging
 pub use build::build;
 #[allow(unused_imports)]
@@ -295,9 +297,9 @@ fn invoked_dir() -> Option<PathBuf> {
 
 /// Reads and parses a log configuration file. Errors name the file (and line).
 pub fn load(path: &Path) -> Result<LogSpec, LogConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| LogConfigError::Io {
+    let text = read_regular_file(path, MAX_LOGCONFIG_BYTES).map_err(|msg| LogConfigError::Io {
         path: path.to_path_buf(),
-        source,
+        source: std::io::Error::other(msg),
     })?;
     LogSpec::parse(&text, path)
 }

@@ -19,6 +19,7 @@ use log4rs::encode::{Encode, Write};
 use time::OffsetDateTime;
 
 use super::LogLevel;
+use crate::config::limits::MAX_PATTERN_WIDTH;
 
 static START: OnceLock<Instant> = OnceLock::new();
 
@@ -303,10 +304,11 @@ fn last_components(s: &str, sep: &str, n: Option<usize>) -> String {
 
 impl Log4perlPattern {
     /// Compiles a ConversionPattern. Returns the encoder and a list of problems (unknown
-    /// conversions, which are printed literally) for the caller to report.
-    pub fn new(pattern: &str) -> (Log4perlPattern, Vec<String>) {
-        let (pieces, problems) = compile(pattern);
-        (
+    /// conversions, which are printed literally) for the caller to report; `Err` for a
+    /// width beyond [`MAX_PATTERN_WIDTH`].
+    pub fn new(pattern: &str) -> Result<(Log4perlPattern, Vec<String>), String> {
+        let (pieces, problems) = compile(pattern)?;
+        Ok((
             Log4perlPattern {
                 source: pattern.to_string(),
                 pieces,
@@ -315,7 +317,7 @@ impl Log4perlPattern {
                 last: AtomicU64::new(0),
             },
             problems,
-        )
+        ))
     }
 
     /// The pattern text as configured.
@@ -432,7 +434,22 @@ fn pad(v: &str, w: &Width, out: &mut String) {
     out.push_str(&s);
 }
 
-fn compile(pattern: &str) -> (Vec<Piece>, Vec<String>) {
+/// A width or precision (`%20m`, `%.30m`, `%c{2}`): `None` when there are no digits, an
+/// error beyond [`MAX_PATTERN_WIDTH`] (a huge width would make every log line that long).
+fn width_number(digits: &str, pattern: &str) -> Result<Option<usize>, String> {
+    if digits.is_empty() {
+        return Ok(None);
+    }
+    match digits.parse::<usize>() {
+        Ok(n) if n <= MAX_PATTERN_WIDTH => Ok(Some(n)),
+        _ => Err(format!(
+            "width {digits} in pattern `{pattern}` is larger than the limit of {MAX_PATTERN_WIDTH}"
+        )),
+    }
+}
+
+/// The pieces of a pattern and its warnings; `Err` for a width beyond the limit.
+fn compile(pattern: &str) -> Result<(Vec<Piece>, Vec<String>), String> {
     let mut pieces = Vec::new();
     let mut problems = Vec::new();
     let mut lit = String::new();
@@ -456,7 +473,7 @@ fn compile(pattern: &str) -> (Vec<Piece>, Vec<String>) {
             digits.push(*c);
             i += 1;
         }
-        width.min = digits.parse().ok();
+        width.min = width_number(&digits, pattern)?;
         if chars.get(i) == Some(&'.') {
             let mut digits = String::new();
             i += 1;
@@ -464,7 +481,7 @@ fn compile(pattern: &str) -> (Vec<Piece>, Vec<String>) {
                 digits.push(*c);
                 i += 1;
             }
-            width.max = digits.parse().ok();
+            width.max = width_number(&digits, pattern)?;
         }
         let Some(&c) = chars.get(i) else {
             problems.push(format!("pattern `{pattern}` ends with an incomplete `%`"));
@@ -479,9 +496,12 @@ fn compile(pattern: &str) -> (Vec<Piece>, Vec<String>) {
             option = Some(chars[i + 1..i + close].iter().collect());
             i += close + 1;
         }
-        let num = option
-            .as_deref()
-            .and_then(|o| o.trim().parse::<usize>().ok());
+        let num = match option.as_deref().map(str::trim) {
+            Some(o) if !o.is_empty() && o.bytes().all(|b| b.is_ascii_digit()) => {
+                width_number(o, pattern)?
+            }
+            _ => None,
+        };
         let conv = match c {
             'c' => Conv::Category(num),
             'C' => Conv::Class(num),
@@ -521,7 +541,7 @@ fn compile(pattern: &str) -> (Vec<Piece>, Vec<String>) {
     if !lit.is_empty() {
         pieces.push(Piece::Lit(lit));
     }
-    (pieces, problems)
+    Ok((pieces, problems))
 }
 
 impl Encode for Log4perlPattern {

@@ -6,6 +6,7 @@ mod cli;
 mod commands;
 mod conformance;
 mod faults;
+mod hostile;
 mod inspect;
 mod kit;
 mod perf;

@@ -464,3 +464,39 @@ fn golden_06_syntax_shapes() {
     assert_eq!(dir.args, vec!["/var/lib/app"]);
     assert_eq!(values(&dir.body[3]), vec!["0"]); // UseTempFile false
 }
+
+#[test]
+fn include_chains_deeper_than_the_limit_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    for i in 0..20 {
+        fs::write(
+            dir.path().join(format!("{i}.conf")),
+            format!("Include {}.conf\n", i + 1),
+        )
+        .unwrap();
+    }
+    fs::write(dir.path().join("20.conf"), "Frequency 1\n").unwrap();
+    let e = load(&dir.path().join("0.conf")).expect_err("too deep");
+    assert!(
+        e.message.contains("Include nested more than 16 deep"),
+        "{e}"
+    );
+    assert_eq!(e.origin.line, 1);
+}
+
+#[test]
+fn include_globs_and_directories_with_too_many_files_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let many = dir.path().join("many");
+    fs::create_dir(&many).unwrap();
+    for i in 0..300 {
+        fs::write(many.join(format!("{i:03}.conf")), "Exclude /x\n").unwrap();
+    }
+    for spec in ["many/*.conf", "many"] {
+        let main = dir.path().join("main.conf");
+        fs::write(&main, format!("Frequency 1\nInclude {spec}\n")).unwrap();
+        let e = load(&main).expect_err("too many");
+        assert_eq!(e.origin, Origin::new(&main, 2), "{e}");
+        assert!(e.message.contains("256"), "{e}");
+    }
+}

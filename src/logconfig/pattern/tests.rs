@@ -11,7 +11,7 @@ fn clock() -> Clock {
 }
 
 fn render(pattern: &str, level: log::Level, msg: &str) -> String {
-    let (p, problems) = Log4perlPattern::new(pattern);
+    let (p, problems) = Log4perlPattern::new(pattern).unwrap();
     assert!(problems.is_empty(), "{problems:?}");
     p.render_at(
         &Record::builder()
@@ -62,7 +62,7 @@ fn default_date_and_formats() {
 
 #[test]
 fn pm_and_negative_offset() {
-    let (p, _) = Log4perlPattern::new("%d{h a Z}");
+    let (p, _) = Log4perlPattern::new("%d{h a Z}").unwrap();
     let c = Clock {
         now: datetime!(2027-03-04 12:00:00 -08:00),
         zone: "PST".into(),
@@ -102,7 +102,7 @@ fn literals_percent_newline_and_misc() {
     assert_eq!(info("a%Tb%x"), "ab[undef]");
     assert_eq!(render("%m{chomp}|", log::Level::Info, "line\n"), "line|");
     assert_eq!(info("%X{user}"), "[undef]");
-    let (p, _) = Log4perlPattern::new("%X{user} %m");
+    let (p, _) = Log4perlPattern::new("%X{user} %m").unwrap();
     let kv = [("user", "alice")];
     let rec = Record::builder()
         .args(format_args!("hi"))
@@ -119,7 +119,7 @@ fn level_names_and_fatal() {
     assert_eq!(render("%p", log::Level::Warn, ""), "WARN");
     assert_eq!(render("%p", log::Level::Error, ""), "ERROR");
     assert_eq!(render("%p{1}", log::Level::Error, ""), "E");
-    let (p, _) = Log4perlPattern::new("%p %m");
+    let (p, _) = Log4perlPattern::new("%p %m").unwrap();
     let kv = [("fatal", true)];
     let rec = Record::builder()
         .args(format_args!("boom"))
@@ -143,7 +143,7 @@ fn width_modifiers() {
 
 #[test]
 fn unknown_conversions_are_reported_and_kept() {
-    let (p, problems) = Log4perlPattern::new("%Q %m %");
+    let (p, problems) = Log4perlPattern::new("%Q %m %").unwrap();
     assert_eq!(problems.len(), 2, "{problems:?}");
     assert!(problems[0].contains("%Q"));
     let rec = Record::builder().args(format_args!("x")).build();
@@ -153,7 +153,7 @@ fn unknown_conversions_are_reported_and_kept() {
 #[test]
 fn encoder_writes_through_log4rs() {
     use log4rs::encode::writer::simple::SimpleWriter;
-    let (p, _) = Log4perlPattern::new("%c %p %m%n");
+    let (p, _) = Log4perlPattern::new("%c %p %m%n").unwrap();
     let mut buf = SimpleWriter(Vec::new());
     let rec = Record::builder()
         .args(format_args!("message"))
