@@ -63,11 +63,13 @@ fn config_files(common: &Common, names: &[String]) -> Result<Vec<PathBuf>, Fatal
 /// Sets up logging from the log configuration (LEGACY.md §11).
 fn init_logging(common: &Common) -> Result<(), Fatal> {
     let spec = match crate::logconfig::find(common.logconfig.as_deref()) {
-        Some(path) => Some(crate::logconfig::load(&path).map_err(|e| Fatal(format!("{e:#}")))?),
+        Some(path) => {
+            Some(crate::logconfig::load(&path).map_err(|e| Fatal(format!("{:#}", anyhow!(e))))?)
+        }
         None => None,
     };
-    let warnings =
-        crate::logconfig::init(spec.as_ref(), common.debug).map_err(|e| Fatal(format!("{e:#}")))?;
+    let warnings = crate::logconfig::init(spec.as_ref(), common.debug)
+        .map_err(|e| Fatal(format!("{:#}", anyhow!(e))))?;
     for w in warnings {
         log::warn!(target: Category::Main.target(), "{w}");
     }

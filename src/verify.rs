@@ -92,12 +92,12 @@ pub fn run(args: &crate::cli::VerifyArgs, _clock: &Clock) -> anyhow::Result<u8> 
             let held: Vec<&str> = view.states.iter().map(|s| s.prefix.as_str()).collect();
             if held.is_empty() {
                 println!(
-                    "{}: not restorable (no complete FULL; no slots)",
+                    "{}: not restorable (no complete FULL); no slots",
                     view.label
                 );
             } else {
                 println!(
-                    "{}: not restorable (no complete FULL; slots: {})",
+                    "{}: not restorable (no complete FULL); slots: {}",
                     view.label,
                     held.join(", ")
                 );

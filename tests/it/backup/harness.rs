@@ -83,6 +83,12 @@ impl Site {
             format!("key={}\nsecret={}\n", server.key, server.secret),
         )
         .unwrap();
+        // private, as a key file should be (else every run warns)
+        fs::set_permissions(
+            &keyfile,
+            std::os::unix::fs::PermissionsExt::from_mode(0o600),
+        )
+        .unwrap();
         let gpg = if encrypt {
             format!("GpgRecipient {}\n", self.gpg.recipient())
         } else {

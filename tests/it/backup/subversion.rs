@@ -94,11 +94,11 @@ impl Bench {
 }
 
 /// The log lines of a run, without the lines this tool adds to real runs (the
-/// `stored N bytes in M objects` report after each upload).
+/// `stored N bytes in M objects` report after each upload, the end-of-run summary).
 fn legacy_lines(run: &Run) -> Vec<String> {
     run.log
         .lines()
-        .filter(|l| !l.contains(": stored "))
+        .filter(|l| !l.contains(": stored ") && !l.contains(" INFO Summary: "))
         .map(String::from)
         .collect()
 }
