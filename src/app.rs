@@ -223,7 +223,11 @@ fn backup_configs(
             Ok(0) => {}
             Ok(_) => code = code.max(EXIT_ITEM_FAILED),
             Err(e) => {
-                fatal(&format!("{e:#}"));
+                if e.downcast_ref::<crate::run_lock::LockNotTaken>().is_some() {
+                    log::error!(target: Category::Main.target(), "{e:#}");
+                } else {
+                    fatal(&format!("{e:#}"));
+                }
                 summary
                     .failures
                     .push(format!("{}: {e:#}", settings.path.display()));

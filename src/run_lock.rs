@@ -13,6 +13,12 @@ use crate::report::Category;
 /// How often a waiting run tries the lock again.
 const LOCK_POLL: Duration = Duration::from_millis(250);
 
+/// The lock was not taken (held past LockWait, or a signal ended the wait): that config
+/// file's run did nothing. An ERROR, not a FATAL: the other config files still run.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct LockNotTaken(pub String);
+
 /// Takes the run lock of a DiffDir (`DIFFDIR/.s3napback.lock`, an advisory lock the
 /// operating system releases when the process ends, so it can never go stale), waiting up
 /// to `wait` (`LockWait`) for another run to finish; SIGINT/SIGTERM end the wait.
@@ -41,18 +47,18 @@ pub fn lock_diff_dir(diff_dir: &Path, wait: Duration) -> Result<std::fs::File> {
         }
         let waited = started.elapsed();
         if let Some(reason) = interrupt::reason() {
-            return Err(anyhow!(
+            return Err(anyhow!(LockNotTaken(format!(
                 "{reason} while waiting for the lock {}; nothing was done",
                 path.display()
-            ));
+            ))));
         }
         if waited >= wait {
-            return Err(anyhow!(
+            return Err(anyhow!(LockNotTaken(format!(
                 "another s3napback run is using {} (it holds {}) and did not finish within LockWait ({}); nothing was done",
                 diff_dir.display(),
                 path.display(),
                 describe_wait(wait)
-            ));
+            ))));
         }
         if !announced {
             log::info!(

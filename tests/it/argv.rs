@@ -61,6 +61,7 @@ fn mysql_options_are_split_as_a_shell_would_and_come_before_the_database() {
                     "--quick",
                     "--where=id > 1",
                     "--default-character-set=utf8mb4",
+                    "--",
                     "shop"
                 ]),
                 v(&["gzip"])
@@ -85,6 +86,7 @@ fn mysql_socket_and_database_become_socket_and_database_arguments() {
                         "--opt",
                         "--socket",
                         "/run/my sql/mysqld.sock",
+                        "--",
                         "shop"
                     ]),
                     v(&["gzip"])
@@ -118,7 +120,7 @@ fn postgres_user_at_database_becomes_dash_capital_u() {
             (
                 "backup_role@inventory".to_owned(),
                 vec![
-                    v(&["pg_dump", "-U", "backup_role", "inventory"]),
+                    v(&["pg_dump", "-U", "backup_role", "--", "inventory"]),
                     v(&["gzip"])
                 ]
             ),
@@ -128,7 +130,7 @@ fn postgres_user_at_database_becomes_dash_capital_u() {
             ),
             (
                 "plain".to_owned(),
-                vec![v(&["pg_dump", "plain"]), v(&["gzip"])]
+                vec![v(&["pg_dump", "--", "plain"]), v(&["gzip"])]
             ),
         ]
     );

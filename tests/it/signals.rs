@@ -514,7 +514,7 @@ fn a_signal_ends_the_wait_for_the_lock_and_lockwait_limits_it() {
     assert_eq!(waiting.finish().code(), Some(143), "{}", waiting.log());
     assert!(
         waiting.log().contains(&format!(
-            "FATAL interrupted by SIGTERM while waiting for the lock {}",
+            "ERROR interrupted by SIGTERM while waiting for the lock {}",
             lock_path.display()
         )),
         "{}",
@@ -527,7 +527,7 @@ fn a_signal_ends_the_wait_for_the_lock_and_lockwait_limits_it() {
     let run = site.run(&["-c", conf.to_str().unwrap()], Some(FULL_DAY));
     assert_eq!(run.status, 1, "{}", run.log);
     run.expect("waiting up to 1 second for it to finish").expect(&format!(
-        "Backup.S3napback FATAL another s3napback run is using {} (it holds {}) and did not finish within LockWait (1 second); nothing was done",
+        "Backup.S3napback ERROR another s3napback run is using {} (it holds {}) and did not finish within LockWait (1 second); nothing was done",
         site.diff_dir().display(),
         lock_path.display()
     ));
