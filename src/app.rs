@@ -1,30 +1,19 @@
 //! Wires a parsed command line to the work: logging, configs, plan, report, execution.
 //! Returns the exit status; `main` is the only place that exits.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{Context, Result, anyhow};
 use clap::CommandFactory;
 
 use crate::cli::{Cli, Command, Common, RunArgs};
 use crate::clock::Clock;
-use crate::config::Settings;
+use crate::config::{Settings, load_settings_or_fatal};
+use crate::exit::{EXIT_ITEM_FAILED, EXIT_OK, EXIT_USAGE, Fatal};
 use crate::plan::{self, Decision};
 use crate::report::{self, Category};
 use crate::summary::{ItemSummary, RunSummary};
 use crate::{facts, gpg, interrupt};
-
-/// Exit status: everything done.
-pub const EXIT_OK: u8 = 0;
-/// Exit status: some item failed, the others were done.
-pub const EXIT_ITEM_FAILED: u8 = 1;
-/// Exit status: configuration or usage error; nothing was done.
-pub const EXIT_USAGE: u8 = 2;
-
-/// An error that stops the run before any item is processed (exit status 2).
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct Fatal(pub String);
 
 /// Where positional NAMEs are looked up (`/etc/s3napback`, or `S3NAPBACK_CONFIG_DIR`).
 fn config_dir() -> PathBuf {
@@ -72,11 +61,6 @@ fn init_logging(common: &Common) -> Result<(), Fatal> {
         log::warn!(target: Category::Main.target(), "{w}");
     }
     Ok(())
-}
-
-/// Loads and validates a config file.
-pub fn load_settings(path: &Path) -> Result<Settings, Fatal> {
-    crate::config::load_settings(path).map_err(|e| Fatal(format!("{e:#}")))
 }
 
 fn fatal(message: &str) {
@@ -206,7 +190,7 @@ fn backup_configs(
     let files = config_files(&args.common, &args.names)?;
     let all: Vec<Settings> = files
         .iter()
-        .map(|f| load_settings(f))
+        .map(|f| load_settings_or_fatal(f))
         .collect::<Result<_, _>>()?;
     notify.extend(all.iter().filter_map(|s| s.notify_command.clone()));
     report::emit(&report::run_header(args.test, args.force));

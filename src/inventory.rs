@@ -3,9 +3,9 @@
 
 use anyhow::{Context, Result, anyhow};
 
-use crate::app::{Fatal, load_settings};
 use crate::cli::Common;
-use crate::config::Settings;
+use crate::config::{Settings, load_settings_or_fatal};
+use crate::exit::Fatal;
 use crate::facts::key_style_from_listing;
 use crate::store::Store;
 use crate::store::keys::{Slot, group_slots};
@@ -30,7 +30,7 @@ impl Inventory {
             .config
             .as_ref()
             .ok_or_else(|| anyhow!(Fatal("this command needs -c FILE".into())))?;
-        let settings = load_settings(path)?;
+        let settings = load_settings_or_fatal(path)?;
         let store = crate::backup::open_store(&settings)?;
         let listing = store
             .list("")

@@ -11,6 +11,7 @@ pub mod clock;
 pub mod config;
 pub mod coverage;
 pub mod deepcheck;
+pub mod exit;
 pub mod facts;
 pub mod gpg;
 pub mod inspect;

@@ -141,7 +141,7 @@ pub fn run(args: &crate::cli::ListArgs, _clock: &Clock) -> anyhow::Result<u8> {
         }
     };
     print!("{text}");
-    Ok(crate::app::EXIT_OK)
+    Ok(crate::exit::EXIT_OK)
 }
 
 #[cfg(test)]

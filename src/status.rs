@@ -69,9 +69,9 @@ pub fn run(args: &crate::cli::StatusArgs, clock: &Clock) -> anyhow::Result<u8> {
         stale_items += usize::from(stale);
     }
     Ok(if stale_items > 0 {
-        crate::app::EXIT_ITEM_FAILED
+        crate::exit::EXIT_ITEM_FAILED
     } else {
-        crate::app::EXIT_OK
+        crate::exit::EXIT_OK
     })
 }
 

@@ -105,9 +105,9 @@ pub fn run(args: &crate::cli::VerifyArgs, _clock: &Clock) -> anyhow::Result<u8> 
         if args.deep { " (deep)" } else { "" }
     );
     Ok(if bad > 0 || unrestorable > 0 {
-        crate::app::EXIT_ITEM_FAILED
+        crate::exit::EXIT_ITEM_FAILED
     } else {
-        crate::app::EXIT_OK
+        crate::exit::EXIT_OK
     })
 }
 

@@ -14,11 +14,11 @@ use anyhow::{Context, Result, anyhow, bail};
 use time::Date;
 use time::macros::format_description;
 
-use crate::app::{EXIT_OK, Fatal};
 use crate::catalog::{SlotKind, physical_item, slots_of, stored_item};
 use crate::cli::{CatArgs, RestoreArgs};
 use crate::clock::{Clock, local_day_bounds, local_stamp, to_local};
 use crate::config::{CycleSettings, Item, ItemKind, Settings};
+use crate::exit::{EXIT_OK, Fatal};
 use crate::inventory::Inventory;
 use crate::pipeline::{Output, Pipeline, PipelineError};
 use crate::progress::Progress;
