@@ -6,8 +6,8 @@ use crate::clock::to_local;
 use crate::config::{ItemKind, Settings};
 use crate::coverage::{SlotState, by_time};
 use crate::schedule::SlotType;
+use crate::store::keys::KeyStyle;
 use crate::store::keys::Slot;
-use crate::store::s3::KeyStyle;
 
 /// One configured item (a SubversionDir gives one per repository found) and its slots.
 #[derive(Debug, Clone, PartialEq)]

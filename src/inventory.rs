@@ -8,9 +8,10 @@ use crate::config::{Settings, load_settings_or_fatal};
 use crate::exit::Fatal;
 use crate::facts::key_style_from_listing;
 use crate::store::Store;
+use crate::store::keys::KeyStyle;
 use crate::store::keys::{Slot, group_slots};
 use crate::store::retry::RetryStore;
-use crate::store::s3::{KeyStyle, S3Store};
+use crate::store::s3::S3Store;
 
 /// A config file and the current contents of its bucket.
 pub struct Inventory {

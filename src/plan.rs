@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use crate::config::{Item, ItemKind, Settings};
 use crate::schedule::{self, Day, Slot, SlotType};
 use crate::sources::{Encryption, Source};
-use crate::store::s3::KeyStyle;
+use crate::store::keys::KeyStyle;
 
 /// What is known about a Subversion repository before planning.
 #[derive(Debug, Clone, PartialEq, Eq)]

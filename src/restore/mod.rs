@@ -24,8 +24,8 @@ use crate::pipeline::{Output, Pipeline, PipelineError};
 use crate::progress::Progress;
 use crate::schedule::{Day, is_backup_day};
 use crate::store::Store;
+use crate::store::keys::KeyStyle;
 use crate::store::keys::{Slot, check_complete};
-use crate::store::s3::KeyStyle;
 
 use chain::{Candidate, select_chain};
 use stream::{ChunkReader, Content, detect};

@@ -15,7 +15,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use time::OffsetDateTime;
 
-use super::s3::KeyStyle;
+use super::keys::KeyStyle;
 use super::{ObjectInfo, Store, StoreError, md5_hex};
 
 /// The store operations faults can be injected into.

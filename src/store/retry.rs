@@ -14,7 +14,8 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
-use super::s3::{KeyStyle, S3Store};
+use super::keys::KeyStyle;
+use super::s3::S3Store;
 use super::{ObjectInfo, Store, StoreError, error_chain, place};
 
 /// The log target of retry messages (`Backup.S3napback.S3` in a log config).

@@ -7,9 +7,10 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use s3napback::chunker::{UploadError, upload_stream};
+use s3napback::store::keys::KeyStyle;
 use s3napback::store::keys::{check_complete, chunk_key, group_slots};
 use s3napback::store::retry::{RetryPolicy, RetryStore};
-use s3napback::store::s3::{KeyStyle, S3Store};
+use s3napback::store::s3::S3Store;
 use s3napback::store::{Store, StoreError};
 
 use crate::support::proxy::{Fault, FaultProxy, Rule};
