@@ -10,10 +10,11 @@ use crate::cli::{Cli, Command, Common, RunArgs};
 use crate::clock::Clock;
 use crate::config::{Settings, load_settings_or_fatal};
 use crate::exit::{EXIT_ITEM_FAILED, EXIT_OK, EXIT_USAGE, Fatal};
+use crate::plan::facts;
+use crate::plan::report::{self, Category};
 use crate::plan::{self, Decision};
-use crate::report::{self, Category};
 use crate::summary::{ItemSummary, RunSummary};
-use crate::{facts, gpg, interrupt};
+use crate::{gpg, interrupt};
 
 /// Where positional NAMEs are looked up (`/etc/s3napback`, or `S3NAPBACK_CONFIG_DIR`).
 fn config_dir() -> PathBuf {

@@ -1,7 +1,7 @@
 //! What the names in a bucket say: a slot prefix parsed back into its item, slot number
 //! and type (LEGACY.md §6), and the slots of one configured item.
 
-use crate::schedule::SlotType;
+use crate::plan::schedule::SlotType;
 use crate::store::keys::Slot;
 
 /// The kinds of slot name.

@@ -5,7 +5,7 @@ use crate::catalog::{SlotKind, physical_item, slots_of, stored_item, subversion_
 use crate::clock::to_local;
 use crate::config::{ItemKind, Settings};
 use crate::coverage::{SlotState, by_time};
-use crate::schedule::SlotType;
+use crate::plan::schedule::SlotType;
 use crate::store::keys::KeyStyle;
 use crate::store::keys::Slot;
 

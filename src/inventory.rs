@@ -6,7 +6,7 @@ use anyhow::{Context, Result, anyhow};
 use crate::cli::Common;
 use crate::config::{Settings, load_settings_or_fatal};
 use crate::exit::Fatal;
-use crate::facts::key_style_from_listing;
+use crate::plan::facts::key_style_from_listing;
 use crate::store::Store;
 use crate::store::keys::KeyStyle;
 use crate::store::keys::{Slot, group_slots};

@@ -129,7 +129,7 @@ pub fn run(args: &crate::cli::ListArgs, _clock: &Clock) -> anyhow::Result<u8> {
                 .flatten()
         });
         if let Some(e) = tag_error {
-            log::warn!(target: crate::report::Category::Main.target(), "reading tag metadata: {e}");
+            log::warn!(target: crate::plan::report::Category::Main.target(), "reading tag metadata: {e}");
         }
         text
     } else {

@@ -9,8 +9,8 @@ use time::OffsetDateTime;
 
 use crate::clock::{Clock, to_local};
 use crate::config::{Item, ItemKind, Settings};
+use crate::plan::schedule;
 use crate::plan::{Facts, SvnFacts, state_file_path};
-use crate::schedule;
 use crate::store::ObjectInfo;
 use crate::store::keys::KeyStyle;
 use crate::store::keys::{check_complete, group_slots};
