@@ -13,8 +13,8 @@ use crate::exit::{EXIT_ITEM_FAILED, EXIT_OK, EXIT_USAGE, Fatal};
 use crate::plan::facts;
 use crate::plan::report::{self, Category};
 use crate::plan::{self, Decision};
+use crate::process::{gpg, interrupt};
 use crate::summary::{ItemSummary, RunSummary};
-use crate::{gpg, interrupt};
 
 /// Where positional NAMEs are looked up (`/etc/s3napback`, or `S3NAPBACK_CONFIG_DIR`).
 fn config_dir() -> PathBuf {

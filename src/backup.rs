@@ -11,10 +11,10 @@ use tempfile::NamedTempFile;
 
 use crate::chunker::{UploadError, UploadSummary, upload_full_chunks, upload_stream};
 use crate::config::Settings;
-use crate::pipeline::{self, Output, Pipeline, PipelineReport};
 use crate::plan::report::Category;
 use crate::plan::{Job, Plan, Run, StateFile};
-use crate::progress::Progress;
+use crate::process::pipeline::{self, Output, Pipeline, PipelineReport};
+use crate::process::progress::Progress;
 use crate::snapshot::SnapshotWork;
 use crate::store::commit::{self, Commit};
 use crate::store::keys::{commit_marker_key, staging_prefix};
@@ -141,7 +141,7 @@ pub fn execute(store: &dyn Store, plan: &Plan, job: &Job, run: &Run) -> Result<U
             Ok(outcome.upload)
         }
         Err(e) => {
-            let e = crate::interrupt::explain(e);
+            let e = crate::process::interrupt::explain(e);
             let outcome = match phase {
                 Phase::Staging => discard(store, &staging, &target),
                 Phase::Marking => match store.delete(&[commit_marker_key(&run.prefix)]) {
@@ -267,7 +267,7 @@ fn stream_upload(
     let uploaded = upload_full_chunks(
         store,
         staging,
-        crate::interrupt::checked(progress.wrap(&mut pipeline)),
+        crate::process::interrupt::checked(progress.wrap(&mut pipeline)),
         plan.chunk_size,
         PARALLEL_UPLOADS,
     );
@@ -311,7 +311,7 @@ fn buffered_upload(
         bail!("the pipeline produced no data");
     }
     file.rewind().with_context(reading)?;
-    let reader = crate::interrupt::checked(BufReader::new(file));
+    let reader = crate::process::interrupt::checked(BufReader::new(file));
     let summary = upload_stream(store, staging, reader, plan.chunk_size, PARALLEL_UPLOADS)?;
     Ok((summary, report))
 }

@@ -5,7 +5,7 @@
 use std::io::{self, Write};
 use std::path::Path;
 
-use crate::pipeline::{Output, Pipeline, PipelineError};
+use crate::process::pipeline::{Output, Pipeline, PipelineError};
 use crate::store::keys::{Slot, parse_chunk_key};
 use crate::store::{Store, is_plain_md5, md5_hex};
 

@@ -21,6 +21,9 @@ pub mod logconfig;
 /// Stage 2, settings -> plan: the cycle schedule, the facts gathered for it, what each
 /// item will do, its source programs, and the legacy log lines describing it.
 pub mod plan;
+/// Stage 3, running programs: pipelines of argument vectors, signals, progress, gpg
+/// checks (used by backup and restore).
+pub mod process;
 /// Back from the store: restore and cat a chain of slots into files or a stream.
 pub mod restore;
 /// Stage 5, the bucket: the `Store` trait, the js3tream key layout, S3 and in-memory
@@ -34,13 +37,9 @@ pub mod chunker;
 pub mod cli;
 pub mod coverage;
 pub mod deepcheck;
-pub mod gpg;
-pub mod interrupt;
 pub mod inventory;
 pub mod list;
 pub mod notify;
-pub mod pipeline;
-pub mod progress;
 pub mod run_lock;
 pub mod snapshot;
 pub mod status;
