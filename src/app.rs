@@ -244,7 +244,7 @@ fn run_config(
     let _lock = if args.test {
         None
     } else {
-        Some(crate::run_lock::lock_diff_dir(
+        Some(crate::backup::run_lock::lock_diff_dir(
             &settings.diff_dir,
             settings.lock_wait,
         )?)

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::chunker::UploadSummary;
+use crate::backup::chunker::UploadSummary;
 use crate::config::Settings;
 use crate::plan::report::Category;
 use crate::plan::{Decision, Job, Plan};

@@ -6,7 +6,7 @@ use std::io::{self, Read};
 use std::time::Duration;
 
 use bytes::Bytes;
-use s3napback::chunker::{UploadError, upload_stream};
+use s3napback::backup::chunker::{UploadError, upload_stream};
 use s3napback::store::keys::KeyStyle;
 use s3napback::store::keys::{check_complete, chunk_key, group_slots};
 use s3napback::store::retry::{RetryPolicy, RetryStore};

@@ -3,19 +3,23 @@
 //! backup stays whole until the new stream is completely stored and every stage exited
 //! successfully (see `store::commit`).
 
+pub mod chunker;
+pub mod run_lock;
+pub mod snapshot;
+
 use std::io::{BufReader, Seek};
 use std::path::Path;
 
 use anyhow::{Context, Result, anyhow, bail};
 use tempfile::NamedTempFile;
 
-use crate::chunker::{UploadError, UploadSummary, upload_full_chunks, upload_stream};
+use crate::backup::chunker::{UploadError, UploadSummary, upload_full_chunks, upload_stream};
+use crate::backup::snapshot::SnapshotWork;
 use crate::config::Settings;
 use crate::plan::report::Category;
 use crate::plan::{Job, Plan, Run, StateFile};
 use crate::process::pipeline::{self, Output, Pipeline, PipelineReport};
 use crate::process::progress::Progress;
-use crate::snapshot::SnapshotWork;
 use crate::store::commit::{self, Commit};
 use crate::store::keys::{commit_marker_key, staging_prefix};
 use crate::store::retry::{RetryPolicy, RetryStore};
@@ -242,7 +246,7 @@ fn attempt(
                 .with_context(|| format!("replacing {}", path.display()))?;
         }
         (Some(StateFile::SvnRevision { path, head }), _) => {
-            crate::snapshot::write_revision(path, *head)
+            crate::backup::snapshot::write_revision(path, *head)
                 .with_context(|| format!("recording revision {head} in {}", path.display()))?;
         }
         _ => {}
