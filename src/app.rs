@@ -136,11 +136,11 @@ fn run_logged(cli: &Cli, clock: Option<Clock>) -> u8 {
     };
     let outcome = match &cli.command {
         None => Ok(backup_run(&cli.run, &clock)),
-        Some(Command::List(a)) => crate::list::run(a, &clock),
+        Some(Command::List(a)) => crate::inspect::list::run(a, &clock),
         Some(Command::Restore(a)) => crate::restore::run(a, &clock),
         Some(Command::Cat(a)) => crate::restore::run_cat(a, &clock),
-        Some(Command::Verify(a)) => crate::verify::run(a, &clock),
-        Some(Command::Status(a)) => crate::status::run(a, &clock),
+        Some(Command::Verify(a)) => crate::inspect::verify::run(a, &clock),
+        Some(Command::Status(a)) => crate::inspect::status::run(a, &clock),
         Some(Command::Completions(_) | Command::Man(_)) => Ok(EXIT_OK),
     };
     match outcome {

@@ -32,13 +32,6 @@ pub mod store;
 
 // Not yet in their stage's folder.
 pub mod app;
-pub mod catalog;
 pub mod cli;
-pub mod coverage;
-pub mod deepcheck;
-pub mod inventory;
-pub mod list;
 pub mod notify;
-pub mod status;
 pub mod summary;
-pub mod verify;

@@ -14,12 +14,12 @@ use anyhow::{Context, Result, anyhow, bail};
 use time::Date;
 use time::macros::format_description;
 
-use crate::catalog::{SlotKind, physical_item, slots_of, stored_item};
 use crate::cli::{CatArgs, RestoreArgs};
 use crate::clock::{Clock, local_day_bounds, local_stamp, to_local};
 use crate::config::{CycleSettings, Item, ItemKind, Settings};
 use crate::exit::{EXIT_OK, Fatal};
-use crate::inventory::Inventory;
+use crate::inspect::catalog::{SlotKind, physical_item, slots_of, stored_item};
+use crate::inspect::inventory::Inventory;
 use crate::plan::schedule::{Day, is_backup_day};
 use crate::process::pipeline::{Output, Pipeline, PipelineError};
 use crate::process::progress::Progress;

@@ -5,12 +5,12 @@
 
 use std::collections::BTreeMap;
 
-use crate::catalog::{SlotKind, parse_prefix};
 use crate::clock::Clock;
-use crate::coverage::windows;
-use crate::deepcheck;
+use crate::inspect::catalog::{SlotKind, parse_prefix};
+use crate::inspect::coverage::windows;
+use crate::inspect::deepcheck;
+use crate::inspect::inventory::Inventory;
 use crate::inspect::{item_views, subversion_prefixes};
-use crate::inventory::Inventory;
 use crate::store::is_plain_md5;
 use crate::store::keys::{Slot, check_complete, parse_chunk_key};
 

@@ -10,10 +10,12 @@ use std::fmt::Write as _;
 use time::OffsetDateTime;
 
 use crate::clock::Clock;
-use crate::coverage::{age_hours, default_max_age_hours, newest_restorable, timeline, windows};
+use crate::inspect::coverage::{
+    age_hours, default_max_age_hours, newest_restorable, timeline, windows,
+};
+use crate::inspect::inventory::Inventory;
+use crate::inspect::list::local_stamp;
 use crate::inspect::{ItemView, item_views};
-use crate::inventory::Inventory;
-use crate::list::local_stamp;
 use crate::store::keys::check_complete;
 
 /// The report of one item and whether it is stale (too old or missing).
@@ -78,7 +80,7 @@ pub fn run(args: &crate::cli::StatusArgs, clock: &Clock) -> anyhow::Result<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::coverage::SlotState;
+    use crate::inspect::coverage::SlotState;
     use time::macros::datetime;
 
     fn view(states: Vec<SlotState>) -> ItemView {

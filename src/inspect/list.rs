@@ -8,9 +8,9 @@ use std::fmt::Write as _;
 use anyhow::Context as _;
 use serde::Serialize;
 
-use crate::catalog::{SlotKind, parse_prefix};
 use crate::clock::{Clock, to_local};
-use crate::inventory::Inventory;
+use crate::inspect::catalog::{SlotKind, parse_prefix};
+use crate::inspect::inventory::Inventory;
 use crate::store::Store as _;
 use crate::store::keys::Slot;
 
