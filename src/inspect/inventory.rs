@@ -3,7 +3,7 @@
 
 use anyhow::{Context, Result, anyhow};
 
-use crate::cli::Common;
+use crate::commands::cli::Common;
 use crate::config::{Settings, load_settings_or_fatal};
 use crate::exit::Fatal;
 use crate::plan::facts::key_style_from_listing;

@@ -107,7 +107,7 @@ pub fn table(entries: &[Entry]) -> String {
 }
 
 /// Runs the command; returns the exit status.
-pub fn run(args: &crate::cli::ListArgs, _clock: &Clock) -> anyhow::Result<u8> {
+pub fn run(args: &crate::commands::cli::ListArgs, _clock: &Clock) -> anyhow::Result<u8> {
     let inv = Inventory::open(&args.common)?;
     let text = if args.js3tream {
         // js3tream listed every object, chunk keys or not, in the server's order.

@@ -52,7 +52,7 @@ pub fn item_report(view: &ItemView, now: OffsetDateTime, max_age: Option<f64>) -
 }
 
 /// Runs the command; returns the exit status.
-pub fn run(args: &crate::cli::StatusArgs, clock: &Clock) -> anyhow::Result<u8> {
+pub fn run(args: &crate::commands::cli::StatusArgs, clock: &Clock) -> anyhow::Result<u8> {
     let inv = Inventory::open(&args.common)?;
     for slot in &inv.slots {
         if let Err(problem) = check_complete(slot) {

@@ -50,7 +50,7 @@ pub fn shallow_problems(slot: &Slot) -> Vec<String> {
 }
 
 /// Runs the command; returns the exit status.
-pub fn run(args: &crate::cli::VerifyArgs, _clock: &Clock) -> anyhow::Result<u8> {
+pub fn run(args: &crate::commands::cli::VerifyArgs, _clock: &Clock) -> anyhow::Result<u8> {
     let inv = Inventory::open(&args.common)?;
     let mut problems: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     let dumps = subversion_prefixes(&inv.settings, &inv.slots, inv.key_style);

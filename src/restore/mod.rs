@@ -14,8 +14,8 @@ use anyhow::{Context, Result, anyhow, bail};
 use time::Date;
 use time::macros::format_description;
 
-use crate::cli::{CatArgs, RestoreArgs};
 use crate::clock::{Clock, local_day_bounds, local_stamp, to_local};
+use crate::commands::cli::{CatArgs, RestoreArgs};
 use crate::config::{CycleSettings, Item, ItemKind, Settings};
 use crate::exit::{EXIT_OK, Fatal};
 use crate::inspect::catalog::{SlotKind, physical_item, slots_of, stored_item};

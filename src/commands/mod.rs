@@ -1,20 +1,24 @@
 //! Wires a parsed command line to the work: logging, configs, plan, report, execution.
 //! Returns the exit status; `main` is the only place that exits.
 
+pub mod cli;
+pub mod notify;
+pub mod summary;
+
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, anyhow};
 use clap::CommandFactory;
 
-use crate::cli::{Cli, Command, Common, RunArgs};
 use crate::clock::Clock;
+use crate::commands::cli::{Cli, Command, Common, RunArgs};
+use crate::commands::summary::{ItemSummary, RunSummary};
 use crate::config::{Settings, load_settings_or_fatal};
 use crate::exit::{EXIT_ITEM_FAILED, EXIT_OK, EXIT_USAGE, Fatal};
 use crate::plan::facts;
 use crate::plan::report::{self, Category};
 use crate::plan::{self, Decision};
 use crate::process::{gpg, interrupt};
-use crate::summary::{ItemSummary, RunSummary};
 
 /// Where positional NAMEs are looked up (`/etc/s3napback`, or `S3NAPBACK_CONFIG_DIR`).
 fn config_dir() -> PathBuf {
@@ -173,7 +177,7 @@ fn backup_run(args: &RunArgs, clock: &Clock) -> u8 {
     // Test mode keeps the legacy output and changes nothing, so it notifies nobody.
     if !args.test {
         summary.log();
-        crate::notify::notify_all(&notify, &json, code);
+        crate::commands::notify::notify_all(&notify, &json, code);
     }
     if args.json {
         println!("{json}");
