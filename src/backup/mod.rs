@@ -32,7 +32,7 @@ pub const PARALLEL_UPLOADS: usize = 4;
 /// Connects to the configured bucket (S3Keyfile / S3Endpoint / S3Region or the standard
 /// AWS chain and environment), every request retried (S3Retries) and timed out by the
 /// rule of [`S3Config::with_timeouts`] (S3Timeout, ChunkSize).
-pub fn open_store(settings: &Settings) -> Result<RetryStore<S3Store>> {
+pub fn open_store(settings: &Settings) -> Result<Box<dyn Store>> {
     let base = settings
         .s3_timeout
         .map_or(DEFAULT_BASE_TIMEOUT, std::time::Duration::from_secs);
@@ -49,12 +49,12 @@ pub fn open_store(settings: &Settings) -> Result<RetryStore<S3Store>> {
     let policy = settings
         .s3_retries
         .map_or_else(RetryPolicy::default, RetryPolicy::with_retries);
-    Ok(RetryStore::new(S3Store::connect(cfg)?, policy))
+    Ok(Box::new(RetryStore::new(S3Store::connect(cfg)?, policy)))
 }
 
 /// Lists the whole bucket for "already done today". Failures are logged at DEBUG, as the
 /// legacy did, and give an empty listing.
-pub fn list_bucket(store: Option<&RetryStore<S3Store>>, settings: &Settings) -> Vec<ObjectInfo> {
+pub fn list_bucket(store: Option<&dyn Store>, settings: &Settings) -> Vec<ObjectInfo> {
     let listing = match store {
         Some(store) => store.list("").map_err(anyhow::Error::from),
         None => Err(anyhow!("no connection to the bucket")),
@@ -70,7 +70,7 @@ pub fn list_bucket(store: Option<&RetryStore<S3Store>>, settings: &Settings) -> 
 /// newest complete backups. Returns the listing to plan with (listed again when a commit
 /// was finished). Failures are logged at ERROR; such a slot stays incomplete.
 pub fn finish_interrupted_commits(
-    store: Option<&RetryStore<S3Store>>,
+    store: Option<&dyn Store>,
     settings: &Settings,
     listing: Vec<ObjectInfo>,
 ) -> Vec<ObjectInfo> {

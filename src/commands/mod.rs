@@ -265,9 +265,9 @@ fn run_config(
         }
         Err(e) => return Err(anyhow!(Fatal(format!("bucket {}: {e:#}", settings.bucket)))),
     };
-    let listing = crate::backup::list_bucket(store.as_ref(), settings);
+    let listing = crate::backup::list_bucket(store.as_deref(), settings);
     let listing = crate::backup::finish_interrupted_commits(
-        store.as_ref().filter(|_| !args.test),
+        store.as_deref().filter(|_| !args.test),
         settings,
         listing,
     );
@@ -297,7 +297,7 @@ fn run_config(
                 report::emit(&report::command_lines(&plan, job, run))
             }
             Decision::Run(run) => {
-                let store = store.as_ref().expect("real runs have a store");
+                let store = store.as_deref().expect("real runs have a store");
                 if !bucket_ready {
                     store
                         .ensure_bucket()

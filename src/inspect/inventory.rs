@@ -8,16 +8,13 @@ use crate::config::{Settings, load_settings_or_fatal};
 use crate::exit::Fatal;
 use crate::plan::facts::key_style_from_listing;
 use crate::store::Store;
-use crate::store::keys::KeyStyle;
-use crate::store::keys::{Slot, group_slots};
-use crate::store::retry::RetryStore;
-use crate::store::s3::S3Store;
+use crate::store::keys::{KeyStyle, Slot, group_slots};
 
 /// A config file and the current contents of its bucket.
 pub struct Inventory {
     pub settings: Settings,
     /// The bucket, every request retried.
-    pub store: RetryStore<S3Store>,
+    pub store: Box<dyn Store>,
     /// How the server spells keys (judged from the listing, read-only).
     pub key_style: KeyStyle,
     /// Every slot in the bucket, sorted by prefix.

@@ -11,7 +11,6 @@ use serde::Serialize;
 use crate::clock::{Clock, to_local};
 use crate::inspect::catalog::{SlotKind, parse_prefix};
 use crate::inspect::inventory::Inventory;
-use crate::store::Store as _;
 use crate::store::keys::Slot;
 
 /// One slot as `list` shows it.

@@ -62,7 +62,7 @@ pub fn run(args: &crate::commands::cli::VerifyArgs, _clock: &Clock) -> anyhow::R
                 && parse_prefix(&slot.prefix).is_none_or(|n| n.kind == SlotKind::Tree);
             let structure_ok = check_complete(slot).is_ok();
             found.extend(deepcheck::check_slot(
-                &inv.store,
+                &*inv.store,
                 slot,
                 tree,
                 structure_ok,

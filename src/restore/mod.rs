@@ -326,7 +326,7 @@ pub fn run(args: &RestoreArgs, clock: &Clock) -> Result<u8> {
         }
     }
     let dest = destination(args, target.kind)?;
-    let store: Arc<dyn Store> = Arc::new(store);
+    let store: Arc<dyn Store> = Arc::from(store);
     let (rest, mut sink): (Vec<Vec<String>>, Box<dyn Write>) = match &dest {
         Destination::Dir(dir) => {
             let mut tar = argv(&["tar", "-xz", "-g", "/dev/null", "-C"]);
@@ -413,7 +413,7 @@ pub fn run_cat(args: &CatArgs, _clock: &Clock) -> Result<u8> {
         );
     }
     let bucket = inv.settings.bucket.clone();
-    let store: Arc<dyn Store> = Arc::new(inv.store);
+    let store: Arc<dyn Store> = Arc::from(inv.store);
     let mut out = io::BufWriter::new(io::stdout().lock());
     apply_slot(&store, &slot, &[], &mut out, &|_| false)
         .and_then(|_| out.flush().map_err(anyhow::Error::from))

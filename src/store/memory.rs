@@ -301,6 +301,20 @@ impl Store for MemoryStore {
     fn physical_key(&self, logical: &str) -> String {
         self.key_style().apply(logical)
     }
+
+    /// The bucket always exists.
+    fn ensure_bucket(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    fn key_style(&self) -> Result<KeyStyle, StoreError> {
+        Ok(MemoryStore::key_style(self))
+    }
+
+    /// No user metadata is kept.
+    fn tag_of(&self, _key: &str) -> Result<Option<String>, StoreError> {
+        Ok(None)
+    }
 }
 
 #[cfg(test)]

@@ -11,6 +11,8 @@ pub mod s3;
 use bytes::Bytes;
 use time::OffsetDateTime;
 
+use keys::KeyStyle;
+
 /// The MD5 of `data` as lower-case hex, the form of a plain S3 ETag.
 pub fn md5_hex(data: &[u8]) -> String {
     use md5::{Digest, Md5};
@@ -249,6 +251,13 @@ pub trait Store: Send + Sync {
     /// How this server spells a logical key in listings (servers such as Garage and MinIO
     /// strip leading `/`); identity on AWS-faithful servers.
     fn physical_key(&self, logical: &str) -> String;
+    /// Creates the bucket when it does not exist (as js3tream did).
+    fn ensure_bucket(&self) -> Result<(), StoreError>;
+    /// How this server spells keys. May ask the server with a probe object (a write):
+    /// read-only callers judge the style from a listing instead.
+    fn key_style(&self) -> Result<KeyStyle, StoreError>;
+    /// The user metadata `tag` of one object (key as listed), js3tream's `-t`.
+    fn tag_of(&self, key: &str) -> Result<Option<String>, StoreError>;
 }
 
 #[cfg(test)]

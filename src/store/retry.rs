@@ -15,7 +15,6 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 
 use super::keys::KeyStyle;
-use super::s3::S3Store;
 use super::{ObjectInfo, Store, StoreError, error_chain, place};
 
 /// The log target of retry messages (`Backup.S3napback.S3` in a log config).
@@ -206,21 +205,16 @@ impl<S: Store> Store for RetryStore<S> {
     fn physical_key(&self, logical: &str) -> String {
         self.inner.physical_key(logical)
     }
-}
 
-impl RetryStore<S3Store> {
-    /// [`S3Store::ensure_bucket`], retried.
-    pub fn ensure_bucket(&self) -> Result<(), StoreError> {
+    fn ensure_bucket(&self) -> Result<(), StoreError> {
         self.retry("CreateBucket", "", || self.inner.ensure_bucket())
     }
 
-    /// [`S3Store::key_style`], retried.
-    pub fn key_style(&self) -> Result<KeyStyle, StoreError> {
+    fn key_style(&self) -> Result<KeyStyle, StoreError> {
         self.retry("ListObjectsV2", "", || self.inner.key_style())
     }
 
-    /// [`S3Store::tag_of`], retried.
-    pub fn tag_of(&self, key: &str) -> Result<Option<String>, StoreError> {
+    fn tag_of(&self, key: &str) -> Result<Option<String>, StoreError> {
         self.retry("HeadObject", key, || self.inner.tag_of(key))
     }
 }

@@ -951,6 +951,18 @@ impl Store for S3Store {
             }
         }
     }
+
+    fn ensure_bucket(&self) -> Result<(), StoreError> {
+        S3Store::ensure_bucket(self)
+    }
+
+    fn key_style(&self) -> Result<KeyStyle, StoreError> {
+        S3Store::key_style(self)
+    }
+
+    fn tag_of(&self, key: &str) -> Result<Option<String>, StoreError> {
+        S3Store::tag_of(self, key)
+    }
 }
 
 #[cfg(test)]

@@ -49,6 +49,15 @@ impl Store for Flaky {
     fn physical_key(&self, logical: &str) -> String {
         logical.into()
     }
+    fn ensure_bucket(&self) -> Result<(), StoreError> {
+        self.next()
+    }
+    fn key_style(&self) -> Result<KeyStyle, StoreError> {
+        self.next().map(|_| KeyStyle::Faithful)
+    }
+    fn tag_of(&self, _: &str) -> Result<Option<String>, StoreError> {
+        self.next().map(|_| None)
+    }
 }
 
 fn answer(status: u16, code: &str) -> StoreError {
