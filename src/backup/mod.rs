@@ -24,7 +24,7 @@ use crate::store::commit::{self, Commit};
 use crate::store::keys::{commit_marker_key, staging_prefix};
 use crate::store::retry::{RetryPolicy, RetryStore};
 use crate::store::s3::{DEFAULT_BASE_TIMEOUT, S3Config, S3Store};
-use crate::store::{ObjectInfo, Store};
+use crate::store::{ObjectInfo, ReadStore, Store};
 
 /// How many chunk uploads run at once.
 pub const PARALLEL_UPLOADS: usize = 4;
@@ -54,7 +54,7 @@ pub fn open_store(settings: &Settings) -> Result<Box<dyn Store>> {
 
 /// Lists the whole bucket for "already done today". Failures are logged at DEBUG, as the
 /// legacy did, and give an empty listing.
-pub fn list_bucket(store: Option<&dyn Store>, settings: &Settings) -> Vec<ObjectInfo> {
+pub fn list_bucket(store: Option<&dyn ReadStore>, settings: &Settings) -> Vec<ObjectInfo> {
     let listing = match store {
         Some(store) => store.list("").map_err(anyhow::Error::from),
         None => Err(anyhow!("no connection to the bucket")),

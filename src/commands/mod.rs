@@ -19,6 +19,7 @@ use crate::plan::facts;
 use crate::plan::report::{self, Category};
 use crate::plan::{self, Decision};
 use crate::process::{gpg, interrupt};
+use crate::store::ReadStore;
 
 /// Where positional NAMEs are looked up (`/etc/s3napback`, or `S3NAPBACK_CONFIG_DIR`).
 fn config_dir() -> PathBuf {
@@ -265,18 +266,17 @@ fn run_config(
         }
         Err(e) => return Err(anyhow!(Fatal(format!("bucket {}: {e:#}", settings.bucket)))),
     };
-    let listing = crate::backup::list_bucket(store.as_deref(), settings);
-    let listing = crate::backup::finish_interrupted_commits(
-        store.as_deref().filter(|_| !args.test),
-        settings,
-        listing,
-    );
-    // Test mode stays read-only; a real run may ask the server (a probe object).
-    let key_style = match (&store, args.test) {
-        (Some(store), false) => store
+    // Test mode stays read-only by type: it gets only the read side of the store.
+    let writable = store.as_deref().filter(|_| !args.test);
+    let readable = store.as_deref().map(|s| -> &dyn ReadStore { s });
+    let listing = crate::backup::list_bucket(readable, settings);
+    let listing = crate::backup::finish_interrupted_commits(writable, settings, listing);
+    // A real run may ask the server (a probe object).
+    let key_style = match writable {
+        Some(store) => store
             .key_style()
             .unwrap_or_else(|_| facts::key_style_from_listing(&listing)),
-        _ => facts::key_style_from_listing(&listing),
+        None => facts::key_style_from_listing(&listing),
     };
     let facts = facts::gather(settings, clock, args.force, &listing, key_style);
     let done: Vec<String> = facts.done_today.iter().cloned().collect();
@@ -297,7 +297,7 @@ fn run_config(
                 report::emit(&report::command_lines(&plan, job, run))
             }
             Decision::Run(run) => {
-                let store = store.as_deref().expect("real runs have a store");
+                let store = writable.expect("real runs have a store");
                 if !bucket_ready {
                     store
                         .ensure_bucket()

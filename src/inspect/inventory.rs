@@ -7,14 +7,14 @@ use crate::commands::cli::Common;
 use crate::config::{Settings, load_settings_or_fatal};
 use crate::exit::Fatal;
 use crate::plan::facts::key_style_from_listing;
-use crate::store::Store;
+use crate::store::ReadStore;
 use crate::store::keys::{KeyStyle, Slot, group_slots};
 
 /// A config file and the current contents of its bucket.
 pub struct Inventory {
     pub settings: Settings,
     /// The bucket, every request retried.
-    pub store: Box<dyn Store>,
+    pub store: Box<dyn ReadStore>,
     /// How the server spells keys (judged from the listing, read-only).
     pub key_style: KeyStyle,
     /// Every slot in the bucket, sorted by prefix.

@@ -23,7 +23,7 @@ use crate::inspect::inventory::Inventory;
 use crate::plan::schedule::{Day, is_backup_day};
 use crate::process::pipeline::{Output, Pipeline, PipelineError};
 use crate::process::progress::Progress;
-use crate::store::Store;
+use crate::store::ReadStore;
 use crate::store::keys::KeyStyle;
 use crate::store::keys::{Slot, check_complete};
 
@@ -199,7 +199,7 @@ fn argv(v: &[&str]) -> Vec<String> {
 
 /// Streams one slot through `[gpg -d] + rest` into `sink`. Returns tolerated warnings.
 fn apply_slot(
-    store: &Arc<dyn Store>,
+    store: &Arc<dyn ReadStore>,
     slot: &Slot,
     rest: &[Vec<String>],
     sink: &mut dyn Write,
@@ -326,7 +326,7 @@ pub fn run(args: &RestoreArgs, clock: &Clock) -> Result<u8> {
         }
     }
     let dest = destination(args, target.kind)?;
-    let store: Arc<dyn Store> = Arc::from(store);
+    let store: Arc<dyn ReadStore> = Arc::from(store);
     let (rest, mut sink): (Vec<Vec<String>>, Box<dyn Write>) = match &dest {
         Destination::Dir(dir) => {
             let mut tar = argv(&["tar", "-xz", "-g", "/dev/null", "-C"]);
@@ -413,7 +413,7 @@ pub fn run_cat(args: &CatArgs, _clock: &Clock) -> Result<u8> {
         );
     }
     let bucket = inv.settings.bucket.clone();
-    let store: Arc<dyn Store> = Arc::from(inv.store);
+    let store: Arc<dyn ReadStore> = Arc::from(inv.store);
     let mut out = io::BufWriter::new(io::stdout().lock());
     apply_slot(&store, &slot, &[], &mut out, &|_| false)
         .and_then(|_| out.flush().map_err(anyhow::Error::from))

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, sync_channel};
 
 use crate::store::keys::parse_chunk_key;
-use crate::store::{ObjectInfo, Store, is_plain_md5, md5_hex};
+use crate::store::{ObjectInfo, ReadStore, is_plain_md5, md5_hex};
 use bytes::{Buf, Bytes};
 
 /// How many chunks are fetched ahead of the reader.
@@ -48,7 +48,7 @@ pub struct ChunkReader {
 impl ChunkReader {
     /// Starts fetching `chunks` (sorted by index, as [`crate::store::keys::Slot`] holds
     /// them) from `store`.
-    pub fn new(store: Arc<dyn Store>, chunks: Vec<ObjectInfo>) -> ChunkReader {
+    pub fn new(store: Arc<dyn ReadStore>, chunks: Vec<ObjectInfo>) -> ChunkReader {
         let (tx, rx) = sync_channel(PREFETCH);
         std::thread::spawn(move || {
             for (pos, info) in chunks.iter().enumerate() {
@@ -87,7 +87,7 @@ impl ChunkReader {
     }
 }
 
-fn fetch(store: &dyn Store, pos: u64, info: &ObjectInfo) -> Result<Bytes, String> {
+fn fetch(store: &dyn ReadStore, pos: u64, info: &ObjectInfo) -> Result<Bytes, String> {
     match parse_chunk_key(&info.key) {
         Some((_, index)) if index == pos => {}
         _ => return Err(format!("chunk {pos} is missing (next is {})", info.key)),

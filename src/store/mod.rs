@@ -215,16 +215,15 @@ pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
     out
 }
 
-/// A bucket of objects. Synchronous: implementations hide their own runtime.
+/// A bucket of objects, read side: what list, verify, status, restore, cat and test mode
+/// may do (they hold a `dyn ReadStore`, so they cannot write by mistake).
+/// Synchronous: implementations hide their own runtime.
 /// Keys passed in are *logical* (the legacy names, `/etc-3-FULL:00000000000000000000`).
-pub trait Store: Send + Sync {
+pub trait ReadStore: Send + Sync {
     /// The bucket name.
     fn bucket(&self) -> &str;
     /// Every object whose logical key starts with `prefix` (all objects for `""`).
     fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>, StoreError>;
-    /// Stores one object with Content-MD5 and checks the returned ETag against the MD5
-    /// when it can be one.
-    fn put(&self, key: &str, body: Bytes) -> Result<(), StoreError>;
     /// Reads one whole object.
     fn get(&self, key: &str) -> Result<Bytes, StoreError>;
     /// Reads one object whose listing says it has `expected` bytes; a longer body is
@@ -243,21 +242,28 @@ pub trait Store: Send + Sync {
         }
         Ok(data)
     }
+    /// How this server spells a logical key in listings (servers such as Garage and MinIO
+    /// strip leading `/`); identity on AWS-faithful servers.
+    fn physical_key(&self, logical: &str) -> String;
+    /// The user metadata `tag` of one object (key as listed), js3tream's `-t`.
+    fn tag_of(&self, key: &str) -> Result<Option<String>, StoreError>;
+}
+
+/// A bucket of objects, read and write: what a backup run uses.
+pub trait Store: ReadStore {
+    /// Stores one object with Content-MD5 and checks the returned ETag against the MD5
+    /// when it can be one.
+    fn put(&self, key: &str, body: Bytes) -> Result<(), StoreError>;
     /// Copies one object inside the bucket on the server (no data passes through the
     /// tool), keeping its bytes, metadata and storage class; `to` is replaced if present.
     fn copy(&self, from: &str, to: &str) -> Result<(), StoreError>;
     /// Deletes objects (keys as returned by `list`); missing ones are not an error.
     fn delete(&self, keys: &[String]) -> Result<(), StoreError>;
-    /// How this server spells a logical key in listings (servers such as Garage and MinIO
-    /// strip leading `/`); identity on AWS-faithful servers.
-    fn physical_key(&self, logical: &str) -> String;
     /// Creates the bucket when it does not exist (as js3tream did).
     fn ensure_bucket(&self) -> Result<(), StoreError>;
     /// How this server spells keys. May ask the server with a probe object (a write):
     /// read-only callers judge the style from a listing instead.
     fn key_style(&self) -> Result<KeyStyle, StoreError>;
-    /// The user metadata `tag` of one object (key as listed), js3tream's `-t`.
-    fn tag_of(&self, key: &str) -> Result<Option<String>, StoreError>;
 }
 
 #[cfg(test)]

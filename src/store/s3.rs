@@ -47,7 +47,7 @@ use time::OffsetDateTime;
 use tokio::runtime::Runtime;
 
 use super::keys::KeyStyle;
-use super::{BoxError, ObjectInfo, Store, StoreError, is_permanent_answer};
+use super::{BoxError, ObjectInfo, ReadStore, Store, StoreError, is_permanent_answer};
 
 /// The region used when nothing else names one (and the one AWS calls the default).
 pub const DEFAULT_REGION: &str = "us-east-1";
@@ -813,7 +813,7 @@ impl S3Store {
     }
 }
 
-impl Store for S3Store {
+impl ReadStore for S3Store {
     fn bucket(&self) -> &str {
         &self.bucket
     }
@@ -827,6 +827,33 @@ impl Store for S3Store {
         self.list_raw(&server_prefix)
     }
 
+    fn get(&self, key: &str) -> Result<Bytes, StoreError> {
+        self.read_object(key, None)
+    }
+
+    fn get_sized(&self, key: &str, expected: u64) -> Result<Bytes, StoreError> {
+        self.read_object(key, Some(expected))
+    }
+
+    fn physical_key(&self, logical: &str) -> String {
+        match self.key_style() {
+            Ok(style) => style.apply(logical),
+            Err(e) => {
+                log::warn!(
+                    "bucket {}: cannot tell how the server spells keys ({e}); assuming as written",
+                    self.bucket
+                );
+                logical.to_owned()
+            }
+        }
+    }
+
+    fn tag_of(&self, key: &str) -> Result<Option<String>, StoreError> {
+        S3Store::tag_of(self, key)
+    }
+}
+
+impl Store for S3Store {
     fn put(&self, key: &str, body: Bytes) -> Result<(), StoreError> {
         let digest = Md5::digest(&body);
         let md5_hex = super::md5_hex(&body);
@@ -880,14 +907,6 @@ impl Store for S3Store {
         })
     }
 
-    fn get(&self, key: &str) -> Result<Bytes, StoreError> {
-        self.read_object(key, None)
-    }
-
-    fn get_sized(&self, key: &str, expected: u64) -> Result<Bytes, StoreError> {
-        self.read_object(key, Some(expected))
-    }
-
     fn copy(&self, from: &str, to: &str) -> Result<(), StoreError> {
         // The copy source is a header (`bucket/key`, URL-encoded) that servers do not
         // normalise as they do request paths: name it as the server spells it.
@@ -939,29 +958,12 @@ impl Store for S3Store {
         self.delete_raw(&physical)
     }
 
-    fn physical_key(&self, logical: &str) -> String {
-        match self.key_style() {
-            Ok(style) => style.apply(logical),
-            Err(e) => {
-                log::warn!(
-                    "bucket {}: cannot tell how the server spells keys ({e}); assuming as written",
-                    self.bucket
-                );
-                logical.to_owned()
-            }
-        }
-    }
-
     fn ensure_bucket(&self) -> Result<(), StoreError> {
         S3Store::ensure_bucket(self)
     }
 
     fn key_style(&self) -> Result<KeyStyle, StoreError> {
         S3Store::key_style(self)
-    }
-
-    fn tag_of(&self, key: &str) -> Result<Option<String>, StoreError> {
-        S3Store::tag_of(self, key)
     }
 }
 

@@ -11,7 +11,7 @@ use s3napback::store::keys::KeyStyle;
 use s3napback::store::keys::{check_complete, chunk_key, group_slots};
 use s3napback::store::retry::{RetryPolicy, RetryStore};
 use s3napback::store::s3::S3Store;
-use s3napback::store::{Store, StoreError};
+use s3napback::store::{ReadStore, Store, StoreError};
 
 use crate::support::proxy::{Fault, FaultProxy, Rule};
 use crate::support::s3::{S3Server, garage, moto};
