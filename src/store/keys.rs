@@ -88,7 +88,7 @@ pub fn parse_chunk_key(key: &str) -> Option<(&str, u64)> {
 /// The chunk objects of one PREFIX, as found in a listing.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Slot {
-    /// The PREFIX as the listing spells it (see `Store::physical_key`).
+    /// The PREFIX as the listing spells it (see `ReadStore::physical_key`).
     pub prefix: String,
     /// The chunks, sorted by index.
     pub chunks: Vec<ObjectInfo>,

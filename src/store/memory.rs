@@ -21,11 +21,11 @@ use super::{ObjectInfo, ReadStore, Store, StoreError, md5_hex};
 /// The store operations faults can be injected into.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Op {
-    /// [`Store::list`].
+    /// [`ReadStore::list`].
     List,
     /// [`Store::put`].
     Put,
-    /// [`Store::get`].
+    /// [`ReadStore::get`].
     Get,
     /// [`Store::copy`] (the target key counts for `fail_key`).
     Copy,

@@ -1,5 +1,6 @@
-//! Object storage: the [`Store`] trait the rest of the tool uses, and the js3tream key
-//! layout (LEGACY.md §6 and §8). `s3` is the aws-sdk-s3 implementation; `memory` an
+//! Object storage: the [`ReadStore`] and [`Store`] traits the rest of the tool uses (the
+//! read side for the read-only commands and test mode, the write side for backup runs),
+//! and the js3tream key layout (LEGACY.md §6 and §8). `s3` is the aws-sdk-s3 implementation; `memory` an
 //! in-memory one for tests (key styles, fault injection).
 
 pub mod commit;
@@ -31,7 +32,7 @@ pub fn is_plain_md5(etag: &str) -> bool {
 /// One stored object as a listing reports it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ObjectInfo {
-    /// The key as the server reports it (see [`Store::physical_key`]).
+    /// The key as the server reports it (see [`ReadStore::physical_key`]).
     pub key: String,
     pub size: u64,
     pub last_modified: OffsetDateTime,

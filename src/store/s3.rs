@@ -20,7 +20,7 @@
 //!
 //! Keys: callers pass the logical (legacy) keys, which are PUT exactly as written. Some
 //! servers (Garage, MinIO) strip leading `/` from keys; [`S3Store`] detects this once per
-//! store ([`KeyStyle`]) so that [`Store::list`] and [`Store::physical_key`] agree with
+//! store ([`KeyStyle`]) so that [`ReadStore::list`] and [`ReadStore::physical_key`] agree with
 //! what the server reports.
 
 use std::path::Path;
