@@ -47,8 +47,8 @@ impl Clock {
     }
 
     /// The schedule's view of today (LEGACY.md §5).
-    pub fn day(&self) -> crate::schedule::Day {
-        crate::schedule::Day {
+    pub fn day(&self) -> crate::plan::schedule::Day {
+        crate::plan::schedule::Day {
             yday: i64::from(self.now.ordinal()) - 1,
             epoch_days: self.now.unix_timestamp().div_euclid(86_400),
         }

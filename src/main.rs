@@ -4,7 +4,8 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use s3napback::{app, cli::Cli, clock::Clock};
+use s3napback::clock::Clock;
+use s3napback::commands::{self, cli::Cli};
 
 fn main() -> ExitCode {
     // Read the clock first, before anything can start a thread.
@@ -15,5 +16,5 @@ fn main() -> ExitCode {
     } else {
         Some(system_clock)
     };
-    ExitCode::from(app::run(cli, clock))
+    ExitCode::from(commands::run(cli, clock))
 }

@@ -9,6 +9,8 @@ pub mod settings;
 
 use std::path::Path;
 
+use crate::exit::Fatal;
+
 #[allow(unused_imports)]
 pub use parse::{Block, Directive, Document, Entry, Origin, ParseError, load, parse_str};
 #[allow(unused_imports)]
@@ -32,4 +34,9 @@ pub enum ConfigError {
 pub fn load_settings(path: &Path) -> Result<Settings, ConfigError> {
     let doc = load(path)?;
     Ok(Settings::from_document(&doc)?)
+}
+
+/// Loads and validates a config file; an unusable one stops the run ([`Fatal`]).
+pub fn load_settings_or_fatal(path: &Path) -> Result<Settings, Fatal> {
+    load_settings(path).map_err(|e| Fatal(format!("{e:#}")))
 }

@@ -10,7 +10,7 @@
 
 use time::OffsetDateTime;
 
-use crate::schedule::SlotType;
+use crate::plan::schedule::SlotType;
 use crate::store::keys::SlotProblem;
 
 /// One slot of the item, as the chain selection sees it.

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use anyhow::{Result, anyhow};
 
 use super::guard::{PathFilter, Refusal, TarGuard};
-use crate::pipeline::{Output, Pipeline, PipelineError};
+use crate::process::pipeline::{Output, Pipeline, PipelineError};
 
 /// One restore into a directory: where, and which PATHs.
 pub struct Extraction {
@@ -21,7 +21,7 @@ pub struct Extraction {
 impl Extraction {
     /// Extraction into `dir` (which exists) of `paths` (all members when empty).
     pub fn new(dir: &Path, paths: &[String]) -> Result<Extraction> {
-        let filter = PathFilter::new(paths).map_err(|e| anyhow!(crate::app::Fatal(e)))?;
+        let filter = PathFilter::new(paths).map_err(|e| anyhow!(crate::exit::Fatal(e)))?;
         Ok(Extraction {
             dir: dir.to_path_buf(),
             filter: Arc::new(filter),

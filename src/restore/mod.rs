@@ -18,18 +18,18 @@ use anyhow::{Context, Result, anyhow, bail};
 use time::Date;
 use time::macros::format_description;
 
-use crate::app::{EXIT_OK, Fatal};
-use crate::catalog::{SlotKind, physical_item, slots_of, stored_item};
-use crate::cli::{CatArgs, RestoreArgs};
 use crate::clock::{Clock, local_day_bounds, local_stamp, to_local};
+use crate::commands::cli::{CatArgs, RestoreArgs};
 use crate::config::{CycleSettings, Item, ItemKind, Settings};
-use crate::inventory::Inventory;
-use crate::pipeline::{Output, Pipeline};
-use crate::progress::Progress;
-use crate::schedule::{Day, is_backup_day};
-use crate::store::Store;
+use crate::exit::{EXIT_OK, Fatal};
+use crate::inspect::catalog::{SlotKind, physical_item, slots_of, stored_item};
+use crate::inspect::inventory::Inventory;
+use crate::plan::schedule::{Day, is_backup_day};
+use crate::process::pipeline::{Output, Pipeline};
+use crate::process::progress::Progress;
+use crate::store::ReadStore;
+use crate::store::keys::KeyStyle;
 use crate::store::keys::{Slot, check_complete};
-use crate::store::s3::KeyStyle;
 
 use chain::{Candidate, select_chain};
 use extract::Extraction;
@@ -224,7 +224,7 @@ fn encryption_required(settings: &Settings, allow_unencrypted: bool) -> Option<P
 
 /// Streams one slot through `[gpg -d]` and `decode` into `sink`. Returns tolerated warnings.
 fn apply_slot(
-    store: &Arc<dyn Store>,
+    store: &Arc<dyn ReadStore>,
     slot: &Slot,
     encrypted_by: Option<&Path>,
     decode: Decode,
@@ -356,7 +356,7 @@ pub fn run(args: &RestoreArgs, clock: &Clock) -> Result<u8> {
         }
     }
     let dest = destination(args, target.kind)?;
-    let store: Arc<dyn Store> = Arc::new(store);
+    let store: Arc<dyn ReadStore> = Arc::from(store);
     let (decode, mut sink): (Decode, Box<dyn Write>) = match &dest {
         Destination::Dir(_, extraction) => (Decode::Extract(extraction), Box::new(io::sink())),
         Destination::File(f) => {
@@ -433,7 +433,7 @@ pub fn run_cat(args: &CatArgs, _clock: &Clock) -> Result<u8> {
         );
     }
     let bucket = inv.settings.bucket.clone();
-    let store: Arc<dyn Store> = Arc::new(inv.store);
+    let store: Arc<dyn ReadStore> = Arc::from(inv.store);
     let mut out = io::BufWriter::new(io::stdout().lock());
     let encrypted_by = encryption_required(&inv.settings, args.allow_unencrypted);
     apply_slot(

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, sync_channel};
 
 use crate::store::keys::parse_chunk_key;
-use crate::store::{ObjectInfo, Store, StoreError, is_plain_md5, md5_hex};
+use crate::store::{ObjectInfo, ReadStore, StoreError, is_plain_md5, md5_hex};
 use bytes::{Buf, Bytes};
 
 /// How many chunks are downloading or waiting at once (the one being read included):
@@ -117,14 +117,14 @@ pub struct ChunkReader {
 impl ChunkReader {
     /// Starts fetching `chunks` (sorted by index, as [`crate::store::keys::Slot`] holds
     /// them) from `store`, [`PREFETCH`] at a time.
-    pub fn new(store: Arc<dyn Store>, chunks: Vec<ObjectInfo>) -> ChunkReader {
+    pub fn new(store: Arc<dyn ReadStore>, chunks: Vec<ObjectInfo>) -> ChunkReader {
         ChunkReader::with_prefetch(store, chunks, PREFETCH)
     }
 
     /// Like [`ChunkReader::new`] with at most `ahead` (at least 1) chunks at once; 1
     /// fetches each chunk only when the reader needs it.
     pub fn with_prefetch(
-        store: Arc<dyn Store>,
+        store: Arc<dyn ReadStore>,
         chunks: Vec<ObjectInfo>,
         ahead: usize,
     ) -> ChunkReader {
@@ -192,7 +192,7 @@ fn check_position(pos: u64, info: &ObjectInfo) -> Result<(), ChunkError> {
     }
 }
 
-fn fetch(store: &dyn Store, pos: u64, info: &ObjectInfo) -> Result<Bytes, ChunkError> {
+fn fetch(store: &dyn ReadStore, pos: u64, info: &ObjectInfo) -> Result<Bytes, ChunkError> {
     let data = store
         .get_sized(&info.key, info.size)
         .map_err(|error| ChunkError::Store {

@@ -208,6 +208,7 @@ pub fn marker_keys<'a>(keys: impl IntoIterator<Item = &'a str>) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::ReadStore;
     use crate::store::keys::{group_slots, staging_prefix};
     use crate::store::memory::{MemoryStore, Op};
     use bytes::Bytes;

@@ -88,7 +88,7 @@ pub fn parse_chunk_key(key: &str) -> Option<(&str, u64)> {
 /// The chunk objects of one PREFIX, as found in a listing.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Slot {
-    /// The PREFIX as the listing spells it (see `Store::physical_key`).
+    /// The PREFIX as the listing spells it (see `ReadStore::physical_key`).
     pub prefix: String,
     /// The chunks, sorted by index.
     pub chunks: Vec<ObjectInfo>,
@@ -251,6 +251,47 @@ impl fmt::Display for Slot {
             self.chunks.len(),
             self.size
         )
+    }
+}
+
+/// How a server spells the keys it was given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyStyle {
+    /// Keys are stored exactly as written (AWS, moto).
+    Faithful,
+    /// Leading `/` are stripped (Garage, MinIO).
+    StripLeadingSlashes,
+    /// Leading `/` are stripped and runs of `/` collapse to one.
+    StripAndCollapseSlashes,
+}
+
+impl KeyStyle {
+    /// How a server of this style spells `logical`.
+    pub fn apply(self, logical: &str) -> String {
+        match self {
+            KeyStyle::Faithful => logical.to_owned(),
+            KeyStyle::StripLeadingSlashes => logical.trim_start_matches('/').to_owned(),
+            KeyStyle::StripAndCollapseSlashes => {
+                let mut out = String::with_capacity(logical.len());
+                for c in logical.trim_start_matches('/').chars() {
+                    if !(c == '/' && out.ends_with('/')) {
+                        out.push(c);
+                    }
+                }
+                out
+            }
+        }
+    }
+
+    /// Which style turned the written key `written` into the listed key `listed`.
+    pub(super) fn classify(written: &str, listed: &str) -> Option<KeyStyle> {
+        [
+            KeyStyle::Faithful,
+            KeyStyle::StripLeadingSlashes,
+            KeyStyle::StripAndCollapseSlashes,
+        ]
+        .into_iter()
+        .find(|style| style.apply(written) == listed)
     }
 }
 
@@ -448,5 +489,33 @@ mod tests {
         ));
         assert!(is_reserved(".s3napback/anything"));
         assert!(!is_reserved("/.s3napback/x"));
+    }
+
+    #[test]
+    fn key_styles() {
+        let k = "MySQL//var/run/x.sock/db-4:00000000000000000000";
+        assert_eq!(KeyStyle::Faithful.apply("/etc-3-FULL:0"), "/etc-3-FULL:0");
+        assert_eq!(
+            KeyStyle::StripLeadingSlashes.apply("//etc-3-FULL:0"),
+            "etc-3-FULL:0"
+        );
+        assert_eq!(KeyStyle::StripLeadingSlashes.apply(k), k);
+        assert_eq!(
+            KeyStyle::StripAndCollapseSlashes.apply(k),
+            "MySQL/var/run/x.sock/db-4:00000000000000000000"
+        );
+        assert_eq!(
+            KeyStyle::classify("/p//x", "/p//x"),
+            Some(KeyStyle::Faithful)
+        );
+        assert_eq!(
+            KeyStyle::classify("/p//x", "p//x"),
+            Some(KeyStyle::StripLeadingSlashes)
+        );
+        assert_eq!(
+            KeyStyle::classify("/p//x", "p/x"),
+            Some(KeyStyle::StripAndCollapseSlashes)
+        );
+        assert_eq!(KeyStyle::classify("/p//x", "q"), None);
     }
 }

@@ -15,17 +15,17 @@ use std::time::Duration;
 use bytes::Bytes;
 use time::OffsetDateTime;
 
-use super::s3::KeyStyle;
-use super::{ObjectInfo, Store, StoreError, md5_hex};
+use super::keys::KeyStyle;
+use super::{ObjectInfo, ReadStore, Store, StoreError, md5_hex};
 
 /// The store operations faults can be injected into.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Op {
-    /// [`Store::list`].
+    /// [`ReadStore::list`].
     List,
     /// [`Store::put`].
     Put,
-    /// [`Store::get`].
+    /// [`ReadStore::get`].
     Get,
     /// [`Store::copy`] (the target key counts for `fail_key`).
     Copy,
@@ -214,7 +214,7 @@ impl Drop for InFlight<'_> {
     }
 }
 
-impl Store for MemoryStore {
+impl ReadStore for MemoryStore {
     fn bucket(&self) -> &str {
         &self.bucket
     }
@@ -234,6 +234,29 @@ impl Store for MemoryStore {
             .collect())
     }
 
+    fn get(&self, key: &str) -> Result<Bytes, StoreError> {
+        let physical = self.physical_key(key);
+        self.check(Op::Get, std::slice::from_ref(&physical))?;
+        lock(&self.objects)
+            .get(&physical)
+            .map(|o| o.body.clone())
+            .ok_or_else(|| StoreError::NotFound {
+                bucket: self.bucket.clone(),
+                key: key.to_owned(),
+            })
+    }
+
+    fn physical_key(&self, logical: &str) -> String {
+        self.key_style().apply(logical)
+    }
+
+    /// No user metadata is kept.
+    fn tag_of(&self, _key: &str) -> Result<Option<String>, StoreError> {
+        Ok(None)
+    }
+}
+
+impl Store for MemoryStore {
     fn put(&self, key: &str, body: Bytes) -> Result<(), StoreError> {
         let now = self.puts_in_flight.fetch_add(1, Ordering::SeqCst) + 1;
         let _in_flight = InFlight(&self.puts_in_flight);
@@ -253,18 +276,6 @@ impl Store for MemoryStore {
             },
         );
         Ok(())
-    }
-
-    fn get(&self, key: &str) -> Result<Bytes, StoreError> {
-        let physical = self.physical_key(key);
-        self.check(Op::Get, std::slice::from_ref(&physical))?;
-        lock(&self.objects)
-            .get(&physical)
-            .map(|o| o.body.clone())
-            .ok_or_else(|| StoreError::NotFound {
-                bucket: self.bucket.clone(),
-                key: key.to_owned(),
-            })
     }
 
     fn copy(&self, from: &str, to: &str) -> Result<(), StoreError> {
@@ -298,8 +309,13 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    fn physical_key(&self, logical: &str) -> String {
-        self.key_style().apply(logical)
+    /// The bucket always exists.
+    fn ensure_bucket(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    fn key_style(&self) -> Result<KeyStyle, StoreError> {
+        Ok(MemoryStore::key_style(self))
     }
 }
 

@@ -1,5 +1,6 @@
-//! Object storage: the [`Store`] trait the rest of the tool uses, and the js3tream key
-//! layout (LEGACY.md §6 and §8). `s3` is the aws-sdk-s3 implementation; `memory` an
+//! Object storage: the [`ReadStore`] and [`Store`] traits the rest of the tool uses (the
+//! read side for the read-only commands and test mode, the write side for backup runs),
+//! and the js3tream key layout (LEGACY.md §6 and §8). `s3` is the aws-sdk-s3 implementation; `memory` an
 //! in-memory one for tests (key styles, fault injection).
 
 pub mod commit;
@@ -10,6 +11,8 @@ pub mod s3;
 
 use bytes::Bytes;
 use time::OffsetDateTime;
+
+use keys::KeyStyle;
 
 /// The MD5 of `data` as lower-case hex, the form of a plain S3 ETag.
 pub fn md5_hex(data: &[u8]) -> String {
@@ -29,7 +32,7 @@ pub fn is_plain_md5(etag: &str) -> bool {
 /// One stored object as a listing reports it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ObjectInfo {
-    /// The key as the server reports it (see [`Store::physical_key`]).
+    /// The key as the server reports it (see [`ReadStore::physical_key`]).
     pub key: String,
     pub size: u64,
     pub last_modified: OffsetDateTime,
@@ -213,16 +216,15 @@ pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
     out
 }
 
-/// A bucket of objects. Synchronous: implementations hide their own runtime.
+/// A bucket of objects, read side: what list, verify, status, restore, cat and test mode
+/// may do (they hold a `dyn ReadStore`, so they cannot write by mistake).
+/// Synchronous: implementations hide their own runtime.
 /// Keys passed in are *logical* (the legacy names, `/etc-3-FULL:00000000000000000000`).
-pub trait Store: Send + Sync {
+pub trait ReadStore: Send + Sync {
     /// The bucket name.
     fn bucket(&self) -> &str;
     /// Every object whose logical key starts with `prefix` (all objects for `""`).
     fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>, StoreError>;
-    /// Stores one object with Content-MD5 and checks the returned ETag against the MD5
-    /// when it can be one.
-    fn put(&self, key: &str, body: Bytes) -> Result<(), StoreError>;
     /// Reads one whole object.
     fn get(&self, key: &str) -> Result<Bytes, StoreError>;
     /// Reads one object whose listing says it has `expected` bytes; a longer body is
@@ -241,14 +243,28 @@ pub trait Store: Send + Sync {
         }
         Ok(data)
     }
+    /// How this server spells a logical key in listings (servers such as Garage and MinIO
+    /// strip leading `/`); identity on AWS-faithful servers.
+    fn physical_key(&self, logical: &str) -> String;
+    /// The user metadata `tag` of one object (key as listed), js3tream's `-t`.
+    fn tag_of(&self, key: &str) -> Result<Option<String>, StoreError>;
+}
+
+/// A bucket of objects, read and write: what a backup run uses.
+pub trait Store: ReadStore {
+    /// Stores one object with Content-MD5 and checks the returned ETag against the MD5
+    /// when it can be one.
+    fn put(&self, key: &str, body: Bytes) -> Result<(), StoreError>;
     /// Copies one object inside the bucket on the server (no data passes through the
     /// tool), keeping its bytes, metadata and storage class; `to` is replaced if present.
     fn copy(&self, from: &str, to: &str) -> Result<(), StoreError>;
     /// Deletes objects (keys as returned by `list`); missing ones are not an error.
     fn delete(&self, keys: &[String]) -> Result<(), StoreError>;
-    /// How this server spells a logical key in listings (servers such as Garage and MinIO
-    /// strip leading `/`); identity on AWS-faithful servers.
-    fn physical_key(&self, logical: &str) -> String;
+    /// Creates the bucket when it does not exist (as js3tream did).
+    fn ensure_bucket(&self) -> Result<(), StoreError>;
+    /// How this server spells keys. May ask the server with a probe object (a write):
+    /// read-only callers judge the style from a listing instead.
+    fn key_style(&self) -> Result<KeyStyle, StoreError>;
 }
 
 #[cfg(test)]

@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
-use super::s3::{KeyStyle, S3Store};
-use super::{ObjectInfo, Store, StoreError, error_chain, place};
+use super::keys::KeyStyle;
+use super::{ObjectInfo, ReadStore, Store, StoreError, error_chain, place};
 
 /// The log target of retry messages (`Backup.S3napback.S3` in a log config).
 pub const LOG_TARGET: &str = "Backup::S3napback::S3";
@@ -172,7 +172,7 @@ impl<S: Store> RetryStore<S> {
     }
 }
 
-impl<S: Store> Store for RetryStore<S> {
+impl<S: Store> ReadStore for RetryStore<S> {
     fn bucket(&self) -> &str {
         self.inner.bucket()
     }
@@ -181,16 +181,26 @@ impl<S: Store> Store for RetryStore<S> {
         self.retry("ListObjectsV2", prefix, || self.inner.list(prefix))
     }
 
-    fn put(&self, key: &str, body: Bytes) -> Result<(), StoreError> {
-        self.retry("PutObject", key, || self.inner.put(key, body.clone()))
-    }
-
     fn get(&self, key: &str) -> Result<Bytes, StoreError> {
         self.retry("GetObject", key, || self.inner.get(key))
     }
 
     fn get_sized(&self, key: &str, expected: u64) -> Result<Bytes, StoreError> {
         self.retry("GetObject", key, || self.inner.get_sized(key, expected))
+    }
+
+    fn physical_key(&self, logical: &str) -> String {
+        self.inner.physical_key(logical)
+    }
+
+    fn tag_of(&self, key: &str) -> Result<Option<String>, StoreError> {
+        self.retry("HeadObject", key, || self.inner.tag_of(key))
+    }
+}
+
+impl<S: Store> Store for RetryStore<S> {
+    fn put(&self, key: &str, body: Bytes) -> Result<(), StoreError> {
+        self.retry("PutObject", key, || self.inner.put(key, body.clone()))
     }
 
     fn copy(&self, from: &str, to: &str) -> Result<(), StoreError> {
@@ -202,25 +212,12 @@ impl<S: Store> Store for RetryStore<S> {
         self.retry("DeleteObjects", first, || self.inner.delete(keys))
     }
 
-    fn physical_key(&self, logical: &str) -> String {
-        self.inner.physical_key(logical)
-    }
-}
-
-impl RetryStore<S3Store> {
-    /// [`S3Store::ensure_bucket`], retried.
-    pub fn ensure_bucket(&self) -> Result<(), StoreError> {
+    fn ensure_bucket(&self) -> Result<(), StoreError> {
         self.retry("CreateBucket", "", || self.inner.ensure_bucket())
     }
 
-    /// [`S3Store::key_style`], retried.
-    pub fn key_style(&self) -> Result<KeyStyle, StoreError> {
+    fn key_style(&self) -> Result<KeyStyle, StoreError> {
         self.retry("ListObjectsV2", "", || self.inner.key_style())
-    }
-
-    /// [`S3Store::tag_of`], retried.
-    pub fn tag_of(&self, key: &str) -> Result<Option<String>, StoreError> {
-        self.retry("HeadObject", key, || self.inner.tag_of(key))
     }
 }
 

@@ -20,7 +20,7 @@
 //!
 //! Keys: callers pass the logical (legacy) keys, which are PUT exactly as written. Some
 //! servers (Garage, MinIO) strip leading `/` from keys; [`S3Store`] detects this once per
-//! store ([`KeyStyle`]) so that [`Store::list`] and [`Store::physical_key`] agree with
+//! store ([`KeyStyle`]) so that [`ReadStore::list`] and [`ReadStore::physical_key`] agree with
 //! what the server reports.
 
 use std::path::Path;
@@ -46,7 +46,8 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use time::OffsetDateTime;
 use tokio::runtime::Runtime;
 
-use super::{BoxError, ObjectInfo, Store, StoreError, is_permanent_answer};
+use super::keys::KeyStyle;
+use super::{BoxError, ObjectInfo, ReadStore, Store, StoreError, is_permanent_answer};
 
 /// The region used when nothing else names one (and the one AWS calls the default).
 pub const DEFAULT_REGION: &str = "us-east-1";
@@ -209,47 +210,6 @@ pub fn read_keyfile(path: impl AsRef<Path>) -> Result<(String, String), StoreErr
                 path.display()
             )))
         }
-    }
-}
-
-/// How a server spells the keys it was given.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum KeyStyle {
-    /// Keys are stored exactly as written (AWS, moto).
-    Faithful,
-    /// Leading `/` are stripped (Garage, MinIO).
-    StripLeadingSlashes,
-    /// Leading `/` are stripped and runs of `/` collapse to one.
-    StripAndCollapseSlashes,
-}
-
-impl KeyStyle {
-    /// How a server of this style spells `logical`.
-    pub fn apply(self, logical: &str) -> String {
-        match self {
-            KeyStyle::Faithful => logical.to_owned(),
-            KeyStyle::StripLeadingSlashes => logical.trim_start_matches('/').to_owned(),
-            KeyStyle::StripAndCollapseSlashes => {
-                let mut out = String::with_capacity(logical.len());
-                for c in logical.trim_start_matches('/').chars() {
-                    if !(c == '/' && out.ends_with('/')) {
-                        out.push(c);
-                    }
-                }
-                out
-            }
-        }
-    }
-
-    /// Which style turned the written key `written` into the listed key `listed`.
-    fn classify(written: &str, listed: &str) -> Option<KeyStyle> {
-        [
-            KeyStyle::Faithful,
-            KeyStyle::StripLeadingSlashes,
-            KeyStyle::StripAndCollapseSlashes,
-        ]
-        .into_iter()
-        .find(|style| style.apply(written) == listed)
     }
 }
 
@@ -853,7 +813,7 @@ impl S3Store {
     }
 }
 
-impl Store for S3Store {
+impl ReadStore for S3Store {
     fn bucket(&self) -> &str {
         &self.bucket
     }
@@ -867,6 +827,33 @@ impl Store for S3Store {
         self.list_raw(&server_prefix)
     }
 
+    fn get(&self, key: &str) -> Result<Bytes, StoreError> {
+        self.read_object(key, None)
+    }
+
+    fn get_sized(&self, key: &str, expected: u64) -> Result<Bytes, StoreError> {
+        self.read_object(key, Some(expected))
+    }
+
+    fn physical_key(&self, logical: &str) -> String {
+        match self.key_style() {
+            Ok(style) => style.apply(logical),
+            Err(e) => {
+                log::warn!(
+                    "bucket {}: cannot tell how the server spells keys ({e}); assuming as written",
+                    self.bucket
+                );
+                logical.to_owned()
+            }
+        }
+    }
+
+    fn tag_of(&self, key: &str) -> Result<Option<String>, StoreError> {
+        S3Store::tag_of(self, key)
+    }
+}
+
+impl Store for S3Store {
     fn put(&self, key: &str, body: Bytes) -> Result<(), StoreError> {
         let digest = Md5::digest(&body);
         let md5_hex = super::md5_hex(&body);
@@ -920,14 +907,6 @@ impl Store for S3Store {
         })
     }
 
-    fn get(&self, key: &str) -> Result<Bytes, StoreError> {
-        self.read_object(key, None)
-    }
-
-    fn get_sized(&self, key: &str, expected: u64) -> Result<Bytes, StoreError> {
-        self.read_object(key, Some(expected))
-    }
-
     fn copy(&self, from: &str, to: &str) -> Result<(), StoreError> {
         // The copy source is a header (`bucket/key`, URL-encoded) that servers do not
         // normalise as they do request paths: name it as the server spells it.
@@ -979,51 +958,18 @@ impl Store for S3Store {
         self.delete_raw(&physical)
     }
 
-    fn physical_key(&self, logical: &str) -> String {
-        match self.key_style() {
-            Ok(style) => style.apply(logical),
-            Err(e) => {
-                log::warn!(
-                    "bucket {}: cannot tell how the server spells keys ({e}); assuming as written",
-                    self.bucket
-                );
-                logical.to_owned()
-            }
-        }
+    fn ensure_bucket(&self) -> Result<(), StoreError> {
+        S3Store::ensure_bucket(self)
+    }
+
+    fn key_style(&self) -> Result<KeyStyle, StoreError> {
+        S3Store::key_style(self)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn key_styles() {
-        let k = "MySQL//var/run/x.sock/db-4:00000000000000000000";
-        assert_eq!(KeyStyle::Faithful.apply("/etc-3-FULL:0"), "/etc-3-FULL:0");
-        assert_eq!(
-            KeyStyle::StripLeadingSlashes.apply("//etc-3-FULL:0"),
-            "etc-3-FULL:0"
-        );
-        assert_eq!(KeyStyle::StripLeadingSlashes.apply(k), k);
-        assert_eq!(
-            KeyStyle::StripAndCollapseSlashes.apply(k),
-            "MySQL/var/run/x.sock/db-4:00000000000000000000"
-        );
-        assert_eq!(
-            KeyStyle::classify("/p//x", "/p//x"),
-            Some(KeyStyle::Faithful)
-        );
-        assert_eq!(
-            KeyStyle::classify("/p//x", "p//x"),
-            Some(KeyStyle::StripLeadingSlashes)
-        );
-        assert_eq!(
-            KeyStyle::classify("/p//x", "p/x"),
-            Some(KeyStyle::StripAndCollapseSlashes)
-        );
-        assert_eq!(KeyStyle::classify("/p//x", "q"), None);
-    }
 
     #[test]
     fn etag_is_an_md5_only_without_kms_or_customer_keys() {

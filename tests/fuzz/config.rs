@@ -4,8 +4,8 @@ use std::path::{Path, PathBuf};
 
 use proptest::prelude::*;
 use s3napback::config::{Settings, parse_str};
+use s3napback::plan::schedule::Day;
 use s3napback::plan::{Facts, plan};
-use s3napback::schedule::Day;
 
 use crate::text::{any_text, number, word};
 

@@ -5,8 +5,8 @@ use std::path::Path;
 
 use proptest::prelude::*;
 use s3napback::config::{CycleSettings, CycleType, Settings, parse_str};
+use s3napback::plan::schedule::{self, Day};
 use s3napback::plan::{Decision, Facts, plan};
-use s3napback::schedule::{self, Day};
 
 use crate::text::number;
 

@@ -7,8 +7,8 @@
 use std::path::Path;
 
 use s3napback::config::{Settings, parse_str};
+use s3napback::plan::schedule::Day;
 use s3napback::plan::{Decision, Facts, plan};
-use s3napback::schedule::Day;
 
 /// Every run's programs (source stages, then gpg), by item name, for `config`.
 fn argvs(config: &str) -> Vec<(String, Vec<Vec<String>>)> {

@@ -13,9 +13,10 @@
 
 use bytes::Bytes;
 use md5::{Digest, Md5};
+use s3napback::store::keys::KeyStyle;
 use s3napback::store::keys::chunk_key;
 use s3napback::store::memory::{MemoryStore, Op};
-use s3napback::store::s3::{KeyStyle, S3Store};
+use s3napback::store::s3::S3Store;
 use s3napback::store::{Store, StoreError};
 
 use crate::support::s3::{S3Server, garage, moto};

@@ -9,7 +9,7 @@ use std::fs;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use s3napback::store::Store;
+use s3napback::store::ReadStore;
 use s3napback::store::s3::S3Store;
 
 use crate::backup::harness::{Run, Site, chunks, make_tree, prefixes, restored, tree};

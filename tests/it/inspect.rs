@@ -6,9 +6,9 @@ use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
 use bytes::Bytes;
-use s3napback::store::Store;
 use s3napback::store::keys::chunk_key;
 use s3napback::store::s3::S3Store;
+use s3napback::store::{ReadStore, Store};
 use time::macros::format_description;
 
 use crate::backup::harness::noise;

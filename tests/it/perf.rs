@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use s3napback::restore::stream::{ChunkReader, PREFETCH};
-use s3napback::store::Store;
 use s3napback::store::keys::{Slot, chunk_key, group_slots};
 use s3napback::store::s3::S3Store;
+use s3napback::store::{ReadStore, Store};
 
 use crate::backup::harness::{
     Site, extract, fetch, gunzip, make_tree, pipe_through, prefixes, restored, tree,

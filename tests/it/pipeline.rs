@@ -6,8 +6,8 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use s3napback::pipeline::{Output, Pipeline, PipelineError};
-use s3napback::snapshot::{self, Committed, SnapshotWork};
+use s3napback::backup::snapshot::{self, Committed, SnapshotWork};
+use s3napback::process::pipeline::{Output, Pipeline, PipelineError};
 
 use crate::support::db::{MariaDb, Postgres};
 use crate::support::gpg::{self, GpgHome};

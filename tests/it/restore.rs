@@ -9,9 +9,9 @@ use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 use bytes::Bytes;
-use s3napback::store::Store;
 use s3napback::store::keys::chunk_key;
 use s3napback::store::s3::S3Store;
+use s3napback::store::{ReadStore, Store};
 
 use crate::support::gpg::GpgHome;
 use crate::support::s3::{S3Server, moto};

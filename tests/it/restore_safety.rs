@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use s3napback::store::Store;
+use s3napback::store::{ReadStore, Store};
 
 use crate::restore::{Setup, encrypt, put_stream, s3napback, setup, snapshot, stderr};
 use crate::support::gpg::GpgHome;

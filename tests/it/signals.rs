@@ -16,7 +16,7 @@ use std::process::{Child, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use s3napback::store::Store;
+use s3napback::store::ReadStore;
 use s3napback::store::s3::S3Store;
 
 use crate::backup::harness::{Site, chunks, make_tree, noise, prefixes, restored, tree};

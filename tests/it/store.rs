@@ -6,11 +6,12 @@ use std::io::{self, Read};
 use std::time::Duration;
 
 use bytes::Bytes;
-use s3napback::chunker::{UploadError, upload_stream};
+use s3napback::backup::chunker::{UploadError, upload_stream};
+use s3napback::store::keys::KeyStyle;
 use s3napback::store::keys::{check_complete, chunk_key, group_slots};
 use s3napback::store::retry::{RetryPolicy, RetryStore};
-use s3napback::store::s3::{KeyStyle, S3Store};
-use s3napback::store::{Store, StoreError};
+use s3napback::store::s3::S3Store;
+use s3napback::store::{ReadStore, Store, StoreError};
 
 use crate::support::proxy::{Fault, FaultProxy, Rule};
 use crate::support::s3::{S3Server, garage, moto};

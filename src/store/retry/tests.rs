@@ -27,18 +27,27 @@ impl Flaky {
     }
 }
 
-impl Store for Flaky {
+impl ReadStore for Flaky {
     fn bucket(&self) -> &str {
         "b"
     }
     fn list(&self, _: &str) -> Result<Vec<ObjectInfo>, StoreError> {
         self.next().map(|_| Vec::new())
     }
-    fn put(&self, _: &str, _: Bytes) -> Result<(), StoreError> {
-        self.next()
-    }
     fn get(&self, _: &str) -> Result<Bytes, StoreError> {
         self.next().map(|_| Bytes::from_static(b"data"))
+    }
+    fn physical_key(&self, logical: &str) -> String {
+        logical.into()
+    }
+    fn tag_of(&self, _: &str) -> Result<Option<String>, StoreError> {
+        self.next().map(|_| None)
+    }
+}
+
+impl Store for Flaky {
+    fn put(&self, _: &str, _: Bytes) -> Result<(), StoreError> {
+        self.next()
     }
     fn copy(&self, _: &str, _: &str) -> Result<(), StoreError> {
         self.next()
@@ -46,8 +55,11 @@ impl Store for Flaky {
     fn delete(&self, _: &[String]) -> Result<(), StoreError> {
         self.next()
     }
-    fn physical_key(&self, logical: &str) -> String {
-        logical.into()
+    fn ensure_bucket(&self) -> Result<(), StoreError> {
+        self.next()
+    }
+    fn key_style(&self) -> Result<KeyStyle, StoreError> {
+        self.next().map(|_| KeyStyle::Faithful)
     }
 }
 

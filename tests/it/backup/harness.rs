@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use bytes::Bytes;
-use s3napback::store::Store;
 use s3napback::store::keys::parse_chunk_key;
 use s3napback::store::s3::S3Store;
+use s3napback::store::{ReadStore, Store};
 
 use crate::support::gpg::GpgHome;
 use crate::support::s3::S3Server;

@@ -10,9 +10,9 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use s3napback::store::Store;
 use s3napback::store::commit::Commit;
 use s3napback::store::keys::{chunk_key, commit_marker_key, staging_prefix};
+use s3napback::store::{ReadStore, Store};
 
 use super::harness::{Site, make_tree, restored, tree};
 use super::reused_slots::{Days, bucket};

@@ -14,7 +14,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use s3napback::store::Store;
+use s3napback::store::ReadStore;
 use s3napback::store::s3::S3Store;
 
 use super::harness::{Run, Site, make_tree, restored, tree};

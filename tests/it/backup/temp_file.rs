@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use s3napback::store::Store;
 use s3napback::store::s3::S3Store;
+use s3napback::store::{ReadStore, Store};
 
 use super::harness::{Site, fetch, gunzip};
 use crate::support::db::Postgres;

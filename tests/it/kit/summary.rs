@@ -5,7 +5,7 @@ use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use s3napback::summary::{Outcome, RunSummary, SCHEMA_VERSION};
+use s3napback::commands::summary::{Outcome, RunSummary, SCHEMA_VERSION};
 
 use super::{run, write_logconfig};
 use crate::backup::harness::{Site, chunks, make_tree};

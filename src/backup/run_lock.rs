@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow};
 
-use crate::interrupt;
-use crate::report::Category;
+use crate::plan::report::Category;
+use crate::process::interrupt;
 
 /// How often a waiting run tries the lock again.
 const LOCK_POLL: Duration = Duration::from_millis(250);

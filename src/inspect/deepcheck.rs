@@ -7,9 +7,9 @@ use std::path::Path;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use crate::pipeline::{Output, Pipeline, PipelineError};
+use crate::process::pipeline::{Output, Pipeline, PipelineError};
 use crate::store::keys::{Slot, parse_chunk_key};
-use crate::store::{Store, is_plain_md5, md5_hex};
+use crate::store::{ReadStore, is_plain_md5, md5_hex};
 
 /// The problem with chunk `index` whose listed ETag is `etag`, given its bytes.
 pub fn md5_problem(index: u64, etag: Option<&str>, data: &[u8]) -> Option<String> {
@@ -75,7 +75,7 @@ pub fn describe_failure(err: &PipelineError) -> String {
 /// Downloads, checks and decodes one slot; returns its problems (without the prefix).
 /// `structure_ok`: decode only a structurally complete slot (a gap makes decoding moot).
 pub fn check_slot(
-    store: &dyn Store,
+    store: &dyn ReadStore,
     slot: &Slot,
     tree: bool,
     structure_ok: bool,
@@ -139,7 +139,7 @@ pub struct SlotCheck<'a> {
 
 /// [`check_slot`] for every slot, `parallel` at a time; the problems in the order of `checks`.
 pub fn check_slots(
-    store: &dyn Store,
+    store: &dyn ReadStore,
     checks: &[SlotCheck<'_>],
     temp_dir: Option<&Path>,
     parallel: usize,

@@ -1,13 +1,23 @@
 //! PURE: the configured items of a settings file matched with their slots in the bucket,
 //! for `verify` and `status`.
 
-use crate::catalog::{SlotKind, physical_item, slots_of, stored_item, subversion_dir_items};
+pub mod catalog;
+pub mod coverage;
+pub mod deepcheck;
+pub mod inventory;
+pub mod list;
+pub mod status;
+pub mod verify;
+
 use crate::clock::to_local;
 use crate::config::{ItemKind, Settings};
-use crate::coverage::{SlotState, by_time};
-use crate::schedule::SlotType;
+use crate::inspect::catalog::{
+    SlotKind, physical_item, slots_of, stored_item, subversion_dir_items,
+};
+use crate::inspect::coverage::{SlotState, by_time};
+use crate::plan::schedule::SlotType;
+use crate::store::keys::KeyStyle;
 use crate::store::keys::Slot;
-use crate::store::s3::KeyStyle;
 
 /// One configured item (a SubversionDir gives one per repository found) and its slots.
 #[derive(Debug, Clone, PartialEq)]

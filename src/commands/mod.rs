@@ -1,30 +1,25 @@
 //! Wires a parsed command line to the work: logging, configs, plan, report, execution.
 //! Returns the exit status; `main` is the only place that exits.
 
-use std::path::{Path, PathBuf};
+pub mod cli;
+pub mod notify;
+pub mod summary;
+
+use std::path::PathBuf;
 
 use anyhow::{Context, Result, anyhow};
 use clap::CommandFactory;
 
-use crate::cli::{Cli, Command, Common, RunArgs};
 use crate::clock::Clock;
-use crate::config::Settings;
+use crate::commands::cli::{Cli, Command, Common, RunArgs};
+use crate::commands::summary::{ItemSummary, RunSummary};
+use crate::config::{Settings, load_settings_or_fatal};
+use crate::exit::{EXIT_ITEM_FAILED, EXIT_OK, EXIT_USAGE, Fatal};
+use crate::plan::facts;
+use crate::plan::report::{self, Category};
 use crate::plan::{self, Decision};
-use crate::report::{self, Category};
-use crate::summary::{ItemSummary, RunSummary};
-use crate::{facts, gpg, interrupt};
-
-/// Exit status: everything done.
-pub const EXIT_OK: u8 = 0;
-/// Exit status: some item failed, the others were done.
-pub const EXIT_ITEM_FAILED: u8 = 1;
-/// Exit status: configuration or usage error; nothing was done.
-pub const EXIT_USAGE: u8 = 2;
-
-/// An error that stops the run before any item is processed (exit status 2).
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct Fatal(pub String);
+use crate::process::{gpg, interrupt};
+use crate::store::ReadStore;
 
 /// Where positional NAMEs are looked up (`/etc/s3napback`, or `S3NAPBACK_CONFIG_DIR`).
 fn config_dir() -> PathBuf {
@@ -74,11 +69,6 @@ fn init_logging(common: &Common) -> Result<(), Fatal> {
         log::warn!(target: Category::Main.target(), "{w}");
     }
     Ok(())
-}
-
-/// Loads and validates a config file.
-pub fn load_settings(path: &Path) -> Result<Settings, Fatal> {
-    crate::config::load_settings(path).map_err(|e| Fatal(format!("{e:#}")))
 }
 
 fn fatal(message: &str) {
@@ -153,11 +143,11 @@ fn run_logged(cli: &Cli, clock: Option<Clock>) -> u8 {
     };
     let outcome = match &cli.command {
         None => Ok(backup_run(&cli.run, &clock)),
-        Some(Command::List(a)) => crate::list::run(a, &clock),
+        Some(Command::List(a)) => crate::inspect::list::run(a, &clock),
         Some(Command::Restore(a)) => crate::restore::run(a, &clock),
         Some(Command::Cat(a)) => crate::restore::run_cat(a, &clock),
-        Some(Command::Verify(a)) => crate::verify::run(a, &clock),
-        Some(Command::Status(a)) => crate::status::run(a, &clock),
+        Some(Command::Verify(a)) => crate::inspect::verify::run(a, &clock),
+        Some(Command::Status(a)) => crate::inspect::status::run(a, &clock),
         Some(Command::Completions(_) | Command::Man(_)) => Ok(EXIT_OK),
     };
     match outcome {
@@ -190,7 +180,7 @@ fn backup_run(args: &RunArgs, clock: &Clock) -> u8 {
     // Test mode keeps the legacy output and changes nothing, so it notifies nobody.
     if !args.test {
         summary.log();
-        crate::notify::notify_all(&notify, &json, code);
+        crate::commands::notify::notify_all(&notify, &json, code);
     }
     if args.json {
         println!("{json}");
@@ -208,7 +198,7 @@ fn backup_configs(
     let files = config_files(&args.common, &args.names)?;
     let all: Vec<Settings> = files
         .iter()
-        .map(|f| load_settings(f))
+        .map(|f| load_settings_or_fatal(f))
         .collect::<Result<_, _>>()?;
     notify.extend(all.iter().filter_map(|s| s.notify_command.clone()));
     report::emit(&report::run_header(args.test, args.force));
@@ -223,7 +213,9 @@ fn backup_configs(
             Ok(0) => {}
             Ok(_) => code = code.max(EXIT_ITEM_FAILED),
             Err(e) => {
-                if e.downcast_ref::<crate::run_lock::LockNotTaken>().is_some() {
+                if e.downcast_ref::<crate::backup::run_lock::LockNotTaken>()
+                    .is_some()
+                {
                     log::error!(target: Category::Main.target(), "{e:#}");
                 } else {
                     fatal(&format!("{e:#}"));
@@ -271,7 +263,7 @@ fn run_config(
     let _lock = if args.test {
         None
     } else {
-        Some(crate::run_lock::lock_diff_dir(
+        Some(crate::backup::run_lock::lock_diff_dir(
             &settings.diff_dir,
             settings.lock_wait,
         )?)
@@ -288,18 +280,17 @@ fn run_config(
         }
         Err(e) => return Err(anyhow!(Fatal(format!("bucket {}: {e:#}", settings.bucket)))),
     };
-    let listing = crate::backup::list_bucket(store.as_ref(), settings);
-    let listing = crate::backup::finish_interrupted_commits(
-        store.as_ref().filter(|_| !args.test),
-        settings,
-        listing,
-    );
-    // Test mode stays read-only; a real run may ask the server (a probe object).
-    let key_style = match (&store, args.test) {
-        (Some(store), false) => store
+    // Test mode stays read-only by type: it gets only the read side of the store.
+    let writable = store.as_deref().filter(|_| !args.test);
+    let readable = store.as_deref().map(|s| -> &dyn ReadStore { s });
+    let listing = crate::backup::list_bucket(readable, settings);
+    let listing = crate::backup::finish_interrupted_commits(writable, settings, listing);
+    // A real run may ask the server (a probe object).
+    let key_style = match writable {
+        Some(store) => store
             .key_style()
             .unwrap_or_else(|_| facts::key_style_from_listing(&listing)),
-        _ => facts::key_style_from_listing(&listing),
+        None => facts::key_style_from_listing(&listing),
     };
     let facts = facts::gather(settings, clock, args.force, &listing, key_style);
     let done: Vec<String> = facts.done_today.iter().cloned().collect();
@@ -320,7 +311,7 @@ fn run_config(
                 report::emit(&report::command_lines(&plan, job, run))
             }
             Decision::Run(run) => {
-                let store = store.as_ref().expect("real runs have a store");
+                let store = writable.expect("real runs have a store");
                 if !bucket_ready {
                     store
                         .ensure_bucket()

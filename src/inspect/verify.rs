@@ -5,12 +5,12 @@
 
 use std::collections::BTreeMap;
 
-use crate::catalog::{SlotKind, parse_prefix};
 use crate::clock::Clock;
-use crate::coverage::windows;
-use crate::deepcheck;
+use crate::inspect::catalog::{SlotKind, parse_prefix};
+use crate::inspect::coverage::windows;
+use crate::inspect::deepcheck;
+use crate::inspect::inventory::Inventory;
 use crate::inspect::{item_views, subversion_prefixes};
-use crate::inventory::Inventory;
 use crate::store::is_plain_md5;
 use crate::store::keys::{Slot, check_complete, parse_chunk_key};
 
@@ -50,7 +50,7 @@ pub fn shallow_problems(slot: &Slot) -> Vec<String> {
 }
 
 /// Runs the command; returns the exit status.
-pub fn run(args: &crate::cli::VerifyArgs, _clock: &Clock) -> anyhow::Result<u8> {
+pub fn run(args: &crate::commands::cli::VerifyArgs, _clock: &Clock) -> anyhow::Result<u8> {
     let inv = Inventory::open(&args.common)?;
     let dumps = subversion_prefixes(&inv.settings, &inv.slots, inv.key_style);
     let deep = if args.deep {
@@ -66,7 +66,7 @@ pub fn run(args: &crate::cli::VerifyArgs, _clock: &Clock) -> anyhow::Result<u8> 
             })
             .collect();
         deepcheck::check_slots(
-            &inv.store,
+            &*inv.store,
             &checks,
             inv.settings.temp_dir.as_deref(),
             deepcheck::PARALLEL_SLOTS,
@@ -114,9 +114,9 @@ pub fn run(args: &crate::cli::VerifyArgs, _clock: &Clock) -> anyhow::Result<u8> 
         if args.deep { " (deep)" } else { "" }
     );
     Ok(if bad > 0 || unrestorable > 0 {
-        crate::app::EXIT_ITEM_FAILED
+        crate::exit::EXIT_ITEM_FAILED
     } else {
-        crate::app::EXIT_OK
+        crate::exit::EXIT_OK
     })
 }
 

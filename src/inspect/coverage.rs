@@ -45,8 +45,8 @@ impl fmt::Display for Window {
         } else {
             write!(f, "restorable for {} .. {}", self.first, self.last)?;
         }
-        let tree = crate::catalog::parse_prefix(&self.full)
-            .is_none_or(|n| n.kind == crate::catalog::SlotKind::Tree);
+        let tree = crate::inspect::catalog::parse_prefix(&self.full)
+            .is_none_or(|n| n.kind == crate::inspect::catalog::SlotKind::Tree);
         if tree {
             write!(f, " (FULL {} + {} DIFFs)", self.full, self.diffs)?;
         } else {

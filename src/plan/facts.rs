@@ -9,11 +9,11 @@ use time::OffsetDateTime;
 
 use crate::clock::{Clock, to_local};
 use crate::config::{Item, ItemKind, Settings};
+use crate::plan::schedule;
 use crate::plan::{Facts, SvnFacts, state_file_path};
-use crate::schedule;
 use crate::store::ObjectInfo;
+use crate::store::keys::KeyStyle;
 use crate::store::keys::{check_complete, group_slots};
-use crate::store::s3::KeyStyle;
 
 /// Prefixes of complete slots whose newest object was modified on the clock's local date
 /// (LEGACY.md §9). An incomplete slot (a killed run, an interrupted commit) is not done:

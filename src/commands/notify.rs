@@ -4,7 +4,7 @@
 
 use anyhow::{Context, Result, bail};
 
-use crate::report::Category;
+use crate::plan::report::Category;
 
 /// The environment variable that carries the run's exit status.
 pub const STATUS_VARIABLE: &str = "S3NAPBACK_STATUS";

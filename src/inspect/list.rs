@@ -8,10 +8,9 @@ use std::fmt::Write as _;
 use anyhow::Context as _;
 use serde::Serialize;
 
-use crate::catalog::{SlotKind, parse_prefix};
 use crate::clock::{Clock, to_local};
-use crate::inventory::Inventory;
-use crate::store::Store as _;
+use crate::inspect::catalog::{SlotKind, parse_prefix};
+use crate::inspect::inventory::Inventory;
 use crate::store::keys::Slot;
 
 /// One slot as `list` shows it.
@@ -107,7 +106,7 @@ pub fn table(entries: &[Entry]) -> String {
 }
 
 /// Runs the command; returns the exit status.
-pub fn run(args: &crate::cli::ListArgs, _clock: &Clock) -> anyhow::Result<u8> {
+pub fn run(args: &crate::commands::cli::ListArgs, _clock: &Clock) -> anyhow::Result<u8> {
     let inv = Inventory::open(&args.common)?;
     let text = if args.js3tream {
         // js3tream listed every object, chunk keys or not, in the server's order.
@@ -129,7 +128,7 @@ pub fn run(args: &crate::cli::ListArgs, _clock: &Clock) -> anyhow::Result<u8> {
                 .flatten()
         });
         if let Some(e) = tag_error {
-            log::warn!(target: crate::report::Category::Main.target(), "reading tag metadata: {e}");
+            log::warn!(target: crate::plan::report::Category::Main.target(), "reading tag metadata: {e}");
         }
         text
     } else {
@@ -141,7 +140,7 @@ pub fn run(args: &crate::cli::ListArgs, _clock: &Clock) -> anyhow::Result<u8> {
         }
     };
     print!("{text}");
-    Ok(crate::app::EXIT_OK)
+    Ok(crate::exit::EXIT_OK)
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! What the names in a bucket say: a slot prefix parsed back into its item, slot number
 //! and type (LEGACY.md §6), and the slots of one configured item.
 
-use crate::schedule::SlotType;
+use crate::plan::schedule::SlotType;
 use crate::store::keys::Slot;
 
 /// The kinds of slot name.
@@ -124,7 +124,7 @@ pub fn stored_item(item: &crate::config::Item) -> Option<(SlotKind, String)> {
 
 /// The item part as a server with `style` spells it in listings (Garage strips the
 /// leading `/`: `/etc` is listed as `etc`).
-pub fn physical_item(kind: SlotKind, logical: &str, style: crate::store::s3::KeyStyle) -> String {
+pub fn physical_item(kind: SlotKind, logical: &str, style: crate::store::keys::KeyStyle) -> String {
     let sample = match kind {
         SlotKind::Tree => format!("{logical}-0-FULL"),
         SlotKind::MySql => format!("MySQL/{logical}-0"),
@@ -153,7 +153,7 @@ pub fn subversion_dir_items(slots: &[Slot], physical_dir: &str) -> Vec<String> {
 mod stored_tests {
     use super::*;
     use crate::config::{CycleSettings, Item, ItemKind};
-    use crate::store::s3::KeyStyle;
+    use crate::store::keys::KeyStyle;
 
     fn item(kind: ItemKind, name: &str) -> Item {
         Item {

@@ -3,24 +3,28 @@
 //! backup stays whole until the new stream is completely stored and every stage exited
 //! successfully (see `store::commit`).
 
+pub mod chunker;
+pub mod run_lock;
+pub mod snapshot;
+
 use std::io::{BufReader, Seek};
 use std::path::Path;
 
 use anyhow::{Context, Result, anyhow, bail};
 use tempfile::NamedTempFile;
 
-use crate::chunker::{UploadError, UploadSummary, upload_full_chunks, upload_stream};
+use crate::backup::chunker::{UploadError, UploadSummary, upload_full_chunks, upload_stream};
+use crate::backup::snapshot::SnapshotWork;
 use crate::config::Settings;
-use crate::pipeline::{self, Output, Pipeline, PipelineReport};
+use crate::plan::report::Category;
 use crate::plan::{Job, Plan, Run, StateFile};
-use crate::progress::Progress;
-use crate::report::Category;
-use crate::snapshot::SnapshotWork;
+use crate::process::pipeline::{self, Output, Pipeline, PipelineReport};
+use crate::process::progress::Progress;
 use crate::store::commit::{self, Commit};
 use crate::store::keys::{commit_marker_key, staging_prefix};
 use crate::store::retry::{RetryPolicy, RetryStore};
 use crate::store::s3::{DEFAULT_BASE_TIMEOUT, S3Config, S3Store};
-use crate::store::{ObjectInfo, Store};
+use crate::store::{ObjectInfo, ReadStore, Store};
 
 /// How many chunk uploads run at once.
 pub const PARALLEL_UPLOADS: usize = 4;
@@ -28,7 +32,7 @@ pub const PARALLEL_UPLOADS: usize = 4;
 /// Connects to the configured bucket (S3Keyfile / S3Endpoint / S3Region or the standard
 /// AWS chain and environment), every request retried (S3Retries) and timed out by the
 /// rule of [`S3Config::with_timeouts`] (S3Timeout, ChunkSize).
-pub fn open_store(settings: &Settings) -> Result<RetryStore<S3Store>> {
+pub fn open_store(settings: &Settings) -> Result<Box<dyn Store>> {
     let base = settings
         .s3_timeout
         .map_or(DEFAULT_BASE_TIMEOUT, std::time::Duration::from_secs);
@@ -45,12 +49,12 @@ pub fn open_store(settings: &Settings) -> Result<RetryStore<S3Store>> {
     let policy = settings
         .s3_retries
         .map_or_else(RetryPolicy::default, RetryPolicy::with_retries);
-    Ok(RetryStore::new(S3Store::connect(cfg)?, policy))
+    Ok(Box::new(RetryStore::new(S3Store::connect(cfg)?, policy)))
 }
 
 /// Lists the whole bucket for "already done today". Failures are logged at DEBUG, as the
 /// legacy did, and give an empty listing.
-pub fn list_bucket(store: Option<&RetryStore<S3Store>>, settings: &Settings) -> Vec<ObjectInfo> {
+pub fn list_bucket(store: Option<&dyn ReadStore>, settings: &Settings) -> Vec<ObjectInfo> {
     let listing = match store {
         Some(store) => store.list("").map_err(anyhow::Error::from),
         None => Err(anyhow!("no connection to the bucket")),
@@ -66,7 +70,7 @@ pub fn list_bucket(store: Option<&RetryStore<S3Store>>, settings: &Settings) -> 
 /// newest complete backups. Returns the listing to plan with (listed again when a commit
 /// was finished). Failures are logged at ERROR; such a slot stays incomplete.
 pub fn finish_interrupted_commits(
-    store: Option<&RetryStore<S3Store>>,
+    store: Option<&dyn Store>,
     settings: &Settings,
     listing: Vec<ObjectInfo>,
 ) -> Vec<ObjectInfo> {
@@ -141,7 +145,7 @@ pub fn execute(store: &dyn Store, plan: &Plan, job: &Job, run: &Run) -> Result<U
             Ok(outcome.upload)
         }
         Err(e) => {
-            let e = crate::interrupt::explain(e);
+            let e = crate::process::interrupt::explain(e);
             let outcome = match phase {
                 Phase::Staging => discard(store, &staging, &target),
                 Phase::Marking => match store.delete(&[commit_marker_key(&run.prefix)]) {
@@ -247,7 +251,7 @@ fn attempt(
                 .with_context(|| format!("replacing {}", path.display()))?;
         }
         (Some(StateFile::SvnRevision { path, head }), _) => {
-            crate::snapshot::write_revision(path, *head)
+            crate::backup::snapshot::write_revision(path, *head)
                 .with_context(|| format!("recording revision {head} in {}", path.display()))?;
         }
         _ => {}
@@ -272,7 +276,7 @@ fn stream_upload(
     let uploaded = upload_full_chunks(
         store,
         staging,
-        crate::interrupt::checked(progress.wrap(&mut pipeline)),
+        crate::process::interrupt::checked(progress.wrap(&mut pipeline)),
         plan.chunk_size,
         PARALLEL_UPLOADS,
     );
@@ -316,7 +320,7 @@ fn buffered_upload(
         bail!("the pipeline produced no data");
     }
     file.rewind().with_context(reading)?;
-    let reader = crate::interrupt::checked(BufReader::new(file));
+    let reader = crate::process::interrupt::checked(BufReader::new(file));
     let summary = upload_stream(store, staging, reader, plan.chunk_size, PARALLEL_UPLOADS)?;
     Ok((summary, report))
 }

@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::chunker::UploadSummary;
+use crate::backup::chunker::UploadSummary;
 use crate::config::Settings;
+use crate::plan::report::Category;
 use crate::plan::{Decision, Job, Plan};
-use crate::report::Category;
 
 /// The version of the JSON document's layout; raised when a field changes meaning.
 pub const SCHEMA_VERSION: u32 = 1;

@@ -235,6 +235,7 @@ pub fn upload_full_chunks(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::ReadStore;
     use crate::store::memory::{MemoryStore, Op};
 
     fn store() -> MemoryStore {

@@ -13,7 +13,7 @@
 //! tar upstream dies of SIGPIPE; gpg is the cause).
 //!
 //! Every pipeline runs in a process group of its own that the SIGINT/SIGTERM handler
-//! stops, and no stage outlives the tool (see [`crate::interrupt`]).
+//! stops, and no stage outlives the tool (see [`crate::process::interrupt`]).
 
 use std::fmt;
 use std::fs::File;
@@ -25,7 +25,7 @@ use std::process::ExitStatus;
 use tempfile::NamedTempFile;
 use thiserror::Error;
 
-use crate::interrupt::{self, WatchedGroup};
+use crate::process::interrupt::{self, WatchedGroup};
 
 /// How many trailing lines of a stage's stderr go into reports and errors.
 const STDERR_TAIL_LINES: usize = 10;

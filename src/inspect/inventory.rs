@@ -3,20 +3,18 @@
 
 use anyhow::{Context, Result, anyhow};
 
-use crate::app::{Fatal, load_settings};
-use crate::cli::Common;
-use crate::config::Settings;
-use crate::facts::key_style_from_listing;
-use crate::store::Store;
-use crate::store::keys::{Slot, group_slots};
-use crate::store::retry::RetryStore;
-use crate::store::s3::{KeyStyle, S3Store};
+use crate::commands::cli::Common;
+use crate::config::{Settings, load_settings_or_fatal};
+use crate::exit::Fatal;
+use crate::plan::facts::key_style_from_listing;
+use crate::store::ReadStore;
+use crate::store::keys::{KeyStyle, Slot, group_slots};
 
 /// A config file and the current contents of its bucket.
 pub struct Inventory {
     pub settings: Settings,
     /// The bucket, every request retried.
-    pub store: RetryStore<S3Store>,
+    pub store: Box<dyn ReadStore>,
     /// How the server spells keys (judged from the listing, read-only).
     pub key_style: KeyStyle,
     /// Every slot in the bucket, sorted by prefix.
@@ -30,7 +28,7 @@ impl Inventory {
             .config
             .as_ref()
             .ok_or_else(|| anyhow!(Fatal("this command needs -c FILE".into())))?;
-        let settings = load_settings(path)?;
+        let settings = load_settings_or_fatal(path)?;
         for w in settings.warnings.iter().chain(&settings.secret_warnings) {
             log::warn!("{w}");
         }

@@ -10,10 +10,12 @@ use std::fmt::Write as _;
 use time::OffsetDateTime;
 
 use crate::clock::Clock;
-use crate::coverage::{age_hours, default_max_age_hours, newest_restorable, timeline, windows};
+use crate::inspect::coverage::{
+    age_hours, default_max_age_hours, newest_restorable, timeline, windows,
+};
+use crate::inspect::inventory::Inventory;
+use crate::inspect::list::local_stamp;
 use crate::inspect::{ItemView, item_views};
-use crate::inventory::Inventory;
-use crate::list::local_stamp;
 use crate::store::keys::check_complete;
 
 /// The report of one item and whether it is stale (too old or missing).
@@ -50,7 +52,7 @@ pub fn item_report(view: &ItemView, now: OffsetDateTime, max_age: Option<f64>) -
 }
 
 /// Runs the command; returns the exit status.
-pub fn run(args: &crate::cli::StatusArgs, clock: &Clock) -> anyhow::Result<u8> {
+pub fn run(args: &crate::commands::cli::StatusArgs, clock: &Clock) -> anyhow::Result<u8> {
     let inv = Inventory::open(&args.common)?;
     for slot in &inv.slots {
         if let Err(problem) = check_complete(slot) {
@@ -69,16 +71,16 @@ pub fn run(args: &crate::cli::StatusArgs, clock: &Clock) -> anyhow::Result<u8> {
         stale_items += usize::from(stale);
     }
     Ok(if stale_items > 0 {
-        crate::app::EXIT_ITEM_FAILED
+        crate::exit::EXIT_ITEM_FAILED
     } else {
-        crate::app::EXIT_OK
+        crate::exit::EXIT_OK
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::coverage::SlotState;
+    use crate::inspect::coverage::SlotState;
     use time::macros::datetime;
 
     fn view(states: Vec<SlotState>) -> ItemView {

@@ -1,13 +1,18 @@
 //! PURE: (settings, clock facts, DiffDir facts, bucket listing) -> what to do for every item,
 //! in the legacy order (LEGACY.md §4 to §9). No I/O here: `facts` gathers what the plan needs.
 
+pub mod facts;
+pub mod report;
+pub mod schedule;
+pub mod sources;
+
 use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
 
 use crate::config::{Item, ItemKind, Settings, collisions};
-use crate::schedule::{self, Day, Slot, SlotType};
-use crate::sources::{Encryption, Source};
-use crate::store::s3::KeyStyle;
+use crate::plan::schedule::{Day, Slot, SlotType};
+use crate::plan::sources::{Encryption, Source};
+use crate::store::keys::KeyStyle;
 
 /// What is known about a Subversion repository before planning.
 #[derive(Debug, Clone, PartialEq, Eq)]
