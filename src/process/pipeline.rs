@@ -106,10 +106,10 @@ pub enum PipelineError {
     #[error("not started: {0}")]
     Interrupted(String),
     /// An OS pipe or a stderr buffer could not be created.
-    #[error("cannot set up pipeline plumbing: {0}")]
+    #[error("cannot set up pipeline plumbing")]
     Plumbing(#[source] io::Error),
     /// Waiting for a stage failed.
-    #[error("cannot wait for `{program}` (pipeline stage {stage}): {source}")]
+    #[error("cannot wait for `{program}` (pipeline stage {stage})")]
     Wait {
         /// 0-based index of the stage.
         stage: usize,
