@@ -12,10 +12,10 @@ seconds of the child processes):
   s3napback   s3napback restore --into DIR ITEM (GETs from the S3 server, guard included)
 and prints each (the best of --repeat runs, the three interleaved) as a ratio to the baseline.
 """
-import argparse, os, shutil, socket, subprocess, sys, tempfile, time
+import argparse, os, shutil, subprocess, sys, tempfile
 
 sys.path.insert(0, os.path.dirname(__file__))
-from run import free_port, measure  # noqa: E402
+from run import measure, start_moto  # noqa: E402
 
 
 def main():
@@ -27,21 +27,13 @@ def main():
     a = ap.parse_args()
     binary = os.path.abspath(a.binary)
     work = tempfile.mkdtemp(prefix="s3napback-restore-bench.")
-    port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = start_moto(work)
     env = dict(os.environ, GNUPGHOME=os.path.join(work, "gnupg"))
     os.makedirs(env["GNUPGHOME"], mode=0o700)
     try:
         subprocess.run(["gpg", "--batch", "--passphrase", "", "--quick-gen-key",
                         "Bench <bench@example.com>", "default", "default", "never"],
                        env=env, check=True, capture_output=True)
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), 1).close()
-                break
-            except OSError:
-                time.sleep(0.1)
         src = os.path.join(work, "src")
         os.makedirs(src)
         for i in range(a.mb // 8):
@@ -63,7 +55,7 @@ def main():
         conf = os.path.join(work, "s3napback.conf")
         with open(conf, "w") as f:
             f.write(f"DiffDir {work}/diffs\nBucket bench-restore\nS3Keyfile {work}/key.txt\n"
-                    f"ChunkSize {8 << 20}\nS3Endpoint http://127.0.0.1:{port}\nS3Region us-east-1\n"
+                    f"ChunkSize {8 << 20}\nS3Endpoint {server.endpoint}\nS3Region {server.region}\n"
                     f"GpgRecipient bench@example.com\nDiffs 0\nDirectory {src}\n")
         subprocess.run([binary, "--logconfig", log, "-f", "-c", conf], env=env, check=True)
         stream = os.path.join(work, "stream.gpg")
@@ -94,7 +86,9 @@ def main():
         best = {}
         for _ in range(a.repeat):
             for label, argv in runs:
-                wall, rss, cpu = measure(argv())
+                wall, rss, cpu, status, err = measure(argv())
+                if status != 0:
+                    sys.exit(f"{label}: exit status {status}\n{err.decode(errors='replace')[-3000:]}")
                 old = best.get(label, (float("inf"), 0, float("inf")))
                 best[label] = (min(old[0], wall), rss, min(old[2], cpu))
         rows = [(label,) + best[label] for label, _ in runs]
@@ -104,7 +98,7 @@ def main():
         for label, wall, _rss, cpu in rows:
             print(f"{label:40} {wall:7.2f}s {wall / base_wall:7.2f} {cpu:7.2f}s {cpu / base_cpu:7.2f}")
     finally:
-        server.kill()
+        server.stop()
         shutil.rmtree(work, ignore_errors=True)
 
 
