@@ -17,10 +17,13 @@ use keys::KeyStyle;
 /// The MD5 of `data` as lower-case hex, the form of a plain S3 ETag.
 pub fn md5_hex(data: &[u8]) -> String {
     use md5::{Digest, Md5};
-    Md5::digest(data)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex(&Md5::digest(data))
+}
+
+/// Lower-case hex of a digest (so a digest computed once serves both Content-MD5 and the
+/// ETag comparison).
+pub fn hex(digest: &[u8]) -> String {
+    digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// True for an ETag that is a plain MD5 (32 hex digits): single-part uploads on AWS

@@ -855,8 +855,9 @@ impl ReadStore for S3Store {
 
 impl Store for S3Store {
     fn put(&self, key: &str, body: Bytes) -> Result<(), StoreError> {
+        // one pass over the chunk: the digest gives both Content-MD5 and the hex for the ETag
         let digest = Md5::digest(&body);
-        let md5_hex = super::md5_hex(&body);
+        let md5_hex = super::hex(&digest);
         let md5_b64 = base64::engine::general_purpose::STANDARD.encode(digest);
         let size = body.len();
         self.rt.block_on(async {
