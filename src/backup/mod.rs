@@ -125,13 +125,22 @@ fn new_run_id() -> String {
 
 /// Executes one job's run; logs what it did. On error (logged at ERROR already) the slot
 /// holds what it held before (or, when the failure came during the commit, the next run
-/// finishes replacing it) and the state file is untouched.
-pub fn execute(store: &dyn Store, plan: &Plan, job: &Job, run: &Run) -> Result<UploadSummary> {
+/// finishes replacing it) and the state file is untouched. `listing` is the bucket as
+/// listed at the start of the run: only a slot with leftovers there (a commit marker,
+/// staged chunks) costs requests to check them again.
+pub fn execute(
+    store: &dyn Store,
+    plan: &Plan,
+    job: &Job,
+    run: &Run,
+    listing: &[ObjectInfo],
+) -> Result<UploadSummary> {
     let cat = Category::of(job.kind).target();
     let target = format!("{}:{}", plan.bucket, run.prefix);
     let staging = staging_prefix(&run.prefix, &new_run_id());
     let mut phase = Phase::Staging;
-    match attempt(store, plan, run, &staging, &mut phase) {
+    let leftovers = commit::has_leftovers(store, &run.prefix, listing);
+    match attempt(store, plan, run, &staging, leftovers, &mut phase) {
         Ok(outcome) => {
             for w in &outcome.warnings {
                 log::warn!(target: cat, "{target}: {w}");
@@ -181,18 +190,8 @@ fn discard(store: &dyn Store, staging: &str, target: &str) -> String {
     }
 }
 
-struct Outcome {
-    upload: UploadSummary,
-    warnings: Vec<String>,
-}
-
-fn attempt(
-    store: &dyn Store,
-    plan: &Plan,
-    run: &Run,
-    staging: &str,
-    phase: &mut Phase,
-) -> Result<Outcome> {
+/// Finishes the slot's interrupted commit, if any, and deletes what killed runs staged.
+fn clear_leftovers(store: &dyn Store, plan: &Plan, run: &Run) -> Result<()> {
     if let Some(pending) = commit::pending(store, &run.prefix)? {
         commit::finish(store, &pending, commit::PARALLEL_COPIES)
             .context("finishing the interrupted commit of the slot")?;
@@ -206,6 +205,27 @@ fn attempt(
             plan.bucket,
             run.prefix
         );
+    }
+    Ok(())
+}
+
+struct Outcome {
+    upload: UploadSummary,
+    warnings: Vec<String>,
+}
+
+/// `leftovers`: the start-of-run listing holds a commit marker or staged chunks of the slot,
+/// which are finished or deleted first.
+fn attempt(
+    store: &dyn Store,
+    plan: &Plan,
+    run: &Run,
+    staging: &str,
+    leftovers: bool,
+    phase: &mut Phase,
+) -> Result<Outcome> {
+    if leftovers {
+        clear_leftovers(store, plan, run)?;
     }
     let (work, snapshot_override) = match &run.state {
         Some(StateFile::TarSnapshot { path, fresh }) => {

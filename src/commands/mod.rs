@@ -319,7 +319,7 @@ fn run_config(
                     bucket_ready = true;
                 }
                 let started = std::time::Instant::now();
-                let result = crate::backup::execute(store, &plan, job, run);
+                let result = crate::backup::execute(store, &plan, job, run, &listing);
                 failed += usize::from(result.is_err());
                 if let Some(item) = &mut item {
                     item.record(&result, started.elapsed());

@@ -21,9 +21,10 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use serde::{Deserialize, Serialize};
 
 use super::keys::{
-    COMMIT_NAMESPACE, chunk_key, commit_marker_key, is_reserved, parse_chunk_key, staging_dir,
+    COMMIT_NAMESPACE, chunk_key, commit_marker_key, is_reserved, marker_names_slot,
+    parse_chunk_key, staging_dir,
 };
-use super::{Store, StoreError};
+use super::{ObjectInfo, Store, StoreError};
 
 /// How many copies run at once (as many as chunk uploads).
 pub const PARALLEL_COPIES: usize = 4;
@@ -102,6 +103,20 @@ pub fn delete_abandoned_staging(store: &dyn Store, slot: &str) -> Result<usize, 
         .collect();
     store.delete(&keys)?;
     Ok(keys.len())
+}
+
+/// Whether `listing` (the bucket as listed at the start of the run) holds anything a killed
+/// or failed run left for `slot`: its commit marker or staged chunks. When it holds none,
+/// [`pending`] and [`delete_abandoned_staging`] would find nothing, so a run skips them.
+pub fn has_leftovers(store: &dyn Store, slot: &str, listing: &[ObjectInfo]) -> bool {
+    let dir = staging_dir(slot);
+    let physical_dir = store.physical_key(&dir);
+    listing.iter().any(|o| {
+        marker_names_slot(&o.key, slot)
+            || marker_names_slot(&o.key, &store.physical_key(slot))
+            || o.key.starts_with(&physical_dir)
+            || o.key.starts_with(&dir)
+    })
 }
 
 /// Step 1 alone: the commit marker.
@@ -333,6 +348,16 @@ mod tests {
         }
         assert_eq!(delete_abandoned_staging(&store, SLOT).unwrap(), 1);
         assert_eq!(keys(&store), [chunk_key(&longer, 0), chunk_key(&other, 0)]);
+    }
+
+    #[test]
+    fn leftovers_are_seen_in_the_listing_of_their_slot_only() {
+        let (store, commit) = marked();
+        let listing = store.list("").unwrap();
+        assert!(has_leftovers(&store, SLOT, &listing));
+        assert!(!has_leftovers(&store, "/etc-4-DIFF", &listing));
+        finish(&store, &commit, 2).unwrap();
+        assert!(!has_leftovers(&store, SLOT, &store.list("").unwrap()));
     }
 
     #[test]
