@@ -9,12 +9,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::process::pipeline::{Output, Pipeline, PipelineError};
 use crate::store::keys::{Slot, parse_chunk_key};
-use crate::store::{ReadStore, is_plain_md5, md5_hex};
+use crate::store::{Fetched, ReadStore, is_plain_md5};
 
 /// The problem with chunk `index` whose listed ETag is `etag`, given its bytes.
-pub fn md5_problem(index: u64, etag: Option<&str>, data: &[u8]) -> Option<String> {
+pub fn md5_problem(index: u64, etag: Option<&str>, data: &Fetched) -> Option<String> {
     let etag = etag.filter(|e| is_plain_md5(e))?;
-    let md5 = md5_hex(data);
+    let md5 = data.md5_hex();
     (!md5.eq_ignore_ascii_case(etag))
         .then(|| format!("chunk {index}: MD5 {md5} does not match ETag {etag}"))
 }
@@ -177,16 +177,20 @@ fn read_to_end(stages: &[Vec<String>]) -> Result<(), PipelineError> {
 mod tests {
     use super::*;
 
+    fn fetched(data: &'static [u8]) -> Fetched {
+        Fetched::unhashed(bytes::Bytes::from_static(data))
+    }
+
     #[test]
     fn md5_is_checked_only_against_plain_etags() {
         let md5_abc = "900150983cd24fb0d6963f7d28e17f72";
-        assert_eq!(md5_problem(0, Some(md5_abc), b"abc"), None);
+        assert_eq!(md5_problem(0, Some(md5_abc), &fetched(b"abc")), None);
         assert_eq!(
-            md5_problem(3, Some(md5_abc), b"abd").unwrap(),
+            md5_problem(3, Some(md5_abc), &fetched(b"abd")).unwrap(),
             format!("chunk 3: MD5 4911e516e5aa21d327512e0c8b197616 does not match ETag {md5_abc}")
         );
-        assert_eq!(md5_problem(0, Some("abc-2"), b"x"), None);
-        assert_eq!(md5_problem(0, None, b"x"), None);
+        assert_eq!(md5_problem(0, Some("abc-2"), &fetched(b"x")), None);
+        assert_eq!(md5_problem(0, None, &fetched(b"x")), None);
         assert!(is_plain_md5(md5_abc));
         assert!(!is_plain_md5("900150983cd24fb0d6963f7d28e17f72-3"));
     }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, sync_channel};
 
 use crate::store::keys::parse_chunk_key;
-use crate::store::{ObjectInfo, ReadStore, StoreError, is_plain_md5, md5_hex};
+use crate::store::{Fetched, ObjectInfo, ReadStore, StoreError, is_plain_md5};
 use bytes::{Buf, Bytes};
 
 /// How many chunks are downloading or waiting at once (the one being read included):
@@ -74,7 +74,8 @@ impl ChunkError {
 
 /// Checks a downloaded chunk against its listing entry: size, and MD5 when the ETag is
 /// a plain MD5 (32 hex digits; multipart ETags carry a `-N` suffix and are skipped).
-pub fn check_chunk(info: &ObjectInfo, data: &[u8]) -> Result<(), ChunkError> {
+/// The MD5 is the store's when it computed one on the way, so a chunk is hashed once.
+pub fn check_chunk(info: &ObjectInfo, data: &Fetched) -> Result<(), ChunkError> {
     if data.len() as u64 != info.size {
         return Err(ChunkError::Size {
             key: info.key.clone(),
@@ -85,7 +86,7 @@ pub fn check_chunk(info: &ObjectInfo, data: &[u8]) -> Result<(), ChunkError> {
     if let Some(etag) = &info.etag {
         let etag = etag.trim_matches('"').to_ascii_lowercase();
         if is_plain_md5(&etag) {
-            let md5 = md5_hex(data);
+            let md5 = data.md5_hex();
             if md5 != etag {
                 return Err(ChunkError::Corrupted {
                     key: info.key.clone(),
@@ -200,7 +201,7 @@ fn fetch(store: &dyn ReadStore, pos: u64, info: &ObjectInfo) -> Result<Bytes, Ch
             error: Box::new(error),
         })?;
     check_chunk(info, &data)?;
-    Ok(data)
+    Ok(data.data)
 }
 
 impl Read for ChunkReader {
@@ -243,6 +244,10 @@ mod tests {
     use super::*;
     use time::OffsetDateTime;
 
+    fn fetched(data: &'static [u8]) -> Fetched {
+        Fetched::unhashed(Bytes::from_static(data))
+    }
+
     fn info(size: u64, etag: Option<&str>) -> ObjectInfo {
         ObjectInfo {
             key: "/x-1-FULL:00000000000000000002".into(),
@@ -256,17 +261,17 @@ mod tests {
     fn md5_is_checked_against_plain_etags() {
         // md5("abc")
         let good = "900150983cd24fb0d6963f7d28e17f72";
-        assert!(check_chunk(&info(3, Some(good)), b"abc").is_ok());
-        assert!(check_chunk(&info(3, None), b"abc").is_ok());
-        assert!(check_chunk(&info(3, Some("abcd-2")), b"abc").is_ok());
-        let err = check_chunk(&info(3, Some(good)), b"abd")
+        assert!(check_chunk(&info(3, Some(good)), &fetched(b"abc")).is_ok());
+        assert!(check_chunk(&info(3, None), &fetched(b"abc")).is_ok());
+        assert!(check_chunk(&info(3, Some("abcd-2")), &fetched(b"abc")).is_ok());
+        let err = check_chunk(&info(3, Some(good)), &fetched(b"abd"))
             .unwrap_err()
             .to_string();
         assert!(
             err.contains("/x-1-FULL:00000000000000000002") && err.contains("corrupted"),
             "{err}"
         );
-        let err = check_chunk(&info(4, Some(good)), b"abc").unwrap_err();
+        let err = check_chunk(&info(4, Some(good)), &fetched(b"abc")).unwrap_err();
         assert!(!err.is_missing());
         assert!(err.to_string().contains("3 bytes"), "{err}");
     }

@@ -32,6 +32,36 @@ pub fn is_plain_md5(etag: &str) -> bool {
     etag.len() == 32 && etag.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
+/// An object's bytes as a sized read delivered them, with their MD5 when the store
+/// computed it on the way (to check the body against the GET's ETag), so that a caller
+/// checking the listed ETag does not hash the bytes a second time.
+#[derive(Debug, Clone)]
+pub struct Fetched {
+    /// The object's bytes.
+    pub data: Bytes,
+    /// Their MD5 (lower-case hex), when the store already computed it.
+    pub md5: Option<String>,
+}
+
+impl Fetched {
+    /// The bytes with no digest computed yet.
+    pub fn unhashed(data: Bytes) -> Fetched {
+        Fetched { data, md5: None }
+    }
+
+    /// The MD5 of the bytes (lower-case hex): the store's, else computed now.
+    pub fn md5_hex(&self) -> String {
+        self.md5.clone().unwrap_or_else(|| md5_hex(&self.data))
+    }
+}
+
+impl std::ops::Deref for Fetched {
+    type Target = Bytes;
+    fn deref(&self) -> &Bytes {
+        &self.data
+    }
+}
+
 /// One stored object as a listing reports it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ObjectInfo {
@@ -234,7 +264,7 @@ pub trait ReadStore: Send + Sync {
     /// refused ([`StoreError::BodySize`], permanent), a shorter one is a (transient) error.
     /// Implementations stream and stop reading past `expected`; this default reads the
     /// whole body first.
-    fn get_sized(&self, key: &str, expected: u64) -> Result<Bytes, StoreError> {
+    fn get_sized(&self, key: &str, expected: u64) -> Result<Fetched, StoreError> {
         let data = self.get(key)?;
         if data.len() as u64 != expected {
             return Err(StoreError::BodySize {
@@ -244,7 +274,7 @@ pub trait ReadStore: Send + Sync {
                 received: data.len() as u64,
             });
         }
-        Ok(data)
+        Ok(Fetched::unhashed(data))
     }
     /// How this server spells a logical key in listings (servers such as Garage and MinIO
     /// strip leading `/`); identity on AWS-faithful servers.

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 
 use super::keys::KeyStyle;
-use super::{ObjectInfo, ReadStore, Store, StoreError, error_chain, place};
+use super::{Fetched, ObjectInfo, ReadStore, Store, StoreError, error_chain, place};
 
 /// The log target of retry messages (`Backup.S3napback.S3` in a log config).
 pub const LOG_TARGET: &str = "Backup::S3napback::S3";
@@ -185,7 +185,7 @@ impl<S: Store> ReadStore for RetryStore<S> {
         self.retry("GetObject", key, || self.inner.get(key))
     }
 
-    fn get_sized(&self, key: &str, expected: u64) -> Result<Bytes, StoreError> {
+    fn get_sized(&self, key: &str, expected: u64) -> Result<Fetched, StoreError> {
         self.retry("GetObject", key, || self.inner.get_sized(key, expected))
     }
 

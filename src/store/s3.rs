@@ -47,7 +47,7 @@ use time::OffsetDateTime;
 use tokio::runtime::Runtime;
 
 use super::keys::KeyStyle;
-use super::{BoxError, ObjectInfo, ReadStore, Store, StoreError, is_permanent_answer};
+use super::{BoxError, Fetched, ObjectInfo, ReadStore, Store, StoreError, is_permanent_answer};
 
 /// The region used when nothing else names one (and the one AWS calls the default).
 pub const DEFAULT_REGION: &str = "us-east-1";
@@ -587,7 +587,7 @@ impl S3Store {
     /// Reads one object as a stream, each piece under the stall timeout. With `expected`,
     /// a body announced or found longer is refused before more than `expected` bytes
     /// are held, and a shorter one is an error.
-    fn read_object(&self, key: &str, expected: Option<u64>) -> Result<Bytes, StoreError> {
+    fn read_object(&self, key: &str, expected: Option<u64>) -> Result<Fetched, StoreError> {
         let size_error = |received| StoreError::BodySize {
             bucket: self.bucket.clone(),
             key: key.to_owned(),
@@ -674,20 +674,25 @@ impl S3Store {
             {
                 return Err(size_error(data.len() as u64));
             }
+            let mut md5 = None;
             if let Some(etag) = etag {
-                let md5 = super::md5_hex(&data);
-                if md5 != etag {
+                let digest = super::md5_hex(&data);
+                if digest != etag {
                     return Err(StoreError::EtagMismatch {
                         op: "GetObject",
                         bucket: self.bucket.clone(),
                         key: key.to_owned(),
                         etag,
-                        md5,
+                        md5: digest,
                         size: data.len(),
                     });
                 }
+                md5 = Some(digest);
             }
-            Ok(data.freeze())
+            Ok(Fetched {
+                data: data.freeze(),
+                md5,
+            })
         })
     }
 
@@ -828,10 +833,10 @@ impl ReadStore for S3Store {
     }
 
     fn get(&self, key: &str) -> Result<Bytes, StoreError> {
-        self.read_object(key, None)
+        self.read_object(key, None).map(|f| f.data)
     }
 
-    fn get_sized(&self, key: &str, expected: u64) -> Result<Bytes, StoreError> {
+    fn get_sized(&self, key: &str, expected: u64) -> Result<Fetched, StoreError> {
         self.read_object(key, Some(expected))
     }
 

@@ -353,5 +353,5 @@ fn sized_gets_refuse_longer_bodies_and_report_short_ones() {
     );
     proxy.add(Rule::chunks("GET", Fault::CorruptResponse).times(1));
     let retried = RetryStore::new(store, RetryPolicy::with_retries(1));
-    assert_eq!(retried.get_sized(key, 5000).unwrap(), vec![7u8; 5000]);
+    assert_eq!(retried.get_sized(key, 5000).unwrap().data, vec![7u8; 5000]);
 }
