@@ -1,5 +1,5 @@
-//! Extracting a Directory slot: its decrypted stream through `gzip -dc`, then the
-//! [`guard`](super::guard) (which refuses members that would land outside the restore
+//! Extracting a Directory slot: its decoded stream (see [`decode`](super::decode))
+//! through the [`guard`](super::guard) (which refuses members that would land outside the restore
 //! directory and drops those a partial restore leaves out), then
 //! `tar -x -g /dev/null -C DIR`, which applies the deletions recorded in each DIFF.
 
@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use anyhow::{Result, anyhow};
 
+use super::decode::GzipError;
 use super::guard::{PathFilter, Refusal, TarGuard};
 use crate::process::pipeline::{Output, Pipeline, PipelineError};
 
@@ -28,16 +29,10 @@ impl Extraction {
         })
     }
 
-    /// Extracts one slot: `input` (the stream as stored) through `decode` (the argument
-    /// vectors that decrypt and decompress it) into the directory. Returns tolerated
-    /// warnings; the error of a refused member names it.
-    pub fn run(
-        &self,
-        decode: &[Vec<String>],
-        input: impl Read + Send + 'static,
-    ) -> Result<Vec<String>> {
-        let upstream = Pipeline::start_with_input(decode, input, Output::Reader)?;
-        let guard = TarGuard::new(FinishAtEnd(Some(upstream)), &self.dir, self.filter.clone())?;
+    /// Extracts one slot: `decoded` (the tar stream, decrypted and decompressed) into the
+    /// directory. Returns tolerated warnings; the error of a refused member names it.
+    pub fn run(&self, decoded: impl Read + Send + 'static) -> Result<Vec<String>> {
+        let guard = TarGuard::new(decoded, &self.dir, self.filter.clone())?;
         let tar: Vec<String> = ["tar", "-x", "-g", "/dev/null", "-C"]
             .iter()
             .map(|s| s.to_string())
@@ -61,31 +56,13 @@ impl Extraction {
     }
 }
 
-/// The guard's refusal or the decoding stages' failure, as itself.
+/// The guard's refusal or the decoding's failure, as itself.
 fn unwrap_input(e: io::Error) -> anyhow::Error {
-    if e.get_ref()
-        .is_some_and(|inner| inner.is::<Refusal>() || inner.is::<PipelineError>())
-    {
+    if e.get_ref().is_some_and(|inner| {
+        inner.is::<Refusal>() || inner.is::<PipelineError>() || inner.is::<GzipError>()
+    }) {
         let inner = e.into_inner().expect("checked above");
         return anyhow!("{inner}");
     }
     anyhow!(PipelineError::Input(e))
-}
-
-/// Reads a pipeline's output; at its end, checks how every stage exited (gpg's integrity
-/// check, gzip's CRC), so a failing stage is an error of this reader.
-struct FinishAtEnd(Option<Pipeline>);
-
-impl Read for FinishAtEnd {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let Some(pipeline) = self.0.as_mut() else {
-            return Ok(0);
-        };
-        let n = pipeline.read(buf)?;
-        if n == 0 && !buf.is_empty() {
-            let pipeline = self.0.take().expect("present above");
-            pipeline.finish().map_err(io::Error::other)?;
-        }
-        Ok(n)
-    }
 }

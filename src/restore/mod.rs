@@ -5,6 +5,7 @@
 //! or decompress (databases, Subversion).
 
 pub mod chain;
+pub mod decode;
 pub mod extract;
 pub mod guard;
 pub mod stream;
@@ -25,7 +26,6 @@ use crate::exit::{EXIT_OK, Fatal};
 use crate::inspect::catalog::{SlotKind, physical_item, slots_of, stored_item};
 use crate::inspect::inventory::Inventory;
 use crate::plan::schedule::{Day, is_backup_day};
-use crate::process::pipeline::{Output, Pipeline};
 use crate::process::progress::Progress;
 use crate::store::ReadStore;
 use crate::store::keys::KeyStyle;
@@ -201,16 +201,12 @@ fn destination(args: &RestoreArgs, kind: ItemKind) -> Result<Destination> {
     }
 }
 
-fn argv(v: &[&str]) -> Vec<String> {
-    v.iter().map(|s| s.to_string()).collect()
-}
-
 /// What becomes of a slot's decrypted stream.
 #[derive(Clone, Copy)]
 enum Decode<'a> {
     /// Nothing: the stream as stored, decrypted (`cat`).
     AsStored,
-    /// `gzip -dc` (database and Subversion dumps).
+    /// Decompressed (database and Subversion dumps).
     Gunzip,
     /// Extracted into a directory.
     Extract(&'a Extraction),
@@ -222,7 +218,7 @@ fn encryption_required(settings: &Settings, allow_unencrypted: bool) -> Option<P
     (settings.gpg_recipient.is_some() && !allow_unencrypted).then(|| settings.path.clone())
 }
 
-/// Streams one slot through `[gpg -d]` and `decode` into `sink`. Returns tolerated warnings.
+/// Streams one slot, decrypted when it is OpenPGP, then as `decode` says into `sink`. Returns tolerated warnings.
 fn apply_slot(
     store: &Arc<dyn ReadStore>,
     slot: &Slot,
@@ -233,10 +229,9 @@ fn apply_slot(
     let mut chunks = ChunkReader::new(store.clone(), slot.chunks.clone());
     let head = chunks.peek().context("reading its first chunk")?.to_vec();
     let progress = Progress::new(slot.prefix.clone(), Some(slot.size));
-    let mut reader = progress.wrap(chunks);
-    let mut stages = Vec::new();
-    match detect(&head) {
-        Content::OpenPgp => stages.push(argv(&["gpg", "--batch", "-d"])),
+    let reader = progress.wrap(chunks);
+    let encrypted = match detect(&head) {
+        Content::OpenPgp => true,
         Content::Gzip => {
             if let Some(config) = encrypted_by {
                 bail!(
@@ -246,41 +241,36 @@ fn apply_slot(
                     config.display()
                 );
             }
+            false
         }
         Content::Unknown => bail!(
             "its data is neither gzip nor OpenPGP (starts with {:02x?})",
             &head[..head.len().min(4)]
         ),
-    }
-    let extraction = match decode {
-        Decode::AsStored => None,
-        Decode::Gunzip => {
-            stages.push(argv(&["gzip", "-dc"]));
-            None
-        }
-        Decode::Extract(extraction) => {
-            stages.push(argv(&["gzip", "-dc"]));
-            Some(extraction)
-        }
     };
-    if let Some(extraction) = extraction {
-        let warnings = extraction.run(&stages, reader);
-        log::info!(target: TARGET, "{}", progress.finish());
-        return warnings;
-    }
-    if stages.is_empty() {
-        io::copy(&mut reader, sink)?;
-        log::info!(target: TARGET, "{}", progress.finish());
-        return Ok(Vec::new());
-    }
-    let mut pipeline = Pipeline::start_with_input(&stages, reader, Output::Reader)?;
-    if let Err(e) = io::copy(&mut pipeline, sink) {
-        pipeline.abort();
-        return Err(anyhow!(e).context("writing the output"));
-    }
-    let finished = pipeline.finish();
+    let decrypted = decode::decrypt(reader, encrypted)?;
+    let result = match decode {
+        Decode::AsStored => copy_out(decrypted, sink),
+        Decode::Gunzip => copy_out(decode::gunzip(decrypted), sink),
+        Decode::Extract(extraction) => extraction.run(decode::gunzip(decrypted)),
+    };
     log::info!(target: TARGET, "{}", progress.finish());
-    Ok(finished?.warnings)
+    result
+}
+
+/// Copies a decoded stream into `sink`; an error of the sink says so.
+fn copy_out(mut decoded: impl io::Read, sink: &mut dyn Write) -> Result<Vec<String>> {
+    let mut buf = vec![0u8; 256 << 10];
+    loop {
+        let n = match decoded.read(&mut buf) {
+            Ok(0) => return Ok(Vec::new()),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            // an io::Error shows the error it carries (a chunk's, gpg's, the gzip data's)
+            Err(e) => return Err(e.into()),
+        };
+        sink.write_all(&buf[..n]).context("writing the output")?;
+    }
 }
 
 /// Runs `restore`; returns the exit status.
