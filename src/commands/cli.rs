@@ -112,6 +112,10 @@ pub enum Command {
     /// Print the manual page (roff) to stdout.
     #[command(after_help = "Example:\n  s3napback man > s3napback.1 && man -l s3napback.1")]
     Man(ManArgs),
+    /// The `Compressor pigz` stage: gzip stdin to stdout on every core (backup runs start
+    /// it; it stores data that does not compress instead of deflating it).
+    #[command(hide = true)]
+    Gzip(GzipArgs),
 }
 
 impl Command {
@@ -125,6 +129,7 @@ impl Command {
             Command::Status(a) => &a.common,
             Command::Completions(a) => &a.common,
             Command::Man(a) => &a.common,
+            Command::Gzip(a) => &a.common,
         }
     }
 }
@@ -208,6 +213,19 @@ pub struct CompletionsArgs {
     /// The shell.
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
+}
+
+/// `s3napback gzip`.
+#[derive(Debug, Args)]
+pub struct GzipArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// The deflate level, 1 (fastest) to 9 (smallest).
+    #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u32).range(1..=9))]
+    pub level: u32,
+    /// Compression threads (default: one per core).
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
 }
 
 /// `s3napback man`.

@@ -11,7 +11,7 @@ use anyhow::{Context, Result, anyhow};
 use clap::CommandFactory;
 
 use crate::clock::Clock;
-use crate::commands::cli::{Cli, Command, Common, RunArgs};
+use crate::commands::cli::{Cli, Command, Common, GzipArgs, RunArgs};
 use crate::commands::summary::{ItemSummary, RunSummary};
 use crate::config::{Settings, load_settings_or_fatal};
 use crate::exit::{EXIT_ITEM_FAILED, EXIT_OK, EXIT_USAGE, Fatal};
@@ -75,6 +75,18 @@ fn fatal(message: &str) {
     log::error!(target: Category::Main.target(), fatal = true; "{message}");
 }
 
+/// `s3napback gzip`: a pipeline stage, so its only output besides the data is a line on
+/// stderr when it fails.
+fn compress(args: &GzipArgs) -> u8 {
+    match crate::process::gzip::run(args.level, args.threads) {
+        Ok(()) => EXIT_OK,
+        Err(e) => {
+            eprintln!("s3napback gzip: {e}");
+            EXIT_ITEM_FAILED
+        }
+    }
+}
+
 /// Runs the command line; returns the exit status.
 pub fn run(cli: Cli, clock: Option<Clock>) -> u8 {
     if cli.short_help {
@@ -84,6 +96,7 @@ pub fn run(cli: Cli, clock: Option<Clock>) -> u8 {
     match &cli.command {
         Some(Command::Completions(a)) => return print_completions(a.shell),
         Some(Command::Man(_)) => return print_man(),
+        Some(Command::Gzip(a)) => return compress(a),
         _ => {}
     }
     let common = match &cli.command {
@@ -148,7 +161,7 @@ fn run_logged(cli: &Cli, clock: Option<Clock>) -> u8 {
         Some(Command::Cat(a)) => crate::restore::run_cat(a, &clock),
         Some(Command::Verify(a)) => crate::inspect::verify::run(a, &clock),
         Some(Command::Status(a)) => crate::inspect::status::run(a, &clock),
-        Some(Command::Completions(_) | Command::Man(_)) => Ok(EXIT_OK),
+        Some(Command::Completions(_) | Command::Man(_) | Command::Gzip(_)) => Ok(EXIT_OK),
     };
     match outcome {
         Ok(code) => code,

@@ -9,7 +9,8 @@ use crate::config::Compressor;
 pub type Argv = Vec<String>;
 
 /// The data source of one backup item. `compressor` is the gzip stage: `Gzip` gives the
-/// legacy commands; `Pigz` replaces `gzip` by `pigz` (and tar's `-z` by `| pigz`).
+/// legacy commands; `Pigz` replaces `gzip` by this program's parallel `s3napback gzip`
+/// (and tar's `-z` by `| s3napback gzip`, see [`crate::process::gzip`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Source {
     /// `tar -f - [--exclude E ...] -g SNAPSHOT -C / -czp NAME`
@@ -46,11 +47,19 @@ fn args(items: &[&str]) -> Argv {
 }
 
 impl Compressor {
-    /// The program of the separate compression stage.
+    /// The separate compression stage as the log and test mode print it.
     pub fn program(self) -> &'static str {
         match self {
             Compressor::Gzip => "gzip",
-            Compressor::Pigz => "pigz",
+            Compressor::Pigz => "s3napback gzip",
+        }
+    }
+
+    /// The separate compression stage as it runs.
+    pub fn stage(self) -> Argv {
+        match self {
+            Compressor::Gzip => args(&["gzip"]),
+            Compressor::Pigz => crate::process::gzip::stage(),
         }
     }
 }
@@ -164,7 +173,7 @@ impl Source {
                 tar.push(name.clone());
                 match compressor {
                     Compressor::Gzip => vec![tar],
-                    Compressor::Pigz => vec![tar, args(&["pigz"])],
+                    Compressor::Pigz => vec![tar, compressor.stage()],
                 }
             }
             Source::MySqlDump {
@@ -187,7 +196,7 @@ impl Source {
                     dump.push("--".into());
                 }
                 dump.push(database.clone());
-                vec![dump, args(&[compressor.program()])]
+                vec![dump, compressor.stage()]
             }
             Source::PgDump {
                 compressor,
@@ -205,7 +214,7 @@ impl Source {
                 if let Some(db) = database {
                     dump.extend(["--".to_string(), db.clone()]);
                 }
-                vec![dump, args(&[compressor.program()])]
+                vec![dump, compressor.stage()]
             }
             Source::SvnDump {
                 compressor,
@@ -222,14 +231,14 @@ impl Source {
                     "--".into(),
                     repo.clone(),
                 ],
-                args(&[compressor.program()]),
+                compressor.stage(),
             ],
         }
     }
 
     /// The command as the legacy printed it, spaces of empty parts included
     /// (`tar -f -  -g ...`, `mysqldump --opt   --all-databases | gzip`); with `pigz` the
-    /// same text with the compression stage as it runs (`tar ... -cp NAME | pigz`).
+    /// same text with the compression stage (`tar ... -cp NAME | s3napback gzip`).
     pub fn legacy_text(&self) -> String {
         match self {
             Source::Tar {
@@ -246,7 +255,7 @@ impl Source {
                 );
                 match compressor {
                     Compressor::Gzip => tar,
-                    Compressor::Pigz => format!("{tar} | pigz"),
+                    Compressor::Pigz => format!("{tar} | {}", compressor.program()),
                 }
             }
             Source::MySqlDump {
@@ -422,7 +431,7 @@ mod tests {
     }
 
     #[test]
-    fn pigz_replaces_the_gzip_stage() {
+    fn pigz_replaces_the_gzip_stage_by_our_own() {
         let tar = Source::Tar {
             compressor: Compressor::Pigz,
             excludes: vec![],
@@ -431,7 +440,7 @@ mod tests {
         };
         assert_eq!(
             tar.legacy_text(),
-            "tar -f -  -g /d/_etc.diff -C / -cp /etc | pigz"
+            "tar -f -  -g /d/_etc.diff -C / -cp /etc | s3napback gzip"
         );
         assert_eq!(
             tar.stages(None),
@@ -448,7 +457,7 @@ mod tests {
                     "--",
                     "/etc"
                 ]),
-                args(&["pigz"])
+                crate::process::gzip::stage()
             ]
         );
         let svn = Source::SvnDump {
@@ -459,15 +468,15 @@ mod tests {
         };
         assert_eq!(
             svn.legacy_text(),
-            "svnadmin dump -q -r3:5 --incremental /r | pigz"
+            "svnadmin dump -q -r3:5 --incremental /r | s3napback gzip"
         );
-        assert_eq!(svn.stages(None)[1], args(&["pigz"]));
+        assert_eq!(svn.stages(None)[1][1], "gzip");
         let pg = Source::PgDump {
             compressor: Compressor::Pigz,
             user: None,
             database: Some("db".into()),
         };
-        assert_eq!(pg.legacy_text(), "pg_dump  db | pigz");
+        assert_eq!(pg.legacy_text(), "pg_dump  db | s3napback gzip");
         let my = Source::MySqlDump {
             compressor: Compressor::Pigz,
             socket: None,
@@ -476,7 +485,10 @@ mod tests {
         };
         assert_eq!(
             my.stages(None),
-            vec![args(&["mysqldump", "--opt", "--", "db"]), args(&["pigz"])]
+            vec![
+                args(&["mysqldump", "--opt", "--", "db"]),
+                crate::process::gzip::stage()
+            ]
         );
     }
 
