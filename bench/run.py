@@ -130,10 +130,10 @@ class Server:
         return {"AWS_ACCESS_KEY_ID": self.key, "AWS_SECRET_ACCESS_KEY": self.secret,
                 "AWS_DEFAULT_REGION": self.region, "AWS_REGION": self.region}
 
-    def settle(self, quiet=0.05, limit=300):
+    def settle(self, quiet=0.05, limit=300, report=True):
         """Waits until the server's CPU use stays under `quiet` (a share of one core) for a
-        second: after storing 100 000 objects Garage works on its tables for a minute or
-        more, and a listing timed meanwhile measures that work, not the listing."""
+        second, so that a timed case does not share the cores with the server's own
+        background work left over from the writes before it."""
         start = time.monotonic()
         last = cpu_seconds(self.child.pid)
         while time.monotonic() - start < limit:
@@ -142,7 +142,8 @@ class Server:
             if now is None or last is None or now - last < quiet:
                 break
             last = now
-        note(f"  (the server settled in {time.monotonic() - start:.0f} s)")
+        if report:
+            note(f"  (the server settled in {time.monotonic() - start:.0f} s)")
 
     def stop(self):
         self.child.terminate()
@@ -272,13 +273,18 @@ class Case:
         note(f"  {self.label}: {wall:.2f} s, {rss / 1024:.0f} MB")
 
 
-def run_rounds(cases, rounds):
+def run_rounds(cases, rounds, server=None):
+    """Runs every case `rounds` times in alternated order; with `server`, each after the
+    server is idle again (so no case pays for the server's background work, such as
+    Garage freeing the blocks of the objects the case before replaced)."""
     for r in range(rounds):
         order = cases[r % len(cases):] + cases[:r % len(cases)]
         if r % 2:
             order.reverse()
         note(f"round {r + 1}/{rounds}")
         for case in order:
+            if server:
+                server.settle(report=False)
             case.run(r)
 
 
@@ -444,7 +450,7 @@ def main():
             note("NOTICE: duplicity (with python3-boto3) not installed: skipped")
 
         note("backups")
-        run_rounds(backups, a.rounds)
+        run_rounds(backups, a.rounds, server)
 
         legacy_stream = os.path.join(work, "legacy.gpg")
         subprocess.run(["sh", "-c", tar_gpg + ' > "$3"', "sh", rel, RECIPIENT, legacy_stream],
@@ -462,9 +468,8 @@ def main():
                     Case("s3napback restore (the default-settings FULL)",
                          [binary, "--logconfig", logconf, "restore", "-c", default_conf,
                           "--into", out, src], env, fresh_out)]
-        server.settle()
         note("restores")
-        run_rounds(restores, a.rounds)
+        run_rounds(restores, a.rounds, server)
 
         now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
         load = os.getloadavg()[1]
@@ -518,7 +523,7 @@ def listing_case(a, work, config, tool, env, server):
     if any(p.wait() != 0 for p in fills):
         sys.exit("storing the listing bucket failed")
     note(f"  ({time.monotonic() - start:.0f} s)")
-    server.settle()
+    server.settle()  # after 100 000 PUTs Garage works on its tables for a minute or more
     items = "".join(f"Directory {d}\n" for d in dirs)
     conf = config("listing", 1, items, bucket="listing", encrypt=False)
     cases = [
@@ -527,7 +532,7 @@ def listing_case(a, work, config, tool, env, server):
         Case("`verify`", tool(conf, "verify"), env, accept=(0, 1)),
         Case("test-mode run (`-t`, \"already done today\")", tool(conf, "-t"), env),
     ]
-    run_rounds(cases, a.rounds)
+    run_rounds(cases, a.rounds, server)
     return cases
 
 
