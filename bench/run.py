@@ -131,10 +131,12 @@ class Server:
                 "AWS_DEFAULT_REGION": self.region, "AWS_REGION": self.region}
 
     def settle(self, quiet=0.05, limit=300, report=True):
-        """Waits until the server's CPU use stays under `quiet` (a share of one core) for a
-        second, so that a timed case does not share the cores with the server's own
-        background work left over from the writes before it."""
+        """Flushes dirty pages to disk, then waits until the server's CPU use stays under
+        `quiet` (a share of one core) for a second, so that a timed case does not share the
+        machine with writeback or the server's background work left over from the writes
+        before it."""
         start = time.monotonic()
+        os.sync()  # the writes before, on disk: no writeback during the next case
         last = cpu_seconds(self.child.pid)
         while time.monotonic() - start < limit:
             time.sleep(1)
