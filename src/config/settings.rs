@@ -23,7 +23,8 @@ pub enum Compressor {
     /// `gzip` (tar's own `-z` for trees): the legacy commands.
     #[default]
     Gzip,
-    /// `pigz`: gzip on every core; the same gzip format, restorable with `gzip -d`.
+    /// `pigz`: gzip on every core by the tool's own stage (`s3napback gzip`, in
+    /// `process::gzip`); the same gzip format, restorable with `gzip -d`.
     Pigz,
 }
 
