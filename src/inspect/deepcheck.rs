@@ -7,6 +7,7 @@ use std::path::Path;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use crate::inspect::content::{Content, detect};
 use crate::process::pipeline::{Output, Pipeline, PipelineError};
 use crate::store::keys::{Slot, parse_chunk_key};
 use crate::store::{Fetched, ReadStore, is_plain_md5};
@@ -22,7 +23,7 @@ pub fn md5_problem(index: u64, etag: Option<&str>, data: &Fetched) -> Option<Str
 /// Whether a stream starting with `head` is gzip (else it is taken as OpenPGP); the same
 /// judgement restore makes.
 pub fn is_gzip(head: &[u8]) -> bool {
-    crate::restore::stream::detect(head) == crate::restore::stream::Content::Gzip
+    detect(head) == Content::Gzip
 }
 
 /// The programs that read a stream stored in `file` to its end: `gpg --batch -d` when

@@ -2,6 +2,7 @@
 //! for `verify` and `status`.
 
 pub mod catalog;
+pub mod content;
 pub mod coverage;
 pub mod deepcheck;
 pub mod inventory;

@@ -24,6 +24,7 @@ use crate::commands::cli::{CatArgs, RestoreArgs};
 use crate::config::{CycleSettings, Item, ItemKind, Settings};
 use crate::exit::{EXIT_OK, Fatal};
 use crate::inspect::catalog::{SlotKind, physical_item, slots_of, stored_item};
+use crate::inspect::content::{Content, detect};
 use crate::inspect::inventory::Inventory;
 use crate::plan::schedule::{Day, is_backup_day};
 use crate::process::progress::Progress;
@@ -33,7 +34,7 @@ use crate::store::keys::{Slot, check_complete};
 
 use chain::{Candidate, select_chain};
 use extract::Extraction;
-use stream::{ChunkReader, Content, detect};
+use stream::ChunkReader;
 
 /// The log category of restore messages.
 const TARGET: &str = "Backup::S3napback";

@@ -219,26 +219,6 @@ impl Read for ChunkReader {
     }
 }
 
-/// What a slot's stream holds, judged by its first byte.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Content {
-    /// gzip (`1f 8b`): stored without encryption.
-    Gzip,
-    /// An OpenPGP packet (tag bit 0x80 set): encrypted.
-    OpenPgp,
-    /// Anything else (an empty stream included).
-    Unknown,
-}
-
-/// Judges a stream by its first bytes.
-pub fn detect(head: &[u8]) -> Content {
-    match head {
-        [0x1f, 0x8b, ..] | [0x1f] => Content::Gzip,
-        [b, ..] if b & 0x80 != 0 => Content::OpenPgp,
-        _ => Content::Unknown,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -291,14 +271,5 @@ mod tests {
         // The cause is printed once: by the source chain, not by the text.
         let chain = format!("{:#}", anyhow::Error::new(gone));
         assert_eq!(chain.matches("no such object").count(), 1, "{chain}");
-    }
-
-    #[test]
-    fn content_detection() {
-        assert_eq!(detect(&[0x1f, 0x8b, 8]), Content::Gzip);
-        assert_eq!(detect(&[0x85, 0x02]), Content::OpenPgp);
-        assert_eq!(detect(&[0xc1]), Content::OpenPgp);
-        assert_eq!(detect(b"plain"), Content::Unknown);
-        assert_eq!(detect(b""), Content::Unknown);
     }
 }
