@@ -201,6 +201,8 @@ pub struct StatusArgs {
     #[command(flatten)]
     pub common: Common,
     /// Exit 1 when an item's newest backup is older than this (default: twice its Frequency).
+    /// An older Subversion backup is OK when the repository has no revision after the one
+    /// DiffDir saved (`svnlook youngest`).
     #[arg(long, value_name = "HOURS")]
     pub max_age: Option<f64>,
 }

@@ -7,6 +7,7 @@ pub mod coverage;
 pub mod deepcheck;
 pub mod inventory;
 pub mod list;
+pub mod quiet;
 pub mod status;
 pub mod verify;
 
@@ -17,6 +18,7 @@ use crate::inspect::catalog::{
 };
 use crate::inspect::coverage::{SlotState, by_time};
 use crate::plan::schedule::SlotType;
+use crate::plan::subversion_dir_member;
 use crate::store::keys::KeyStyle;
 use crate::store::keys::Slot;
 
@@ -29,6 +31,8 @@ pub struct ItemView {
     pub frequency: i64,
     /// Its slots, oldest first.
     pub states: Vec<SlotState>,
+    /// For a Subversion repository, its path on this host (what `svnlook` takes).
+    pub repository: Option<String>,
 }
 
 /// Every configured item, in the order of the settings (scopes, then file order), with
@@ -63,13 +67,17 @@ pub fn item_views(
                     label: format!("SubversionDir {}", item.name),
                     frequency,
                     states: Vec::new(),
+                    repository: None,
                 });
             }
             for repo in repos {
+                // Listed as DIR/ENTRY (DIR spelled as the server spells it).
+                let entry = repo.rsplit_once('/').map_or(repo.as_str(), |(_, e)| e);
                 views.push(ItemView {
                     label: format!("Subversion {repo}"),
                     frequency,
                     states: states(SlotKind::Tree, &repo),
+                    repository: Some(subversion_dir_member(&item.name, entry)),
                 });
             }
             continue;
@@ -81,6 +89,7 @@ pub fn item_views(
             label: format!("{} {}", item.kind.legacy_name(), item.name),
             frequency,
             states: states(kind, &physical_item(kind, &logical, style)),
+            repository: (item.kind == ItemKind::Subversion).then(|| item.name.clone()),
         });
     }
     views

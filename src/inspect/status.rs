@@ -3,7 +3,9 @@
 //! `!` a slot failing the structure check), and the restorable windows. Exit 1 when an
 //! item's newest restorable backup (a complete FULL, or the last DIFF of an unbroken chain
 //! after one) is older than the maximum age (`--max-age HOURS`,
-//! default 48 × Frequency) or missing.
+//! default 48 × Frequency) or missing. A Subversion repository past the maximum age is
+//! asked for its youngest revision: with nothing committed after the revision DiffDir saved
+//! it is OK (a backup run uploads nothing then), else STALE, the line saying why.
 
 use std::fmt::Write as _;
 
@@ -15,11 +17,20 @@ use crate::inspect::coverage::{
 };
 use crate::inspect::inventory::Inventory;
 use crate::inspect::list::local_stamp;
+use crate::inspect::quiet::{Verdict, judge};
 use crate::inspect::{ItemView, item_views};
+use crate::plan::facts::subversion_facts;
+use crate::plan::state_file_path;
 use crate::store::keys::check_complete;
 
-/// The report of one item and whether it is stale (too old or missing).
-pub fn item_report(view: &ItemView, now: OffsetDateTime, max_age: Option<f64>) -> (String, bool) {
+/// The report of one item and whether it is stale (too old or missing). `ask` judges a
+/// Subversion repository (by its path) whose newest backup is too old.
+pub fn item_report(
+    view: &ItemView,
+    now: OffsetDateTime,
+    max_age: Option<f64>,
+    ask: &dyn Fn(&str) -> Verdict,
+) -> (String, bool) {
     let limit = max_age.unwrap_or_else(|| default_max_age_hours(view.frequency));
     let mut out = String::new();
     let windows = windows(&view.states);
@@ -30,14 +41,20 @@ pub fn item_report(view: &ItemView, now: OffsetDateTime, max_age: Option<f64>) -
         }
         Some((prefix, time)) => {
             let age = age_hours(now, time);
-            let stale = age > limit;
+            let stamp = local_stamp(time);
+            let verdict = match &view.repository {
+                Some(repo) if age > limit => Some(old_repository(view, prefix, repo, ask)),
+                _ => None,
+            };
+            let stale = age > limit && !verdict.as_ref().is_some_and(|v| v.current);
             let _ = writeln!(
                 out,
-                "{}: {}: newest {} at {} (age {age:.1} h, max {limit:.1} h)",
+                "{}: {}: newest {} at {} (age {age:.1} h, max {limit:.1} h){}",
                 view.label,
                 if stale { "STALE" } else { "OK" },
                 prefix,
-                local_stamp(time),
+                stamp,
+                verdict.map_or_else(String::new, |v| format!("; {}", v.reason)),
             );
             stale
         }
@@ -49,6 +66,25 @@ pub fn item_report(view: &ItemView, now: OffsetDateTime, max_age: Option<f64>) -
         let _ = writeln!(out, "  {w}");
     }
     (out, stale)
+}
+
+/// The verdict on a Subversion repository whose newest restorable slot `newest` is too
+/// old. The revision DiffDir saved belongs to the last upload, so it vouches for the
+/// bucket only when that upload is the newest restorable slot: a newer slot that fails
+/// the checks (or restores nothing) keeps the item stale without asking the repository.
+fn old_repository(
+    view: &ItemView,
+    newest: &str,
+    repo: &str,
+    ask: &dyn Fn(&str) -> Verdict,
+) -> Verdict {
+    match view.states.last() {
+        Some(last) if last.prefix != newest => Verdict {
+            current: false,
+            reason: format!("newer slot {} is not restorable", last.prefix),
+        },
+        _ => ask(repo),
+    }
 }
 
 /// Runs the command; returns the exit status.
@@ -64,9 +100,16 @@ pub fn run(args: &crate::commands::cli::StatusArgs, clock: &Clock) -> anyhow::Re
         }
     }
     let ok = |s: &_| check_complete(s).is_ok();
+    let settings = &inv.settings;
+    let ask = |repo: &str| {
+        judge(
+            &subversion_facts(settings, repo),
+            &state_file_path(settings, repo),
+        )
+    };
     let mut stale_items = 0;
-    for view in item_views(&inv.settings, &inv.slots, inv.key_style, ok) {
-        let (text, stale) = item_report(&view, clock.now(), args.max_age);
+    for view in item_views(settings, &inv.slots, inv.key_style, ok) {
+        let (text, stale) = item_report(&view, clock.now(), args.max_age, &ask);
         print!("{text}");
         stale_items += usize::from(stale);
     }
@@ -88,7 +131,12 @@ mod tests {
             label: "Directory /etc".into(),
             frequency: 1,
             states,
+            repository: None,
         }
+    }
+
+    fn never(repo: &str) -> Verdict {
+        panic!("{repo} asked although its backup is recent or not a repository")
     }
 
     fn st(prefix: &str, t: OffsetDateTime, full: bool, complete: bool) -> SlotState {
@@ -108,7 +156,7 @@ mod tests {
             st("/etc-2-DIFF", datetime!(2026-11-12 04:00 UTC), false, false),
         ]);
         let now = datetime!(2026-11-12 16:00 UTC);
-        let (text, stale) = item_report(&v, now, None);
+        let (text, stale) = item_report(&v, now, None, &never);
         assert!(!stale, "{text}");
         let first = text.lines().next().unwrap();
         assert!(
@@ -118,15 +166,96 @@ mod tests {
         assert!(first.ends_with("(age 36.0 h, max 48.0 h)"), "{text}");
         assert!(text.contains("\n  timeline: FD!\n"), "{text}");
         assert!(text.contains("(FULL /etc-0-FULL + 1 DIFFs); chain broken at /etc-2-DIFF"));
-        let (text, stale) = item_report(&v, now, Some(12.0));
+        let (text, stale) = item_report(&v, now, Some(12.0), &never);
         assert!(stale);
         assert!(text.starts_with("Directory /etc: STALE: newest /etc-1-DIFF"));
     }
 
     #[test]
     fn missing_items_are_stale() {
-        let (text, stale) = item_report(&view(vec![]), datetime!(2026-11-12 16:00 UTC), None);
+        let (text, stale) =
+            item_report(&view(vec![]), datetime!(2026-11-12 16:00 UTC), None, &never);
         assert!(stale);
         assert_eq!(text, "Directory /etc: STALE: no restorable backup\n");
+    }
+
+    fn repository(states: Vec<SlotState>) -> ItemView {
+        ItemView {
+            label: "Subversion /srv/svn/x".into(),
+            frequency: 1,
+            states,
+            repository: Some("/srv/svn/x".into()),
+        }
+    }
+
+    /// A repository backed up with a FULL on 2026-11-10 and a DIFF the day after.
+    fn full_and_diff(diff_complete: bool) -> ItemView {
+        repository(vec![
+            st(
+                "/srv/svn/x-0-FULL",
+                datetime!(2026-11-10 04:00 UTC),
+                true,
+                true,
+            ),
+            st(
+                "/srv/svn/x-1-DIFF",
+                datetime!(2026-11-11 04:00 UTC),
+                false,
+                diff_complete,
+            ),
+        ])
+    }
+
+    fn answer(current: bool, reason: &'static str) -> impl Fn(&str) -> Verdict {
+        move |repo| {
+            assert_eq!(repo, "/srv/svn/x");
+            Verdict {
+                current,
+                reason: reason.into(),
+            }
+        }
+    }
+
+    #[test]
+    fn an_old_backup_of_a_quiet_repository_is_ok() {
+        let v = full_and_diff(true);
+        let now = datetime!(2026-11-15 08:00 UTC);
+        let quiet = answer(true, "no new revisions since r12");
+        let (text, stale) = item_report(&v, now, None, &quiet);
+        assert!(!stale, "{text}");
+        assert_eq!(
+            text.lines().next().unwrap(),
+            "Subversion /srv/svn/x: OK: newest /srv/svn/x-1-DIFF at 2026-11-11 04:00:00 \
+             (age 100.0 h, max 48.0 h); no new revisions since r12"
+        );
+        let behind = answer(false, "r13 to r15 not backed up");
+        let (text, stale) = item_report(&v, now, None, &behind);
+        assert!(stale);
+        assert!(
+            text.starts_with("Subversion /srv/svn/x: STALE: newest /srv/svn/x-1-DIFF")
+                && text.contains("(age 100.0 h, max 48.0 h); r13 to r15 not backed up\n"),
+            "{text}"
+        );
+        // Within the limit, or with no backup at all, the repository is not asked.
+        let (text, stale) = item_report(&v, datetime!(2026-11-11 08:00 UTC), None, &never);
+        assert!(
+            !stale && text.contains("(age 4.0 h, max 48.0 h)\n"),
+            "{text}"
+        );
+        let (text, stale) = item_report(&repository(vec![]), now, None, &never);
+        assert!(stale);
+        assert_eq!(text, "Subversion /srv/svn/x: STALE: no restorable backup\n");
+    }
+
+    #[test]
+    fn a_newer_broken_slot_keeps_an_old_repository_stale() {
+        let v = full_and_diff(false);
+        let (text, stale) = item_report(&v, datetime!(2026-11-15 08:00 UTC), None, &never);
+        assert!(stale);
+        assert!(
+            text.starts_with("Subversion /srv/svn/x: STALE: newest /srv/svn/x-0-FULL")
+                && text.contains("h); newer slot /srv/svn/x-1-DIFF is not restorable\n"),
+            "{text}"
+        );
     }
 }

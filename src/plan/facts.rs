@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 use crate::clock::{Clock, to_local};
 use crate::config::{Item, ItemKind, Settings};
 use crate::plan::schedule;
-use crate::plan::{Facts, SvnFacts, state_file_path};
+use crate::plan::{Facts, SvnFacts, state_file_path, subversion_dir_member};
 use crate::store::ObjectInfo;
 use crate::store::keys::KeyStyle;
 use crate::store::keys::{check_complete, group_slots};
@@ -83,6 +83,15 @@ fn saved_revision(path: &Path) -> Result<Option<u64>, String> {
     }
 }
 
+/// What a backup run knows about a Subversion repository: its youngest revision and the
+/// revision its DiffDir state file saved (also read by `status`).
+pub fn subversion_facts(settings: &Settings, repo: &str) -> SvnFacts {
+    SvnFacts {
+        youngest: svn_youngest(repo),
+        last_saved: saved_revision(&state_file_path(settings, repo)),
+    }
+}
+
 /// The entries of DIR that `svnadmin verify` accepts, in the order the directory listing
 /// returns them (readdir, not sorted: the legacy's order, LEGACY.md §7). The legacy also
 /// tried `.` and `..`, which fail the check silently; `read_dir` never returns them.
@@ -95,7 +104,7 @@ fn verified_repositories(dir: &str) -> Result<Vec<String>, String> {
     Ok(names
         .into_iter()
         .filter(|name| {
-            let repo = format!("{}/{name}", dir.trim_end_matches('/'));
+            let repo = subversion_dir_member(dir, name);
             duct::cmd("svnadmin", ["verify", "-q", repo.as_str()])
                 .stdout_null()
                 .stderr_null()
@@ -142,10 +151,7 @@ pub fn gather(
                     facts
                         .svn
                         .entry(item.name.clone())
-                        .or_insert_with(|| SvnFacts {
-                            youngest: svn_youngest(&item.name),
-                            last_saved: saved_revision(&path),
-                        });
+                        .or_insert_with(|| subversion_facts(settings, &item.name));
                 }
             }
             ItemKind::SubversionDir => {
@@ -154,7 +160,7 @@ pub fn gather(
                     for name in names {
                         pending.push(Item {
                             kind: ItemKind::Subversion,
-                            name: format!("{}/{name}", item.name.trim_end_matches('/')),
+                            name: subversion_dir_member(&item.name, name),
                             ..item.clone()
                         });
                     }

@@ -301,7 +301,7 @@ fn plan_item(
                     for entry in entries {
                         let repo = Item {
                             kind: ItemKind::Subversion,
-                            name: format!("{}/{entry}", item.name.trim_end_matches('/')),
+                            name: subversion_dir_member(&item.name, entry),
                             block: None,
                             ..item.clone()
                         };
@@ -379,23 +379,54 @@ pub fn subversion_step(
         Some(_) => cycle_slot,
     };
     match (slot.slot_type, last) {
-        (Some(SlotType::Diff), Some(saved)) if saved == head => Ok(SvnStep::NoNewRevisions),
-        (Some(SlotType::Diff), Some(saved)) if saved > head => Err(format!(
-            "the revision {saved} saved in {} is newer than the youngest revision {head} of \
-             {repo} (a replaced repository?); delete that file to start with a FULL",
-            revision_file.display()
-        )),
-        (Some(SlotType::Diff), Some(saved)) => Ok(SvnStep::Dump {
-            slot,
-            from: saved + 1,
-            head,
-        }),
+        (Some(SlotType::Diff), Some(saved)) => match compare_revisions(saved, head) {
+            Revisions::UpToDate => Ok(SvnStep::NoNewRevisions),
+            Revisions::Replaced => Err(format!(
+                "the revision {saved} saved in {} is newer than the youngest revision {head} \
+                 of {repo} (a replaced repository?); delete that file to start with a FULL",
+                revision_file.display()
+            )),
+            Revisions::Pending { first, .. } => Ok(SvnStep::Dump {
+                slot,
+                from: first,
+                head,
+            }),
+        },
         _ => Ok(SvnStep::Dump {
             slot,
             from: 0,
             head,
         }),
     }
+}
+
+/// How a repository's youngest revision compares with the revision saved in DiffDir (the
+/// last one backed up).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Revisions {
+    /// Nothing was committed after the saved revision.
+    UpToDate,
+    /// The revisions `first..=last` are not backed up yet.
+    Pending { first: u64, last: u64 },
+    /// The saved revision is newer than the youngest one (a replaced repository?).
+    Replaced,
+}
+
+/// Compares the saved revision with the repository's youngest one.
+pub fn compare_revisions(saved: u64, youngest: u64) -> Revisions {
+    match saved.cmp(&youngest) {
+        std::cmp::Ordering::Equal => Revisions::UpToDate,
+        std::cmp::Ordering::Greater => Revisions::Replaced,
+        std::cmp::Ordering::Less => Revisions::Pending {
+            first: saved + 1,
+            last: youngest,
+        },
+    }
+}
+
+/// The path of a SubversionDir member: `DIR/ENTRY` (a trailing `/` of DIR dropped).
+pub fn subversion_dir_member(dir: &str, entry: &str) -> String {
+    format!("{}/{entry}", dir.trim_end_matches('/'))
 }
 
 /// How the server spells a prefix in listings.

@@ -78,3 +78,23 @@ fn a_saved_revision_beyond_the_youngest_is_an_error() {
         "svnlook youngest /r failed"
     );
 }
+
+#[test]
+fn revisions_compare_with_the_saved_one() {
+    assert_eq!(compare_revisions(12, 12), Revisions::UpToDate);
+    assert_eq!(
+        compare_revisions(12, 15),
+        Revisions::Pending {
+            first: 13,
+            last: 15
+        }
+    );
+    assert_eq!(compare_revisions(0, 0), Revisions::UpToDate);
+    assert_eq!(compare_revisions(9, 5), Revisions::Replaced);
+}
+
+#[test]
+fn subversion_dir_members_are_dir_slash_entry() {
+    assert_eq!(subversion_dir_member("/svn", "a"), "/svn/a");
+    assert_eq!(subversion_dir_member("/svn/", "a"), "/svn/a");
+}

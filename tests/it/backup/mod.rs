@@ -10,6 +10,7 @@ mod restore_paths;
 mod reused_slots;
 mod rotation;
 mod subversion;
+mod subversion_status;
 mod takeover;
 mod temp_file;
 mod test_mode;

@@ -17,18 +17,18 @@ use super::harness::{Run, Site, fetch, gunzip, js3tream_put, pipe_through, prefi
 use crate::support::s3::{S3Server, moto_with_clock};
 use crate::support::svn::SvnRepo;
 
-const CYCLE: &str = "\tDiffs 6\n\tFulls 2\n";
+pub(super) const CYCLE: &str = "\tDiffs 6\n\tFulls 2\n";
 const CHUNK: u64 = 700;
 
 /// A site, a moto server on a fake clock, and the config writer.
-struct Bench {
+pub(super) struct Bench {
     site: Site,
     server: S3Server,
     clock: PathBuf,
 }
 
 impl Bench {
-    fn new() -> Bench {
+    pub(super) fn new() -> Bench {
         let site = Site::new();
         let clock = site.path("s3-clock");
         fs::write(&clock, "@2026-11-12 03:00:00\n").unwrap();
@@ -40,14 +40,14 @@ impl Bench {
         }
     }
 
-    fn conf(&self, body: &str) -> String {
+    pub(super) fn conf(&self, body: &str) -> String {
         let conf = self.site.config(&self.server, CHUNK, true, body);
         conf.display().to_string()
     }
 
     /// Runs the tool at `now` (local = UTC) with the S3 server's clock at the same moment;
     /// the DiffDir files the run wrote get `now` as their mtime, as if written then.
-    fn run(&self, args: &[&str], now: &str) -> Run {
+    pub(super) fn run(&self, args: &[&str], now: &str) -> Run {
         fs::write(&self.clock, format!("@{now}\n")).unwrap();
         let run = self.site.run(args, Some(now));
         let when = system_time(now);
@@ -65,7 +65,7 @@ impl Bench {
     }
 
     /// `s3napback ARGS... -c CONF` (a read-only command), with stdout kept apart.
-    fn command(&self, conf: &str, args: &[&str], now: &str) -> std::process::Output {
+    pub(super) fn command(&self, conf: &str, args: &[&str], now: &str) -> std::process::Output {
         let (k, v) = self.site.gpg.env();
         Command::new(env!("CARGO_BIN_EXE_s3napback"))
             .arg(args[0])
@@ -77,8 +77,19 @@ impl Bench {
             .unwrap()
     }
 
+    /// A SubversionDir: the directory `repos` of the site with a link NAME to each
+    /// repository.
+    pub(super) fn repos_dir(&self, repos: &[(&str, SvnRepo)]) -> PathBuf {
+        let dir = self.site.path("repos");
+        fs::create_dir(&dir).unwrap();
+        for (name, repo) in repos {
+            std::os::unix::fs::symlink(repo.path(), dir.join(name)).unwrap();
+        }
+        dir
+    }
+
     /// The revision file of a repository in DiffDir.
-    fn revision_file(&self, repo: &str) -> PathBuf {
+    pub(super) fn revision_file(&self, repo: &str) -> PathBuf {
         self.site
             .diff_dir()
             .join(format!("{}.diff", repo.replace('/', "_")))
@@ -107,7 +118,7 @@ fn assert_lines(run: &Run, expected: &[String]) {
     assert_eq!(legacy_lines(run), expected, "full log:\n{}", run.log);
 }
 
-fn path(p: &Path) -> String {
+pub(super) fn path(p: &Path) -> String {
     p.display().to_string()
 }
 
@@ -118,7 +129,7 @@ fn system_time(text: &str) -> SystemTime {
     SystemTime::UNIX_EPOCH + Duration::from_secs(t.unix_timestamp() as u64)
 }
 
-fn text(bytes: &[u8]) -> String {
+pub(super) fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
@@ -300,11 +311,7 @@ fn subversion_dir_in_directory_order_and_test_mode_against_todays_slots() {
         ("alpha", SvnRepo::new(1)),
         ("mid", SvnRepo::new(3)),
     ];
-    let dir = b.site.path("repos");
-    fs::create_dir(&dir).unwrap();
-    for (name, repo) in &repos {
-        std::os::unix::fs::symlink(repo.path(), dir.join(name)).unwrap();
-    }
+    let dir = b.repos_dir(&repos);
     fs::create_dir(dir.join("not-a-repo")).unwrap();
     fs::write(dir.join("README"), "not a repository either\n").unwrap();
     let d = path(&dir);
