@@ -68,8 +68,9 @@ fn svn_youngest(repo: &str) -> Result<u64, String> {
         .map_err(|_| format!("svnlook youngest {repo} printed {:?}", text.trim()))
 }
 
-/// The revision number saved in a Subversion state file.
-fn saved_revision(path: &Path) -> Result<Option<u64>, String> {
+/// The revision number saved in a Subversion state file (`None` when there is none yet);
+/// the one reader of these files, for the backup run and `status` alike.
+pub fn saved_revision(path: &Path) -> Result<Option<u64>, String> {
     match fs::read_to_string(path) {
         Ok(text) => text.trim().parse().map(Some).map_err(|_| {
             format!(

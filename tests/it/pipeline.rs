@@ -6,7 +6,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use s3napback::backup::snapshot::{self, Committed, SnapshotWork};
+use s3napback::backup::snapshot::{Committed, SnapshotWork};
 use s3napback::process::pipeline::{Output, Pipeline, PipelineError};
 
 use crate::support::db::{MariaDb, Postgres};
@@ -356,7 +356,10 @@ fn svnadmin_dump_and_revision_file() {
     let pending = SnapshotWork::begin(&revfile, false).unwrap();
     pending.write_revision(repo.youngest()).unwrap();
     pending.commit().unwrap();
-    assert_eq!(snapshot::read_revision(&revfile).unwrap(), Some(3));
+    assert_eq!(
+        s3napback::plan::facts::saved_revision(&revfile).unwrap(),
+        Some(3)
+    );
     assert_eq!(repo.commit_file("trunk/file.txt", "four\n"), 4);
 
     let mut dump = s(&["svnadmin", "dump", "-q", "-r0:HEAD"]);
