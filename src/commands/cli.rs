@@ -225,7 +225,7 @@ pub struct GzipArgs {
     /// The deflate level, 1 (fastest) to 9 (smallest).
     #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u32).range(1..=9))]
     pub level: u32,
-    /// Compression threads (default: one per core).
+    /// Compression threads (default: one per core, at most 8).
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
 }

@@ -25,6 +25,10 @@ pub const SEGMENT: usize = 64 << 10;
 /// encrypted) leaves LZ77 nothing to match.
 pub const INCOMPRESSIBLE_BITS: f64 = 7.9;
 
+/// Threads by default: one per core, at most this many (8 deflate faster than one gpg
+/// encrypts; memory stays under about 4 × threads × [`BLOCK`] in and as much out).
+pub const MAX_THREADS: usize = 8;
+
 /// The argument vector that runs this stage: this program's `gzip` subcommand.
 pub fn stage() -> Vec<String> {
     let exe = std::env::current_exe()
@@ -34,7 +38,8 @@ pub fn stage() -> Vec<String> {
     vec![exe, "gzip".to_string()]
 }
 
-/// `s3napback gzip`: compresses stdin to stdout with `threads` threads (0: one per core).
+/// `s3napback gzip`: compresses stdin to stdout with `threads` threads (0: one per core,
+/// at most [`MAX_THREADS`]).
 /// Dies of SIGPIPE when its reader goes away, as pigz and gzip do, so the pipeline
 /// names the stage after it as the cause.
 pub fn run(level: u32, threads: usize) -> io::Result<()> {
@@ -43,7 +48,7 @@ pub fn run(level: u32, threads: usize) -> io::Result<()> {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
     let threads = match threads {
-        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get().min(MAX_THREADS)),
         n => n,
     };
     // stdout unbuffered (a copy of fd 1): whole members go out in one write each
