@@ -14,7 +14,7 @@ use s3napback::store::s3::S3Store;
 use s3napback::store::{ReadStore, Store};
 
 use crate::backup::harness::{
-    Site, extract, fetch, gunzip, make_tree, pipe_through, prefixes, restored, tree,
+    Site, extract, fetch, gunzip, make_tree, pipe_through, restored, tree,
 };
 use crate::support::s3::moto;
 use crate::support::svn::SvnRepo;
