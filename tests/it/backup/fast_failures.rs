@@ -145,9 +145,8 @@ impl Fast {
     }
 
     /// Runs the backup of `date`; once the failing item's stream is being staged for
-    /// `slot` (`0-FULL`), finds
-    /// the stage `is_stage` picks among the run's children (by its argv in /proc) and
-    /// SIGKILLs it.
+    /// `slot` (`0-FULL`), finds the stage `is_stage` picks among the run's running
+    /// children (by its argv in /proc) and SIGKILLs it.
     fn backup_killing(&self, date: &str, slot: &str, is_stage: fn(&[String]) -> bool) -> Run {
         let now = self.set_clock(date);
         let log_path = self.days.site.path("killed-run.log");
@@ -173,9 +172,8 @@ impl Fast {
                 Instant::now() < deadline,
                 "the stage never ran while staging"
             );
-            let stage = children(child.id())
-                .into_iter()
-                .find(|(_, argv)| is_stage(argv));
+            let running = children(child.id());
+            let stage = running.iter().find(|(_, argv)| is_stage(argv));
             let staging = self
                 .days
                 .store
@@ -183,9 +181,9 @@ impl Fast {
                 .is_ok_and(|staged| !staged.is_empty());
             if let (Some((pid, _)), true) = (stage, staging) {
                 // SAFETY: a plain kill(2) of a process of this test's run.
-                let sent = unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+                let sent = unsafe { libc::kill(*pid as i32, libc::SIGKILL) };
                 assert_eq!(sent, 0, "kill {pid}");
-                break children(child.id());
+                break running;
             }
             std::thread::sleep(Duration::from_millis(30));
         };
@@ -288,7 +286,7 @@ impl Fast {
     }
 }
 
-/// The children of process `parent`: (pid, argv) from /proc.
+/// The running (not yet exited) children of process `parent`: (pid, argv) from /proc.
 fn children(parent: u32) -> Vec<(u32, Vec<String>)> {
     let mut found = Vec::new();
     for entry in fs::read_dir("/proc").unwrap().flatten() {
@@ -302,7 +300,8 @@ fn children(parent: u32) -> Vec<(u32, Vec<String>)> {
             .lines()
             .find_map(|l| l.strip_prefix("PPid:"))
             .and_then(|p| p.trim().parse::<u32>().ok());
-        if ppid != Some(parent) {
+        let exited = status.lines().any(|l| l.starts_with("State:\tZ"));
+        if ppid != Some(parent) || exited {
             continue;
         }
         let Ok(cmdline) = fs::read(entry.path().join("cmdline")) else {
