@@ -19,7 +19,7 @@ use s3napback::store::ReadStore;
 use s3napback::store::keys::staging_dir;
 
 use super::harness::{Run, Site, gunzip, make_tree, noise, pipe_through, restored, tree, words};
-use super::reused_slots::{Days, bucket, state_file};
+use super::reused_slots::{Days, bucket, state_file, untrusted_copy};
 
 /// Large enough that a stage of a big stream is caught while it runs.
 const CHUNK: u64 = 256 << 10;
@@ -59,8 +59,9 @@ impl Fast {
         Fast::setup(false)
     }
 
-    /// The second item in a config file of its own, `other` in S3NAPBACK_CONFIG_DIR,
-    /// named on the command line after `-c`: one run, two config files.
+    /// The second item in a config file of its own, unencrypted, `other` in
+    /// S3NAPBACK_CONFIG_DIR, named on the command line after `-c`: one run, two config
+    /// files, and gpg runs only for the first item.
     fn with_second_config() -> Fast {
         Fast::setup(true)
     }
@@ -86,9 +87,16 @@ impl Fast {
         };
         let days = Days::new(site, CHUNK, &body);
         let other_conf = if second_config {
-            // the same globals, the other item
+            // the same globals but no encryption (gpg cannot fail there), the other item
             let text = fs::read_to_string(&days.conf).unwrap();
-            let globals = text.split("<Directory").next().unwrap();
+            let globals: String = text
+                .split("<Directory")
+                .next()
+                .unwrap()
+                .lines()
+                .filter(|l| !l.starts_with("GpgRecipient"))
+                .map(|l| format!("{l}\n"))
+                .collect();
             let conf = conf_dir.join("other.conf");
             fs::write(&conf, format!("{globals}{}", fast_item(&other))).unwrap();
             conf
@@ -376,6 +384,31 @@ fn gpg_failing_on_a_broken_keyring_keeps_the_old_full() {
         &fast.state,
     );
     run.expect("keydb_search failed");
+}
+
+#[test]
+fn gpg_refusing_the_key_is_the_cause_not_the_gzip_stage_it_cut_off() {
+    let mut fast = Fast::with_second_config();
+    // gpg exits at once; the gzip stage, still compressing, dies writing to it
+    fast.add_big_file(8 << 20);
+    let untrusted = untrusted_copy(&fast.days.site.gpg);
+    fast.days
+        .site
+        .env
+        .push(("GNUPGHOME".into(), untrusted.path_str()));
+    let run = fast.backup("2026-11-13");
+    fast.days.site.env.pop();
+    fast.assert_failed_cleanly(
+        &run,
+        "0-FULL",
+        "`gpg` (pipeline stage 2) failed with exit status 2",
+        &fast.state,
+    );
+    assert!(
+        !run.log.contains("(pipeline stage 1) failed"),
+        "{}",
+        run.log
+    );
 }
 
 #[test]
