@@ -145,6 +145,17 @@ fn fmt_tail(tail: &str) -> String {
     }
 }
 
+/// How reports and errors name a stage: by its program, except a stage that runs this
+/// very program (`Compressor pigz` starts `s3napback gzip` by the executable's full path),
+/// which is named as test mode prints it, `s3napback SUBCOMMAND`.
+fn stage_name(argv: &[String]) -> String {
+    let ours = std::env::current_exe().is_ok_and(|exe| Path::new(&argv[0]) == exe);
+    match argv.get(1) {
+        Some(subcommand) if ours => format!("s3napback {subcommand}"),
+        _ => argv[0].clone(),
+    }
+}
+
 /// What became of one stage.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StageReport {
@@ -296,7 +307,7 @@ impl Pipeline {
         }
         for (index, argv) in stages.iter().enumerate() {
             let last = index + 1 == stages.len();
-            let program = argv[0].clone();
+            let program = stage_name(argv);
             let stderr = tempfile::tempfile().map_err(PipelineError::Plumbing)?;
             let stderr_for_child = stderr.try_clone().map_err(PipelineError::Plumbing)?;
             let group = pipeline.group.as_ref().map(WatchedGroup::pgid);

@@ -36,9 +36,11 @@ pub fn gunzip(input: impl Read + Send + 'static) -> Gunzip<impl Read + Send> {
 const BUFFER: usize = 256 << 10;
 
 /// The compressed data itself is damaged (bad header, bad CRC or length, cut short).
+/// The decoder's complaint is part of the message, not a source: an error chain printed
+/// whole (`{:#}`) would say it twice.
 #[derive(Debug, thiserror::Error)]
 #[error("its gzip data is damaged: {0}")]
-pub struct GzipError(#[source] io::Error);
+pub struct GzipError(io::Error);
 
 /// A decompressing reader; an error of the compressed data is a [`GzipError`], an error
 /// of the stream below (a chunk that failed, gpg that failed) comes through as it was.
@@ -121,6 +123,30 @@ mod tests {
             assert!(
                 err.to_string().starts_with("its gzip data is damaged"),
                 "{err}"
+            );
+            // as a restore reports it: the whole chain, each cause once
+            let chain = format!("{:#}", anyhow::Error::from(err));
+            let parts: Vec<&str> = chain.split(": ").collect();
+            assert!(parts.windows(2).all(|w| w[0] != w[1]), "{chain}");
+        }
+    }
+
+    #[test]
+    fn a_stream_cut_anywhere_but_between_members_is_damaged() {
+        let first = gz(&vec![1u8; 3000]);
+        let whole = [first.clone(), gz(b"second member")].concat();
+        for cut in 1..whole.len() {
+            let result = read_all(whole[..cut].to_vec());
+            if cut == first.len() {
+                // as for `gzip -d`: a whole member is a whole gzip stream
+                assert_eq!(result.unwrap(), vec![1u8; 3000]);
+                continue;
+            }
+            let err = result.unwrap_err();
+            assert!(
+                err.get_ref().is_some_and(|e| e.is::<GzipError>()),
+                "cut at {cut} of {}: {err:?}",
+                whole.len()
             );
         }
     }

@@ -12,6 +12,7 @@ mod kit;
 mod perf;
 mod pipeline;
 mod restore;
+mod restore_damaged_gzip;
 mod restore_safety;
 mod signals;
 mod store;

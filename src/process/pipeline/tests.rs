@@ -31,6 +31,18 @@ fn status_text() {
 }
 
 #[test]
+fn a_stage_of_this_program_is_named_by_its_subcommand() {
+    let exe = std::env::current_exe().unwrap().display().to_string();
+    assert_eq!(stage_name(&[exe.clone(), "gzip".into()]), "s3napback gzip");
+    assert_eq!(stage_name(std::slice::from_ref(&exe)), exe);
+    assert_eq!(stage_name(&argv(&["gpg", "-e"])), "gpg");
+    assert_eq!(
+        stage_name(&argv(&["/usr/bin/s3napback", "gzip"])),
+        "/usr/bin/s3napback"
+    );
+}
+
+#[test]
 fn tail_keeps_last_lines() {
     let text: String = (1..=15).map(|i| format!("line {i}\n")).collect();
     let tail = tail_lines(&text, 10);

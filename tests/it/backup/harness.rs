@@ -286,6 +286,41 @@ pub fn noise(len: usize, seed: u32) -> Vec<u8> {
         .collect()
 }
 
+/// `len` bytes of words picked pseudo-randomly (deflate shrinks them about threefold).
+pub fn words(len: usize, seed: u64) -> Vec<u8> {
+    const WORDS: [&str; 16] = [
+        "backup ",
+        "restore ",
+        "slot ",
+        "chunk ",
+        "cycle\n",
+        "bucket ",
+        "gzip ",
+        "tar ",
+        "stage ",
+        "pipeline ",
+        "snapshot ",
+        "diff ",
+        "full\n",
+        "gpg ",
+        "key ",
+        "object ",
+    ];
+    let mut x = seed;
+    let mut out = Vec::with_capacity(len + 16);
+    while out.len() < len {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        out.extend_from_slice(WORDS[(x % 16) as usize].as_bytes());
+        if x.is_multiple_of(7) {
+            out.extend_from_slice(format!("{} ", x % 100_000).as_bytes());
+        }
+    }
+    out.truncate(len);
+    out
+}
+
 /// Stores `data` as js3tream did: ChunkSize pieces `PREFIX:%020d`, and a final zero-length
 /// object when the length is a multiple of ChunkSize.
 pub fn js3tream_put(store: &dyn Store, prefix: &str, data: &[u8], chunk: usize) {

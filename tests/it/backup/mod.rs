@@ -3,6 +3,7 @@
 mod databases;
 mod directory;
 mod failures;
+mod fast_failures;
 pub(crate) mod harness;
 mod interrupted;
 mod options;

@@ -217,32 +217,7 @@ fn gpg_refusing_the_key_keeps_the_old_slot() {
     let before = bucket(&days.store);
     let state_path = state_file(&days.site, &name);
     let state = fs::read(&state_path).unwrap();
-    // The same recipient, but in a keyring that has only its public key, untrusted:
-    // the recipient check passes, `gpg --batch -e` refuses the key.
-    let untrusted = GpgHome::empty();
-    let exported = Command::new("gpg")
-        .args(
-            days.site
-                .gpg
-                .argv(&["--export", days.site.gpg.recipient()])
-                .iter()
-                .skip(1),
-        )
-        .output()
-        .unwrap();
-    assert!(exported.status.success());
-    let key = untrusted.path().join("key.pub");
-    fs::write(&key, &exported.stdout).unwrap();
-    let imported = Command::new("gpg")
-        .args(
-            untrusted
-                .argv(&["--import", key.to_str().unwrap()])
-                .iter()
-                .skip(1),
-        )
-        .output()
-        .unwrap();
-    assert!(imported.status.success(), "{imported:?}");
+    let untrusted = untrusted_copy(&days.site.gpg);
     days.site.env = vec![("GNUPGHOME".into(), untrusted.path_str())];
     fs::write(src.join("new.txt"), "new on the 13th\n").unwrap();
     let run = days.backup("2026-11-13");
@@ -259,6 +234,30 @@ fn gpg_refusing_the_key_keeps_the_old_slot() {
     let run = days.backup("2026-11-13");
     assert_eq!(run.status, 0, "{}", run.log);
     assert_restores(&days, &src, &name);
+}
+
+/// The same recipient as `gpg`, but in a keyring that has only its public key, untrusted:
+/// the recipient check passes, `gpg --batch -e` refuses the key (exit status 2).
+pub fn untrusted_copy(gpg: &GpgHome) -> GpgHome {
+    let untrusted = GpgHome::empty();
+    let exported = Command::new("gpg")
+        .args(gpg.argv(&["--export", gpg.recipient()]).iter().skip(1))
+        .output()
+        .unwrap();
+    assert!(exported.status.success());
+    let key = untrusted.path().join("key.pub");
+    fs::write(&key, &exported.stdout).unwrap();
+    let imported = Command::new("gpg")
+        .args(
+            untrusted
+                .argv(&["--import", key.to_str().unwrap()])
+                .iter()
+                .skip(1),
+        )
+        .output()
+        .unwrap();
+    assert!(imported.status.success(), "{imported:?}");
+    untrusted
 }
 
 /// Unmounts a tmpfs when dropped.
