@@ -38,7 +38,10 @@ enum State {
     Header,
     /// Inside a member's data (and padding): `left` bytes, handed on unless `drop`.
     Data { left: u64, drop: bool },
-    /// After the end-of-archive blocks: everything is handed on (tar reads no further).
+    /// After the end-of-archive blocks: the rest (the record's zero padding) is read to
+    /// the end and dropped, so the decoding before the guard finishes and is checked, and
+    /// tar, which stops reading at the end-of-archive blocks, is never sent bytes it
+    /// leaves unread (writing them raced with its exit: a broken pipe).
     Trailer,
 }
 
@@ -249,7 +252,10 @@ impl<R: Read> Read for TarGuard<R> {
                 return Ok(n);
             }
             match self.state {
-                State::Trailer => return self.input.read(buf),
+                State::Trailer => {
+                    io::copy(&mut self.input, &mut io::sink())?;
+                    return Ok(0);
+                }
                 State::Data { left: 0, .. } => self.state = State::Header,
                 State::Data { left, drop } => {
                     let want = (buf.len() as u64).min(left) as usize;

@@ -150,3 +150,19 @@ fn a_partial_restore_hands_on_only_the_paths() {
     let data = archive(&[("../outside", EntryType::Regular, "", b"")]);
     assert!(run(&data, root.path(), &["home/foo"]).is_err());
 }
+
+#[test]
+fn the_record_padding_after_the_end_blocks_is_read_but_not_handed_on() {
+    let root = tempfile::tempdir().unwrap();
+    let data = archive(&[("srv/a.txt", EntryType::Regular, "", b"hello")]);
+    let mut padded = data.clone();
+    padded.resize(10240, 0);
+    let mut input = io::Cursor::new(padded);
+    let filter = Arc::new(PathFilter::new(&[]).unwrap());
+    let mut guard = TarGuard::new(&mut input, root.path(), filter).unwrap();
+    let mut out = Vec::new();
+    guard.read_to_end(&mut out).unwrap();
+    drop(guard);
+    assert_eq!(out, data, "up to the end-of-archive blocks, no further");
+    assert_eq!(input.position(), 10240, "the padding was read to the end");
+}
