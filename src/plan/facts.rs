@@ -1,7 +1,7 @@
 //! Gathers what the planner needs to know (I/O lives here, not in `plan`): DiffDir state
 //! file times, Subversion revisions, SubversionDir members, and today's objects in the bucket.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::fs;
 use std::path::Path;
 
@@ -9,21 +9,46 @@ use time::OffsetDateTime;
 
 use crate::clock::{Clock, to_local};
 use crate::config::{Item, ItemKind, Settings};
+use crate::inspect::catalog::{SlotKind, physical_item, slots_of};
 use crate::plan::schedule;
-use crate::plan::{Facts, SvnFacts, state_file_path, subversion_dir_member};
+use crate::plan::{ChainLink, Facts, SvnFacts, state_file_path, subversion_dir_member};
+use crate::restore::chain::{candidates, select_chain};
 use crate::store::ObjectInfo;
 use crate::store::keys::KeyStyle;
-use crate::store::keys::{check_complete, group_slots};
+use crate::store::keys::{Slot, check_complete, group_slots};
 
 /// Prefixes of complete slots whose newest object was modified on the clock's local date
 /// (LEGACY.md §9). An incomplete slot (a killed run, an interrupted commit) is not done:
 /// the run redoes it. The reserved namespace (staging, commit markers) is never a slot.
-pub fn done_today(listing: &[ObjectInfo], clock: &Clock) -> BTreeSet<String> {
-    group_slots(listing.iter().cloned())
-        .into_iter()
+pub fn done_today(slots: &[Slot], clock: &Clock) -> BTreeSet<String> {
+    slots
+        .iter()
         .filter(|slot| check_complete(slot).is_ok())
         .filter(|slot| to_local(slot.last_modified).date() == clock.today())
-        .map(|slot| slot.prefix)
+        .map(|slot| slot.prefix.clone())
+        .collect()
+}
+
+/// The DIFF slots of a Directory or Subversion item (its name as configured) that its
+/// restore chain needs now, exactly as `restore` selects that chain (the newest complete
+/// FULL, then its DIFFs up to the first incomplete one), keyed by prefix as listed.
+pub fn chain_diffs(slots: &[Slot], name: &str, style: KeyStyle) -> HashMap<String, ChainLink> {
+    let item = physical_item(SlotKind::Tree, name, style);
+    let candidates = candidates(&slots_of(slots, SlotKind::Tree, &item));
+    let Ok(selection) = select_chain(&candidates, None, name, "now") else {
+        return HashMap::new();
+    };
+    let date = |c: &crate::restore::chain::Candidate| to_local(c.last_modified).date();
+    let full = date(selection.chain[0]);
+    selection.chain[1..]
+        .iter()
+        .map(|c| {
+            let link = ChainLink {
+                diff: date(c),
+                full,
+            };
+            (c.prefix.clone(), link)
+        })
         .collect()
 }
 
@@ -127,10 +152,11 @@ pub fn gather(
     key_style: KeyStyle,
 ) -> Facts {
     let day = clock.day();
+    let slots = group_slots(listing.iter().cloned());
     let mut facts = Facts {
         day: Some(day),
         force,
-        done_today: done_today(listing, clock),
+        done_today: done_today(&slots, clock),
         key_style,
         ..Facts::default()
     };
@@ -148,6 +174,9 @@ pub fn gather(
                 if let Some(yday) = mtime_yday(&path) {
                     facts.state_mtime_yday.insert(path.clone(), yday);
                 }
+                facts
+                    .chain_diffs
+                    .extend(chain_diffs(&slots, &item.name, key_style));
                 if item.kind == ItemKind::Subversion {
                     facts
                         .svn

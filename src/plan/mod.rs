@@ -9,6 +9,8 @@ pub mod sources;
 use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
 
+use time::Date;
+
 use crate::config::{Item, ItemKind, Settings, collisions};
 use crate::plan::schedule::{Day, Slot, SlotType};
 use crate::plan::sources::{Encryption, Source};
@@ -38,6 +40,10 @@ pub struct Facts {
     pub svn_dirs: HashMap<String, Result<Vec<String>, String>>,
     /// Prefixes (as the server spells them) with an object modified today.
     pub done_today: BTreeSet<String>,
+    /// The DIFF slots (prefixes as the server spells them) that the restore chain of their
+    /// Directory or Subversion item needs today: modified after the item's newest complete
+    /// FULL (LEGACY.md §12). Rewriting one would lose what it holds.
+    pub chain_diffs: HashMap<String, ChainLink>,
     /// How the server spells keys (Garage and MinIO strip the leading `/`).
     pub key_style: KeyStyle,
 }
@@ -51,9 +57,27 @@ impl Default for Facts {
             svn: HashMap::new(),
             svn_dirs: HashMap::new(),
             done_today: BTreeSet::new(),
+            chain_diffs: HashMap::new(),
             key_style: KeyStyle::Faithful,
         }
     }
+}
+
+/// A DIFF slot in its item's restore chain: the local dates of that DIFF and of the FULL
+/// the chain starts from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChainLink {
+    pub diff: Date,
+    pub full: Date,
+}
+
+/// Why a DIFF day's run backs up a FULL instead: its DIFF slot holds a DIFF the restore
+/// chain needs (a FULL day failed or was skipped since).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Promotion {
+    /// The DIFF slot that is kept, e.g. `/etc-1-DIFF`.
+    pub diff_prefix: String,
+    pub link: ChainLink,
 }
 
 /// A tar snapshot or Subversion revision file in DiffDir, to be replaced only on success.
@@ -76,6 +100,8 @@ pub struct Run {
     /// `UseTempFile`: the buffer file in TempDir.
     pub temp_file: Option<PathBuf>,
     pub state: Option<StateFile>,
+    /// Set when a DIFF day backs up a FULL to keep the restore chain (see [`chain_guard`]).
+    pub promoted: Option<Promotion>,
 }
 
 /// The decision for one item.
@@ -234,6 +260,7 @@ fn plan_item(
     };
     let run = |slot: Slot, prefix: String, source: Source, state: Option<StateFile>| Run {
         slot,
+        promoted: None,
         temp_file: item
             .cycle
             .use_temp_file
@@ -259,14 +286,14 @@ fn plan_item(
                     snapshot: path.clone(),
                     name: item.name.clone(),
                 };
+                let promoted = chain_guard(facts, &item.name, slot);
+                let slot = promoted.as_ref().map_or(slot, |(full, _)| *full);
                 let fresh = slot.slot_type == Some(SlotType::Full);
                 let state = StateFile::TarSnapshot { path, fresh };
-                Decision::Run(run(
-                    slot,
-                    slot_prefix(&item.name, slot),
-                    source,
-                    Some(state),
-                ))
+                Decision::Run(Run {
+                    promoted: promoted.map(|(_, why)| why),
+                    ..run(slot, slot_prefix(&item.name, slot), source, Some(state))
+                })
             }
         }
         ItemKind::Subversion => {
@@ -280,6 +307,11 @@ fn plan_item(
                         Err(why) => Decision::Failed(why),
                         Ok(SvnStep::NoNewRevisions) => Decision::NoNewRevisions,
                         Ok(SvnStep::Dump { slot, from, head }) => {
+                            let promoted = chain_guard(facts, &item.name, slot);
+                            let (slot, from) = match &promoted {
+                                Some((full, _)) => (*full, 0),
+                                None => (slot, from),
+                            };
                             let source = Source::SvnDump {
                                 compressor: item.cycle.compressor,
                                 repo: item.name.clone(),
@@ -288,7 +320,10 @@ fn plan_item(
                             };
                             let state = StateFile::SvnRevision { path, head };
                             let prefix = slot_prefix(&item.name, slot);
-                            Decision::Run(run(slot, prefix, source, Some(state)))
+                            Decision::Run(Run {
+                                promoted: promoted.map(|(_, why)| why),
+                                ..run(slot, prefix, source, Some(state))
+                            })
                         }
                     },
                 }
@@ -347,6 +382,32 @@ fn slot_prefix(name: &str, slot: Slot) -> String {
         Some(t) => format!("{name}-{}-{}", slot.number, t.as_str()),
         None => format!("{name}-{}", slot.number),
     }
+}
+
+/// The chain rule (LEGACY.md §7 and §12, fixed): DIFFs build on the previous run, so a
+/// DIFF slot modified after the item's newest complete FULL is part of the restore chain.
+/// When today's DIFF would rewrite such a slot (a FULL day failed or was skipped since),
+/// the run backs up a FULL into today's slot number instead (`NAME-SLOT-FULL`, the tar
+/// snapshot fresh, the Subversion dump from revision 0), as the legacy does for a
+/// repository's first backup; the old DIFF stays for a restore as of its day. A DIFF
+/// already done today stays "already done today" (without `-f`). Returns the FULL slot and
+/// why, or None (not a DIFF slot, or a DIFF the chain does not need).
+pub fn chain_guard(facts: &Facts, name: &str, slot: Slot) -> Option<(Slot, Promotion)> {
+    if slot.slot_type != Some(SlotType::Diff) {
+        return None;
+    }
+    let diff_prefix = slot_prefix(name, slot);
+    let listed = physical(facts, &diff_prefix);
+    // Today's DIFF is "already done today" (LEGACY.md §9) unless `-f` asks to redo it.
+    if !facts.force && facts.done_today.contains(&listed) {
+        return None;
+    }
+    let link = *facts.chain_diffs.get(&listed)?;
+    let full = Slot {
+        slot_type: Some(SlotType::Full),
+        ..slot
+    };
+    Some((full, Promotion { diff_prefix, link }))
 }
 
 /// What a Subversion repository needs today (LEGACY.md §7, steps 2 and 3).

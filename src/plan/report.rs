@@ -5,7 +5,7 @@
 use log::Level;
 
 use crate::config::ItemKind;
-use crate::plan::{Decision, Job, Plan, Run};
+use crate::plan::{Decision, Job, Plan, Promotion, Run};
 
 /// A log4perl category of the legacy tool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -175,9 +175,25 @@ pub fn job_lines(plan: &Plan, job: &Job) -> Vec<Line> {
             Level::Error,
             format!("{} {}: {why}", job.kind.legacy_name(), job.name),
         )),
-        Decision::Run(run) => lines.push(announce(run)),
+        Decision::Run(run) => {
+            lines.extend(run.promoted.as_ref().map(|p| promotion_line(job, run, p)));
+            lines.push(announce(run));
+        }
     }
     lines
+}
+
+/// The WARN of a DIFF day that backs up a FULL to keep the restore chain.
+fn promotion_line(job: &Job, run: &Run, promotion: &Promotion) -> Line {
+    Line::new(
+        Category::of(job.kind),
+        Level::Warn,
+        format!(
+            "{}: a DIFF into {} would replace the DIFF of {} that the restore chain since \
+             the FULL of {} needs; backing up a FULL ({}) instead",
+            job.name, promotion.diff_prefix, promotion.link.diff, promotion.link.full, run.prefix
+        ),
+    )
 }
 
 /// In test mode: the commands a run would execute, one line each, in the legacy form.

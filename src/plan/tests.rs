@@ -98,3 +98,237 @@ fn subversion_dir_members_are_dir_slash_entry() {
     assert_eq!(subversion_dir_member("/svn", "a"), "/svn/a");
     assert_eq!(subversion_dir_member("/svn/", "a"), "/svn/a");
 }
+
+mod chain_guard {
+    //! The chain rule: a DIFF day whose DIFF slot holds a DIFF of the current restore
+    //! chain backs up a FULL into that slot number instead.
+
+    use std::fs;
+
+    use time::OffsetDateTime;
+    use time::macros::{date, datetime};
+
+    use super::super::facts::chain_diffs;
+    use super::super::*;
+    use crate::config::parse_str;
+    use crate::plan::report::job_lines;
+    use crate::store::ObjectInfo;
+    use crate::store::keys::{KeyStyle, Slot as StoredSlot, group_slots};
+
+    /// Day 14 of the story: `Diffs 1`, `Fulls 1`, slot `yday % 2`, so slot 1 is a DIFF.
+    const DAY_14: Day = Day {
+        yday: 317,
+        epoch_days: 20_771,
+    };
+
+    struct Setup {
+        _root: tempfile::TempDir,
+        settings: Settings,
+    }
+
+    fn setup() -> Setup {
+        let root = tempfile::tempdir().unwrap();
+        let diffs = root.path().join("diffs");
+        fs::create_dir(&diffs).unwrap();
+        let text = format!(
+            "DiffDir {}\nBucket b.example.com\nChunkSize 1000\n\
+             <Directory /etc>\n\tDiffs 1\n\tFulls 1\n</Directory>\n\
+             <Subversion /svn/a>\n\tDiffs 1\n\tFulls 1\n</Subversion>\n",
+            diffs.display()
+        );
+        let doc = parse_str(&root.path().join("t.conf"), &text).expect("parses");
+        let settings = Settings::from_document(&doc).expect("valid");
+        Setup {
+            _root: root,
+            settings,
+        }
+    }
+
+    fn link() -> ChainLink {
+        ChainLink {
+            diff: date!(2026 - 11 - 12),
+            full: date!(2026 - 11 - 11),
+        }
+    }
+
+    fn facts(chain: &[&str]) -> Facts {
+        let mut svn = HashMap::new();
+        svn.insert(
+            "/svn/a".to_string(),
+            SvnFacts {
+                youngest: Ok(14),
+                last_saved: Ok(Some(12)),
+            },
+        );
+        Facts {
+            day: Some(DAY_14),
+            svn,
+            chain_diffs: chain.iter().map(|p| (p.to_string(), link())).collect(),
+            ..Facts::default()
+        }
+    }
+
+    fn runs(plan: &Plan) -> Vec<&Run> {
+        plan.jobs
+            .iter()
+            .map(|j| match &j.decision {
+                Decision::Run(r) => r,
+                other => panic!("{}: {other:?}", j.name),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_diff_the_chain_needs_turns_the_run_into_a_full() {
+        let s = setup();
+        let plan = plan(&s.settings, &facts(&["/etc-1-DIFF", "/svn/a-1-DIFF"]));
+        let runs = runs(&plan);
+        assert_eq!(runs[0].prefix, "/etc-1-FULL");
+        assert!(matches!(
+            runs[0].state,
+            Some(StateFile::TarSnapshot { fresh: true, .. })
+        ));
+        assert_eq!(
+            runs[0].promoted,
+            Some(Promotion {
+                diff_prefix: "/etc-1-DIFF".into(),
+                link: link()
+            })
+        );
+        assert_eq!(runs[1].prefix, "/svn/a-1-FULL");
+        assert!(matches!(
+            runs[1].source,
+            Source::SvnDump {
+                from: 0,
+                to: 14,
+                ..
+            }
+        ));
+        let lines = job_lines(&plan, &plan.jobs[0]);
+        assert_eq!(lines[0].text, "directory => /etc");
+        let lines = &lines[1..];
+        assert_eq!(lines[0].level, log::Level::Warn);
+        assert_eq!(
+            lines[0].text,
+            "/etc: a DIFF into /etc-1-DIFF would replace the DIFF of 2026-11-12 that the \
+             restore chain since the FULL of 2026-11-11 needs; backing up a FULL \
+             (/etc-1-FULL) instead"
+        );
+        assert_eq!(lines[1].text, "Directory /etc -> b.example.com:/etc-1-FULL");
+    }
+
+    #[test]
+    fn a_diff_outside_the_chain_is_rewritten_as_usual() {
+        let s = setup();
+        let plan = plan(&s.settings, &facts(&["/etc-3-DIFF", "/other-1-DIFF"]));
+        let runs = runs(&plan);
+        assert_eq!(runs[0].prefix, "/etc-1-DIFF");
+        assert!(matches!(
+            runs[0].state,
+            Some(StateFile::TarSnapshot { fresh: false, .. })
+        ));
+        assert_eq!(runs[0].promoted, None);
+        assert_eq!(runs[1].prefix, "/svn/a-1-DIFF");
+        assert!(matches!(
+            runs[1].source,
+            Source::SvnDump {
+                from: 13,
+                to: 14,
+                ..
+            }
+        ));
+        assert_eq!(
+            job_lines(&plan, &plan.jobs[0]).len(),
+            2,
+            "block line, announce"
+        );
+    }
+
+    #[test]
+    fn the_rule_follows_the_servers_spelling_and_leaves_fulls_alone() {
+        let stripped = Facts {
+            key_style: KeyStyle::StripLeadingSlashes,
+            ..facts(&["etc-1-DIFF"])
+        };
+        let diff = Slot {
+            number: 1,
+            slot_type: Some(SlotType::Diff),
+        };
+        let (full, why) = chain_guard(&stripped, "/etc", diff).unwrap();
+        assert_eq!(full.slot_type, Some(SlotType::Full));
+        assert_eq!((full.number, why.diff_prefix.as_str()), (1, "/etc-1-DIFF"));
+        assert_eq!(chain_guard(&facts(&["etc-1-DIFF"]), "/etc", diff), None);
+        let full_day = Slot {
+            number: 0,
+            slot_type: Some(SlotType::Full),
+        };
+        assert_eq!(
+            chain_guard(&facts(&["/etc-0-DIFF"]), "/etc", full_day),
+            None
+        );
+        assert_eq!(
+            chain_guard(&facts(&["/etc-0-FULL"]), "/etc", full_day),
+            None
+        );
+    }
+
+    #[test]
+    fn todays_diff_stays_already_done_unless_forced() {
+        let done = Facts {
+            done_today: ["/etc-1-DIFF".to_string()].into(),
+            ..facts(&["/etc-1-DIFF"])
+        };
+        let diff = Slot {
+            number: 1,
+            slot_type: Some(SlotType::Diff),
+        };
+        assert_eq!(chain_guard(&done, "/etc", diff), None);
+        let forced = Facts {
+            force: true,
+            ..done
+        };
+        let (full, _) = chain_guard(&forced, "/etc", diff).unwrap();
+        assert_eq!(slot_prefix("/etc", full), "/etc-1-FULL");
+    }
+
+    fn listing(slots: &[(&str, OffsetDateTime)]) -> Vec<StoredSlot> {
+        group_slots(slots.iter().map(|(prefix, at)| ObjectInfo {
+            key: format!("{prefix}:00000000000000000000"),
+            size: 10,
+            last_modified: *at,
+            etag: None,
+        }))
+    }
+
+    #[test]
+    fn the_chain_is_the_diffs_after_the_newest_complete_full() {
+        let d11 = datetime!(2026-11-11 12:00 UTC);
+        let d12 = datetime!(2026-11-12 12:00 UTC);
+        let d13 = datetime!(2026-11-13 12:00 UTC);
+        // day 13's FULL failed: the DIFF of day 12 is needed
+        let slots = listing(&[("/etc-0-FULL", d11), ("/etc-1-DIFF", d12)]);
+        let chain = chain_diffs(&slots, "/etc", KeyStyle::Faithful);
+        assert_eq!(chain.len(), 1);
+        assert_eq!(chain["/etc-1-DIFF"], link());
+        // day 13's FULL worked: the DIFF of day 12 is older, not needed
+        let slots = listing(&[("/etc-0-FULL", d13), ("/etc-1-DIFF", d12)]);
+        assert!(chain_diffs(&slots, "/etc", KeyStyle::Faithful).is_empty());
+        // another item's slots and a stripped spelling
+        let slots = listing(&[
+            ("etc-0-FULL", d11),
+            ("etc-1-DIFF", d12),
+            ("etcx-1-DIFF", d12),
+        ]);
+        let chain = chain_diffs(&slots, "/etc", KeyStyle::StripLeadingSlashes);
+        assert_eq!(chain.keys().collect::<Vec<_>>(), vec!["etc-1-DIFF"]);
+        // no FULL at all: no chain to keep
+        assert!(
+            chain_diffs(
+                &listing(&[("/etc-1-DIFF", d12)]),
+                "/etc",
+                KeyStyle::Faithful
+            )
+            .is_empty()
+        );
+    }
+}

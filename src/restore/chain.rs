@@ -10,8 +10,9 @@
 
 use time::OffsetDateTime;
 
+use crate::inspect::catalog::SlotName;
 use crate::plan::schedule::SlotType;
-use crate::store::keys::SlotProblem;
+use crate::store::keys::{Slot, SlotProblem, check_complete};
 
 /// One slot of the item, as the chain selection sees it.
 #[derive(Debug, Clone, PartialEq)]
@@ -32,6 +33,22 @@ impl Candidate {
     fn is_full(&self) -> bool {
         self.slot_type != Some(SlotType::Diff)
     }
+}
+
+/// The candidates of one item's slots (as `inspect::catalog::slots_of` finds them), each
+/// judged complete or not by `store::keys::check_complete`: what restore chooses from, and
+/// what a backup run checks before it rewrites a DIFF slot.
+pub fn candidates(item_slots: &[(SlotName, &Slot)]) -> Vec<Candidate> {
+    item_slots
+        .iter()
+        .map(|(name, slot)| Candidate {
+            prefix: slot.prefix.clone(),
+            number: name.number,
+            slot_type: name.slot_type,
+            last_modified: slot.last_modified,
+            problem: check_complete(slot).err(),
+        })
+        .collect()
 }
 
 /// Why no chain can be restored.

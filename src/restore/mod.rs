@@ -32,7 +32,7 @@ use crate::store::ReadStore;
 use crate::store::keys::KeyStyle;
 use crate::store::keys::{Slot, check_complete};
 
-use chain::{Candidate, select_chain};
+use chain::select_chain;
 use extract::Extraction;
 use stream::ChunkReader;
 
@@ -293,16 +293,7 @@ pub fn run(args: &RestoreArgs, clock: &Clock) -> Result<u8> {
         None => (None, "now".to_string(), clock.today()),
     };
     let item_slots = slots_of(&slots, target.slot_kind, &target.stored);
-    let candidates: Vec<Candidate> = item_slots
-        .iter()
-        .map(|(name, slot)| Candidate {
-            prefix: slot.prefix.clone(),
-            number: name.number,
-            slot_type: name.slot_type,
-            last_modified: slot.last_modified,
-            problem: check_complete(slot).err(),
-        })
-        .collect();
+    let candidates = chain::candidates(&item_slots);
     let selection = select_chain(&candidates, until, &args.item, &date_text)?;
     for skipped in &selection.skipped {
         log::warn!(target: TARGET, "{}: {skipped}", args.item);

@@ -352,7 +352,12 @@ fn a_missing_directory_keeps_the_old_full() {
 
 #[test]
 fn a_fatal_tar_error_keeps_the_old_diff() {
-    let fast = Fast::new();
+    let mut fast = Fast::new();
+    // The FULL of the 13th: the DIFF of the 12th is then no longer in the restore chain
+    // and the 14th rewrites it as a DIFF (see backup::chain).
+    let run = fast.backup("2026-11-13");
+    assert_eq!(run.status, 0, "{}", run.log);
+    fast.before = bucket(&fast.days.store);
     // A damaged snapshot file: GNU tar stops with "Error is not recoverable" (exit 2).
     let state_path = state_file(&fast.days.site, &fast.name);
     fs::write(&state_path, "GNU tar-1.35-2\n").unwrap();

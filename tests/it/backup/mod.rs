@@ -1,5 +1,6 @@
 //! End-to-end backups with the real binary, real tools and real S3 servers (issue 3).
 
+mod chain;
 mod databases;
 mod directory;
 mod failures;

@@ -188,6 +188,10 @@ fn a_missing_directory_on_a_full_day_keeps_the_old_full() {
 fn a_fatal_tar_error_on_a_diff_day_keeps_the_old_diff() {
     let (days, src, name) = directory_days(Site::new(), "");
     two_good_days(&days, &src);
+    // The FULL of the 13th: the DIFF of the 12th is then no longer in the restore chain
+    // and the 14th rewrites it as a DIFF (see backup::chain).
+    let run = days.backup("2026-11-13");
+    assert_eq!(run.status, 0, "{}", run.log);
     let before = bucket(&days.store);
     let state_path = state_file(&days.site, &name);
     let good_state = fs::read(&state_path).unwrap();
