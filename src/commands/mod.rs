@@ -305,7 +305,14 @@ fn run_config(
             .unwrap_or_else(|_| facts::key_style_from_listing(&listing)),
         None => facts::key_style_from_listing(&listing),
     };
-    let facts = facts::gather(settings, clock, args.force, &listing, key_style);
+    let facts = facts::gather(
+        settings,
+        clock,
+        args.force,
+        &listing,
+        key_style,
+        &crate::restore::chain::needed_diffs,
+    );
     let done: Vec<String> = facts.done_today.iter().cloned().collect();
     report::emit(&report::bucket_header(&settings.bucket, &today, &done));
     let plan = plan::plan(settings, &facts);

@@ -1,5 +1,6 @@
 //! Gathers what the planner needs to know (I/O lives here, not in `plan`): DiffDir state
-//! file times, Subversion revisions, SubversionDir members, and today's objects in the bucket.
+//! file times, Subversion revisions, SubversionDir members, today's objects in the bucket
+//! and the DIFFs each item's restore chain needs.
 
 use std::collections::{BTreeSet, HashMap};
 use std::fs;
@@ -9,10 +10,8 @@ use time::OffsetDateTime;
 
 use crate::clock::{Clock, to_local};
 use crate::config::{Item, ItemKind, Settings};
-use crate::inspect::catalog::{SlotKind, physical_item, slots_of};
 use crate::plan::schedule;
 use crate::plan::{ChainLink, Facts, SvnFacts, state_file_path, subversion_dir_member};
-use crate::restore::chain::{candidates, select_chain};
 use crate::store::ObjectInfo;
 use crate::store::keys::KeyStyle;
 use crate::store::keys::{Slot, check_complete, group_slots};
@@ -26,29 +25,6 @@ pub fn done_today(slots: &[Slot], clock: &Clock) -> BTreeSet<String> {
         .filter(|slot| check_complete(slot).is_ok())
         .filter(|slot| to_local(slot.last_modified).date() == clock.today())
         .map(|slot| slot.prefix.clone())
-        .collect()
-}
-
-/// The DIFF slots of a Directory or Subversion item (its name as configured) that its
-/// restore chain needs now, exactly as `restore` selects that chain (the newest complete
-/// FULL, then its DIFFs up to the first incomplete one), keyed by prefix as listed.
-pub fn chain_diffs(slots: &[Slot], name: &str, style: KeyStyle) -> HashMap<String, ChainLink> {
-    let item = physical_item(SlotKind::Tree, name, style);
-    let candidates = candidates(&slots_of(slots, SlotKind::Tree, &item));
-    let Ok(selection) = select_chain(&candidates, None, name, "now") else {
-        return HashMap::new();
-    };
-    let date = |c: &crate::restore::chain::Candidate| to_local(c.last_modified).date();
-    let full = date(selection.chain[0]);
-    selection.chain[1..]
-        .iter()
-        .map(|c| {
-            let link = ChainLink {
-                diff: date(c),
-                full,
-            };
-            (c.prefix.clone(), link)
-        })
         .collect()
 }
 
@@ -142,6 +118,11 @@ fn verified_repositories(dir: &str) -> Result<Vec<String>, String> {
         .collect())
 }
 
+/// Which DIFF slots of an item (its name as configured) its restore chain needs now, by
+/// prefix as listed: the read side's judgement (`restore::chain::needed_diffs`), handed in
+/// so that planning does not depend on restoring.
+pub type NeededDiffs<'a> = &'a dyn Fn(&[Slot], &str, KeyStyle) -> HashMap<String, ChainLink>;
+
 /// Gathers the facts for one config file. `listing` is the bucket listing (empty when it
 /// failed); `key_style` tells how the server spells keys.
 pub fn gather(
@@ -150,6 +131,7 @@ pub fn gather(
     force: bool,
     listing: &[ObjectInfo],
     key_style: KeyStyle,
+    needed_diffs: NeededDiffs<'_>,
 ) -> Facts {
     let day = clock.day();
     let slots = group_slots(listing.iter().cloned());
@@ -176,7 +158,7 @@ pub fn gather(
                 }
                 facts
                     .chain_diffs
-                    .extend(chain_diffs(&slots, &item.name, key_style));
+                    .extend(needed_diffs(&slots, &item.name, key_style));
                 if item.kind == ItemKind::Subversion {
                     facts
                         .svn

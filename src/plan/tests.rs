@@ -105,15 +105,12 @@ mod chain_guard {
 
     use std::fs;
 
-    use time::OffsetDateTime;
-    use time::macros::{date, datetime};
+    use time::macros::date;
 
-    use super::super::facts::chain_diffs;
     use super::super::*;
     use crate::config::parse_str;
     use crate::plan::report::job_lines;
-    use crate::store::ObjectInfo;
-    use crate::store::keys::{KeyStyle, Slot as StoredSlot, group_slots};
+    use crate::store::keys::KeyStyle;
 
     /// Day 14 of the story: `Diffs 1`, `Fulls 1`, slot `yday % 2`, so slot 1 is a DIFF.
     const DAY_14: Day = Day {
@@ -289,46 +286,5 @@ mod chain_guard {
         };
         let (full, _) = chain_guard(&forced, "/etc", diff).unwrap();
         assert_eq!(slot_prefix("/etc", full), "/etc-1-FULL");
-    }
-
-    fn listing(slots: &[(&str, OffsetDateTime)]) -> Vec<StoredSlot> {
-        group_slots(slots.iter().map(|(prefix, at)| ObjectInfo {
-            key: format!("{prefix}:00000000000000000000"),
-            size: 10,
-            last_modified: *at,
-            etag: None,
-        }))
-    }
-
-    #[test]
-    fn the_chain_is_the_diffs_after_the_newest_complete_full() {
-        let d11 = datetime!(2026-11-11 12:00 UTC);
-        let d12 = datetime!(2026-11-12 12:00 UTC);
-        let d13 = datetime!(2026-11-13 12:00 UTC);
-        // day 13's FULL failed: the DIFF of day 12 is needed
-        let slots = listing(&[("/etc-0-FULL", d11), ("/etc-1-DIFF", d12)]);
-        let chain = chain_diffs(&slots, "/etc", KeyStyle::Faithful);
-        assert_eq!(chain.len(), 1);
-        assert_eq!(chain["/etc-1-DIFF"], link());
-        // day 13's FULL worked: the DIFF of day 12 is older, not needed
-        let slots = listing(&[("/etc-0-FULL", d13), ("/etc-1-DIFF", d12)]);
-        assert!(chain_diffs(&slots, "/etc", KeyStyle::Faithful).is_empty());
-        // another item's slots and a stripped spelling
-        let slots = listing(&[
-            ("etc-0-FULL", d11),
-            ("etc-1-DIFF", d12),
-            ("etcx-1-DIFF", d12),
-        ]);
-        let chain = chain_diffs(&slots, "/etc", KeyStyle::StripLeadingSlashes);
-        assert_eq!(chain.keys().collect::<Vec<_>>(), vec!["etc-1-DIFF"]);
-        // no FULL at all: no chain to keep
-        assert!(
-            chain_diffs(
-                &listing(&[("/etc-1-DIFF", d12)]),
-                "/etc",
-                KeyStyle::Faithful
-            )
-            .is_empty()
-        );
     }
 }

@@ -8,11 +8,15 @@
 //! newest complete FULL before it (restored up to the skipped FULL), and the chain stops
 //! before the first incomplete DIFF (the DIFFs after it build on it).
 
+use std::collections::HashMap;
+
 use time::OffsetDateTime;
 
-use crate::inspect::catalog::SlotName;
+use crate::clock::to_local;
+use crate::inspect::catalog::{SlotKind, SlotName, physical_item, slots_of};
+use crate::plan::ChainLink;
 use crate::plan::schedule::SlotType;
-use crate::store::keys::{Slot, SlotProblem, check_complete};
+use crate::store::keys::{KeyStyle, Slot, SlotProblem, check_complete};
 
 /// One slot of the item, as the chain selection sees it.
 #[derive(Debug, Clone, PartialEq)]
@@ -151,6 +155,30 @@ pub fn select_chain<'a>(
     let mut chain = vec![full];
     chain.extend(diffs);
     Ok(Selection { chain, skipped })
+}
+
+/// The DIFF slots of a Directory or Subversion item (its name as configured) that its
+/// restore chain needs now (a backup run must not replace them), exactly as `restore`
+/// selects that chain (the newest complete
+/// FULL, then its DIFFs up to the first incomplete one), keyed by prefix as listed.
+pub fn needed_diffs(slots: &[Slot], name: &str, style: KeyStyle) -> HashMap<String, ChainLink> {
+    let item = physical_item(SlotKind::Tree, name, style);
+    let candidates = candidates(&slots_of(slots, SlotKind::Tree, &item));
+    let Ok(selection) = select_chain(&candidates, None, name, "now") else {
+        return HashMap::new();
+    };
+    let date = |c: &Candidate| to_local(c.last_modified).date();
+    let full = date(selection.chain[0]);
+    selection.chain[1..]
+        .iter()
+        .map(|c| {
+            let link = ChainLink {
+                diff: date(c),
+                full,
+            };
+            (c.prefix.clone(), link)
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -303,5 +331,59 @@ mod tests {
             .chain;
         assert_eq!(chain.len(), 1);
         assert_eq!(chain[0].number, 1);
+    }
+
+    mod needed {
+        use super::super::*;
+        use crate::store::ObjectInfo;
+        use crate::store::keys::group_slots;
+        use time::macros::{date, datetime};
+
+        fn listing(slots: &[(&str, OffsetDateTime)]) -> Vec<Slot> {
+            group_slots(slots.iter().map(|(prefix, at)| ObjectInfo {
+                key: format!("{prefix}:00000000000000000000"),
+                size: 10,
+                last_modified: *at,
+                etag: None,
+            }))
+        }
+
+        #[test]
+        fn the_needed_diffs_are_those_after_the_newest_complete_full() {
+            let d11 = datetime!(2026-11-11 12:00 UTC);
+            let d12 = datetime!(2026-11-12 12:00 UTC);
+            let d13 = datetime!(2026-11-13 12:00 UTC);
+            // day 13's FULL failed: the DIFF of day 12 is needed
+            let slots = listing(&[("/etc-0-FULL", d11), ("/etc-1-DIFF", d12)]);
+            let chain = needed_diffs(&slots, "/etc", KeyStyle::Faithful);
+            assert_eq!(chain.len(), 1);
+            assert_eq!(
+                chain["/etc-1-DIFF"],
+                ChainLink {
+                    diff: date!(2026 - 11 - 12),
+                    full: date!(2026 - 11 - 11),
+                }
+            );
+            // day 13's FULL worked: the DIFF of day 12 is older, not needed
+            let slots = listing(&[("/etc-0-FULL", d13), ("/etc-1-DIFF", d12)]);
+            assert!(needed_diffs(&slots, "/etc", KeyStyle::Faithful).is_empty());
+            // another item's slots and a stripped spelling
+            let slots = listing(&[
+                ("etc-0-FULL", d11),
+                ("etc-1-DIFF", d12),
+                ("etcx-1-DIFF", d12),
+            ]);
+            let chain = needed_diffs(&slots, "/etc", KeyStyle::StripLeadingSlashes);
+            assert_eq!(chain.keys().collect::<Vec<_>>(), vec!["etc-1-DIFF"]);
+            // no FULL at all: no chain to keep
+            assert!(
+                needed_diffs(
+                    &listing(&[("/etc-1-DIFF", d12)]),
+                    "/etc",
+                    KeyStyle::Faithful
+                )
+                .is_empty()
+            );
+        }
     }
 }
