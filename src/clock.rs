@@ -47,12 +47,21 @@ impl Clock {
     }
 
     /// The schedule's view of today (LEGACY.md §5).
-    pub fn day(&self) -> crate::plan::schedule::Day {
-        crate::plan::schedule::Day {
+    pub fn day(&self) -> Day {
+        Day {
             yday: i64::from(self.now.ordinal()) - 1,
             epoch_days: self.now.unix_timestamp().div_euclid(86_400),
         }
     }
+}
+
+/// The two numbers the legacy schedule is computed from (LEGACY.md §5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Day {
+    /// Day of the year of the local time, 0-based (1 January = 0).
+    pub yday: i64,
+    /// `floor(unix_seconds / 86400)` (UTC).
+    pub epoch_days: i64,
 }
 
 /// The local offset at an instant, falling back to UTC when the system cannot tell.

@@ -4,14 +4,8 @@
 use crate::config::limits::{MAX_COUNT, MAX_DAYS, MAX_DISCS};
 use crate::config::{CycleSettings, CycleType};
 
-/// The two numbers the legacy schedule is computed from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Day {
-    /// Day of the year of the local time, 0-based (1 January = 0).
-    pub yday: i64,
-    /// `floor(unix_seconds / 86400)` (UTC).
-    pub epoch_days: i64,
-}
+/// The day the schedule is computed from, as the clock reads it.
+pub use crate::clock::Day;
 
 /// FULL or DIFF (databases have neither: their slots carry no type).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
