@@ -3,6 +3,10 @@
 
 use std::path::PathBuf;
 
+use crate::inspect::list::ListArgs;
+use crate::inspect::status::StatusArgs;
+use crate::inspect::verify::VerifyArgs;
+use crate::restore::{CatArgs, RestoreArgs};
 use clap::{Args, Parser, Subcommand};
 
 /// Cycling, incremental, compressed, encrypted backups to S3 (successor of s3napback.pl).
@@ -86,25 +90,25 @@ pub struct RunArgs {
 pub enum Command {
     /// List every slot in the bucket.
     #[command(after_help = "Example:\n  s3napback list -c /etc/s3napback/s3napback.conf --json")]
-    List(ListArgs),
+    List(WithCommon<ListArgs>),
     /// Restore an item as of a date: newest FULL, then its DIFFs, decrypted and extracted.
     #[command(after_help = "Examples:\n  \
         s3napback restore -c /etc/s3napback/s3napback.conf --into /srv/restore /home/foo\n  \
         s3napback restore -c /etc/s3napback/s3napback.conf --at 2026-11-12 --to-stdout all > all.sql")]
-    Restore(RestoreArgs),
+    Restore(WithCommon<RestoreArgs>),
     /// Write one slot's stream, decrypted, to stdout.
     #[command(
         after_help = "Example:\n  s3napback cat -c /etc/s3napback/s3napback.conf /etc-3-FULL | tar -tz"
     )]
-    Cat(CatArgs),
+    Cat(WithCommon<CatArgs>),
     /// Check that every slot is complete and intact, and which dates are restorable.
     #[command(after_help = "Example:\n  s3napback verify -c /etc/s3napback/s3napback.conf --deep")]
-    Verify(VerifyArgs),
+    Verify(WithCommon<VerifyArgs>),
     /// Per item: newest backup, its age, the slot timeline; exit 1 when too old.
     #[command(
         after_help = "Example:\n  s3napback status -c /etc/s3napback/s3napback.conf --max-age 36"
     )]
-    Status(StatusArgs),
+    Status(WithCommon<StatusArgs>),
     /// Print a shell completion script to stdout.
     #[command(after_help = "Example:\n  \
         s3napback completions bash > /usr/share/bash-completion/completions/s3napback")]
@@ -134,77 +138,14 @@ impl Command {
     }
 }
 
-/// `s3napback list`.
+/// A subcommand's own arguments (defined by the stage that runs it) with the options every
+/// command has.
 #[derive(Debug, Args)]
-pub struct ListArgs {
+pub struct WithCommon<T: Args> {
     #[command(flatten)]
     pub common: Common,
-    /// Machine-readable output.
-    #[arg(long)]
-    pub json: bool,
-    /// Exactly what `js3tream -l -b BUCKET` printed.
-    #[arg(long)]
-    pub js3tream: bool,
-}
-
-/// `s3napback restore`.
-#[derive(Debug, Args)]
-pub struct RestoreArgs {
     #[command(flatten)]
-    pub common: Common,
-    /// Restore the state as of the end of this local date (YYYY-MM-DD); default: now.
-    #[arg(long, value_name = "DATE")]
-    pub at: Option<String>,
-    /// Directory to extract into (a file for database and Subversion dumps); nothing is
-    /// written outside it. Writing into / needs an explicit `--into /`.
-    #[arg(long, value_name = "DIR")]
-    pub into: Option<std::path::PathBuf>,
-    /// Write the decompressed dump (databases, Subversion) to stdout.
-    #[arg(long)]
-    pub to_stdout: bool,
-    /// Restore slots stored without encryption even though GpgRecipient is set (refused by
-    /// default: whoever can write to the bucket could have put them there).
-    #[arg(long)]
-    pub allow_unencrypted: bool,
-    /// The item as configured: a Directory path, a MySQL/PostgreSQL name, a Subversion path.
-    pub item: String,
-    /// Only these paths of a Directory item (as tar names them, e.g. home/foo/file).
-    pub paths: Vec<String>,
-}
-
-/// `s3napback cat`.
-#[derive(Debug, Args)]
-pub struct CatArgs {
-    #[command(flatten)]
-    pub common: Common,
-    /// The slot prefix, e.g. /etc-3-FULL or MySQL/--all-databases-5.
-    pub prefix: String,
-    /// Restore slots stored without encryption even though GpgRecipient is set (refused by
-    /// default: whoever can write to the bucket could have put them there).
-    #[arg(long)]
-    pub allow_unencrypted: bool,
-}
-
-/// `s3napback verify`.
-#[derive(Debug, Args)]
-pub struct VerifyArgs {
-    #[command(flatten)]
-    pub common: Common,
-    /// Also download every chunk, check its MD5, decrypt and read every stream to its end.
-    #[arg(long)]
-    pub deep: bool,
-}
-
-/// `s3napback status`.
-#[derive(Debug, Args)]
-pub struct StatusArgs {
-    #[command(flatten)]
-    pub common: Common,
-    /// Exit 1 when an item's newest backup is older than this (default: twice its Frequency).
-    /// An older Subversion backup is OK when the repository has no revision after the one
-    /// DiffDir saved (`svnlook youngest`).
-    #[arg(long, value_name = "HOURS")]
-    pub max_age: Option<f64>,
+    pub args: T,
 }
 
 /// `s3napback completions SHELL`.

@@ -156,11 +156,21 @@ fn run_logged(cli: &Cli, clock: Option<Clock>) -> u8 {
     };
     let outcome = match &cli.command {
         None => Ok(backup_run(&cli.run, &clock)),
-        Some(Command::List(a)) => crate::inspect::list::run(a, &clock),
-        Some(Command::Restore(a)) => crate::restore::run(a, &clock),
-        Some(Command::Cat(a)) => crate::restore::run_cat(a, &clock),
-        Some(Command::Verify(a)) => crate::inspect::verify::run(a, &clock),
-        Some(Command::Status(a)) => crate::inspect::status::run(a, &clock),
+        Some(Command::List(a)) => {
+            crate::inspect::list::run(&a.args, a.common.config.as_deref(), &clock)
+        }
+        Some(Command::Restore(a)) => {
+            crate::restore::run(&a.args, a.common.config.as_deref(), &clock)
+        }
+        Some(Command::Cat(a)) => {
+            crate::restore::run_cat(&a.args, a.common.config.as_deref(), &clock)
+        }
+        Some(Command::Verify(a)) => {
+            crate::inspect::verify::run(&a.args, a.common.config.as_deref(), &clock)
+        }
+        Some(Command::Status(a)) => {
+            crate::inspect::status::run(&a.args, a.common.config.as_deref(), &clock)
+        }
         Some(Command::Completions(_) | Command::Man(_) | Command::Gzip(_)) => Ok(EXIT_OK),
     };
     match outcome {

@@ -1,9 +1,10 @@
 //! What the read-only commands (list, restore, cat, verify, status) start from: one config
 //! file's settings, a connection to its bucket, and the bucket's slots.
 
+use std::path::Path;
+
 use anyhow::{Context, Result, anyhow};
 
-use crate::commands::cli::Common;
 use crate::config::{Settings, load_settings_or_fatal};
 use crate::exit::Fatal;
 use crate::plan::facts::key_style_from_listing;
@@ -22,12 +23,9 @@ pub struct Inventory {
 }
 
 impl Inventory {
-    /// Loads `-c FILE`, connects and lists the whole bucket.
-    pub fn open(common: &Common) -> Result<Inventory> {
-        let path = common
-            .config
-            .as_ref()
-            .ok_or_else(|| anyhow!(Fatal("this command needs -c FILE".into())))?;
+    /// Loads `-c FILE` (`config`), connects and lists the whole bucket.
+    pub fn open(config: Option<&Path>) -> Result<Inventory> {
+        let path = config.ok_or_else(|| anyhow!(Fatal("this command needs -c FILE".into())))?;
         let settings = load_settings_or_fatal(path)?;
         for w in settings.warnings.iter().chain(&settings.secret_warnings) {
             log::warn!("{w}");

@@ -4,6 +4,7 @@
 pub mod js3tream;
 
 use std::fmt::Write as _;
+use std::path::Path;
 
 use anyhow::Context as _;
 use serde::Serialize;
@@ -105,9 +106,20 @@ pub fn table(entries: &[Entry]) -> String {
     out
 }
 
+/// `s3napback list`.
+#[derive(Debug, clap::Args)]
+pub struct ListArgs {
+    /// Machine-readable output.
+    #[arg(long)]
+    pub json: bool,
+    /// Exactly what `js3tream -l -b BUCKET` printed.
+    #[arg(long)]
+    pub js3tream: bool,
+}
+
 /// Runs the command; returns the exit status.
-pub fn run(args: &crate::commands::cli::ListArgs, _clock: &Clock) -> anyhow::Result<u8> {
-    let inv = Inventory::open(&args.common)?;
+pub fn run(args: &ListArgs, config: Option<&Path>, _clock: &Clock) -> anyhow::Result<u8> {
+    let inv = Inventory::open(config)?;
     let text = if args.js3tream {
         // js3tream listed every object, chunk keys or not, in the server's order.
         let objects = inv

@@ -8,6 +8,7 @@
 //! it is OK (a backup run uploads nothing then), else STALE, the line saying why.
 
 use std::fmt::Write as _;
+use std::path::Path;
 
 use time::OffsetDateTime;
 
@@ -87,9 +88,19 @@ fn old_repository(
     }
 }
 
+/// `s3napback status`.
+#[derive(Debug, clap::Args)]
+pub struct StatusArgs {
+    /// Exit 1 when an item's newest backup is older than this (default: twice its Frequency).
+    /// An older Subversion backup is OK when the repository has no revision after the one
+    /// DiffDir saved (`svnlook youngest`).
+    #[arg(long, value_name = "HOURS")]
+    pub max_age: Option<f64>,
+}
+
 /// Runs the command; returns the exit status.
-pub fn run(args: &crate::commands::cli::StatusArgs, clock: &Clock) -> anyhow::Result<u8> {
-    let inv = Inventory::open(&args.common)?;
+pub fn run(args: &StatusArgs, config: Option<&Path>, clock: &Clock) -> anyhow::Result<u8> {
+    let inv = Inventory::open(config)?;
     for slot in &inv.slots {
         if let Err(problem) = check_complete(slot) {
             log::warn!(

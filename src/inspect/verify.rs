@@ -4,6 +4,7 @@
 //! Exit 1 on any problem, and when a configured item has no complete FULL.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use crate::clock::Clock;
 use crate::inspect::catalog::{SlotKind, parse_prefix};
@@ -49,9 +50,17 @@ pub fn shallow_problems(slot: &Slot) -> Vec<String> {
     problems
 }
 
+/// `s3napback verify`.
+#[derive(Debug, clap::Args)]
+pub struct VerifyArgs {
+    /// Also download every chunk, check its MD5, decrypt and read every stream to its end.
+    #[arg(long)]
+    pub deep: bool,
+}
+
 /// Runs the command; returns the exit status.
-pub fn run(args: &crate::commands::cli::VerifyArgs, _clock: &Clock) -> anyhow::Result<u8> {
-    let inv = Inventory::open(&args.common)?;
+pub fn run(args: &VerifyArgs, config: Option<&Path>, _clock: &Clock) -> anyhow::Result<u8> {
+    let inv = Inventory::open(config)?;
     let dumps = subversion_prefixes(&inv.settings, &inv.slots, inv.key_style);
     let deep = if args.deep {
         let checks: Vec<deepcheck::SlotCheck<'_>> = inv

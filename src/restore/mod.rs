@@ -20,7 +20,6 @@ use time::Date;
 use time::macros::format_description;
 
 use crate::clock::{Clock, local_day_bounds, local_stamp, to_local};
-use crate::commands::cli::{CatArgs, RestoreArgs};
 use crate::config::{CycleSettings, Item, ItemKind, Settings};
 use crate::exit::{EXIT_OK, Fatal};
 use crate::inspect::catalog::{SlotKind, physical_item, slots_of, stored_item};
@@ -38,6 +37,40 @@ use stream::ChunkReader;
 
 /// The log category of restore messages.
 const TARGET: &str = "Backup::S3napback";
+
+/// `s3napback restore`.
+#[derive(Debug, clap::Args)]
+pub struct RestoreArgs {
+    /// Restore the state as of the end of this local date (YYYY-MM-DD); default: now.
+    #[arg(long, value_name = "DATE")]
+    pub at: Option<String>,
+    /// Directory to extract into (a file for database and Subversion dumps); nothing is
+    /// written outside it. Writing into / needs an explicit `--into /`.
+    #[arg(long, value_name = "DIR")]
+    pub into: Option<std::path::PathBuf>,
+    /// Write the decompressed dump (databases, Subversion) to stdout.
+    #[arg(long)]
+    pub to_stdout: bool,
+    /// Restore slots stored without encryption even though GpgRecipient is set (refused by
+    /// default: whoever can write to the bucket could have put them there).
+    #[arg(long)]
+    pub allow_unencrypted: bool,
+    /// The item as configured: a Directory path, a MySQL/PostgreSQL name, a Subversion path.
+    pub item: String,
+    /// Only these paths of a Directory item (as tar names them, e.g. home/foo/file).
+    pub paths: Vec<String>,
+}
+
+/// `s3napback cat`.
+#[derive(Debug, clap::Args)]
+pub struct CatArgs {
+    /// The slot prefix, e.g. /etc-3-FULL or MySQL/--all-databases-5.
+    pub prefix: String,
+    /// Restore slots stored without encryption even though GpgRecipient is set (refused by
+    /// default: whoever can write to the bucket could have put them there).
+    #[arg(long)]
+    pub allow_unencrypted: bool,
+}
 
 /// What a restore argument names.
 #[derive(Debug, Clone)]
@@ -275,8 +308,8 @@ fn copy_out(mut decoded: impl io::Read, sink: &mut dyn Write) -> Result<Vec<Stri
 }
 
 /// Runs `restore`; returns the exit status.
-pub fn run(args: &RestoreArgs, clock: &Clock) -> Result<u8> {
-    let inv = Inventory::open(&args.common)?;
+pub fn run(args: &RestoreArgs, config: Option<&Path>, clock: &Clock) -> Result<u8> {
+    let inv = Inventory::open(config)?;
     let Inventory {
         settings,
         store,
@@ -401,8 +434,8 @@ pub fn run(args: &RestoreArgs, clock: &Clock) -> Result<u8> {
 }
 
 /// Runs `cat`; returns the exit status.
-pub fn run_cat(args: &CatArgs, _clock: &Clock) -> Result<u8> {
-    let inv = Inventory::open(&args.common)?;
+pub fn run_cat(args: &CatArgs, config: Option<&Path>, _clock: &Clock) -> Result<u8> {
+    let inv = Inventory::open(config)?;
     let slot = inv
         .slot(&args.prefix)
         .cloned()
