@@ -9,8 +9,9 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use super::harness::bucket;
 use super::harness::{Run, Site, make_tree, prefixes, restored, tree};
-use super::reused_slots::{Days, bucket, state_file};
+use super::reused_slots::{Days, state_file};
 use crate::support::svn::SvnRepo;
 
 const SCHEDULE: &str = "\tDiffs 1\n\tFulls 1\n";

@@ -18,8 +18,9 @@ use std::time::{Duration, Instant};
 use s3napback::store::ReadStore;
 use s3napback::store::keys::staging_dir;
 
+use super::harness::bucket;
 use super::harness::{Run, Site, gunzip, make_tree, noise, pipe_through, restored, tree, words};
-use super::reused_slots::{Days, bucket, state_file, untrusted_copy};
+use super::reused_slots::{Days, state_file, untrusted_copy};
 
 /// Large enough that a stage of a big stream is caught while it runs.
 const CHUNK: u64 = 256 << 10;

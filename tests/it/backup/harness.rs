@@ -186,6 +186,19 @@ pub fn chunks(store: &S3Store, prefix: &str) -> Vec<(u64, u64)> {
     v
 }
 
+/// Every object in the bucket: key -> bytes.
+pub fn bucket(store: &S3Store) -> BTreeMap<String, Vec<u8>> {
+    store
+        .list("")
+        .unwrap()
+        .into_iter()
+        .map(|o| {
+            let body = store.get(&o.key).unwrap().to_vec();
+            (o.key, body)
+        })
+        .collect()
+}
+
 /// Every slot prefix in the bucket, sorted.
 pub fn prefixes(store: &S3Store) -> Vec<String> {
     let mut v: Vec<String> = store

@@ -14,8 +14,8 @@ use s3napback::store::commit::Commit;
 use s3napback::store::keys::{chunk_key, commit_marker_key, staging_prefix};
 use s3napback::store::{ReadStore, Store};
 
-use super::harness::{Site, make_tree, restored, tree};
-use super::reused_slots::{Days, bucket};
+use super::harness::{Site, bucket, make_tree, restored, tree};
+use super::reused_slots::Days;
 
 fn directory_days(chunk: u64) -> (Days, std::path::PathBuf, String) {
     let site = Site::new();
@@ -317,17 +317,6 @@ fn replacing_slots_and_finishing_commits_on_garage() {
     let conf = site.config(&server, 1000, true, &body);
     let conf = conf.to_str().unwrap();
     let run = |date: &str| site.run(&["-c", conf], Some(&format!("{date} 03:00:00")));
-    let all = || -> std::collections::BTreeMap<String, Vec<u8>> {
-        store
-            .list("")
-            .unwrap()
-            .into_iter()
-            .map(|o| {
-                let body = store.get(&o.key).unwrap().to_vec();
-                (o.key, body)
-            })
-            .collect()
-    };
     let restore_matches = || {
         let out = site.path("restored");
         let _ = fs::remove_dir_all(&out);
@@ -346,14 +335,14 @@ fn replacing_slots_and_finishing_commits_on_garage() {
         assert_eq!(tree(&restored(&out, &src)), tree(&src), "{}", r.log);
     };
     assert_eq!(run("2026-11-11").status, 0);
-    let before = all();
+    let before = bucket(&store);
 
     // A failing source keeps the slot byte for byte, staging included.
     let moved = site.path("src/moved");
     fs::rename(&src, &moved).unwrap();
     let failed = run("2026-11-12");
     assert_eq!(failed.status, 1, "{}", failed.log);
-    assert!(all() == before, "{}", failed.log);
+    assert!(bucket(&store) == before, "{}", failed.log);
     fs::rename(&moved, &src).unwrap();
 
     // A smaller stream replaces it: copies, surplus deleted, nothing reserved left.
@@ -361,7 +350,7 @@ fn replacing_slots_and_finishing_commits_on_garage() {
     fs::write(src.join("data.bin"), &data[..5_000]).unwrap();
     let ok = run("2026-11-12");
     assert_eq!(ok.status, 0, "{}", ok.log);
-    let replaced = all();
+    let replaced = bucket(&store);
     assert!(replaced.len() < before.len(), "{:?}", replaced.keys());
     assert!(replaced.keys().all(|k| !k.starts_with(".s3napback/")));
     restore_matches();
@@ -370,7 +359,7 @@ fn replacing_slots_and_finishing_commits_on_garage() {
     let slot = format!("{name}-0-FULL");
     fs::write(src.join("new.txt"), "new on the 13th\n").unwrap();
     assert_eq!(run("2026-11-13").status, 0);
-    let newest: Vec<(String, Vec<u8>)> = all().into_iter().collect();
+    let newest: Vec<(String, Vec<u8>)> = bucket(&store).into_iter().collect();
     for (key, body) in &replaced {
         store.put(key, Bytes::from(body.clone())).unwrap();
     }

@@ -14,10 +14,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use s3napback::store::ReadStore;
 use s3napback::store::s3::S3Store;
 
-use super::harness::{Run, Site, make_tree, restored, tree};
+use super::harness::{Run, Site, bucket, make_tree, restored, tree};
 use crate::support::db::{MariaDb, Postgres};
 use crate::support::gpg::GpgHome;
 use crate::support::s3::{S3Server, moto_with_clock};
@@ -76,19 +75,6 @@ impl Days {
         assert_eq!(run.status, 0, "{}", run.log);
         run
     }
-}
-
-/// Every object in the bucket: key -> bytes.
-pub fn bucket(store: &S3Store) -> BTreeMap<String, Vec<u8>> {
-    store
-        .list("")
-        .unwrap()
-        .into_iter()
-        .map(|o| {
-            let body = store.get(&o.key).unwrap().to_vec();
-            (o.key, body)
-        })
-        .collect()
 }
 
 /// The DiffDir state file of an item.
