@@ -17,7 +17,7 @@ and prints each (the best of --repeat runs, the three interleaved) as a ratio to
 import argparse, os, shutil, subprocess, sys, tempfile
 
 sys.path.insert(0, os.path.dirname(__file__))
-from run import measure, start_moto  # noqa: E402
+from run import measure, start_moto, tool_files  # noqa: E402
 
 
 def main():
@@ -47,13 +47,7 @@ def main():
             with open(os.path.join(d, f"f{i}.txt"), "wb") as f:
                 f.write(os.urandom(512).hex().encode())
         os.makedirs(os.path.join(work, "diffs"))
-        with open(os.path.join(work, "key.txt"), "w") as f:
-            f.write("key=bench\nsecret=bench\n")
-        log = os.path.join(work, "log.conf")
-        with open(log, "w") as f:
-            f.write("log4perl.rootLogger = WARN, Screen\n"
-                    "log4perl.appender.Screen = Log::Log4perl::Appender::Screen\n"
-                    "log4perl.appender.Screen.layout = Log::Log4perl::Layout::SimpleLayout\n")
+        log, _ = tool_files(work, "bench", "bench")
         conf = os.path.join(work, "s3napback.conf")
         with open(conf, "w") as f:
             f.write(f"DiffDir {work}/diffs\nBucket bench-restore\nS3Keyfile {work}/key.txt\n"

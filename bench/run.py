@@ -241,6 +241,20 @@ def start_moto(work):
                   make_bucket)
 
 
+def tool_files(work, key, secret):
+    """The tool's log config (WARN and above to the screen) and S3 keyfile (mode 0600, as
+    the tool asks of a file holding a secret) in WORK; returns their paths."""
+    logconf = os.path.join(work, "log.conf")
+    with open(logconf, "w") as f:
+        f.write("log4perl.rootLogger = WARN, Screen\n"
+                "log4perl.appender.Screen = Log::Log4perl::Appender::Screen\n"
+                "log4perl.appender.Screen.layout = Log::Log4perl::Layout::SimpleLayout\n")
+    keyfile = os.path.join(work, "key.txt")
+    with open(os.open(keyfile, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
+        f.write(f"key={key}\nsecret={secret}\n")
+    return logconf, keyfile
+
+
 # ---------------------------------------------------------------- measuring
 
 def measure(argv, env=None, cwd=None):
@@ -370,14 +384,7 @@ def main():
         env.update(server.env())
         env.pop("AWS_ENDPOINT_URL", None)
 
-        logconf = os.path.join(work, "log.conf")
-        with open(logconf, "w") as f:
-            f.write("log4perl.rootLogger = WARN, Screen\n"
-                    "log4perl.appender.Screen = Log::Log4perl::Appender::Screen\n"
-                    "log4perl.appender.Screen.layout = Log::Log4perl::Layout::SimpleLayout\n")
-        keyfile = os.path.join(work, "key.txt")
-        with open(keyfile, "w") as f:
-            f.write(f"key={server.key}\nsecret={server.secret}\n")
+        logconf, keyfile = tool_files(work, server.key, server.secret)
 
         made = set()
 
