@@ -271,3 +271,4 @@ golden_case!(case_04_hanoi, "04-hanoi");
 golden_case!(case_05_phase_frequency, "05-phase-frequency");
 golden_case!(case_06_syntax, "06-syntax");
 golden_case!(case_07_toplevel, "07-toplevel");
+golden_case!(case_08_readme_example, "08-readme-example");
