@@ -9,6 +9,8 @@ use time::{Date, OffsetDateTime, PrimitiveDateTime, UtcOffset};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Clock {
     now: OffsetDateTime,
+    /// Set by `--now` (and tests): the run acts as if this were the time.
+    fixed: bool,
 }
 
 impl Clock {
@@ -16,6 +18,7 @@ impl Clock {
     pub fn system() -> Clock {
         Clock {
             now: to_local(OffsetDateTime::now_utc()),
+            fixed: false,
         }
     }
 
@@ -26,6 +29,7 @@ impl Clock {
             .with_context(|| format!("--now {text:?}: expected 'YYYY-MM-DD HH:MM:SS'"))?;
         Ok(Clock {
             now: local_from_wall(wall)?,
+            fixed: true,
         })
     }
 
@@ -33,12 +37,20 @@ impl Clock {
     pub fn at(instant: OffsetDateTime) -> Clock {
         Clock {
             now: to_local(instant),
+            fixed: true,
         }
     }
 
     /// Now, with the local offset.
     pub fn now(&self) -> OffsetDateTime {
         self.now
+    }
+
+    /// The time the run acts at when it is not the system clock's (`--now`): files the
+    /// run writes get it as their mtime, so a later run at the same `--now` date sees
+    /// them as written that day.
+    pub fn fixed_instant(&self) -> Option<OffsetDateTime> {
+        self.fixed.then_some(self.now)
     }
 
     /// Today's local date.

@@ -265,16 +265,22 @@ fn attempt(
     commit::finish(store, &replacement, commit::PARALLEL_COPIES)
         .context("replacing the slot with the new stream")?;
     *phase = Phase::Committed;
-    match (&run.state, work) {
+    let written = match (&run.state, work) {
         (Some(StateFile::TarSnapshot { path, .. }), Some(work)) => {
             work.commit()
                 .with_context(|| format!("replacing {}", path.display()))?;
+            Some(path)
         }
         (Some(StateFile::SvnRevision { path, head }), _) => {
             crate::backup::snapshot::write_revision(path, *head)
                 .with_context(|| format!("recording revision {head} in {}", path.display()))?;
+            Some(path)
         }
-        _ => {}
+        _ => None,
+    };
+    if let (Some(path), Some(mtime)) = (written, plan.state_mtime) {
+        crate::backup::snapshot::set_mtime(path, mtime)
+            .with_context(|| format!("dating {} at --now", path.display()))?;
     }
     Ok(Outcome {
         upload,

@@ -147,6 +147,16 @@ pub fn write_revision(path: &Path, revision: u64) -> io::Result<()> {
     work.commit().map(|_| ())
 }
 
+/// Sets a state file's mtime (the run's `--now`, see `Plan::state_mtime`); a file that
+/// is not there (tar wrote none) is left so.
+pub fn set_mtime(path: &Path, mtime: std::time::SystemTime) -> io::Result<()> {
+    match File::options().write(true).open(path) {
+        Ok(f) => f.set_modified(mtime),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

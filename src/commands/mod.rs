@@ -2,6 +2,7 @@
 //! Returns the exit status; `main` is the only place that exits.
 
 pub mod cli;
+mod jobs;
 pub mod notify;
 pub mod summary;
 
@@ -15,9 +16,9 @@ use crate::commands::cli::{Cli, Command, Common, GzipArgs, RunArgs};
 use crate::commands::summary::{ItemSummary, RunSummary};
 use crate::config::{Settings, load_settings_or_fatal};
 use crate::exit::{EXIT_ITEM_FAILED, EXIT_OK, EXIT_USAGE, Fatal};
+use crate::plan;
 use crate::plan::facts;
 use crate::plan::report::{self, Category};
-use crate::plan::{self, Decision};
 use crate::process::{gpg, interrupt};
 use crate::store::ReadStore;
 
@@ -326,38 +327,16 @@ fn run_config(
     let done: Vec<String> = facts.done_today.iter().cloned().collect();
     report::emit(&report::bucket_header(&settings.bucket, &today, &done));
     let plan = plan::plan(settings, &facts);
-    let mut failed = 0;
-    let mut bucket_ready = false;
-    for job in &plan.jobs {
-        if let Some(reason) = interrupt::reason() {
-            log::error!(target: Category::Main.target(), "{reason}: the remaining items of {} were not started", settings.path.display());
-            break;
+    if !args.test {
+        for repeat in &settings.collisions.repeats {
+            log::warn!(target: Category::Main.target(), "{repeat}");
         }
-        report::emit(&report::job_lines(&plan, job));
-        let mut item = ItemSummary::planned(settings, &plan, job);
-        match &job.decision {
-            Decision::Failed(_) => failed += 1,
-            Decision::Run(run) if args.test => {
-                report::emit(&report::command_lines(&plan, job, run))
-            }
-            Decision::Run(run) => {
-                let store = writable.expect("real runs have a store");
-                if !bucket_ready {
-                    store
-                        .ensure_bucket()
-                        .map_err(|e| Fatal(format!("bucket {}: {e}", settings.bucket)))?;
-                    bucket_ready = true;
-                }
-                let started = std::time::Instant::now();
-                let result = crate::backup::execute(store, &plan, job, run, &listing);
-                failed += usize::from(result.is_err());
-                if let Some(item) = &mut item {
-                    item.record(&result, started.elapsed());
-                }
-            }
-            _ => {}
-        }
-        items.extend(item);
     }
-    Ok(failed)
+    jobs::run_jobs(
+        settings,
+        &plan,
+        writable.filter(|_| !args.test),
+        &listing,
+        items,
+    )
 }

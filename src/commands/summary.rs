@@ -67,7 +67,9 @@ impl ItemSummary {
             Decision::AlreadyDoneToday(run) => (skipped("already done today"), Some(run)),
             Decision::NoNewRevisions => (skipped("no new revisions"), None),
             Decision::Expanded => return None,
-            Decision::Failed(why) => ((Outcome::Failed, None, Some(why.clone())), None),
+            Decision::Failed(why) | Decision::Broken { why, .. } => {
+                ((Outcome::Failed, None, Some(why.clone())), None)
+            }
             Decision::Run(run) => ((Outcome::Planned, None, None), Some(run)),
         };
         Some(ItemSummary {
@@ -83,6 +85,15 @@ impl ItemSummary {
             reason,
             error,
         })
+    }
+
+    /// Ends the item without running it: skipped (with the reason) or failed (the error).
+    pub fn conclude(&mut self, outcome: Outcome, why: &str) {
+        self.outcome = outcome;
+        match outcome {
+            Outcome::Failed => self.error = Some(why.to_string()),
+            _ => self.reason = Some(why.to_string()),
+        }
     }
 
     /// Records the result of running the item.

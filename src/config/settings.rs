@@ -183,6 +183,8 @@ pub struct Settings {
     /// each naming file:line. Real runs and the read-only commands log them; test mode
     /// does not, so that its output stays the legacy's byte for byte.
     pub secret_warnings: Vec<String>,
+    /// Items configured in several scopes, and distinct items whose legacy names collide.
+    pub collisions: super::collisions::Collisions,
 }
 
 /// Why a configuration cannot be used. Every message names the file (and line when known).
@@ -725,7 +727,7 @@ impl Settings {
             }
         }
 
-        super::collisions::check(&scopes)?;
+        let collisions = super::collisions::find(&scopes);
 
         if temp_dir.is_none()
             && let Some(origin) = &b.temp_file_user
@@ -754,6 +756,7 @@ impl Settings {
             scopes,
             warnings: b.warnings,
             secret_warnings,
+            collisions,
         })
     }
 }

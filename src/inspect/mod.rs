@@ -12,12 +12,15 @@ pub mod status;
 pub mod verify;
 
 use crate::clock::to_local;
-use crate::config::{ItemKind, Settings};
+use std::collections::HashSet;
+
+use crate::config::collisions::identity;
+use crate::config::{CycleType, Item, ItemKind, Settings};
 use crate::inspect::catalog::{
     SlotKind, physical_item, slots_of, stored_item, subversion_dir_items,
 };
 use crate::inspect::coverage::{SlotState, by_time};
-use crate::plan::schedule::SlotType;
+use crate::plan::schedule::{SlotType, scheduled_slots};
 use crate::plan::subversion_dir_member;
 use crate::store::keys::KeyStyle;
 use crate::store::keys::Slot;
@@ -33,6 +36,8 @@ pub struct ItemView {
     pub states: Vec<SlotState>,
     /// For a Subversion repository, its path on this host (what `svnlook` takes).
     pub repository: Option<String>,
+    /// For an item configured in several scopes: how their slots share names.
+    pub shared: Option<String>,
 }
 
 /// Every configured item, in the order of the settings (scopes, then file order), with
@@ -57,8 +62,24 @@ pub fn item_views(
         )
     };
     let mut views = Vec::new();
-    for item in settings.scopes.iter().flat_map(|s| &s.items) {
-        let frequency = item.cycle.frequency;
+    let all: Vec<&Item> = settings.scopes.iter().flat_map(|s| &s.items).collect();
+    let mut seen = HashSet::new();
+    for item in all.iter().copied() {
+        // an item configured in several scopes is one item with one set of slots
+        if !seen.insert(identity(item)) {
+            continue;
+        }
+        let occurrences: Vec<&Item> = all
+            .iter()
+            .copied()
+            .filter(|other| identity(other) == identity(item))
+            .collect();
+        let frequency = occurrences
+            .iter()
+            .map(|i| i.cycle.frequency)
+            .min()
+            .unwrap_or(item.cycle.frequency);
+        let shared = (occurrences.len() > 1).then(|| shared_slots(&occurrences));
         if item.kind == ItemKind::SubversionDir {
             let dir = physical_item(SlotKind::Tree, &item.name, style);
             let repos = subversion_dir_items(slots, &dir);
@@ -68,6 +89,7 @@ pub fn item_views(
                     frequency,
                     states: Vec::new(),
                     repository: None,
+                    shared: shared.clone(),
                 });
             }
             for repo in repos {
@@ -78,6 +100,7 @@ pub fn item_views(
                     frequency,
                     states: states(SlotKind::Tree, &repo),
                     repository: Some(subversion_dir_member(&item.name, entry)),
+                    shared: shared.clone(),
                 });
             }
             continue;
@@ -90,9 +113,77 @@ pub fn item_views(
             frequency,
             states: states(kind, &physical_item(kind, &logical, style)),
             repository: (item.kind == ItemKind::Subversion).then(|| item.name.clone()),
+            shared,
         });
     }
     views
+}
+
+/// How the slots of an item configured in several scopes share names: where each
+/// occurrence is and what it schedules, which slot names two of them both write (they
+/// replace each other), and that a restore takes the slots by date.
+fn shared_slots(occurrences: &[&Item]) -> String {
+    let first = occurrences[0];
+    let incremental = matches!(first.kind, ItemKind::Directory | ItemKind::Subversion);
+    let describe = |i: &Item| match i.cycle.cycle_type {
+        CycleType::Simple => format!(
+            "{}: SimpleCycle, Frequency {}, Diffs {}, Fulls {}",
+            i.origin, i.cycle.frequency, i.cycle.diffs, i.cycle.fulls
+        ),
+        CycleType::Hanoi => format!(
+            "{}: HanoiCycle, Frequency {}, Discs {}",
+            i.origin, i.cycle.frequency, i.cycle.discs
+        ),
+    };
+    let role = |i: &Item, number: i64, t: Option<SlotType>| match (i.cycle.cycle_type, t) {
+        (CycleType::Hanoi, _) => format!("disc {number} at {}", i.origin),
+        (CycleType::Simple, Some(t)) => format!("{} slot {number} at {}", t.as_str(), i.origin),
+        (CycleType::Simple, None) => format!("slot {number} at {}", i.origin),
+    };
+    let name = |number: i64, t: Option<SlotType>| {
+        let base = stored_item(first).map_or_else(|| first.name.clone(), |(_, n)| n);
+        match (first.kind, t) {
+            (ItemKind::MySql, _) => format!("MySQL/{base}-{number}"),
+            (ItemKind::PostgreSql, _) => format!("PostgreSQL/{base}-{number}"),
+            (_, Some(t)) => format!("{base}-{number}-{}", t.as_str()),
+            (_, None) => format!("{base}-{number}"),
+        }
+    };
+    let mut common = Vec::new();
+    for (a, x) in occurrences.iter().enumerate() {
+        for y in &occurrences[a + 1..] {
+            let (Some(xs), Some(ys)) = (
+                scheduled_slots(&x.cycle, incremental, 10_000),
+                scheduled_slots(&y.cycle, incremental, 10_000),
+            ) else {
+                continue;
+            };
+            for (number, t) in xs.into_iter().filter(|s| ys.contains(s)) {
+                common.push(format!(
+                    "{} is {} and {}",
+                    name(number, t),
+                    role(x, number, t),
+                    role(y, number, t)
+                ));
+            }
+        }
+    }
+    let replaced = match common.len() {
+        0 => "no scheduled slot name is written by two of them".to_string(),
+        n if n > 3 => format!(
+            "their slots replace each other: {} (and {} more)",
+            common[..3].join("; "),
+            n - 3
+        ),
+        _ => format!("their slots replace each other: {}", common.join("; ")),
+    };
+    let places: Vec<String> = occurrences.iter().map(|i| describe(i)).collect();
+    format!(
+        "configured {} times ({}); {replaced}; a DIFF builds on the newest backup of any of \
+         them and a restore takes the slots by date",
+        occurrences.len(),
+        places.join("; ")
+    )
 }
 
 /// The prefixes of the slots that belong to configured Subversion repositories (their own

@@ -60,6 +60,9 @@ pub fn item_report(
             stale
         }
     };
+    if let Some(shared) = &view.shared {
+        let _ = writeln!(out, "  shared: {shared}");
+    }
     if !view.states.is_empty() {
         let _ = writeln!(out, "  timeline: {}", timeline(&view.states));
     }
@@ -143,6 +146,7 @@ mod tests {
             frequency: 1,
             states,
             repository: None,
+            shared: None,
         }
     }
 
@@ -196,6 +200,7 @@ mod tests {
             frequency: 1,
             states,
             repository: Some("/srv/svn/x".into()),
+            shared: None,
         }
     }
 

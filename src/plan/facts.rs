@@ -140,6 +140,7 @@ pub fn gather(
         force,
         done_today: done_today(&slots, clock),
         key_style,
+        fixed_now: clock.fixed_instant(),
         ..Facts::default()
     };
     let mut pending: Vec<Item> = settings

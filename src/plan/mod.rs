@@ -2,6 +2,7 @@
 //! in the legacy order (LEGACY.md §4 to §9). No I/O here: `facts` gathers what the plan needs.
 
 pub mod facts;
+pub mod repeat;
 pub mod report;
 pub mod schedule;
 pub mod sources;
@@ -9,7 +10,7 @@ pub mod sources;
 use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
 
-use time::Date;
+use time::{Date, OffsetDateTime};
 
 use crate::config::{Item, ItemKind, Settings, collisions};
 use crate::plan::schedule::{Day, Slot, SlotType};
@@ -46,6 +47,8 @@ pub struct Facts {
     pub chain_diffs: HashMap<String, ChainLink>,
     /// How the server spells keys (Garage and MinIO strip the leading `/`).
     pub key_style: KeyStyle,
+    /// The `--now` time, when the run acts at one (see [`Plan::state_mtime`]).
+    pub fixed_now: Option<OffsetDateTime>,
 }
 
 impl Default for Facts {
@@ -59,6 +62,7 @@ impl Default for Facts {
             done_today: BTreeSet::new(),
             chain_diffs: HashMap::new(),
             key_style: KeyStyle::Faithful,
+            fixed_now: None,
         }
     }
 }
@@ -117,8 +121,12 @@ pub enum Decision {
     NoNewRevisions,
     /// SubversionDir: its repositories follow as their own jobs.
     Expanded,
-    /// The item cannot be backed up (missing repository ...).
+    /// The item cannot be backed up (an unreadable revision file, a missing SubversionDir ...).
     Failed(String),
+    /// The item cannot be backed up (a Subversion repository that is missing), but the
+    /// legacy ran something for it: test mode prints `legacy` as the legacy did (byte for
+    /// byte), a real run fails the item with `why`.
+    Broken { legacy: Run, why: String },
     /// Back it up.
     Run(Run),
 }
@@ -142,6 +150,9 @@ pub struct Plan {
     pub bucket: String,
     pub chunk_size: u64,
     pub jobs: Vec<Job>,
+    /// With `--now`, the mtime the DiffDir state files written by the run get, so that a
+    /// later run at the same `--now` date sees them as written that day.
+    pub state_mtime: Option<std::time::SystemTime>,
 }
 
 /// `DIFFDIR/NAME` with every `/` turned into `_`, plus `.diff` (LEGACY.md §7).
@@ -218,6 +229,7 @@ pub fn plan(settings: &Settings, facts: &Facts) -> Plan {
         bucket: settings.bucket.clone(),
         chunk_size: settings.chunk_size,
         jobs,
+        state_mtime: facts.fixed_now.map(std::time::SystemTime::from),
     }
 }
 
@@ -303,6 +315,35 @@ fn plan_item(
             } else {
                 match facts.svn.get(&item.name) {
                     None => Decision::Failed(format!("no facts gathered for {}", item.name)),
+                    Some(SvnFacts {
+                        youngest: Err(why),
+                        last_saved: Ok(saved),
+                    }) => {
+                        // What the legacy ran without a youngest revision (LEGACY.md §13):
+                        // `svnadmin dump -rFROM:` with an empty HEAD, into the slot its
+                        // rules give.
+                        let slot = match saved {
+                            None => Slot {
+                                slot_type: Some(SlotType::Full),
+                                ..slot
+                            },
+                            Some(_) => slot,
+                        };
+                        let from = match (slot.slot_type, saved) {
+                            (Some(SlotType::Diff), Some(saved)) => saved.saturating_add(1),
+                            _ => 0,
+                        };
+                        let source = Source::SvnDump {
+                            compressor: item.cycle.compressor,
+                            repo: item.name.clone(),
+                            from,
+                            to: None,
+                        };
+                        Decision::Broken {
+                            legacy: run(slot, slot_prefix(&item.name, slot), source, None),
+                            why: why.clone(),
+                        }
+                    }
                     Some(svn) => match subversion_step(svn, slot, &item.name, &path) {
                         Err(why) => Decision::Failed(why),
                         Ok(SvnStep::NoNewRevisions) => Decision::NoNewRevisions,
@@ -316,7 +357,7 @@ fn plan_item(
                                 compressor: item.cycle.compressor,
                                 repo: item.name.clone(),
                                 from,
-                                to: head,
+                                to: Some(head),
                             };
                             let state = StateFile::SvnRevision { path, head };
                             let prefix = slot_prefix(&item.name, slot);

@@ -179,6 +179,7 @@ pub fn job_lines(plan: &Plan, job: &Job) -> Vec<Line> {
             lines.extend(run.promoted.as_ref().map(|p| promotion_line(job, run, p)));
             lines.push(announce(run));
         }
+        Decision::Broken { legacy, .. } => lines.push(announce(legacy)),
     }
     lines
 }

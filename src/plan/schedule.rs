@@ -113,6 +113,42 @@ pub fn slot(cycle: &CycleSettings, day: Day, incremental: bool) -> Result<Slot, 
     }
 }
 
+/// The slot names a cycle writes on its scheduled days, as (number, type), when there are
+/// at most `limit` of them (an `ArchiveOldestDisc` cycle's numbers keep growing: `None`).
+/// A DIFF day that backs up a FULL instead (the chain rule, a repository's first backup)
+/// writes `NUMBER-FULL` under a DIFF number besides these.
+pub fn scheduled_slots(
+    cycle: &CycleSettings,
+    incremental: bool,
+    limit: i64,
+) -> Option<Vec<(i64, Option<SlotType>)>> {
+    let typed = |t: SlotType| incremental.then_some(t);
+    match cycle.cycle_type {
+        CycleType::Simple => {
+            let period = cycle.diffs.checked_add(1)?;
+            let cycles = if incremental {
+                cycle.fulls.checked_mul(period)?
+            } else {
+                cycle.fulls
+            };
+            (cycles <= limit).then(|| {
+                (0..cycles)
+                    .map(|n| match n % period {
+                        0 => (n, typed(SlotType::Full)),
+                        _ => (n, typed(SlotType::Diff)),
+                    })
+                    .collect()
+            })
+        }
+        CycleType::Hanoi if cycle.archive_oldest_disc => None,
+        CycleType::Hanoi => (cycle.discs <= limit).then(|| {
+            (0..cycle.discs)
+                .map(|n| (n, typed(SlotType::Full)))
+                .collect()
+        }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -38,7 +38,9 @@ pub enum Source {
         compressor: Compressor,
         repo: String,
         from: u64,
-        to: u64,
+        /// The youngest revision; `None` only in what the legacy printed for a repository
+        /// it could not read (`-rFROM:`, never run).
+        to: Option<u64>,
     },
 }
 
@@ -226,7 +228,10 @@ impl Source {
                     "svnadmin".into(),
                     "dump".into(),
                     "-q".into(),
-                    format!("-r{from}:{to}"),
+                    format!(
+                        "-r{from}:{}",
+                        to.map_or("HEAD".to_string(), |t| t.to_string())
+                    ),
                     "--incremental".into(),
                     "--".into(),
                     repo.clone(),
@@ -297,6 +302,7 @@ impl Source {
                 from,
                 to,
             } => {
+                let to = to.map(|t| t.to_string()).unwrap_or_default();
                 format!(
                     "svnadmin dump -q -r{from}:{to} --incremental {repo} | {}",
                     compressor.program()
@@ -464,7 +470,7 @@ mod tests {
             compressor: Compressor::Pigz,
             repo: "/r".into(),
             from: 3,
-            to: 5,
+            to: Some(5),
         };
         assert_eq!(
             svn.legacy_text(),

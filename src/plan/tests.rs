@@ -197,7 +197,7 @@ mod chain_guard {
             runs[1].source,
             Source::SvnDump {
                 from: 0,
-                to: 14,
+                to: Some(14),
                 ..
             }
         ));
@@ -230,7 +230,7 @@ mod chain_guard {
             runs[1].source,
             Source::SvnDump {
                 from: 13,
-                to: 14,
+                to: Some(14),
                 ..
             }
         ));
