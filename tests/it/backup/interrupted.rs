@@ -303,7 +303,10 @@ fn slots_stay_usable_after_chunk_size_changes() {
 #[test]
 fn replacing_slots_and_finishing_commits_on_garage() {
     let server = crate::support::s3::garage();
-    let store = server.store();
+    // A fresh connection for every look: the S3 client corrects its signing time by the
+    // server's clock as it last saw it, and Garage refuses a request dated more than 24 h
+    // before its own clock, which the runs move a day at a time.
+    let store = || server.store();
     let site = Site::new();
     let src = site.path("src/tree");
     make_tree(&src);
@@ -330,14 +333,14 @@ fn replacing_slots_and_finishing_commits_on_garage() {
         assert_eq!(tree(&restored(&out, &src)), tree(&src), "{}", r.log);
     };
     assert_eq!(run("2026-11-11").status, 0);
-    let before = bucket(&store);
+    let before = bucket(&store());
 
     // A failing source keeps the slot byte for byte, staging included.
     let moved = site.path("src/moved");
     fs::rename(&src, &moved).unwrap();
     let failed = run("2026-11-12");
     assert_eq!(failed.status, 1, "{}", failed.log);
-    assert!(bucket(&store) == before, "{}", failed.log);
+    assert!(bucket(&store()) == before, "{}", failed.log);
     fs::rename(&moved, &src).unwrap();
 
     // A smaller stream replaces it: copies, surplus deleted, nothing reserved left.
@@ -345,7 +348,7 @@ fn replacing_slots_and_finishing_commits_on_garage() {
     fs::write(src.join("data.bin"), &data[..5_000]).unwrap();
     let ok = run("2026-11-12");
     assert_eq!(ok.status, 0, "{}", ok.log);
-    let replaced = bucket(&store);
+    let replaced = bucket(&store());
     assert!(replaced.len() < before.len(), "{:?}", replaced.keys());
     assert!(replaced.keys().all(|k| !k.starts_with(".s3napback/")));
     restore_matches("2026-11-12 04:00:00");
@@ -354,17 +357,17 @@ fn replacing_slots_and_finishing_commits_on_garage() {
     let slot = format!("{name}-0-FULL");
     fs::write(src.join("new.txt"), "new on the 13th\n").unwrap();
     assert_eq!(run("2026-11-13").status, 0);
-    let newest: Vec<(String, Vec<u8>)> = bucket(&store).into_iter().collect();
+    let newest: Vec<(String, Vec<u8>)> = bucket(&store()).into_iter().collect();
     for (key, body) in &replaced {
-        store.put(key, Bytes::from(body.clone())).unwrap();
+        store().put(key, Bytes::from(body.clone())).unwrap();
     }
     let staged = staging_prefix(&slot, "1790000000-5");
     for (i, (_, body)) in newest.iter().enumerate() {
-        store
+        store()
             .put(&chunk_key(&staged, i as u64), Bytes::from(body.clone()))
             .unwrap();
     }
-    store
+    store()
         .put(&newest[0].0, Bytes::from(newest[0].1.clone()))
         .unwrap();
     let marker = Commit {
@@ -372,7 +375,7 @@ fn replacing_slots_and_finishing_commits_on_garage() {
         staging: staged,
         chunks: newest.len() as u64,
     };
-    store
+    store()
         .put(
             &commit_marker_key(&slot),
             Bytes::from(serde_json::to_vec(&marker).unwrap()),
@@ -386,11 +389,11 @@ fn replacing_slots_and_finishing_commits_on_garage() {
         site.run(&["-t", "-c", conf], "2026-11-14 03:00:00").status,
         0
     );
-    assert!(store.list(".s3napback/").unwrap().len() > 1);
+    assert!(store().list(".s3napback/").unwrap().len() > 1);
 
     let next = run("2026-11-14");
     assert_eq!(next.status, 0, "{}", next.log);
     next.expect("finished replacing it with the");
-    assert!(store.list(".s3napback/").unwrap().is_empty());
+    assert!(store().list(".s3napback/").unwrap().is_empty());
     restore_matches("2026-11-14 04:00:00");
 }

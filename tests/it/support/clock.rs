@@ -4,6 +4,8 @@
 //!
 //! The dates lie in the past of any real clock the tests run on: Garage refuses a request
 //! signed more than 24 hours before its own clock, and the tool signs with the real one.
+//! (The S3 client corrects its signing time by the server's clock as it last saw it, so a
+//! test that moves a Garage clock by days between its own requests connects afresh.)
 
 use std::fs;
 use std::path::Path;
