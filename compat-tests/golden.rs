@@ -10,6 +10,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Mutex, OnceLock};
 
+/// The one way the tests start the tool (shared with the `it` tests).
+#[path = "../tests/it/support/tool.rs"]
+#[allow(dead_code)]
+mod tool;
+
 const LOGCONF: &str = "log4perl.rootLogger = DEBUG, Screen
 log4perl.appender.Screen        = Log::Log4perl::Appender::Screen
 log4perl.appender.Screen.stderr = 0
@@ -189,14 +194,14 @@ fn run_section(case: &str, state_files: &[String], s: &Section) -> String {
             assert!(ok.success());
         }
     }
-    let out = Command::new(env!("CARGO_BIN_EXE_s3napback"))
-        .arg("--logconfig")
-        .arg(&logconf)
-        .arg("-t")
-        .arg("-c")
-        .arg(&conf)
-        .arg("--now")
-        .arg(&s.now)
+    let args = [
+        "--logconfig",
+        logconf.to_str().unwrap(),
+        "-t",
+        "-c",
+        conf.to_str().unwrap(),
+    ];
+    let out = tool::command(args, &s.now)
         .env("TZ", &s.tz)
         .env("GNUPGHOME", &gnupg)
         .env("AWS_ENDPOINT_URL", no_such_bucket_endpoint())

@@ -2,22 +2,30 @@
 //! errors naming file and line, the gpg recipient check, NAME lookup, test-mode errors.
 
 use std::fs;
-use std::process::Command;
 
+use crate::support::clock::DAY_1;
 use crate::support::gpg::GpgHome;
+use crate::support::s3::ClosedPort;
+use crate::support::tool;
 
 struct Out {
     code: i32,
     text: String,
 }
 
+/// `s3napback ARGS` on [`DAY_1`] (see [`run_at`]).
 fn run(args: &[&str], env: &[(&str, &str)]) -> Out {
+    run_at(args, env, DAY_1)
+}
+
+/// `s3napback ARGS --now NOW` with a fresh GnuPG home and S3 on a port that refuses
+/// connections.
+fn run_at(args: &[&str], env: &[(&str, &str)], now: &str) -> Out {
     let gpg = GpgHome::new();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_s3napback"));
-    cmd.args(args)
-        .env("GNUPGHOME", gpg.path())
-        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
-        .env("TZ", "UTC");
+    let closed = ClosedPort::new();
+    let mut cmd = tool::command(args, now);
+    cmd.env("GNUPGHOME", gpg.path())
+        .env("AWS_ENDPOINT_URL", closed.endpoint());
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -157,7 +165,7 @@ fn a_missing_subversion_repository_is_an_item_error_in_test_mode() {
     let (d, conf) = site(&format!(
         "{GLOBALS}Subversion @ROOT@/no-repo\nDirectory /etc\n"
     ));
-    let out = run(&["-t", "-c", &conf, "--now", "2026-11-16 03:00:00"], &[]);
+    let out = run_at(&["-t", "-c", &conf], &[], "2026-11-16 03:00:00");
     assert_eq!(out.code, 1, "{}", out.text);
     let repo = format!("{}/no-repo", d.path().display());
     assert!(
@@ -185,7 +193,7 @@ fn debug_flag_shows_debug_lines() {
 #[test]
 fn a_bad_now_is_a_usage_error() {
     let (_d, conf) = site(&format!("{GLOBALS}Directory /etc\n"));
-    let out = run(&["-t", "-c", &conf, "--now", "tomorrow"], &[]);
+    let out = run_at(&["-t", "-c", &conf], &[], "tomorrow");
     assert_eq!(out.code, 2, "{}", out.text);
     assert!(out.text.contains("YYYY-MM-DD HH:MM:SS"), "{}", out.text);
 }

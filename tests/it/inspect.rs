@@ -9,11 +9,11 @@ use bytes::Bytes;
 use s3napback::store::keys::chunk_key;
 use s3napback::store::s3::S3Store;
 use s3napback::store::{ReadStore, Store};
-use time::macros::format_description;
 
 use crate::backup::harness::noise;
 use crate::support::gpg::{GpgHome, RECIPIENT};
-use crate::support::s3::{S3Server, moto, moto_with_clock};
+use crate::support::s3::{S3Server, moto};
+use crate::support::tool;
 
 const CHUNK: usize = 1000;
 
@@ -104,17 +104,18 @@ impl Fixture {
         }
     }
 
+    /// `s3napback COMMAND -c CONF ARGS...` an hour after the slots were stored (the
+    /// server's clock starts at [`crate::support::clock::DAY_1`]).
     fn run(&self, args: &[&str]) -> Output {
+        self.run_at(args, "2026-11-12 04:00:00")
+    }
+
+    fn run_at(&self, args: &[&str], now: &str) -> Output {
         let (name, value) = self.gpg.env();
-        Command::new(env!("CARGO_BIN_EXE_s3napback"))
-            .args(&args[..1])
-            .arg("-c")
-            .arg(&self.conf)
-            .args(&args[1..])
-            .env("TZ", "UTC")
-            .env(name, value)
-            .output()
-            .unwrap()
+        let conf = self.conf.to_str().unwrap();
+        let mut all = vec![args[0], "-c", conf];
+        all.extend_from_slice(&args[1..]);
+        tool::command(all, now).env(name, value).output().unwrap()
     }
 }
 
@@ -175,13 +176,8 @@ fn list_verify_and_status_on_a_good_bucket() {
         "{text}"
     );
 
-    // three hours later, with a maximum age of one hour
-    let later = (time::OffsetDateTime::now_utc() + time::Duration::hours(3))
-        .format(format_description!(
-            "[year]-[month]-[day] [hour]:[minute]:[second]"
-        ))
-        .unwrap();
-    let out = fx.run(&["status", "--max-age", "1", "--now", &later]);
+    // four hours after the slots were stored, with a maximum age of one hour
+    let out = fx.run_at(&["status", "--max-age", "1"], "2026-11-12 07:00:00");
     assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
     assert!(stdout(&out).contains("Directory /etc: STALE: newest /etc-2-DIFF"));
 }
@@ -284,10 +280,10 @@ fn write_config(server: &S3Server, dir: &std::path::Path, chunk: usize, items: &
 #[test]
 fn list_js3tream_prints_what_js3tream_printed() {
     let dir = tempfile::tempdir().unwrap();
-    let clock = dir.path().join("s3-clock");
-    let at = |t: &str| std::fs::write(&clock, format!("{t}\n")).unwrap();
+    let server = moto();
+    // the server's clock stands still at each time, so LastModified is exact
+    let at = |t: &str| server.freeze_clock(t);
     at("2026-11-12 04:07:50");
-    let server = moto_with_clock(&clock);
     let store = server.store();
     let tagged = S3Store::connect(s3napback::store::s3::S3Config {
         tag: Some("nightly".into()),
@@ -314,12 +310,12 @@ fn list_js3tream_prints_what_js3tream_printed() {
     put(&store, "README", 1234);
 
     let conf = write_config(&server, dir.path(), 5_005_000, "Directory /etc\n");
-    let out = Command::new(env!("CARGO_BIN_EXE_s3napback"))
-        .args(["list", "--js3tream", "-c"])
-        .arg(&conf)
-        .env("TZ", "UTC")
-        .output()
-        .unwrap();
+    let out = tool::command(
+        ["list", "--js3tream", "-c", conf.to_str().unwrap()],
+        "2026-11-13 13:00:00",
+    )
+    .output()
+    .unwrap();
     assert!(out.status.success(), "{}", describe(&out));
     let b = &server.bucket;
     assert_eq!(

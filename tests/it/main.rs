@@ -3,6 +3,7 @@
 mod argv;
 pub(crate) mod backup;
 mod cli;
+mod clock_discipline;
 mod commands;
 mod conformance;
 mod faults;

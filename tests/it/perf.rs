@@ -42,13 +42,13 @@ fn fast_settings_restore_by_the_legacy_manual_procedure() {
 
     // 2026-11-12: slot 7, a FULL; the next day a DIFF with a change and a deletion.
     let full = format!("{name}-7-FULL");
-    site.run(&["-c", conf], Some("2026-11-12 03:00:00"))
+    site.run(&["-c", conf], "2026-11-12 03:00:00")
         .expect(&format!("Directory {name} -> {}:{full}", server.bucket));
     std::thread::sleep(Duration::from_millis(1100));
     fs::write(src.join("a.txt"), "alpha, changed\n").unwrap();
     fs::remove_file(src.join("sub/b.txt")).unwrap();
     let diff = format!("{name}-8-DIFF");
-    let run = site.run(&["-c", conf], Some("2026-11-13 03:00:00"));
+    let run = site.run(&["-c", conf], "2026-11-13 03:00:00");
     assert_eq!(run.status, 0, "{}", run.log);
 
     // gpg really stored the gzip stream without compressing it again.
@@ -75,7 +75,7 @@ fn fast_settings_restore_by_the_legacy_manual_procedure() {
             out2.to_str().unwrap(),
             &name,
         ],
-        Some("2026-11-13 12:00:00"),
+        "2026-11-13 12:00:00",
     );
     assert_eq!(run.status, 0, "{}", run.log);
     assert_eq!(tree(&restored(&out2, &src)), tree(&src));
@@ -90,7 +90,7 @@ fn a_dump_through_pigz_loads_after_gpg_d_and_gunzip() {
     let body =
         format!("<Subversion {name}>\n\tCompressor pigz\n\tGpgCompression no\n</Subversion>\n");
     let conf = site.config(&server, 700, true, &body);
-    let run = site.run(&["-c", conf.to_str().unwrap()], Some("2026-11-12 03:00:00"));
+    let run = site.run(&["-c", conf.to_str().unwrap()], "2026-11-12 03:00:00");
     assert_eq!(run.status, 0, "{}", run.log);
     let dump = gunzip(&site.decrypt(&fetch(&server.store(), &format!("{name}-7-FULL"))));
     let fresh = SvnRepo::from_dump(&dump);
@@ -132,7 +132,7 @@ fn compressor_pigz_needs_no_pigz_and_stores_what_does_not_compress() {
     let mut site = site;
     site.env.push(("PATH".into(), bin.display().to_string()));
     let conf = site.config(&server, 100_000, true, &fast_cycle(&name));
-    let run = site.run(&["-c", conf.to_str().unwrap()], Some("2026-11-12 03:00:00"));
+    let run = site.run(&["-c", conf.to_str().unwrap()], "2026-11-12 03:00:00");
     assert_eq!(run.status, 0, "{}", run.log);
     let stream = site.decrypt(&fetch(&store, &format!("{name}-7-FULL")));
     // the text shrank, the random bytes did not grow: stored as they are
@@ -165,10 +165,7 @@ fn test_mode_prints_the_fast_commands_as_they_run() {
         fast_cycle(&name)
     );
     let conf = site.config(&server, CHUNK, true, &body);
-    let run = site.run(
-        &["-t", "-c", conf.to_str().unwrap()],
-        Some("2026-11-12 03:00:00"),
-    );
+    let run = site.run(&["-t", "-c", conf.to_str().unwrap()], "2026-11-12 03:00:00");
     assert_eq!(run.status, 0, "{}", run.log);
     let bucket = &server.bucket;
     let snapshot = site

@@ -13,9 +13,11 @@ use s3napback::store::keys::chunk_key;
 use s3napback::store::s3::S3Store;
 use s3napback::store::{ReadStore, Store};
 
+use crate::support::clock::{DAY_1, DAY_2, DAY_3};
 use crate::support::gpg::GpgHome;
 use crate::support::s3::{S3Server, moto};
 use crate::support::svn::SvnRepo;
+use crate::support::tool;
 
 pub(crate) const CHUNK: usize = 1000;
 
@@ -123,7 +125,7 @@ pub(crate) fn snapshot(root: &Path) -> Tree {
 }
 
 pub(crate) struct Setup {
-    server: S3Server,
+    pub(crate) server: S3Server,
     pub(crate) store: S3Store,
     pub(crate) dir: tempfile::TempDir,
     pub(crate) conf: PathBuf,
@@ -167,17 +169,16 @@ pub(crate) fn setup(items: &str, encrypted: bool) -> Setup {
     }
 }
 
+/// `s3napback COMMAND -c CONF ARGS...` on 2026-11-20, after every slot the tests store
+/// (on the server's clock, which they move from [`DAY_1`] on).
 pub(crate) fn s3napback(setup: &Setup, gpg: &GpgHome, args: &[&str]) -> Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_s3napback"))
-        .arg(args[0])
-        .arg("-c")
-        .arg(&setup.conf)
-        .args(&args[1..])
+    let conf = setup.conf.to_str().unwrap();
+    let mut all = vec![args[0], "-c", conf];
+    all.extend_from_slice(&args[1..]);
+    tool::command(all, "2026-11-20 03:00:00")
         .env("GNUPGHOME", gpg.path())
         .output()
-        .unwrap();
-    let _ = &setup.server;
-    out
+        .unwrap()
 }
 
 pub(crate) fn stderr(out: &Output) -> String {
@@ -208,6 +209,10 @@ fn rotation(setup: &Setup, gpg: Option<&GpgHome>) -> (PathBuf, Vec<Tree>) {
         }
         // tar's incremental dumps go by ctime: let every day's changes be newer
         std::thread::sleep(Duration::from_millis(1100));
+        // a day apart on the server, from DAY_1 on
+        setup
+            .server
+            .set_clock(&format!("2026-11-{} 03:00:00", 12 + day));
         let mut data = tar_stream(&src, &snap);
         if let Some(g) = gpg {
             data = encrypt(g, &data);
@@ -382,12 +387,13 @@ fn database_dump_and_subversion_chain_round_trip() {
     let dump: Vec<u8> = (0..300)
         .flat_map(|i| format!("INSERT INTO t VALUES ({i}, 'row {i}');\n").into_bytes())
         .collect();
+    setup.server.set_clock(DAY_1);
     put_stream(
         &setup.store,
         "MySQL/--all-databases-2",
         &encrypt(&gpg, &gzip(&old)),
     );
-    std::thread::sleep(Duration::from_millis(1100));
+    setup.server.set_clock(DAY_2);
     put_stream(
         &setup.store,
         "MySQL/--all-databases-3",
@@ -426,13 +432,14 @@ fn database_dump_and_subversion_chain_round_trip() {
         assert!(out.status.success());
         encrypt(&gpg, &gzip(&out.stdout))
     };
+    setup.server.set_clock(DAY_1);
     put_stream(&setup.store, &format!("{name}-0-FULL"), &svn_dump(0, 3));
     repo.commit_file("trunk/file.txt", "four\n");
-    std::thread::sleep(Duration::from_millis(1100));
+    setup.server.set_clock(DAY_2);
     put_stream(&setup.store, &format!("{name}-1-DIFF"), &svn_dump(4, 4));
     repo.commit_file("trunk/new.txt", "five\n");
     repo.commit_file("trunk/file.txt", "six\n");
-    std::thread::sleep(Duration::from_millis(1100));
+    setup.server.set_clock(DAY_3);
     put_stream(&setup.store, &format!("{name}-2-DIFF"), &svn_dump(5, 6));
     let out = s3napback(&setup, &gpg, &["restore", "--to-stdout", &name]);
     assert!(out.status.success(), "{}", stderr(&out));

@@ -11,9 +11,12 @@ use std::fs;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
+use crate::backup::harness::pipe_command;
 use crate::backup::harness::{noise, words};
 use crate::restore::{Setup, encrypt, put_stream, run_with_input, setup, stderr};
+use crate::support::clock::{DAY_1, DAY_2};
 use crate::support::gpg::GpgHome;
+use crate::support::tool;
 
 /// Text, then incompressible bytes, then text: a dump with a binary column, a tree with
 /// a compressed file.
@@ -63,12 +66,11 @@ const DAMAGES: [Damage; 4] = [
 /// `data` compressed and damaged as `damage` says; checks that GNU gzip refuses it.
 fn damaged(data: &[u8], damage: Damage) -> Vec<u8> {
     let ours = matches!(damage, Damage::StoredRunFlipped | Damage::StageCut);
-    let program = if ours {
-        vec![env!("CARGO_BIN_EXE_s3napback").to_string(), "gzip".into()]
+    let mut gz = if ours {
+        pipe_command(tool::command(["gzip"], DAY_1), data)
     } else {
-        vec!["gzip".to_string(), "-c".into()]
+        run_with_input(&["gzip".to_string(), "-c".into()], data)
     };
-    let mut gz = run_with_input(&program, data);
     match damage {
         Damage::GzipFlipped => {
             let at = gz.len() / 2;
@@ -108,14 +110,13 @@ fn gzip_accepts(data: &[u8]) -> bool {
     status.success()
 }
 
-/// `s3napback ARGS -c CONF REST` run in `cwd`.
+/// `s3napback ARGS -c CONF REST` run in `cwd`, a day after the slots were stored.
 fn s3napback_in(setup: &Setup, gpg: &GpgHome, cwd: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_s3napback"))
+    let conf = setup.conf.to_str().unwrap();
+    let mut all = vec![args[0], "-c", conf];
+    all.extend_from_slice(&args[1..]);
+    tool::command(all, DAY_2)
         .current_dir(cwd)
-        .arg(args[0])
-        .arg("-c")
-        .arg(&setup.conf)
-        .args(&args[1..])
         .env("GNUPGHOME", gpg.path())
         .output()
         .unwrap()

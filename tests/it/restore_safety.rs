@@ -7,7 +7,6 @@ use std::fs;
 use std::os::unix::fs::symlink;
 use std::path::Path;
 use std::process::{Command, Output};
-use std::time::Duration;
 
 use s3napback::store::{ReadStore, Store};
 
@@ -60,15 +59,20 @@ fn is_empty(dir: &Path) -> bool {
     fs::read_dir(dir).unwrap().next().is_none()
 }
 
-fn pause() {
-    // slots are ordered by their modification time, in whole seconds
-    std::thread::sleep(Duration::from_millis(1100));
+/// Moves the server's clock to the next of the days `pause` was called in this test (from
+/// [`crate::support::clock::DAY_2`] on): slots are ordered by their modification time.
+fn pause(setup: &Setup, day: &mut u32) {
+    *day += 1;
+    setup
+        .server
+        .set_clock(&format!("2026-11-{} 03:00:00", 12 + *day));
 }
 
 #[test]
 fn a_symlink_from_the_full_does_not_let_a_diff_write_outside() {
     let gpg = GpgHome::new();
     let setup = setup("", true);
+    let mut day = 0;
     let work = setup.dir.path();
     let outside = tempfile::tempdir().unwrap();
     // FULL: t/x -> OUTSIDE (absolute); DIFF: t/x/evil
@@ -88,7 +92,7 @@ fn a_symlink_from_the_full_does_not_let_a_diff_write_outside() {
     fs::remove_file(outside.path().join("evil")).unwrap();
 
     put_stream(&setup.store, "/hostile-1-FULL", &encrypt(&gpg, &full));
-    pause();
+    pause(&setup, &mut day);
     put_stream(&setup.store, "/hostile-2-DIFF", &encrypt(&gpg, &diff));
     let into = work.join("out");
     let out = restore_into(&setup, &gpg, &into, &["/hostile"]);
@@ -118,7 +122,7 @@ fn a_symlink_from_the_full_does_not_let_a_diff_write_outside() {
 
     // a DIFF that makes t/x a directory first: tar replaces the symlink, evil stays inside
     let redir = tar_gz(&b, &["--no-recursion", "t/x", "t/x/evil"]);
-    pause();
+    pause(&setup, &mut day);
     put_stream(&setup.store, "/hostile-3-DIFF", &encrypt(&gpg, &redir));
     let refused: Vec<String> = setup
         .store
@@ -143,6 +147,7 @@ fn a_symlink_from_the_full_does_not_let_a_diff_write_outside() {
 fn a_diff_that_replaces_a_symlink_by_a_directory_restores_it() {
     let gpg = GpgHome::new();
     let setup = setup("", true);
+    let mut day = 0;
     let work = setup.dir.path();
     let outside = tempfile::tempdir().unwrap();
     let src = work.join("src");
@@ -155,7 +160,7 @@ fn a_diff_that_replaces_a_symlink_by_a_directory_restores_it() {
     symlink(outside.path(), src.join("t/x")).unwrap();
     let full = tar_gz(&src, &["-g", snap_arg, "t", "u"]);
     put_stream(&setup.store, "/legit-1-FULL", &encrypt(&gpg, &full));
-    pause();
+    pause(&setup, &mut day);
     fs::remove_file(src.join("t/x")).unwrap();
     fs::create_dir(src.join("t/x")).unwrap();
     fs::write(src.join("t/x/inner.txt"), "inner\n").unwrap();
@@ -201,6 +206,7 @@ fn crafted(name: &str, kind: tar::EntryType, link: &str, data: &[u8]) -> Vec<u8>
 fn dot_dot_absolute_and_hard_link_members_stay_inside() {
     let gpg = GpgHome::new();
     let setup = setup("", false);
+    let mut day = 0;
     let work = setup.dir.path();
     let restore = |item: &str| {
         let into = work.join("out").join(item.trim_start_matches('/'));
@@ -254,7 +260,7 @@ fn dot_dot_absolute_and_hard_link_members_stay_inside() {
     fs::create_dir_all(a.join("t")).unwrap();
     symlink(outside.path(), a.join("t/x")).unwrap();
     put_stream(&setup.store, "/hardlink-1-FULL", &tar_gz(&a, &["t"]));
-    pause();
+    pause(&setup, &mut day);
     put_stream(
         &setup.store,
         "/hardlink-2-DIFF",
@@ -335,6 +341,7 @@ fn unencrypted_slots_are_refused_when_gpg_recipient_is_set() {
 fn a_file_that_replaces_a_symlink_is_not_written_through_it() {
     let gpg = GpgHome::new();
     let setup = setup("", false);
+    let mut day = 0;
     let work = setup.dir.path();
     let outside = tempfile::tempdir().unwrap();
     fs::write(outside.path().join("target"), "original\n").unwrap();
@@ -342,7 +349,7 @@ fn a_file_that_replaces_a_symlink_is_not_written_through_it() {
     fs::create_dir_all(a.join("t")).unwrap();
     symlink(outside.path().join("target"), a.join("t/f")).unwrap();
     put_stream(&setup.store, "/over-1-FULL", &tar_gz(&a, &["t"]));
-    pause();
+    pause(&setup, &mut day);
     let b = work.join("b");
     fs::create_dir_all(b.join("t")).unwrap();
     fs::write(b.join("t/f"), "new\n").unwrap();

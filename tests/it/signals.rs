@@ -155,7 +155,7 @@ impl Started {
         let log = site.path(log_name);
         let out = File::create(&log).unwrap();
         let child = site
-            .command(&["-c", conf.to_str().unwrap()], Some(now))
+            .command(&["-c", conf.to_str().unwrap()], now)
             .stdin(Stdio::null())
             .stdout(out.try_clone().unwrap())
             .stderr(out)
@@ -299,7 +299,7 @@ fn files_in(dir: &Path) -> Vec<PathBuf> {
 fn interrupted_mid_upload(signal: i32, status: i32, name: &str) {
     let scene = Scene::new("");
     let (site, store, src) = (&scene.site, &scene.store, &scene.src);
-    let full = site.run(&["-c", scene.conf()], Some(FULL_DAY));
+    let full = site.run(&["-c", scene.conf()], FULL_DAY);
     assert_eq!(full.status, 0, "{}", full.log);
     let full_prefix = scene.prefix("7-FULL");
     let full_chunks = chunks(store, &full_prefix);
@@ -331,7 +331,7 @@ fn interrupted_mid_upload(signal: i32, status: i32, name: &str) {
     assert_eq!(fs::read(&snapshot).unwrap(), snapshot_before);
     assert!(files_in(&site.path("tmp")).is_empty());
     // The lock was released: a rerun starts at once (it would wait otherwise).
-    let rerun = site.run(&["-c", scene.conf()], Some(DIFF_DAY));
+    let rerun = site.run(&["-c", scene.conf()], DIFF_DAY);
     assert_eq!(rerun.status, 0, "{}", rerun.log);
     assert!(!rerun.log.contains("waiting up to"), "{}", rerun.log);
     assert!(stored(store, &diff_prefix));
@@ -345,7 +345,7 @@ fn interrupted_mid_upload(signal: i32, status: i32, name: &str) {
             out.to_str().unwrap(),
             &src.display().to_string(),
         ],
-        None,
+        DIFF_DAY,
     );
     assert_eq!(restore.status, 0, "{}", restore.log);
     assert_eq!(tree(&restored(&out, src)), tree(src));
@@ -524,7 +524,7 @@ fn a_signal_ends_the_wait_for_the_lock_and_lockwait_limits_it() {
     // A lock held past LockWait fails the run.
     let body = format!("LockWait 1s\n{}", cycle(&scene.src, ""));
     let conf = site.config(&scene.server, CHUNK, true, &body);
-    let run = site.run(&["-c", conf.to_str().unwrap()], Some(FULL_DAY));
+    let run = site.run(&["-c", conf.to_str().unwrap()], FULL_DAY);
     assert_eq!(run.status, 1, "{}", run.log);
     run.expect("waiting up to 1 second for it to finish").expect(&format!(
         "Backup.S3napback ERROR another s3napback run is using {} (it holds {}) and did not finish within LockWait (1 second); nothing was done",
@@ -580,7 +580,7 @@ fn the_temp_file_is_private_unpredictable_and_removed_on_every_path() {
 
     // Test mode still shows the legacy name.
     let legacy = legacy_temp_name(server, &full_prefix);
-    let test = site.run(&["-t", "-c", scene.conf()], Some(FULL_DAY));
+    let test = site.run(&["-t", "-c", scene.conf()], FULL_DAY);
     test.expect(&format!(
         "Using temp file to buffer before streaming[ {}/{legacy} ]",
         tmp.display()
@@ -606,7 +606,7 @@ fn the_temp_file_is_private_unpredictable_and_removed_on_every_path() {
 
     // Failure: the directory is gone; the item fails and leaves no buffer behind.
     fs::rename(&scene.src, site.path("src/moved")).unwrap();
-    let failed = site.run(&["-c", scene.conf()], Some(DIFF_DAY));
+    let failed = site.run(&["-c", scene.conf()], DIFF_DAY);
     assert_eq!(failed.status, 1, "{}", failed.log);
     failed.expect("ERROR Backup of Directory");
     assert!(files_in(&tmp).is_empty(), "{:?}", files_in(&tmp));

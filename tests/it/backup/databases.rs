@@ -27,7 +27,7 @@ fn mysql_dump_round_trip_and_a_missing_database_fails_alone() {
                 <MySQL all>\n\tFulls 14\n\tMySQLOptions \"--single-transaction --quick\"\n</MySQL>\n";
     let conf = site.config(&server, 2000, true, body);
     // 2026-11-12: yday 315, slot 315 % 14 = 7.
-    let run = site.run(&["-c", conf.to_str().unwrap()], Some("2026-11-12 03:00:00"));
+    let run = site.run(&["-c", conf.to_str().unwrap()], "2026-11-12 03:00:00");
     assert_eq!(run.status, 1, "{}", run.log);
     run.expect("mysql => nosuchdb")
         .expect("Backup.S3napback.MySQL ERROR Backup of MySQL nosuchdb")
@@ -59,7 +59,7 @@ fn mysql_dump_round_trip_and_a_missing_database_fails_alone() {
             file.to_str().unwrap(),
             "shop",
         ],
-        None,
+        "2026-11-12 04:00:00",
     );
     assert_eq!(run.status, 0, "{}", run.log);
     assert_eq!(fs::read(&file).unwrap(), dump);
@@ -92,7 +92,7 @@ fn postgres_dump_round_trip() {
     let body = "<PostgreSQL postgres@inventory>\n\tFulls 7\n\tUseTempFile yes\n</PostgreSQL>\n\
                 <PostgreSQL all>\n\tFulls 7\n</PostgreSQL>\n";
     let conf = site.config(&server, 1500, true, body);
-    let run = site.run(&["-c", conf.to_str().unwrap()], Some("2026-11-12 03:00:00"));
+    let run = site.run(&["-c", conf.to_str().unwrap()], "2026-11-12 03:00:00");
     assert_eq!(run.status, 0, "{}", run.log);
     // 315 % 7 = 0
     run.expect("PostgreSQL inventory -> ")
@@ -120,7 +120,7 @@ fn postgres_dump_round_trip() {
             "--to-stdout",
             "postgres@inventory",
         ],
-        None,
+        "2026-11-12 04:00:00",
     );
     assert_eq!(run.status, 0);
     assert!(run.log.contains("CREATE TABLE public.parts"), "{}", run.log);

@@ -10,6 +10,7 @@ use s3napback::store::s3::S3Store;
 use super::harness::{
     Site, chunks, extract, fetch, make_tree, prefixes, restored, tar_members, tree,
 };
+use crate::support::clock::DAY_1;
 use crate::support::s3::{S3Server, garage, moto};
 
 const CHUNK: u64 = 1000;
@@ -62,7 +63,7 @@ fn full_then_diffs_restore_by_the_legacy_procedure() {
 
     // 2026-11-12 is yday 315: slot 315 % 14 = 7, a FULL.
     let full = format!("{name}-7-FULL");
-    site.run(&["-c", conf], Some("2026-11-12 03:00:00"))
+    site.run(&["-c", conf], "2026-11-12 03:00:00")
         .expect(&format!("Directory {name} -> {}:{full}", server.bucket));
     assert_complete(&store, &full);
     assert!(
@@ -79,7 +80,7 @@ fn full_then_diffs_restore_by_the_legacy_procedure() {
     fs::write(src.join("new.txt"), "new\n").unwrap();
     fs::remove_file(src.join("sub/b.txt")).unwrap();
     let diff1 = format!("{name}-8-DIFF");
-    let run = site.run(&["-c", conf], Some("2026-11-13 03:00:00"));
+    let run = site.run(&["-c", conf], "2026-11-13 03:00:00");
     assert_eq!(run.status, 0, "{}", run.log);
     assert_complete(&store, &diff1);
     let members = tar_members(&site.decrypt(&fetch(&store, &diff1)));
@@ -98,7 +99,7 @@ fn full_then_diffs_restore_by_the_legacy_procedure() {
     fs::remove_dir_all(src.join("sub/with space")).unwrap();
     fs::write(src.join("data.bin"), vec![42u8; 3000]).unwrap();
     let diff2 = format!("{name}-9-DIFF");
-    let run = site.run(&["-c", conf], Some("2026-11-14 03:00:00"));
+    let run = site.run(&["-c", conf], "2026-11-14 03:00:00");
     assert_eq!(run.status, 0, "{}", run.log);
     assert_complete(&store, &diff2);
 
@@ -124,7 +125,7 @@ fn same_day_flow(server: &S3Server) {
         .diff_dir()
         .join(format!("{}.diff", name.replace('/', "_")));
 
-    let first = site.run(&["-c", conf], None);
+    let first = site.run(&["-c", conf], DAY_1);
     assert_eq!(first.status, 0, "{}: {}", server.kind, first.log);
     let found = prefixes(&store);
     assert_eq!(found.len(), 1, "{}: {found:?}", server.kind);
@@ -138,11 +139,11 @@ fn same_day_flow(server: &S3Server) {
     assert_complete(&store, &prefix);
     let before = chunks(&store, &prefix);
 
-    site.run(&["-c", conf], None).expect(&format!(
+    site.run(&["-c", conf], DAY_1).expect(&format!(
         "Skipping {name}; diff was already performed today"
     ));
     fs::remove_file(&snapshot).unwrap();
-    site.run(&["-c", conf], None)
+    site.run(&["-c", conf], DAY_1)
         .expect("Buckets already done today:")
         .expect(&format!(
             "Skipping {}:{prefix} -- already done today",
@@ -151,7 +152,7 @@ fn same_day_flow(server: &S3Server) {
 
     // Forced rerun with less data: the slot is rewritten with fewer chunks, no stale tail.
     fs::remove_file(src.join("data.bin")).unwrap();
-    let forced = site.run(&["-f", "-c", conf], None);
+    let forced = site.run(&["-f", "-c", conf], DAY_1);
     assert_eq!(forced.status, 0, "{}", forced.log);
     forced.expect("FORCE MODE; DATA MAY BE OVERWRITTEN");
     assert_complete(&store, &prefix);
@@ -173,11 +174,11 @@ fn same_day_flow(server: &S3Server) {
             out.to_str().unwrap(),
             &name,
         ],
-        None,
+        DAY_1,
     );
     assert_eq!(run.status, 0, "{}: {}", server.kind, run.log);
     assert_eq!(tree(&restored(&out, &src)), expected(&src));
-    let verify = site.run(&["verify", "--deep", "-c", conf], None);
+    let verify = site.run(&["verify", "--deep", "-c", conf], DAY_1);
     assert_eq!(verify.status, 0, "{}: {}", server.kind, verify.log);
 }
 
@@ -205,10 +206,7 @@ fn test_mode_changes_nothing() {
         .join(format!("{}.diff", name.replace('/', "_")));
     fs::write(&snapshot, "legacy snapshot").unwrap();
     // A FULL day: the legacy deleted the snapshot file even in test mode.
-    let run = site.run(
-        &["-t", "-c", conf.to_str().unwrap()],
-        Some("2026-11-12 03:00:00"),
-    );
+    let run = site.run(&["-t", "-c", conf.to_str().unwrap()], "2026-11-12 03:00:00");
     assert_eq!(run.status, 0, "{}", run.log);
     run.expect("TEST MODE ONLY, NO REAL ACTIONS WILL BE TAKEN")
         .expect(&format!("s3 delete {}:{name}-7-FULL", server.bucket));
@@ -241,7 +239,7 @@ fn credentials_and_endpoint_from_the_environment() {
         ("AWS_REGION".into(), server.region.clone()),
         ("AWS_ENDPOINT_URL".into(), server.endpoint.clone()),
     ];
-    let run = site.run(&["-c", conf.to_str().unwrap()], Some("2026-11-12 03:00:00"));
+    let run = site.run(&["-c", conf.to_str().unwrap()], "2026-11-12 03:00:00");
     assert_eq!(run.status, 0, "{}", run.log);
     assert_complete(&store, &format!("{}-7-FULL", src.display()));
 }

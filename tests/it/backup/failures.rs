@@ -5,6 +5,7 @@ use std::fs;
 use std::process::Command;
 
 use super::harness::{Site, chunks, make_tree, prefixes};
+use crate::support::clock::DAY_1;
 use crate::support::gpg::{GpgHome, OTHER_RECIPIENT};
 use crate::support::s3::moto;
 
@@ -28,7 +29,7 @@ fn a_missing_directory_fails_alone_and_keeps_its_snapshot() {
     );
     let conf = site.config(&server, 1000, true, &body);
     // 2026-11-13: a DIFF day (slot 8).
-    let run = site.run(&["-c", conf.to_str().unwrap()], Some("2026-11-13 03:00:00"));
+    let run = site.run(&["-c", conf.to_str().unwrap()], "2026-11-13 03:00:00");
     assert_eq!(run.status, 1, "{}", run.log);
     run.expect("Backup.S3napback.Directory ERROR Backup of Directory")
         .expect(&format!("{}", missing.display()))
@@ -82,7 +83,7 @@ fn gpg_refusing_its_key_fails_the_item_and_stores_nothing() {
         src.display()
     );
     let conf = site.config(&server, 1000, false, &body);
-    let run = site.run(&["-c", conf.to_str().unwrap()], Some("2026-11-12 03:00:00"));
+    let run = site.run(&["-c", conf.to_str().unwrap()], "2026-11-12 03:00:00");
     assert_eq!(run.status, 1, "{}", run.log);
     run.expect("`gpg` (pipeline stage 1) failed");
     assert!(prefixes(&store).is_empty(), "{:?}", prefixes(&store));
@@ -105,16 +106,17 @@ fn a_second_run_on_the_same_diffdir_does_nothing() {
         .open(site.diff_dir().join(".s3napback.lock"))
         .unwrap();
     lock.lock().unwrap();
-    let run = site.run(&["-c", conf.to_str().unwrap()], None);
+    let run = site.run(&["-c", conf.to_str().unwrap()], DAY_1);
     assert_eq!(run.status, 1, "{}", run.log);
     run.expect("another s3napback run is using");
     assert!(prefixes(&store).is_empty());
     // Test mode needs no lock.
     assert_eq!(
-        site.run(&["-t", "-c", conf.to_str().unwrap()], None).status,
+        site.run(&["-t", "-c", conf.to_str().unwrap()], DAY_1)
+            .status,
         0
     );
     drop(lock);
-    assert_eq!(site.run(&["-c", conf.to_str().unwrap()], None).status, 0);
+    assert_eq!(site.run(&["-c", conf.to_str().unwrap()], DAY_1).status, 0);
     assert_eq!(prefixes(&store).len(), 1);
 }

@@ -19,8 +19,10 @@ use s3napback::store::ReadStore;
 use s3napback::store::keys::staging_dir;
 
 use super::harness::bucket;
-use super::harness::{Run, Site, gunzip, make_tree, noise, pipe_through, restored, tree, words};
+use super::harness::{Run, Site, gunzip, make_tree, noise, pipe_command, restored, tree, words};
 use super::reused_slots::{Days, state_file, untrusted_copy};
+use crate::support::clock::DAY_1;
+use crate::support::tool;
 
 /// Large enough that a stage of a big stream is caught while it runs.
 const CHUNK: u64 = 256 << 10;
@@ -141,29 +143,25 @@ impl Fast {
         args
     }
 
-    /// Moves the server's clock to `date` 03:00 and runs the backup with that `--now`.
+    /// Runs the backup at `date` 03:00 (the server's clock moved there too).
     fn backup(&self, date: &str) -> Run {
-        let now = self.set_clock(date);
-        self.days.site.run(&self.args(), Some(&now))
-    }
-
-    fn set_clock(&self, date: &str) -> String {
         let now = format!("{date} 03:00:00");
-        fs::write(self.days.site.path("s3-clock"), format!("@{now}\n")).unwrap();
-        now
+        self.days.set_now(&now);
+        self.days.site.run(&self.args(), &now)
     }
 
     /// Runs the backup of `date`; once the failing item's stream is being staged for
     /// `slot` (`0-FULL`), finds the stage `is_stage` picks among the run's running
     /// children (by its argv in /proc) and SIGKILLs it.
     fn backup_killing(&self, date: &str, slot: &str, is_stage: fn(&[String]) -> bool) -> Run {
-        let now = self.set_clock(date);
+        let now = format!("{date} 03:00:00");
+        self.days.set_now(&now);
         let log_path = self.days.site.path("killed-run.log");
         let log = File::create(&log_path).unwrap();
         let mut child = self
             .days
             .site
-            .command(&self.args(), Some(&now))
+            .command(&self.args(), &now)
             .stdout(log.try_clone().unwrap())
             .stderr(log)
             .spawn()
@@ -282,7 +280,7 @@ impl Fast {
                 out.to_str().unwrap(),
                 item,
             ],
-            None,
+            &self.days.now(),
         );
         assert_eq!(run.status, 0, "{}", run.log);
         out
@@ -451,8 +449,7 @@ fn gpg_killed_is_the_cause_not_the_gzip_stage_it_cut_off() {
 
 /// `s3napback gzip` as a pipeline runs it: stdin to stdout through the real binary.
 fn gzip_stage(input: &[u8]) -> Vec<u8> {
-    let argv = [env!("CARGO_BIN_EXE_s3napback").to_string(), "gzip".into()];
-    pipe_through(&argv, input)
+    pipe_command(tool::command(["gzip"], DAY_1), input)
 }
 
 /// What `gzip -dc` makes of `s3napback gzip`'s output of `input` (GNU gzip fails on

@@ -14,6 +14,7 @@ use s3napback::store::{ReadStore, Store};
 
 use crate::support::gpg::GpgHome;
 use crate::support::s3::S3Server;
+use crate::support::{clock, tool};
 
 const LOGCONF: &str = "log4perl.rootLogger = DEBUG, Screen
 log4perl.appender.Screen = Log::Log4perl::Appender::Screen
@@ -28,6 +29,9 @@ pub struct Site {
     pub root: tempfile::TempDir,
     pub gpg: GpgHome,
     pub env: Vec<(String, String)>,
+    /// The timestamp file of the server [`Site::config`] was written for: every run first
+    /// moves that server's clock to the run's `now`.
+    server_clock: std::sync::Mutex<Option<PathBuf>>,
 }
 
 /// What one run of the tool did.
@@ -63,6 +67,7 @@ impl Site {
             root,
             gpg,
             env: Vec::new(),
+            server_clock: std::sync::Mutex::new(None),
         }
     }
 
@@ -75,8 +80,10 @@ impl Site {
     }
 
     /// Writes `conf` with the globals for `server` (and `GpgRecipient` when `encrypt`)
-    /// followed by `body`.
+    /// followed by `body`. From now on every run of the site moves `server`'s clock to the
+    /// run's `now` first.
     pub fn config(&self, server: &S3Server, chunk_size: u64, encrypt: bool, body: &str) -> PathBuf {
+        *self.server_clock.lock().unwrap() = Some(server.clock_file().to_path_buf());
         let keyfile = self.path("key.txt");
         fs::write(
             &keyfile,
@@ -109,8 +116,8 @@ impl Site {
         conf
     }
 
-    /// Runs `s3napback --logconfig LOG ARGS...` (with `--now NOW` when given).
-    pub fn run(&self, args: &[&str], now: Option<&str>) -> Run {
+    /// Runs `s3napback --logconfig LOG ARGS... --now NOW` (see [`Site::command`]).
+    pub fn run(&self, args: &[&str], now: &str) -> Run {
         let out: Output = self.command(args, now).output().expect("run s3napback");
         Run {
             status: out.status.code().unwrap_or(-1),
@@ -122,22 +129,37 @@ impl Site {
         }
     }
 
-    /// The command [`Site::run`] runs, for tests that start it themselves.
-    pub fn command(&self, args: &[&str], now: Option<&str>) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_s3napback"));
-        cmd.arg("--logconfig").arg(self.path("log.conf"));
-        cmd.args(args);
-        if let Some(now) = now {
-            cmd.args(["--now", now]);
-        }
+    /// The command [`Site::run`] runs, for tests that start it themselves: the site's log
+    /// config, GnuPG home and environment, `--now NOW` and `TZ=UTC` ([`tool::command`]).
+    /// The server the site's config was written for (while it runs) is moved to `now`.
+    pub fn command(&self, args: &[&str], now: &str) -> Command {
+        self.set_server_clock(now);
+        let logconf = self.path("log.conf");
+        let mut all = vec!["--logconfig", logconf.to_str().unwrap()];
+        all.extend_from_slice(args);
+        let mut cmd = tool::command(all, now);
+        self.prepare(&mut cmd);
+        cmd
+    }
+
+    /// The site's GnuPG home and environment on a command (no `AWS_ENDPOINT_URL` unless
+    /// the site sets it).
+    pub fn prepare(&self, cmd: &mut Command) {
         let (k, v) = self.gpg.env();
-        cmd.env(k, v)
-            .env("TZ", "UTC")
-            .env_remove("AWS_ENDPOINT_URL");
+        cmd.env(k, v).env_remove("AWS_ENDPOINT_URL");
         for (k, v) in &self.env {
             cmd.env(k, v);
         }
-        cmd
+    }
+
+    /// Moves the clock of the server the site's config was written for to `now` (nothing
+    /// when there is none, or it has stopped).
+    pub fn set_server_clock(&self, now: &str) {
+        if let Some(file) = &*self.server_clock.lock().unwrap()
+            && file.parent().is_some_and(Path::is_dir)
+        {
+            clock::write_faketime(file, now);
+        }
     }
 
     /// gpg -d with this site's key.
@@ -148,13 +170,20 @@ impl Site {
 
 /// Runs `argv` with `input` on stdin; returns stdout; panics on failure.
 pub fn pipe_through(argv: &[String], input: &[u8]) -> Vec<u8> {
-    let mut child = Command::new(&argv[0])
-        .args(&argv[1..])
+    let mut cmd = Command::new(&argv[0]);
+    cmd.args(&argv[1..]);
+    pipe_command(cmd, input)
+}
+
+/// Runs `cmd` with `input` on stdin; returns stdout; panics on failure.
+pub fn pipe_command(mut cmd: Command, input: &[u8]) -> Vec<u8> {
+    let what = format!("{cmd:?}");
+    let mut child = cmd
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap_or_else(|e| panic!("{argv:?}: {e}"));
+        .unwrap_or_else(|e| panic!("{what}: {e}"));
     let mut stdin = child.stdin.take().unwrap();
     let data = input.to_vec();
     let feeder = std::thread::spawn(move || {
@@ -164,7 +193,7 @@ pub fn pipe_through(argv: &[String], input: &[u8]) -> Vec<u8> {
     feeder.join().unwrap();
     assert!(
         out.status.success(),
-        "{argv:?} failed: {}",
+        "{what} failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
     out.stdout

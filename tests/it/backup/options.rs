@@ -55,7 +55,7 @@ fn mysql_socket_and_mysql_options_take_effect() {
          \tMySQLOptions \"--where='id > 1' --skip-extended-insert\"\n</MySQL>\n"
     );
     let conf = site.config(&server, 100_000, false, &body);
-    let run = site.run(&["-c", conf.to_str().unwrap()], Some(NOW));
+    let run = site.run(&["-c", conf.to_str().unwrap()], NOW);
     assert_eq!(run.status, 0, "{}", run.log);
 
     // 315 % 14 = 7; the prefix carries the socket path
@@ -141,7 +141,7 @@ fn postgres_user_at_database_dumps_as_that_role() {
         false,
         "<PostgreSQL vault_keeper@vault>\n\tFulls 7\n</PostgreSQL>\n",
     );
-    let run = site.run(&["-c", conf.to_str().unwrap()], Some(NOW));
+    let run = site.run(&["-c", conf.to_str().unwrap()], NOW);
     assert_eq!(run.status, 0, "{}", run.log);
     // 315 % 7 = 0
     let dump = String::from_utf8(gunzip(&fetch(&store, "PostgreSQL/vault-0"))).unwrap();
@@ -175,7 +175,7 @@ fn gpg_keyring_supplies_the_recipient_key() {
         src.display()
     );
     let conf = site.config(&server, 100_000, true, &body);
-    let run = site.run(&["-c", conf.to_str().unwrap()], Some(NOW));
+    let run = site.run(&["-c", conf.to_str().unwrap()], NOW);
     assert_eq!(run.status, 0, "{}", run.log);
     let prefix = format!("{}-0-FULL", src.display());
     let sealed = fetch(&store, &prefix);
@@ -195,7 +195,7 @@ fn gpg_keyring_supplies_the_recipient_key() {
         true,
         &body.replace(&format!("GpgKeyring {}\n", keys.pubring().display()), ""),
     );
-    let run = site.run(&["-c", without.to_str().unwrap()], Some(NOW));
+    let run = site.run(&["-c", without.to_str().unwrap()], NOW);
     assert_ne!(run.status, 0, "{}", run.log);
     run.expect("GPG recipient backup@example.com not found");
 }

@@ -37,7 +37,7 @@ fn restore_with_paths_gives_exactly_those_subtrees_as_of_the_last_diff() {
     let backup = |now: &str| {
         // tar's incremental dumps go by ctime, restore orders slots by their dates
         std::thread::sleep(Duration::from_millis(1100));
-        let run = site.run(&["-c", conf], Some(now));
+        let run = site.run(&["-c", conf], now);
         assert_eq!(run.status, 0, "{}", run.log);
     };
     backup("2026-11-12 03:00:00");
@@ -51,7 +51,7 @@ fn restore_with_paths_gives_exactly_those_subtrees_as_of_the_last_diff() {
     backup("2026-11-14 03:00:00");
     let prefix = src.display().to_string();
     // a FULL and two DIFFs, so the restore applies a chain
-    let run = site.run(&["list", "--json", "-c", conf], None);
+    let run = site.run(&["list", "--json", "-c", conf], "2026-11-14 04:00:00");
     assert_eq!(
         run.log.matches(r#""type": "FULL""#).count(),
         1,
@@ -78,7 +78,7 @@ fn restore_with_paths_gives_exactly_those_subtrees_as_of_the_last_diff() {
             &format!("{rel}/docs"),
             &format!("{rel}/music"),
         ],
-        None,
+        "2026-11-14 04:00:00",
     );
     assert_eq!(run.status, 0, "{}", run.log);
 

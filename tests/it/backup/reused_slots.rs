@@ -19,7 +19,7 @@ use s3napback::store::s3::S3Store;
 use super::harness::{Run, Site, bucket, make_tree, restored, tree};
 use crate::support::db::{MariaDb, Postgres};
 use crate::support::gpg::GpgHome;
-use crate::support::s3::{S3Server, moto_with_clock};
+use crate::support::s3::{S3Server, moto};
 use crate::support::svn::SvnRepo;
 
 /// A site, a moto server whose clock follows the runs' `--now`, and one config.
@@ -27,23 +27,23 @@ pub struct Days {
     pub site: Site,
     pub server: S3Server,
     pub store: S3Store,
-    clock: PathBuf,
+    /// The time of the last backup run: read-only commands run then too.
+    now: std::cell::RefCell<String>,
     pub conf: PathBuf,
 }
 
 impl Days {
     /// Starts the server and writes the config (`chunk` bytes per chunk, encrypted).
     pub fn new(site: Site, chunk: u64, body: &str) -> Days {
-        let clock = site.path("s3-clock");
-        fs::write(&clock, "@2026-11-10 03:00:00\n").unwrap();
-        let server = moto_with_clock(&clock);
+        let server = moto();
+        server.set_clock("2026-11-10 03:00:00");
         let store = server.store();
         let conf = site.config(&server, chunk, true, body);
         Days {
             site,
             server,
             store,
-            clock,
+            now: std::cell::RefCell::new("2026-11-10 03:00:00".into()),
             conf,
         }
     }
@@ -56,17 +56,33 @@ impl Days {
     /// [`Days::backup`] with extra flags (`-d`).
     pub fn backup_with(&self, date: &str, flags: &[&str]) -> Run {
         let now = format!("{date} 03:00:00");
-        fs::write(&self.clock, format!("@{now}\n")).unwrap();
+        self.set_now(&now);
         let mut args = flags.to_vec();
         args.extend(["-c", self.conf.to_str().unwrap()]);
-        self.site.run(&args, Some(&now))
+        self.site.run(&args, &now)
     }
 
-    /// Runs a read-only command (`restore`, `status`, ...) with ARGS after `-c CONF`.
+    /// Records `now` as the time of the last backup run (for runs started otherwise).
+    pub fn set_now(&self, now: &str) {
+        *self.now.borrow_mut() = now.to_owned();
+    }
+
+    /// The time of the last backup run (the server's clock follows the runs').
+    pub fn now(&self) -> String {
+        self.now.borrow().clone()
+    }
+
+    /// Runs a read-only command (`restore`, `status`, ...) with ARGS after `-c CONF`, at
+    /// the time of the last backup run.
     pub fn command(&self, command: &str, args: &[&str]) -> Run {
+        self.command_at(command, args, &self.now())
+    }
+
+    /// [`Days::command`] at `now`.
+    pub fn command_at(&self, command: &str, args: &[&str], now: &str) -> Run {
         let mut all = vec![command, "-c", self.conf.to_str().unwrap()];
         all.extend_from_slice(args);
-        self.site.run(&all, None)
+        self.site.run(&all, now)
     }
 
     /// `s3napback restore --into DIR ITEM`; panics unless it succeeds.

@@ -8,7 +8,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use super::harness::{Site, js3tream_put, legacy_stream, make_tree, restored, tree};
-use crate::support::s3::moto_with_clock;
+use crate::support::s3::moto;
 
 /// A day of the rotation: its date, its slot, and the change made to the tree before it.
 type Day = (&'static str, &'static str, fn(&Path));
@@ -16,9 +16,7 @@ type Day = (&'static str, &'static str, fn(&Path));
 #[test]
 fn restore_newest_and_a_middle_date_of_a_js3tream_rotation() {
     let site = Site::new();
-    let clock = site.path("s3-clock");
-    fs::write(&clock, "@2026-11-12 03:00:00\n").unwrap();
-    let server = moto_with_clock(&clock);
+    let server = moto();
     let store = server.store();
     let src = site.path("src/tree");
     make_tree(&src);
@@ -47,7 +45,7 @@ fn restore_newest_and_a_middle_date_of_a_js3tream_rotation() {
     for (date, slot, change) in days {
         change(&src);
         std::thread::sleep(Duration::from_millis(1100));
-        fs::write(&clock, format!("@{date} 03:00:00\n")).unwrap();
+        server.set_clock(&format!("{date} 03:00:00"));
         let stream = legacy_stream(&site, &name, &snapshot, slot.ends_with("FULL"));
         js3tream_put(&store, &format!("{name}-{slot}"), &stream, 1000);
         let copy = states.join(date);
@@ -74,7 +72,7 @@ fn restore_newest_and_a_middle_date_of_a_js3tream_rotation() {
             out.to_str().unwrap(),
             &name,
         ],
-        None,
+        "2026-11-20 04:00:00",
     );
     assert_eq!(run.status, 0, "{}", run.log);
     run.expect(&format!("{name}-7-FULL"))
@@ -95,7 +93,7 @@ fn restore_newest_and_a_middle_date_of_a_js3tream_rotation() {
             out.to_str().unwrap(),
             &name,
         ],
-        None,
+        "2026-11-20 04:00:00",
     );
     assert_eq!(run.status, 0, "{}", run.log);
     run.expect(&format!("{name}-0-FULL"))

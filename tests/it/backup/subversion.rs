@@ -8,14 +8,13 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, SystemTime};
-
-use time::PrimitiveDateTime;
-use time::macros::format_description;
+use std::time::Duration;
 
 use super::harness::{Run, Site, fetch, gunzip, js3tream_put, pipe_through, prefixes};
-use crate::support::s3::{S3Server, moto_with_clock};
+use crate::support::clock::system_time;
+use crate::support::s3::{S3Server, moto};
 use crate::support::svn::SvnRepo;
+use crate::support::tool;
 
 pub(super) const CYCLE: &str = "\tDiffs 6\n\tFulls 2\n";
 const CHUNK: u64 = 700;
@@ -24,19 +23,13 @@ const CHUNK: u64 = 700;
 pub(super) struct Bench {
     site: Site,
     server: S3Server,
-    clock: PathBuf,
 }
 
 impl Bench {
     pub(super) fn new() -> Bench {
-        let site = Site::new();
-        let clock = site.path("s3-clock");
-        fs::write(&clock, "@2026-11-12 03:00:00\n").unwrap();
-        let server = moto_with_clock(&clock);
         Bench {
-            site,
-            server,
-            clock,
+            site: Site::new(),
+            server: moto(),
         }
     }
 
@@ -48,8 +41,7 @@ impl Bench {
     /// Runs the tool at `now` (local = UTC) with the S3 server's clock at the same moment;
     /// the DiffDir files the run wrote get `now` as their mtime, as if written then.
     pub(super) fn run(&self, args: &[&str], now: &str) -> Run {
-        fs::write(&self.clock, format!("@{now}\n")).unwrap();
-        let run = self.site.run(args, Some(now));
+        let run = self.site.run(args, now);
         let when = system_time(now);
         for entry in fs::read_dir(self.site.diff_dir()).unwrap().flatten() {
             let modified = entry.metadata().unwrap().modified().unwrap();
@@ -67,14 +59,10 @@ impl Bench {
     /// `s3napback ARGS... -c CONF` (a read-only command), with stdout kept apart.
     pub(super) fn command(&self, conf: &str, args: &[&str], now: &str) -> std::process::Output {
         let (k, v) = self.site.gpg.env();
-        Command::new(env!("CARGO_BIN_EXE_s3napback"))
-            .arg(args[0])
-            .args(["-c", conf, "--now", now])
-            .args(&args[1..])
-            .env(k, v)
-            .env("TZ", "UTC")
-            .output()
-            .unwrap()
+        self.server.set_clock(now);
+        let mut all = vec![args[0], "-c", conf];
+        all.extend_from_slice(&args[1..]);
+        tool::command(all, now).env(k, v).output().unwrap()
     }
 
     /// A SubversionDir: the directory `repos` of the site with a link NAME to each
@@ -120,13 +108,6 @@ fn assert_lines(run: &Run, expected: &[String]) {
 
 pub(super) fn path(p: &Path) -> String {
     p.display().to_string()
-}
-
-/// `YYYY-MM-DD HH:MM:SS` (UTC) as a system time.
-fn system_time(text: &str) -> SystemTime {
-    let fmt = format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
-    let t = PrimitiveDateTime::parse(text, fmt).unwrap().assume_utc();
-    SystemTime::UNIX_EPOCH + Duration::from_secs(t.unix_timestamp() as u64)
 }
 
 pub(super) fn text(bytes: &[u8]) -> String {
@@ -425,7 +406,7 @@ fn a_legacy_subversion_chain_continued_restores_to_the_youngest_revision() {
     let store = b.server.store();
 
     // The legacy run of 2026-11-12 (slot 7, FULL): its dump, its upload, its revision file.
-    fs::write(&b.clock, "@2026-11-12 03:00:00\n").unwrap();
+    b.server.set_clock("2026-11-12 03:00:00");
     js3tream_put(
         &store,
         &format!("{r}-7-FULL"),

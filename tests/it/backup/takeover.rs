@@ -35,7 +35,7 @@ fn the_next_diff_continues_a_legacy_rotation() {
 
     let body = format!("<Cycle daily>\n\tDiffs 6\n\tFulls 2\n\tDirectory {name}\n</Cycle>\n");
     let conf = site.config(&server, 1000, true, &body);
-    let run = site.run(&["-c", conf.to_str().unwrap()], Some("2026-11-13 03:00:00"));
+    let run = site.run(&["-c", conf.to_str().unwrap()], "2026-11-13 03:00:00");
     assert_eq!(run.status, 0, "{}", run.log);
     let diff = format!("{name}-8-DIFF");
     run.expect(&format!("Directory {name} -> {}:{diff}", server.bucket));

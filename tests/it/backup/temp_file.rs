@@ -16,6 +16,7 @@ use s3napback::store::s3::S3Store;
 use s3napback::store::{ReadStore, Store};
 
 use super::harness::{Site, fetch, gunzip};
+use crate::support::clock::DAY_1;
 use crate::support::db::Postgres;
 use crate::support::s3::moto;
 
@@ -91,17 +92,7 @@ fn files(dir: &Path) -> BTreeSet<PathBuf> {
 
 /// Starts `s3napback -c CONF` for `site` as `Site::run` would, without waiting.
 fn spawn(site: &Site, conf: &Path) -> Child {
-    let (k, v) = site.gpg.env();
-    Command::new(env!("CARGO_BIN_EXE_s3napback"))
-        .arg("--logconfig")
-        .arg(site.path("log.conf"))
-        .arg("-c")
-        .arg(conf)
-        .args(["--now", "2026-11-12 03:00:00"])
-        .env(k, v)
-        .env("TZ", "UTC")
-        .env_remove("AWS_ENDPOINT_URL")
-        .envs(site.env.iter().map(|(k, v)| (k, v)))
+    site.command(&["-c", conf.to_str().unwrap()], DAY_1)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

@@ -117,7 +117,7 @@ fn test_mode_leaves_bucket_diffdir_and_tempdir_exactly_as_they_were() {
     let before = state(&server, &site);
     assert_eq!(before.versions, "", "a fresh bucket");
     for args in [&["-t"][..], &["-t", "-f"][..]] {
-        let run = site.run(&[args, &["-c", conf]].concat(), Some("2026-11-12 03:00:00"));
+        let run = site.run(&[args, &["-c", conf]].concat(), "2026-11-12 03:00:00");
         assert_eq!(run.status, 0, "{}", run.log);
         run.expect("TEST MODE ONLY, NO REAL ACTIONS WILL BE TAKEN");
         assert_eq!(state(&server, &site), before, "{args:?} on an empty bucket");
@@ -125,7 +125,7 @@ fn test_mode_leaves_bucket_diffdir_and_tempdir_exactly_as_they_were() {
 
     // after a real FULL: a DIFF day, the same day (already done), forced
     fs::remove_file(&snapshot).unwrap();
-    let run = site.run(&["-c", conf], Some("2026-11-12 03:00:00"));
+    let run = site.run(&["-c", conf], "2026-11-12 03:00:00");
     assert_eq!(run.status, 0, "{}", run.log);
     std::thread::sleep(std::time::Duration::from_millis(1100));
     let before = state(&server, &site);
@@ -136,7 +136,7 @@ fn test_mode_leaves_bucket_diffdir_and_tempdir_exactly_as_they_were() {
         (&["-t", "-f"][..], "2026-11-12 23:00:00"),
         (&["-t", "-f"][..], "2026-11-14 03:00:00"),
     ] {
-        let run = site.run(&[args, &["-c", conf]].concat(), Some(now));
+        let run = site.run(&[args, &["-c", conf]].concat(), now);
         assert_eq!(run.status, 0, "{}", run.log);
         assert_eq!(state(&server, &site), before, "{args:?} at {now}");
     }

@@ -7,14 +7,14 @@ use s3napback::store::keys::chunk_key;
 
 use super::{describe, run};
 use crate::backup::harness::Site;
-use crate::support::s3::moto_with_clock;
+use crate::support::s3::moto;
 
 /// Writes a bucket of three items' slots at known times; returns the site and config.
 fn bucket(site: &Site) -> (crate::support::s3::S3Server, String) {
-    let clock = site.path("s3-clock");
-    let at = |t: &str| std::fs::write(&clock, format!("{t}\n")).unwrap();
+    let server = moto();
+    // the server's clock stands still at each time, so LastModified is exact
+    let at = |t: &str| server.freeze_clock(t);
     at("2026-11-12 04:07:50");
-    let server = moto_with_clock(&clock);
     let store = server.store();
     let put = |key: String, len: usize| store.put(&key, Bytes::from(vec![b'x'; len])).unwrap();
     put(chunk_key("/etc-0-FULL", 0), 1000);

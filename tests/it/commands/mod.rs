@@ -7,21 +7,22 @@ mod listing;
 mod names;
 mod verify;
 
-use std::process::{Command, Output};
+use std::process::Output;
+
+use crate::support::tool;
 
 use crate::backup::harness::{Site, make_tree, pipe_through};
 
-/// Runs `s3napback ARGS...` for `site` with its GnuPG home and `TZ` (stdout and stderr
-/// kept apart, unlike `Site::run`).
+/// When the commands run: after every slot the tests store.
+const NOW: &str = "2026-11-14 03:00:00";
+
+/// Runs `s3napback ARGS...` for `site` with its GnuPG home and `TZ` at [`NOW`] (stdout
+/// and stderr kept apart, unlike `Site::run`).
 pub fn run(site: &Site, tz: &str, args: &[&str]) -> Output {
-    let (k, v) = site.gpg.env();
-    Command::new(env!("CARGO_BIN_EXE_s3napback"))
-        .args(args)
-        .env(k, v)
-        .env("TZ", tz)
-        .env_remove("AWS_ENDPOINT_URL")
-        .output()
-        .expect("run s3napback")
+    site.set_server_clock(NOW);
+    let mut cmd = tool::command(args, NOW);
+    site.prepare(&mut cmd);
+    cmd.env("TZ", tz).output().expect("run s3napback")
 }
 
 /// Status, stdout and stderr, for assertion messages.

@@ -3,20 +3,22 @@
 //! shows debug lines even when the log config sets every logger to INFO.
 
 use std::fs;
-use std::process::{Command, Output};
+use std::process::Output;
 
+use crate::support::clock::DAY_1;
 use crate::support::gpg::GpgHome;
+use crate::support::s3::ClosedPort;
+use crate::support::tool;
 
-/// `s3napback ARGS` in test mode's world: an S3 endpoint nobody answers (test mode only
+/// `s3napback ARGS` on [`DAY_1`] in test mode's world: an S3 endpoint that refuses (test mode only
 /// lists), an empty GnuPG home.
 fn run(args: &[&str], config_dir: &std::path::Path) -> (Option<i32>, String) {
     let gpg = GpgHome::empty();
-    let out: Output = Command::new(env!("CARGO_BIN_EXE_s3napback"))
-        .args(args)
+    let closed = ClosedPort::new();
+    let out: Output = tool::command(args, DAY_1)
         .env("GNUPGHOME", gpg.path())
-        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        .env("AWS_ENDPOINT_URL", closed.endpoint())
         .env("S3NAPBACK_CONFIG_DIR", config_dir)
-        .env("TZ", "UTC")
         .output()
         .unwrap();
     let text = format!(

@@ -4,6 +4,7 @@
 //! explicitly, so both give the same message.
 
 use super::{GLOBALS, Scratch};
+use std::path::Path;
 
 fn refused(conf_body: &str, needles: &[&str]) {
     let s = Scratch::new();
@@ -129,7 +130,7 @@ fn include_of_devices_and_huge_files_is_refused() {
         assert!(out.text.contains(&from), "{target}: {}", out.text);
     }
     // The config itself, and a log config, are held to the same rules.
-    let out = s.test_run(&"/dev/zero".into(), &[]);
+    let out = s.test_run(Path::new("/dev/zero"), &[]);
     assert_eq!(out.code, 2, "{}", out.text);
     let conf = s.write("x.conf", &format!("{GLOBALS}Directory /srv\n"));
     let out = s.test_run(&conf, &["--logconfig", "/dev/zero"]);

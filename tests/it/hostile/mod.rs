@@ -7,8 +7,11 @@ mod names;
 mod secrets;
 
 use std::fs;
-use std::path::PathBuf;
-use std::process::Command;
+use std::path::{Path, PathBuf};
+
+use crate::support::clock::DAY_1;
+use crate::support::s3::ClosedPort;
+use crate::support::tool;
 
 /// What one run of the binary did.
 pub struct Out {
@@ -39,16 +42,14 @@ impl Scratch {
         path
     }
 
-    /// `s3napback -t -c CONF` with S3 pointing at a closed port: only validation matters.
-    pub fn test_run(&self, conf: &PathBuf, extra: &[&str]) -> Out {
-        let out = Command::new(env!("CARGO_BIN_EXE_s3napback"))
-            .arg("-t")
-            .arg("-c")
-            .arg(conf)
-            .args(extra)
-            .args(["--now", "2026-11-12 03:00:00"])
-            .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
-            .env("TZ", "UTC")
+    /// `s3napback -t -c CONF` on [`DAY_1`] with S3 pointing at a closed port: only
+    /// validation matters.
+    pub fn test_run(&self, conf: &Path, extra: &[&str]) -> Out {
+        let closed = ClosedPort::new();
+        let mut args = vec!["-t", "-c", conf.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        let out = tool::command(args, DAY_1)
+            .env("AWS_ENDPOINT_URL", closed.endpoint())
             .output()
             .unwrap();
         let text = format!(

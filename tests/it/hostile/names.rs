@@ -15,6 +15,7 @@ use crate::backup::harness::{Site, restored, tree};
 use crate::support::db::{MariaDb, Postgres};
 use crate::support::s3::moto;
 use crate::support::svn::SvnRepo;
+use crate::support::tool;
 
 /// A name with everything a shell would interpret; `$(touch MARKER)` proves nothing ran.
 fn hostile(marker: &Path) -> String {
@@ -34,20 +35,21 @@ fn quoted(name: &str) -> String {
 }
 
 fn run_ok(site: &Site, args: &[&str], now: &str) -> String {
-    let run = site.run(args, Some(now));
+    let run = site.run(args, now);
     assert_eq!(run.status, 0, "{args:?}:\n{}", run.log);
     run.log
 }
 
 fn restore_to_stdout(site: &Site, conf: &Path, item: &str) -> Vec<u8> {
-    let (gpg_key, gpg_home) = site.gpg.env();
-    let out = Command::new(env!("CARGO_BIN_EXE_s3napback"))
-        .env(gpg_key, gpg_home)
-        .args(["restore", "-c", conf.to_str().unwrap(), "--to-stdout", item])
-        .envs(site.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .env("TZ", "UTC")
-        .output()
-        .unwrap();
+    // after every backup of these tests; no log config, so stdout is the stream alone
+    let now = "2026-11-20 03:00:00";
+    site.set_server_clock(now);
+    let mut cmd = tool::command(
+        ["restore", "-c", conf.to_str().unwrap(), "--to-stdout", item],
+        now,
+    );
+    site.prepare(&mut cmd);
+    let out = cmd.output().unwrap();
     assert!(
         out.status.success(),
         "{}",

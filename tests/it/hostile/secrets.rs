@@ -65,7 +65,7 @@ fn the_s3_secret_appears_nowhere_even_with_debug() {
     let spy_log = spy(&mut site, &["tar", "gzip", "gpg"]);
     let c = conf.to_str().unwrap();
 
-    let backup = site.run(&["-d", "-c", c], Some("2026-11-12 03:00:00"));
+    let backup = site.run(&["-d", "-c", c], "2026-11-12 03:00:00");
     assert_eq!(backup.status, 0, "{}", backup.log);
     backup.expect(&format!(
         "S3Keyfile {} is readable by group or others (mode 644)",
@@ -93,18 +93,19 @@ fn the_s3_secret_appears_nowhere_even_with_debug() {
             src.to_str().unwrap(),
         ],
     ] {
-        let run = site.run(&args, Some("2026-11-12 04:00:00"));
+        let run = site.run(&args, "2026-11-12 04:00:00");
         outputs.push(run.log);
     }
     // An error path: the server refuses (a wrong endpoint), with debug output.
+    let closed = crate::support::s3::ClosedPort::new();
     let bad = fs::read_to_string(&conf)
         .unwrap()
-        .replace(&server.endpoint, "http://127.0.0.1:9");
+        .replace(&server.endpoint, &closed.endpoint());
     let bad_conf = site.path("bad.conf");
     fs::write(&bad_conf, bad).unwrap();
     let failed = site.run(
         &["-d", "-c", bad_conf.to_str().unwrap()],
-        Some("2026-11-13 03:00:00"),
+        "2026-11-13 03:00:00",
     );
     assert_ne!(failed.status, 0, "{}", failed.log);
     outputs.push(failed.log);
@@ -125,7 +126,7 @@ fn the_s3_secret_appears_nowhere_even_with_debug() {
 
     // With the key file private, no warning.
     fs::set_permissions(&keyfile, fs::Permissions::from_mode(0o600)).unwrap();
-    let run = site.run(&["-t", "-c", c], Some("2026-11-12 05:00:00"));
+    let run = site.run(&["-t", "-c", c], "2026-11-12 05:00:00");
     assert!(
         !run.log.contains("readable by group or others"),
         "{}",
@@ -163,14 +164,14 @@ fn a_mysql_password_reaches_mysqldump_only_through_a_private_defaults_file() {
     let c = conf.to_str().unwrap();
 
     // Test mode prints the legacy line, unchanged (the password included, as the legacy did).
-    let test = site.run(&["-t", "-c", c], Some("2026-11-12 03:00:00"));
+    let test = site.run(&["-t", "-c", c], "2026-11-12 03:00:00");
     assert_eq!(test.status, 0, "{}", test.log);
     test.expect(&format!(
         "mysqldump --opt --socket {} --user=bk --password={password} shop | gzip",
         db.socket().display()
     ));
 
-    let run = site.run(&["-d", "-c", c], Some("2026-11-12 03:00:00"));
+    let run = site.run(&["-d", "-c", c], "2026-11-12 03:00:00");
     assert_eq!(run.status, 0, "{}", run.log);
     assert!(!run.log.contains(password), "{}", run.log);
     let children = fs::read_to_string(&spy_log).unwrap();

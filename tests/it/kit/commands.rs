@@ -6,6 +6,9 @@ use std::path::Path;
 
 use super::{Output, run, run_as, write_logconfig};
 use crate::backup::harness::Site;
+use crate::support::clock::DAY_2;
+use crate::support::s3::ClosedPort;
+use crate::support::tool;
 
 const SUBCOMMANDS: [&str; 7] = [
     "list",
@@ -25,7 +28,7 @@ fn completions_for_each_shell_name_every_subcommand() {
         ("zsh", "#compdef s3napback"),
         ("fish", "complete -c s3napback"),
     ] {
-        let out = run(&site, &["completions", shell]);
+        let out = run(&site, &["completions", shell], DAY_2);
         assert_eq!(out.status, 0, "{shell}: {}", out.stderr);
         assert!(out.stdout.contains(marker), "{shell}:\n{}", out.stdout);
         for sub in SUBCOMMANDS {
@@ -33,7 +36,7 @@ fn completions_for_each_shell_name_every_subcommand() {
         }
         assert!(out.stdout.contains("json"), "{shell} lacks --json");
     }
-    let out = run(&site, &["completions", "tcsh"]);
+    let out = run(&site, &["completions", "tcsh"], DAY_2);
     assert_eq!(out.status, 2, "{}", out.stderr);
     assert!(
         out.stderr.contains("invalid value 'tcsh'"),
@@ -44,7 +47,7 @@ fn completions_for_each_shell_name_every_subcommand() {
 
 #[test]
 fn man_prints_a_roff_page_with_every_subcommand() {
-    let out = run(&Site::new(), &["man"]);
+    let out = run(&Site::new(), &["man"], DAY_2);
     assert_eq!(out.status, 0, "{}", out.stderr);
     assert!(
         out.stdout.starts_with(".ie \\n(.g .ds Aq"),
@@ -63,14 +66,14 @@ fn man_prints_a_roff_page_with_every_subcommand() {
 #[test]
 fn every_subcommand_help_shows_an_example() {
     let site = Site::new();
-    let top = run(&site, &["--help"]);
+    let top = run(&site, &["--help"], DAY_2);
     assert!(
         top.stdout.contains("Examples:\n  s3napback -t -c "),
         "{}",
         top.stdout
     );
     for sub in SUBCOMMANDS {
-        let out = run(&site, &[sub, "--help"]);
+        let out = run(&site, &[sub, "--help"], DAY_2);
         assert_eq!(out.status, 0, "{sub}: {}", out.stderr);
         assert!(out.stdout.contains("Example"), "{sub}:\n{}", out.stdout);
         assert!(
@@ -92,43 +95,40 @@ fn a_link_named_s3napback_pl_behaves_exactly_the_same() {
     let site = Site::new();
     let link = site.path("bin/s3napback.pl");
     fs::create_dir_all(link.parent().unwrap()).unwrap();
-    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_s3napback"), &link).unwrap();
+    tool::link(&link);
     write_logconfig(&site, "INFO, Screen", "");
     let conf = site.path("x.conf");
+    let closed = ClosedPort::new();
     fs::write(
         &conf,
         format!(
-            "DiffDir {}\nBucket b\nChunkSize 1000\nS3Endpoint http://127.0.0.1:9\n\
+            "DiffDir {}\nBucket b\nChunkSize 1000\nS3Endpoint {}\n\
              Directory /etc\n",
-            site.diff_dir().display()
+            site.diff_dir().display(),
+            closed.endpoint()
         ),
     )
     .unwrap();
     let conf = conf.to_str().unwrap();
-    let real = Path::new(env!("CARGO_BIN_EXE_s3napback"));
     for args in [
         &["-h"][..],
         &["--help"],
         &["--version"],
         &["list", "--help"],
-        &["-t", "-c", conf, "--now", "2026-11-13 03:00:00"],
+        &["-t", "-c", conf],
         &["-c", "/nonexistent.conf"],
     ] {
-        let by_name = run_as(&link, &site, args);
-        let direct = run_as(real, &site, args);
+        let by_name = run_as(&link, &site, args, DAY_2);
+        let direct = run(&site, args, DAY_2);
         same(&by_name, &direct, &format!("{args:?}"));
     }
-    let usage = run_as(&link, &site, &["-h"]);
+    let usage = run_as(&link, &site, &["-h"], DAY_2);
     assert!(
         usage.stdout.contains("Usage: s3napback [OPTIONS]"),
         "{}",
         usage.stdout
     );
-    let test_mode = run_as(
-        &link,
-        &site,
-        &["-t", "-c", conf, "--now", "2026-11-13 03:00:00"],
-    );
+    let test_mode = run_as(&link, &site, &["-t", "-c", conf], DAY_2);
     assert!(
         test_mode
             .stderr
@@ -144,7 +144,7 @@ fn a_s3napback_pl_link_uses_the_log_config_beside_it_as_the_legacy_script_did() 
     let legacy_bin = site.path("usr/local/bin");
     fs::create_dir_all(&legacy_bin).unwrap();
     let link = legacy_bin.join("s3napback.pl");
-    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_s3napback"), &link).unwrap();
+    tool::link(&link);
     fs::write(
         legacy_bin.join("s3napback.logconfig"),
         "log4perl.rootLogger = INFO, Screen\n\
@@ -154,33 +154,28 @@ fn a_s3napback_pl_link_uses_the_log_config_beside_it_as_the_legacy_script_did() 
     )
     .unwrap();
     let conf = site.path("x.conf");
+    let closed = ClosedPort::new();
     fs::write(
         &conf,
         format!(
-            "DiffDir {}\nBucket b\nChunkSize 1000\nS3Endpoint http://127.0.0.1:9\n",
-            site.diff_dir().display()
+            "DiffDir {}\nBucket b\nChunkSize 1000\nS3Endpoint {}\n",
+            site.diff_dir().display(),
+            closed.endpoint()
         ),
     )
     .unwrap();
     // Called by its full path, and by name through PATH (as a crontab line would).
     let path = format!("{}:/usr/bin:/bin", legacy_bin.display());
-    for program in [link.to_str().unwrap(), "s3napback.pl"] {
-        let out = std::process::Command::new(program)
-            .args([
-                "-t",
-                "-c",
-                conf.to_str().unwrap(),
-                "--now",
-                "2026-11-13 03:00:00",
-            ])
+    for program in [link.as_path(), Path::new("s3napback.pl")] {
+        let out = tool::command_at(program, ["-t", "-c", conf.to_str().unwrap()], DAY_2)
             .env("PATH", &path)
-            .env("TZ", "UTC")
             .output()
             .unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(
             stderr.starts_with("legacy-beside-the-link INFO Starting s3napback\n"),
-            "{program}: {stderr}"
+            "{}: {stderr}",
+            program.display()
         );
     }
 }

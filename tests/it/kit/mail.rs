@@ -62,7 +62,7 @@ fn the_sink_receives_one_mail_with_the_runs_lines_at_its_level_and_layout() {
     let sink = SmtpSink::start();
     let (site, conf, prefix) = one_item_site(&server);
     write_logconfig(&site, "DEBUG, Screen, Email", &email_appender(sink.port));
-    let out = run(&site, &["-c", &conf, "--now", "2026-11-13 03:00:00"]);
+    let out = run(&site, &["-c", &conf], "2026-11-13 03:00:00");
     assert_eq!(out.status, 0, "{}", out.stderr);
     assert!(!chunks(&store, &prefix).is_empty());
     // The Screen got DEBUG lines too; the mail only INFO and above.
@@ -103,7 +103,7 @@ fn an_unreachable_smtp_server_is_an_error_and_the_backup_is_still_stored() {
     let port = closed_port();
     let (site, conf, prefix) = one_item_site(&server);
     write_logconfig(&site, "INFO, Screen, Email", &email_appender(port));
-    let out = run(&site, &["-c", &conf, "--now", "2026-11-13 03:00:00"]);
+    let out = run(&site, &["-c", &conf], "2026-11-13 03:00:00");
     assert_eq!(out.status, 0, "{}", out.stderr);
     let expected = format!(
         "Backup.S3napback ERROR cannot send the log mail of appender Email to \

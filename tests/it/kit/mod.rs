@@ -9,9 +9,9 @@ mod summary;
 
 use std::fs;
 use std::path::Path;
-use std::process::Command;
 
 use crate::backup::harness::Site;
+use crate::support::tool;
 
 /// What one run of the tool printed, stdout and stderr apart.
 pub struct Output {
@@ -32,18 +32,16 @@ pub fn write_logconfig(site: &Site, root: &str, extra: &str) {
     fs::write(site.path("log.conf"), text).unwrap();
 }
 
-/// Runs `program --logconfig SITE/log.conf ARGS...` in the site's environment.
-pub fn run_as(program: &Path, site: &Site, args: &[&str]) -> Output {
-    let (k, v) = site.gpg.env();
-    let out = Command::new(program)
-        .arg("--logconfig")
-        .arg(site.path("log.conf"))
-        .args(args)
-        .env(k, v)
-        .env("TZ", "UTC")
-        .env_remove("AWS_ENDPOINT_URL")
-        .output()
-        .expect("run s3napback");
+/// Runs `program --logconfig SITE/log.conf ARGS... --now NOW` in the site's environment
+/// (the server the site's config names moved to `now`).
+pub fn run_as(program: &Path, site: &Site, args: &[&str], now: &str) -> Output {
+    site.set_server_clock(now);
+    let logconf = site.path("log.conf");
+    let mut all = vec!["--logconfig", logconf.to_str().unwrap()];
+    all.extend_from_slice(args);
+    let mut cmd = tool::command_at(program, all, now);
+    site.prepare(&mut cmd);
+    let out = cmd.output().expect("run s3napback");
     Output {
         status: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -51,7 +49,18 @@ pub fn run_as(program: &Path, site: &Site, args: &[&str]) -> Output {
     }
 }
 
-/// Runs the tool's binary (see [`run_as`]).
-pub fn run(site: &Site, args: &[&str]) -> Output {
-    run_as(Path::new(env!("CARGO_BIN_EXE_s3napback")), site, args)
+/// Runs the tool's binary as [`run_as`] runs a link to it.
+pub fn run(site: &Site, args: &[&str], now: &str) -> Output {
+    site.set_server_clock(now);
+    let logconf = site.path("log.conf");
+    let mut all = vec!["--logconfig", logconf.to_str().unwrap()];
+    all.extend_from_slice(args);
+    let mut cmd = tool::command(all, now);
+    site.prepare(&mut cmd);
+    let out = cmd.output().expect("run s3napback");
+    Output {
+        status: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
 }

@@ -58,10 +58,7 @@ fn json_summary_of_a_stored_a_skipped_and_a_failed_item_reaches_the_notify_comma
     let conf = site.config(&server, 1000, true, &body);
     let conf = conf.to_str().unwrap();
     write_logconfig(&site, "INFO, Screen", "");
-    let out = run(
-        &site,
-        &["-c", conf, "--json", "--now", "2026-11-13 03:00:00"],
-    );
+    let out = run(&site, &["-c", conf, "--json"], "2026-11-13 03:00:00");
     assert_eq!(out.status, 1, "{}", out.stderr);
 
     // stdout is exactly one JSON document of the documented schema.
@@ -153,7 +150,8 @@ fn a_failing_notify_command_is_logged_and_leaves_the_exit_status() {
     write_logconfig(&site, "INFO, Screen", "");
     let out = run(
         &site,
-        &["-c", conf.to_str().unwrap(), "--now", "2026-11-13 03:00:00"],
+        &["-c", conf.to_str().unwrap()],
+        "2026-11-13 03:00:00",
     );
     assert_eq!(out.status, 0, "{}", out.stderr);
     assert!(

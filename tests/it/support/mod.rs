@@ -1,7 +1,9 @@
 //! Helpers that start real servers and prepare real tool state for the tests.
 
+pub mod clock;
 pub mod db;
 pub mod gpg;
 pub mod proxy;
 pub mod s3;
 pub mod svn;
+pub mod tool;

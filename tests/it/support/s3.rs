@@ -2,14 +2,20 @@
 //! Garage (strips leading `/` from keys, like MinIO). Each server runs in its own temp
 //! dir on free ports and is killed when the handle drops. A server that cannot start
 //! fails the test with its captured output: tests never skip silently.
+//!
+//! Every server runs under libfaketime on its own clock ([`S3Server::set_clock`]), so the
+//! LastModified it gives is a date the test chose, never the real one.
 
 use std::fs::File;
-use std::net::{TcpListener, TcpStream};
+use std::net::{Ipv4Addr, SocketAddrV4, TcpListener, TcpStream};
+use std::os::fd::{FromRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use s3napback::store::s3::{S3Config, S3Store};
+
+use crate::support::clock;
 
 /// A running S3 server and the credentials and bucket to use on it.
 pub struct S3Server {
@@ -27,6 +33,8 @@ pub struct S3Server {
     pub kind: &'static str,
     child: Child,
     log: PathBuf,
+    /// libfaketime's timestamp file of the server.
+    clock: PathBuf,
     _dir: tempfile::TempDir,
 }
 
@@ -49,6 +57,23 @@ impl S3Server {
         store
     }
 
+    /// Moves the server's clock to `now` (`YYYY-MM-DD HH:MM:SS`, UTC); it runs on from
+    /// there.
+    pub fn set_clock(&self, now: &str) {
+        clock::write_faketime(&self.clock, now);
+    }
+
+    /// Stops the server's clock at `now`: every object stored from now on is dated `now`
+    /// to the second.
+    pub fn freeze_clock(&self, now: &str) {
+        clock::freeze_faketime(&self.clock, now);
+    }
+
+    /// The server's timestamp file (what [`S3Server::set_clock`] writes).
+    pub fn clock_file(&self) -> &Path {
+        &self.clock
+    }
+
     /// The server's captured output so far.
     pub fn output(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
@@ -62,7 +87,8 @@ impl Drop for S3Server {
     }
 }
 
-/// A port nobody listens on right now.
+/// A port nobody listens on right now (another process may take it before the caller
+/// does: servers started on it retry on "address in use", see [`start_on_free_ports`]).
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -70,19 +96,85 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// Waits until `port` accepts connections; panics with `log` when `child` dies or the
-/// deadline passes.
-fn wait_for_port(kind: &str, child: &mut Child, port: u16, log: &Path, within: Duration) {
+/// A port on 127.0.0.1 that refuses every connection for as long as the value lives: a
+/// socket bound to it that never listens holds it, so no other process can take it.
+pub struct ClosedPort {
+    pub port: u16,
+    _socket: OwnedFd,
+}
+
+impl ClosedPort {
+    pub fn new() -> ClosedPort {
+        // SAFETY: plain socket calls on a descriptor this function owns.
+        unsafe {
+            let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
+            assert!(fd >= 0, "socket: {}", std::io::Error::last_os_error());
+            let socket = OwnedFd::from_raw_fd(fd);
+            let mut addr: libc::sockaddr_in = std::mem::zeroed();
+            addr.sin_family = libc::AF_INET as libc::sa_family_t;
+            addr.sin_addr.s_addr = u32::from(Ipv4Addr::LOCALHOST).to_be();
+            let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+            let rc = libc::bind(fd, (&raw const addr).cast(), len);
+            assert!(rc == 0, "bind: {}", std::io::Error::last_os_error());
+            let mut len = len;
+            let rc = libc::getsockname(fd, (&raw mut addr).cast(), &mut len);
+            assert!(rc == 0, "getsockname: {}", std::io::Error::last_os_error());
+            ClosedPort {
+                port: u16::from_be(addr.sin_port),
+                _socket: socket,
+            }
+        }
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn endpoint(&self) -> String {
+        format!(
+            "http://{}",
+            SocketAddrV4::new(Ipv4Addr::LOCALHOST, self.port)
+        )
+    }
+}
+
+/// Starts a server with `start(ports)` on `n` free ports, again on new ports (up to five
+/// times) when it exits because another process took one of them first.
+fn start_on_free_ports<T>(kind: &str, n: usize, start: impl Fn(&[u16]) -> Started<T>) -> T {
+    for _ in 0..5 {
+        let ports: Vec<u16> = (0..n).map(|_| free_port()).collect();
+        match start(&ports) {
+            Started::Up(server) => return server,
+            Started::AddressInUse(log) => eprintln!("{kind}: a port was taken, retrying:\n{log}"),
+        }
+    }
+    panic!("{kind}: five tries, each on a port taken before the server bound it");
+}
+
+/// What starting a server gave.
+enum Started<T> {
+    Up(T),
+    /// It exited saying "Address already in use" (its log).
+    AddressInUse(String),
+}
+
+/// Waits until `port` accepts connections. Returns the log when `child` exited saying a
+/// port was in use; panics with the log when it died otherwise or the deadline passed.
+fn wait_for_port(
+    kind: &str,
+    child: &mut Child,
+    port: u16,
+    log: &Path,
+    within: Duration,
+) -> Result<(), String> {
     let deadline = Instant::now() + within;
     loop {
-        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return;
-        }
         if let Ok(Some(status)) = child.try_wait() {
-            panic!(
-                "{kind} exited ({status}) before listening on {port}:\n{}",
-                std::fs::read_to_string(log).unwrap_or_default()
-            );
+            let text = std::fs::read_to_string(log).unwrap_or_default();
+            if text.contains("Address already in use") {
+                return Err(text);
+            }
+            panic!("{kind} exited ({status}) before listening on {port}:\n{text}");
+        }
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return Ok(());
         }
         if Instant::now() > deadline {
             panic!(
@@ -107,48 +199,37 @@ pub fn moto_python() -> PathBuf {
     PathBuf::from("python3")
 }
 
-/// Starts moto's S3 server (`python3 -m moto.server`) on a free port.
+/// Starts moto's S3 server (`python3 -m moto.server`) on a free port, under libfaketime
+/// with its clock at [`clock::DAY_1`] (move it with [`S3Server::set_clock`]).
 pub fn moto() -> S3Server {
-    moto_with_env(&[])
-}
-
-/// A moto server whose clock (and so every LastModified) is read from `clock_file`
-/// through libfaketime: write `@YYYY-MM-DD HH:MM:SS` into the file to move its time.
-pub fn moto_with_clock(clock_file: &Path) -> S3Server {
-    let file = clock_file.display().to_string();
-    moto_with_env(&[
-        (
-            "LD_PRELOAD",
-            "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1",
-        ),
-        ("FAKETIME_TIMESTAMP_FILE", &file),
-        ("FAKETIME_NO_CACHE", "1"),
-        ("FAKETIME_DONT_FAKE_MONOTONIC", "1"),
-    ])
-}
-
-fn moto_with_env(env: &[(&str, &str)]) -> S3Server {
     let dir = tempfile::tempdir().expect("temp dir");
     let log = dir.path().join("moto.log");
-    let port = free_port();
-    let out = File::create(&log).expect("moto log");
-    let mut child = Command::new(moto_python())
-        .args([
-            "-m",
-            "moto.server",
-            "-H",
-            "127.0.0.1",
-            "-p",
-            &port.to_string(),
-        ])
-        .current_dir(dir.path())
-        .envs(env.iter().copied())
-        .stdin(Stdio::null())
-        .stdout(out.try_clone().expect("dup log"))
-        .stderr(out)
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start python3 -m moto.server: {e}"));
-    wait_for_port("moto", &mut child, port, &log, Duration::from_secs(60));
+    let clock_file = dir.path().join("clock");
+    clock::write_faketime(&clock_file, clock::DAY_1);
+    let (child, port) = start_on_free_ports("moto", 1, |ports| {
+        let port = ports[0];
+        let out = File::create(&log).expect("moto log");
+        let mut child = Command::new(moto_python())
+            .args([
+                "-m",
+                "moto.server",
+                "-H",
+                "127.0.0.1",
+                "-p",
+                &port.to_string(),
+            ])
+            .current_dir(dir.path())
+            .envs(clock::faketime_env(&clock_file))
+            .stdin(Stdio::null())
+            .stdout(out.try_clone().expect("dup log"))
+            .stderr(out)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start python3 -m moto.server: {e}"));
+        match wait_for_port("moto", &mut child, port, &log, Duration::from_secs(60)) {
+            Ok(()) => Started::Up((child, port)),
+            Err(text) => Started::AddressInUse(text),
+        }
+    });
     S3Server {
         endpoint: format!("http://127.0.0.1:{port}"),
         region: "us-east-1".into(),
@@ -158,6 +239,7 @@ fn moto_with_env(env: &[(&str, &str)]) -> S3Server {
         kind: "moto",
         child,
         log,
+        clock: clock_file,
         _dir: dir,
     }
 }
@@ -218,11 +300,16 @@ fn text(o: &Output) -> String {
 /// Starts a single-node Garage: config in a temp dir, `garage server`, layout of one
 /// node, a key `test-key` and a bucket it owns.
 pub fn garage() -> S3Server {
+    start_on_free_ports("garage", 2, |ports| garage_on(ports[0], ports[1]))
+}
+
+fn garage_on(s3_port: u16, rpc_port: u16) -> Started<S3Server> {
     let bin = garage_binary();
     let dir = tempfile::tempdir().expect("temp dir");
     let log = dir.path().join("garage.log");
     let conf = dir.path().join("garage.toml");
-    let (s3_port, rpc_port) = (free_port(), free_port());
+    let clock_file = dir.path().join("clock");
+    clock::write_faketime(&clock_file, clock::DAY_1);
     let secret: String = (0..32).map(|_| format!("{:02x}", rand_byte())).collect();
     std::fs::write(
         &conf,
@@ -251,18 +338,21 @@ root_domain = ".s3.garage.localhost"
         .arg(&conf)
         .arg("server")
         .env("RUST_LOG", "garage=info")
+        .envs(clock::faketime_env(&clock_file))
         .stdin(Stdio::null())
         .stdout(out.try_clone().expect("dup log"))
         .stderr(out)
         .spawn()
         .unwrap_or_else(|e| panic!("cannot start {} server: {e}", bin.display()));
-    wait_for_port(
+    if let Err(text) = wait_for_port(
         "garage",
         &mut child,
         rpc_port,
         &log,
         Duration::from_secs(60),
-    );
+    ) {
+        return Started::AddressInUse(text);
+    }
 
     let fail = |what: &str, o: &Output| -> ! {
         panic!(
@@ -320,8 +410,10 @@ root_domain = ".s3.garage.localhost"
     if !o.status.success() {
         fail("bucket allow", &o);
     }
-    wait_for_port("garage", &mut child, s3_port, &log, Duration::from_secs(30));
-    S3Server {
+    if let Err(text) = wait_for_port("garage", &mut child, s3_port, &log, Duration::from_secs(30)) {
+        return Started::AddressInUse(text);
+    }
+    Started::Up(S3Server {
         endpoint: format!("http://127.0.0.1:{s3_port}"),
         region: "garage".into(),
         key,
@@ -330,8 +422,9 @@ root_domain = ".s3.garage.localhost"
         kind: "garage",
         child,
         log,
+        clock: clock_file,
         _dir: dir,
-    }
+    })
 }
 
 /// A random-enough byte for secrets of throwaway servers (no rand dependency).
