@@ -173,7 +173,7 @@ fn the_legacy_readme_example_runs_for_two_weeks_and_each_directory_restores_exac
         let mut args = vec!["restore", "-c", days.conf.to_str().unwrap()];
         args.extend_from_slice(extra);
         args.extend(["--into", out.to_str().unwrap(), item]);
-        let run = days.site.run(&args, Some(now));
+        let run = days.site.run(&args, now);
         assert_eq!(run.status, 0, "restore {item}:\n{}", run.log);
         tree(&out.join(item.trim_start_matches('/')))
     };
@@ -212,7 +212,7 @@ fn the_legacy_readme_example_runs_for_two_weeks_and_each_directory_restores_exac
             days.site.path("project.dump").to_str().unwrap(),
             &project_name,
         ],
-        Some(now),
+        now,
     );
     assert_eq!(run.status, 0, "{}", run.log);
     let loaded = SvnRepo::from_dump(&fs::read(days.site.path("project.dump")).unwrap());
@@ -220,7 +220,7 @@ fn the_legacy_readme_example_runs_for_two_weeks_and_each_directory_restores_exac
     assert_eq!(loaded.cat("trunk/file.txt"), "day 14\n");
 
     // status: one line per item, saying how the two cycles' slots share names
-    let run = days.site.run(&["status", "-c", conf], Some(now));
+    let run = days.site.run(&["status", "-c", conf], now);
     assert_eq!(run.status, 0, "{}", run.log);
     assert_eq!(
         run.log
@@ -274,7 +274,7 @@ fn a_repository_in_two_cycles_loads_every_revision_once() {
     let out = days.site.path("chain.dump");
     let run = days.site.run(
         &["restore", "-c", conf, "--into", out.to_str().unwrap(), &r],
-        Some("2026-11-14 12:00:00"),
+        "2026-11-14 12:00:00",
     );
     assert_eq!(run.status, 0, "{}", run.log);
     let loaded = SvnRepo::from_dump(&fs::read(&out).unwrap());
