@@ -237,9 +237,11 @@ fn backup_configs(
             Ok(0) => {}
             Ok(_) => code = code.max(EXIT_ITEM_FAILED),
             Err(e) => {
-                if e.downcast_ref::<crate::backup::run_lock::LockNotTaken>()
+                let error_not_fatal = e
+                    .downcast_ref::<crate::backup::run_lock::LockNotTaken>()
                     .is_some()
-                {
+                    || e.downcast_ref::<crate::backup::ListingFailed>().is_some();
+                if error_not_fatal {
                     log::error!(target: Category::Main.target(), "{e:#}");
                 } else {
                     fatal(&format!("{e:#}"));
@@ -307,8 +309,8 @@ fn run_config(
     // Test mode stays read-only by type: it gets only the read side of the store.
     let writable = store.as_deref().filter(|_| !args.test);
     let readable = store.as_deref().map(|s| -> &dyn ReadStore { s });
-    let listing = crate::backup::list_bucket(readable, settings);
-    let listing = crate::backup::finish_interrupted_commits(writable, settings, listing);
+    let listing = crate::backup::list_bucket(readable, settings, args.test)?;
+    let listing = crate::backup::finish_interrupted_commits(writable, settings, listing)?;
     // A real run may ask the server (a probe object).
     let key_style = match writable {
         Some(store) => store

@@ -44,6 +44,8 @@ pub enum Fault {
 pub struct Rule {
     method: String,
     path_contains: String,
+    /// A text the path must not hold (empty: no such condition).
+    path_lacks: String,
     pass_first: u32,
     times: u32,
     fault: Fault,
@@ -56,6 +58,7 @@ impl Rule {
         Rule {
             method: method.to_owned(),
             path_contains: "0000000000000000".to_owned(),
+            path_lacks: String::new(),
             pass_first: 0,
             times: u32::MAX,
             fault,
@@ -68,6 +71,23 @@ impl Rule {
         Rule {
             path_contains: format!("{index:020}"),
             ..Rule::chunks(method, fault)
+        }
+    }
+
+    /// Every CopyObject into a slot's own chunk key (a PUT of a chunk key outside the
+    /// reserved `.s3napback/` namespace: the tool writes those only by copying).
+    pub fn copies(fault: Fault) -> Rule {
+        Rule {
+            path_lacks: ".s3napback".to_owned(),
+            ..Rule::chunks("PUT", fault)
+        }
+    }
+
+    /// Every ListObjectsV2 request (`GET /BUCKET?list-type=2...`).
+    pub fn listings(fault: Fault) -> Rule {
+        Rule {
+            path_contains: "list-type=2".to_owned(),
+            ..Rule::chunks("GET", fault)
         }
     }
 
@@ -84,7 +104,8 @@ impl Rule {
     }
 
     fn applies(&mut self, method: &str, path: &str) -> Option<Fault> {
-        if method != self.method || !path.contains(&self.path_contains) {
+        let lacking = !self.path_lacks.is_empty() && path.contains(&self.path_lacks);
+        if method != self.method || !path.contains(&self.path_contains) || lacking {
             return None;
         }
         self.matched += 1;
