@@ -10,7 +10,7 @@ pub mod snapshot;
 use std::io::{BufReader, Seek};
 use std::path::Path;
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context, Result, bail};
 use tempfile::NamedTempFile;
 
 use crate::backup::chunker::{UploadError, UploadSummary, upload_full_chunks, upload_stream};
@@ -52,37 +52,66 @@ pub fn open_store(settings: &Settings) -> Result<Box<dyn Store>> {
     Ok(Box::new(RetryStore::new(S3Store::connect(cfg)?, policy)))
 }
 
-/// Lists the whole bucket for "already done today". Failures are logged at DEBUG, as the
-/// legacy did, and give an empty listing.
-pub fn list_bucket(store: Option<&dyn ReadStore>, settings: &Settings) -> Vec<ObjectInfo> {
+/// The start-of-run listing failed (after its retries): "already done today", the chain
+/// rule and the finishing of interrupted commits all depend on it, so a real run of that
+/// config stores and removes nothing.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot list bucket {bucket}: {cause}; nothing was stored or removed")]
+pub struct ListingFailed {
+    pub bucket: String,
+    pub cause: String,
+}
+
+/// Lists the whole bucket for "already done today". A bucket that does not exist yet is
+/// empty (the run creates it). Any other failure is an error for a real run; test mode
+/// logs it at DEBUG and plans with an empty listing, as the legacy did.
+pub fn list_bucket(
+    store: Option<&dyn ReadStore>,
+    settings: &Settings,
+    test: bool,
+) -> Result<Vec<ObjectInfo>, ListingFailed> {
     let listing = match store {
-        Some(store) => store.list("").map_err(anyhow::Error::from),
-        None => Err(anyhow!("no connection to the bucket")),
+        Some(store) => match store.list("") {
+            Err(e) if e.code() == Some("NoSuchBucket") => Ok(Vec::new()),
+            other => other.map_err(|e| crate::store::error_chain(&e)),
+        },
+        None => Err("no connection to the bucket".to_string()),
     };
-    listing.unwrap_or_else(|e| {
-        log::debug!(target: Category::Main.target(), "listing bucket {}: {e:#}", settings.bucket);
-        Vec::new()
+    listing.or_else(|cause| {
+        if test {
+            log::debug!(target: Category::Main.target(), "listing bucket {}: {cause}", settings.bucket);
+            Ok(Vec::new())
+        } else {
+            Err(ListingFailed {
+                bucket: settings.bucket.clone(),
+                cause,
+            })
+        }
     })
 }
 
 /// Finishes every commit an earlier run left unfinished (a commit marker in `listing`:
 /// killed between storing its new stream and replacing the slot), so planning sees the
 /// newest complete backups. Returns the listing to plan with (listed again when a commit
-/// was finished). Failures are logged at ERROR; such a slot stays incomplete.
+/// was finished; that listing failing is an error). Failures to finish are logged at
+/// ERROR; such a slot stays incomplete.
 pub fn finish_interrupted_commits(
     store: Option<&dyn Store>,
     settings: &Settings,
     listing: Vec<ObjectInfo>,
-) -> Vec<ObjectInfo> {
-    let Some(store) = store else { return listing };
+) -> Result<Vec<ObjectInfo>, ListingFailed> {
+    let Some(store) = store else {
+        return Ok(listing);
+    };
     let markers = commit::marker_keys(listing.iter().map(|o| o.key.as_str()));
     if markers.is_empty() {
-        return listing;
+        return Ok(listing);
     }
     let cat = Category::Main.target();
     for key in &markers {
-        let finished = commit::read_marker(store, key)
-            .and_then(|c| commit::finish(store, &c, commit::PARALLEL_COPIES).map(|_| c));
+        let finished = commit::read_marker(store, key).and_then(|c| {
+            commit::finish(store, &c, commit::PARALLEL_COPIES, &install_state).map(|_| c)
+        });
         match finished {
             Ok(c) => log::info!(
                 target: cat,
@@ -98,7 +127,7 @@ pub fn finish_interrupted_commits(
             ),
         }
     }
-    list_bucket(Some(store), settings)
+    list_bucket(Some(store), settings, false)
 }
 
 /// How far a run got: what its failure must clean up.
@@ -139,8 +168,7 @@ pub fn execute(
     let target = format!("{}:{}", plan.bucket, run.prefix);
     let staging = staging_prefix(&run.prefix, &new_run_id());
     let mut phase = Phase::Staging;
-    let leftovers = commit::has_leftovers(store, &run.prefix, listing);
-    match attempt(store, plan, run, &staging, leftovers, &mut phase) {
+    match attempt(store, plan, run, &staging, listing, &mut phase) {
         Ok(outcome) => {
             for w in &outcome.warnings {
                 log::warn!(target: cat, "{target}: {w}");
@@ -156,9 +184,15 @@ pub fn execute(
         Err(e) => {
             let e = crate::process::interrupt::explain(e);
             let outcome = match phase {
-                Phase::Staging => discard(store, &staging, &target),
+                Phase::Staging => {
+                    discard_parked(run);
+                    discard(store, &staging, &target)
+                }
                 Phase::Marking => match store.delete(&[commit_marker_key(&run.prefix)]) {
-                    Ok(()) => discard(store, &staging, &target),
+                    Ok(()) => {
+                        discard_parked(run);
+                        discard(store, &staging, &target)
+                    }
                     Err(_) => finished_later(&target),
                 },
                 Phase::Committing => finished_later(&target),
@@ -172,6 +206,41 @@ pub fn execute(
             );
             Err(e)
         }
+    }
+}
+
+/// Installs the DiffDir state a commit's marker names, once its slot holds the stream
+/// (called by `commit::finish` before the marker goes).
+fn install_state(commit: &Commit) -> Result<(), commit::CommitError> {
+    let Some(path) = &commit.state else {
+        return Ok(());
+    };
+    snapshot::install_pending(Path::new(path))
+        .map(|_| ())
+        .map_err(|e| commit::CommitError::State {
+            path: path.clone(),
+            message: e.to_string(),
+        })
+}
+
+/// How many chunks `listing` (the start-of-run listing) shows for `slot`: one more than
+/// its highest index.
+fn chunks_listed(store: &dyn Store, slot: &str, listing: &[ObjectInfo]) -> Option<u64> {
+    let physical = store.physical_key(slot);
+    listing
+        .iter()
+        .filter_map(|o| crate::store::keys::parse_chunk_key(&o.key))
+        .filter(|(p, _)| *p == physical)
+        .map(|(_, i)| i.saturating_add(1))
+        .max()
+}
+
+/// Removes the state parked for a commit that never started (no marker stored).
+fn discard_parked(run: &Run) {
+    if let Some(StateFile::TarSnapshot { path, .. } | StateFile::SvnRevision { path, .. }) =
+        &run.state
+    {
+        let _ = snapshot::discard_pending(path);
     }
 }
 
@@ -193,7 +262,7 @@ fn discard(store: &dyn Store, staging: &str, target: &str) -> String {
 /// Finishes the slot's interrupted commit, if any, and deletes what killed runs staged.
 fn clear_leftovers(store: &dyn Store, plan: &Plan, run: &Run) -> Result<()> {
     if let Some(pending) = commit::pending(store, &run.prefix)? {
-        commit::finish(store, &pending, commit::PARALLEL_COPIES)
+        commit::finish(store, &pending, commit::PARALLEL_COPIES, &install_state)
             .context("finishing the interrupted commit of the slot")?;
     }
     let abandoned = commit::delete_abandoned_staging(store, &run.prefix)
@@ -214,17 +283,18 @@ struct Outcome {
     warnings: Vec<String>,
 }
 
-/// `leftovers`: the start-of-run listing holds a commit marker or staged chunks of the slot,
-/// which are finished or deleted first.
+/// `listing`: the bucket at the start of the run. When it holds a commit marker or staged
+/// chunks of the slot, they are finished or deleted first; the slot's chunk count in it
+/// goes into the commit marker (see `Commit::replaces`).
 fn attempt(
     store: &dyn Store,
     plan: &Plan,
     run: &Run,
     staging: &str,
-    leftovers: bool,
+    listing: &[ObjectInfo],
     phase: &mut Phase,
 ) -> Result<Outcome> {
-    if leftovers {
+    if commit::has_leftovers(store, &run.prefix, listing) {
         clear_leftovers(store, plan, run)?;
     }
     let (work, snapshot_override) = match &run.state {
@@ -254,34 +324,38 @@ fn attempt(
             buffered_upload(store, plan, staging, &stages, &buffer)?
         }
     };
-    let replacement = Commit {
-        slot: run.prefix.clone(),
-        staging: staging.to_owned(),
-        chunks: upload.chunks,
-    };
-    *phase = Phase::Marking;
-    commit::write_marker(store, &replacement).context("writing the commit marker")?;
-    *phase = Phase::Committing;
-    commit::finish(store, &replacement, commit::PARALLEL_COPIES)
-        .context("replacing the slot with the new stream")?;
-    *phase = Phase::Committed;
-    let written = match (&run.state, work) {
-        (Some(StateFile::TarSnapshot { path, .. }), Some(work)) => {
-            work.commit()
-                .with_context(|| format!("replacing {}", path.display()))?;
-            Some(path)
-        }
+    // The new state waits beside the real file until the slot holds its stream; the
+    // marker names it, so a run that finishes this commit later installs it.
+    let parked = match (&run.state, work) {
+        (Some(StateFile::TarSnapshot { path, .. }), Some(work)) => work
+            .park()
+            .with_context(|| format!("parking the new {}", path.display()))?
+            .then_some(path),
         (Some(StateFile::SvnRevision { path, head }), _) => {
-            crate::backup::snapshot::write_revision(path, *head)
-                .with_context(|| format!("recording revision {head} in {}", path.display()))?;
+            snapshot::park_revision(path, *head)
+                .with_context(|| format!("parking revision {head} for {}", path.display()))?;
             Some(path)
         }
         _ => None,
     };
-    if let (Some(path), Some(mtime)) = (written, plan.state_mtime) {
-        crate::backup::snapshot::set_mtime(path, mtime)
-            .with_context(|| format!("dating {} at --now", path.display()))?;
+    if let (Some(path), Some(mtime)) = (parked, plan.state_mtime) {
+        let pending = snapshot::pending_path_for(path)?;
+        snapshot::set_mtime(&pending, mtime)
+            .with_context(|| format!("dating {} at --now", pending.display()))?;
     }
+    let replacement = Commit {
+        slot: run.prefix.clone(),
+        staging: staging.to_owned(),
+        chunks: upload.chunks,
+        state: parked.map(|p| p.display().to_string()),
+        replaces: chunks_listed(store, &run.prefix, listing),
+    };
+    *phase = Phase::Marking;
+    commit::write_marker(store, &replacement).context("writing the commit marker")?;
+    *phase = Phase::Committing;
+    commit::finish(store, &replacement, commit::PARALLEL_COPIES, &install_state)
+        .context("replacing the slot with the new stream")?;
+    *phase = Phase::Committed;
     Ok(Outcome {
         upload,
         warnings: report.warnings,

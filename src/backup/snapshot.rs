@@ -113,6 +113,21 @@ impl SnapshotWork {
         Ok(Committed::Replaced)
     }
 
+    /// Parks the work file as the pending state of a commit under way
+    /// ([`pending_path_for`]); [`install_pending`] puts it in place once the slot holds
+    /// the stream it belongs to. Returns false when there is no work file (the real file,
+    /// if any, stays as it is).
+    pub fn park(mut self) -> io::Result<bool> {
+        self.finished = true;
+        match File::open(&self.work) {
+            Ok(f) => f.sync_all()?,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+            Err(e) => return Err(e),
+        }
+        fs::rename(&self.work, pending_path_for(&self.real)?)?;
+        Ok(true)
+    }
+
     /// Removes the work file; the real file stays untouched.
     pub fn abandon(mut self) {
         self.discard();
@@ -137,6 +152,36 @@ fn remove_if_exists(path: &Path) -> io::Result<()> {
         Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
         _ => Ok(()),
     }
+}
+
+/// Where the new state of a commit under way waits: `.{file}.s3napback-pending` beside
+/// the real file.
+pub fn pending_path_for(real: &Path) -> io::Result<PathBuf> {
+    let work = work_path_for(real)?;
+    Ok(work.with_extension("s3napback-pending"))
+}
+
+/// Parks `revision` as the pending state of `real` (see [`SnapshotWork::park`]).
+pub fn park_revision(real: &Path, revision: u64) -> io::Result<()> {
+    let work = SnapshotWork::begin(real, true)?;
+    work.write_revision(revision)?;
+    work.park().map(|_| ())
+}
+
+/// Puts the pending state of `real` in place (an atomic rename; its mtime is the one it
+/// was parked with). Returns false when there is none (installed already, or parked on
+/// another host).
+pub fn install_pending(real: &Path) -> io::Result<bool> {
+    match fs::rename(pending_path_for(real)?, real) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Removes the pending state of `real` (its commit never started).
+pub fn discard_pending(real: &Path) -> io::Result<()> {
+    remove_if_exists(&pending_path_for(real)?)
 }
 
 /// Writes a Subversion revision file through the work/commit mechanism (never leaves a

@@ -214,6 +214,7 @@ mod stored_tests {
             last_modified: time::OffsetDateTime::UNIX_EPOCH,
             size: 0,
             commit_pending: false,
+            staged: false,
         };
         let slots = [
             slot("/svn/a-0-FULL"),

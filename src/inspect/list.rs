@@ -168,6 +168,7 @@ mod tests {
             last_modified: OffsetDateTime::UNIX_EPOCH,
             size: 7,
             commit_pending: false,
+            staged: false,
         };
         let e = entry(&slot);
         assert_eq!(e.kind, Some("mysql"));

@@ -38,6 +38,16 @@ pub struct Commit {
     pub staging: String,
     /// How many chunks the new stream has.
     pub chunks: u64,
+    /// The DiffDir state file (tar snapshot, Subversion revision) whose new content belongs
+    /// to the staged stream: parked beside it until the slot holds the stream, installed
+    /// just before the marker goes (absent in markers of older versions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    /// How many chunks the slot held when the run started (its listing then): the surplus
+    /// beyond [`Commit::chunks`] is deleted by index too, so a listing that lags at
+    /// commit time cannot leave an old chunk behind.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaces: Option<u64>,
 }
 
 /// Why a commit could not be finished.
@@ -46,6 +56,25 @@ pub enum CommitError {
     /// A store request failed.
     #[error(transparent)]
     Store(Box<StoreError>),
+    /// After the copies, the slot does not hold exactly the marker's chunks (a listing
+    /// that lags, an object that came back): the marker stays, the next run tries again.
+    #[error("{slot} does not hold the {chunks} chunks of its commit: {problem}")]
+    Unverified {
+        /// The slot (logical prefix).
+        slot: String,
+        /// The chunk count the marker names.
+        chunks: u64,
+        /// What the listing shows instead.
+        problem: String,
+    },
+    /// Installing the slot's new DiffDir state failed (the marker stays).
+    #[error("installing the new state file {path}: {message}")]
+    State {
+        /// The state file.
+        path: String,
+        /// Why.
+        message: String,
+    },
     /// A marker object that is not a commit record.
     #[error("commit marker {key} is unreadable: {message}")]
     BadMarker {
@@ -125,37 +154,79 @@ pub fn write_marker(store: &dyn Store, commit: &Commit) -> Result<(), StoreError
     store.put(&commit_marker_key(&commit.slot), body.into())
 }
 
-/// Steps 2-5, each repeatable: copies the staged chunks still present (a missing one was
-/// copied before the staging was deleted in step 4), deletes the slot's surplus old
-/// chunks, the staging and the marker. With nothing staged any more (killed between
-/// steps 4 and 5) only the marker goes: the slot was already replaced.
-pub fn finish(store: &dyn Store, commit: &Commit, parallel: usize) -> Result<(), CommitError> {
-    let staged = chunks_of(store, &commit.staging)?;
-    if !staged.is_empty() {
-        let to_copy: Vec<u64> = staged
-            .iter()
-            .map(|(i, _)| *i)
-            .filter(|i| *i < commit.chunks)
-            .collect();
-        copy_all(store, commit, &to_copy, parallel)?;
-        let surplus: Vec<String> = chunks_of(store, &commit.slot)?
-            .into_iter()
-            .filter(|(i, _)| *i >= commit.chunks)
-            .map(|(_, k)| k)
-            .collect();
-        log::debug!(
-            "{}: {} chunks copied from {}, {} old chunks deleted",
-            commit.slot,
-            to_copy.len(),
-            commit.staging,
-            surplus.len()
-        );
-        store.delete(&surplus)?;
-        let staged_keys: Vec<String> = staged.into_iter().map(|(_, k)| k).collect();
-        store.delete(&staged_keys)?;
-    }
-    store.delete(&[commit_marker_key(&commit.slot)])?;
+/// Steps 2-5, each repeatable: copies every chunk the marker names (by index, whatever a
+/// listing of the staging shows; a staged chunk already gone was copied before step 4
+/// began), deletes the slot's surplus old chunks, checks that the slot now lists exactly
+/// the marker's chunks, deletes the staging, calls `replaced` (the caller installs the
+/// new DiffDir state) and only then deletes the marker. A failure anywhere leaves the
+/// marker for the next run.
+pub fn finish(
+    store: &dyn Store,
+    commit: &Commit,
+    parallel: usize,
+    replaced: &dyn Fn(&Commit) -> Result<(), CommitError>,
+) -> Result<(), CommitError> {
+    let indices: Vec<u64> = (0..commit.chunks).collect();
+    copy_all(store, commit, &indices, parallel)?;
+    let surplus: Vec<String> = chunks_of(store, &commit.slot)?
+        .into_iter()
+        .filter(|(i, _)| *i >= commit.chunks)
+        .map(|(_, k)| k)
+        .chain(
+            (commit.chunks..commit.replaces.unwrap_or(0))
+                .map(|i| store.physical_key(&chunk_key(&commit.slot, i))),
+        )
+        .collect();
+    log::debug!(
+        "{}: {} chunks copied from {}, {} old chunks deleted",
+        commit.slot,
+        indices.len(),
+        commit.staging,
+        surplus.len()
+    );
+    store.delete(&surplus)?;
+    verify(store, commit)?;
+    let staged: Vec<String> = indices
+        .iter()
+        .map(|i| store.physical_key(&chunk_key(&commit.staging, *i)))
+        .chain(
+            chunks_of(store, &commit.staging)?
+                .into_iter()
+                .map(|(_, k)| k),
+        )
+        .collect();
+    store.delete(&staged)?;
+    replaced(commit)?;
+    store.delete(&[store.physical_key(&commit_marker_key(&commit.slot))])?;
     Ok(())
+}
+
+/// The slot lists exactly the chunk indices `0..commit.chunks`.
+fn verify(store: &dyn Store, commit: &Commit) -> Result<(), CommitError> {
+    let listed: Vec<u64> = chunks_of(store, &commit.slot)?
+        .into_iter()
+        .map(|(i, _)| i)
+        .collect();
+    let expected: Vec<u64> = (0..commit.chunks).collect();
+    if listed == expected {
+        return Ok(());
+    }
+    let problem = match expected.iter().find(|i| !listed.contains(i)) {
+        Some(missing) => format!("chunk {missing} is not listed"),
+        None => format!(
+            "it also lists chunk {}",
+            listed
+                .iter()
+                .find(|i| **i >= commit.chunks)
+                .copied()
+                .unwrap_or_default()
+        ),
+    };
+    Err(CommitError::Unverified {
+        slot: commit.slot.clone(),
+        chunks: commit.chunks,
+        problem,
+    })
 }
 
 /// Copies staged chunks `indices` to the slot, up to `parallel` at once; stops at the
@@ -179,10 +250,15 @@ fn copy_all(
                     let from = chunk_key(&commit.staging, index);
                     let to = chunk_key(&commit.slot, index);
                     log::debug!("COPY {from} -> {to}");
-                    if let Err(e) = store.copy(&from, &to) {
-                        failed.store(true, Ordering::SeqCst);
-                        let mut first = first_error.lock().unwrap_or_else(|p| p.into_inner());
-                        first.get_or_insert(e);
+                    match store.copy(&from, &to) {
+                        // copied before the staging was deleted (step 4 of a killed run)
+                        Err(e) if e.code() == Some("NoSuchKey") => {}
+                        Err(e) => {
+                            failed.store(true, Ordering::SeqCst);
+                            let mut first = first_error.lock().unwrap_or_else(|p| p.into_inner());
+                            first.get_or_insert(e);
+                        }
+                        Ok(()) => {}
                     }
                 }
             });
@@ -230,6 +306,9 @@ mod tests {
 
     const SLOT: &str = "/etc-3-FULL";
 
+    /// No state to install.
+    const NOTHING: fn(&Commit) -> Result<(), CommitError> = |_| Ok(());
+
     fn keys(store: &MemoryStore) -> Vec<String> {
         store.objects().into_iter().map(|(k, _)| k).collect()
     }
@@ -251,6 +330,8 @@ mod tests {
             slot: SLOT.into(),
             staging,
             chunks: 3,
+            state: None,
+            replaces: Some(5),
         };
         write_marker(&store, &commit).unwrap();
         (store, commit)
@@ -276,13 +357,16 @@ mod tests {
     }
 
     #[test]
-    fn a_marked_slot_is_incomplete_until_finished() {
+    fn a_marked_slot_reads_as_its_staged_stream_until_finished() {
         let (store, commit) = marked();
         let slots = group_slots(store.list("").unwrap());
         assert_eq!(slots.len(), 1, "staging is no slot");
-        assert!(slots[0].commit_pending);
+        // the complete staged stream stands in for the slot's mixed keys
+        assert!(slots[0].staged && !slots[0].commit_pending);
+        let sizes: Vec<u64> = slots[0].chunks.iter().map(|c| c.size).collect();
+        assert_eq!(sizes, [8, 8, 1]);
         assert_eq!(pending(&store, SLOT).unwrap(), Some(commit.clone()));
-        finish(&store, &commit, 2).unwrap();
+        finish(&store, &commit, 2, &NOTHING).unwrap();
         assert_replaced(&store);
         assert_eq!(pending(&store, SLOT).unwrap(), None);
     }
@@ -294,7 +378,7 @@ mod tests {
         store
             .copy(&chunk_key(&commit.staging, 0), &chunk_key(SLOT, 0))
             .unwrap();
-        finish(&store, &commit, 4).unwrap();
+        finish(&store, &commit, 4, &NOTHING).unwrap();
         assert_replaced(&store);
 
         // Killed after the copies, the surplus and one staged chunk were deleted.
@@ -311,14 +395,14 @@ mod tests {
                 chunk_key(&commit.staging, 1),
             ])
             .unwrap();
-        finish(&store, &commit, 1).unwrap();
+        finish(&store, &commit, 1, &NOTHING).unwrap();
         assert_replaced(&store);
 
         // Killed between deleting the staging and the marker: only the marker goes.
         let (store, commit) = marked();
-        finish(&store, &commit, 4).unwrap();
+        finish(&store, &commit, 4, &NOTHING).unwrap();
         write_marker(&store, &commit).unwrap();
-        finish(&store, &commit, 4).unwrap();
+        finish(&store, &commit, 4, &NOTHING).unwrap();
         assert_replaced(&store);
     }
 
@@ -326,13 +410,78 @@ mod tests {
     fn a_failed_copy_leaves_marker_and_staging_for_the_next_run() {
         let (store, commit) = marked();
         store.fail_key(Op::Copy, &chunk_key(SLOT, 1));
-        let err = finish(&store, &commit, 1).unwrap_err();
+        let err = finish(&store, &commit, 1, &NOTHING).unwrap_err();
         assert!(err.to_string().contains("injected fault"), "{err}");
         assert_eq!(store.list(&commit.staging).unwrap().len(), 3);
         assert!(pending(&store, SLOT).unwrap().is_some());
         store.heal();
-        finish(&store, &commit, 4).unwrap();
+        finish(&store, &commit, 4, &NOTHING).unwrap();
         assert_replaced(&store);
+    }
+
+    #[test]
+    fn a_listing_that_leaves_out_a_staged_chunk_still_gives_the_new_stream() {
+        // the staging listing lacks chunk 1: it is copied all the same (by index)
+        let (store, commit) = marked();
+        store.leave_out_of_listings(&chunk_key(&commit.staging, 1));
+        finish(&store, &commit, 2, &NOTHING).unwrap();
+        store.heal();
+        assert_replaced(&store);
+    }
+
+    #[test]
+    fn a_listing_that_leaves_out_an_old_chunk_leaves_no_old_chunk() {
+        // old chunk 4 is not listed at commit time; the marker knows the slot had 5
+        let (store, commit) = marked();
+        store.leave_out_of_listings(&chunk_key(SLOT, 4));
+        finish(&store, &commit, 2, &NOTHING).unwrap();
+        store.heal();
+        assert_replaced(&store);
+    }
+
+    #[test]
+    fn a_slot_that_does_not_list_the_marker_chunks_keeps_the_marker() {
+        // the listing lags: the copied chunk 2 is not listed yet, so the check fails
+        let (store, commit) = marked();
+        store.leave_out_of_listings(&chunk_key(SLOT, 2));
+        let err = finish(&store, &commit, 2, &NOTHING).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("does not hold the 3 chunks of its commit: chunk 2 is not listed"),
+            "{err}"
+        );
+        assert!(pending(&store, SLOT).unwrap().is_some());
+        store.heal();
+        finish(&store, &commit, 2, &NOTHING).unwrap();
+        assert_replaced(&store);
+    }
+
+    #[test]
+    fn the_state_is_installed_before_the_marker_goes() {
+        let (store, commit) = marked();
+        let seen_marker = std::sync::atomic::AtomicBool::new(false);
+        let install = |c: &Commit| {
+            seen_marker.store(
+                pending(&store, &c.slot).unwrap().is_some(),
+                Ordering::SeqCst,
+            );
+            Ok(())
+        };
+        finish(&store, &commit, 2, &install).unwrap();
+        assert!(
+            seen_marker.load(Ordering::SeqCst),
+            "installed while the marker was there"
+        );
+        // a failing install keeps the marker
+        let (store, commit) = marked();
+        let failing = |c: &Commit| {
+            Err(CommitError::State {
+                path: c.slot.clone(),
+                message: "disk full".into(),
+            })
+        };
+        assert!(finish(&store, &commit, 2, &failing).is_err());
+        assert!(pending(&store, SLOT).unwrap().is_some());
     }
 
     #[test]
@@ -356,7 +505,7 @@ mod tests {
         let listing = store.list("").unwrap();
         assert!(has_leftovers(&store, SLOT, &listing));
         assert!(!has_leftovers(&store, "/etc-4-DIFF", &listing));
-        finish(&store, &commit, 2).unwrap();
+        finish(&store, &commit, 2, &NOTHING).unwrap();
         assert!(!has_leftovers(&store, SLOT, &store.list("").unwrap()));
     }
 

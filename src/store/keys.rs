@@ -97,8 +97,13 @@ pub struct Slot {
     /// Total size of the chunks in bytes.
     pub size: u64,
     /// A commit marker names this slot: a replacement was interrupted, the chunks may mix
-    /// two streams until the next backup run finishes the commit.
+    /// two streams until the next backup run finishes the commit. False when the marker's
+    /// complete staged stream stands in (see [`Slot::staged`]).
     pub commit_pending: bool,
+    /// The chunks are the complete staged stream of an interrupted commit (keys under
+    /// `.s3napback/staging/`): the slot's newest complete backup until the next backup
+    /// run finishes copying it into the slot's own keys.
+    pub staged: bool,
 }
 
 impl Slot {
@@ -115,11 +120,19 @@ impl Slot {
 /// slot named by a commit marker is flagged `commit_pending`.
 pub fn group_slots(objects: impl IntoIterator<Item = ObjectInfo>) -> Vec<Slot> {
     let mut by_prefix: BTreeMap<String, Vec<(u64, ObjectInfo)>> = BTreeMap::new();
+    let mut staged: BTreeMap<String, Vec<(u64, ObjectInfo)>> = BTreeMap::new();
     let mut markers = Vec::new();
     for obj in objects {
         if is_reserved(&obj.key) {
             if obj.key.starts_with(COMMIT_NAMESPACE) {
                 markers.push(obj.key);
+            } else if let Some((prefix, index)) = parse_chunk_key(&obj.key)
+                && prefix.starts_with(STAGING_NAMESPACE)
+            {
+                staged
+                    .entry(prefix.to_owned())
+                    .or_default()
+                    .push((index, obj));
             }
             continue;
         }
@@ -130,27 +143,86 @@ pub fn group_slots(objects: impl IntoIterator<Item = ObjectInfo>) -> Vec<Slot> {
                 .push((index, obj));
         }
     }
-    by_prefix
+    let staged: Vec<Slot> = staged
         .into_iter()
-        .map(|(prefix, mut chunks)| {
-            chunks.sort_by_key(|(i, _)| *i);
-            let chunks: Vec<ObjectInfo> = chunks.into_iter().map(|(_, o)| o).collect();
-            let last_modified = chunks
-                .iter()
-                .map(|c| c.last_modified)
-                .max()
-                .unwrap_or(OffsetDateTime::UNIX_EPOCH);
-            let size = chunks.iter().map(|c| c.size).sum();
+        .map(|(prefix, chunks)| slot_of(prefix, chunks, false))
+        .filter(|s| check_complete(s).is_ok())
+        .collect();
+    // the newest complete stream staged for a slot whose marker is there stands in for it
+    let stand_in = |slot: &str| {
+        staged
+            .iter()
+            .filter(|s| staged_for(&s.prefix) == Some(slot.trim_start_matches('/')))
+            .max_by_key(|s| s.last_modified)
+    };
+    let faithful = by_prefix.is_empty() || by_prefix.keys().any(|p| p.starts_with('/'));
+    // a slot written for the first time whose every copy failed has only its marker
+    let unborn: Vec<Slot> = markers
+        .iter()
+        .filter_map(|m| m.strip_prefix(COMMIT_NAMESPACE))
+        .filter(|p| {
+            !by_prefix
+                .keys()
+                .any(|s| marker_names_slot(&commit_marker_key(p), s))
+        })
+        .filter_map(|p| {
+            let listed = if faithful {
+                p
+            } else {
+                p.trim_start_matches('/')
+            };
+            stand_in(p).map(|stream| Slot {
+                prefix: listed.to_owned(),
+                staged: true,
+                ..stream.clone()
+            })
+        })
+        .collect();
+    let mut slots: Vec<Slot> = by_prefix
+        .into_iter()
+        .map(|(prefix, chunks)| {
             let commit_pending = markers.iter().any(|m| marker_names_slot(m, &prefix));
-            Slot {
-                prefix,
-                chunks,
-                last_modified,
-                size,
-                commit_pending,
+            let slot = slot_of(prefix, chunks, commit_pending);
+            match stand_in(&slot.prefix).filter(|_| commit_pending) {
+                Some(stream) => Slot {
+                    prefix: slot.prefix,
+                    staged: true,
+                    ..stream.clone()
+                },
+                None => slot,
             }
         })
-        .collect()
+        .collect();
+    slots.extend(unborn);
+    slots.sort_by(|a, b| a.prefix.cmp(&b.prefix));
+    slots
+}
+
+/// The slot (without leading `/`) a staging chunk prefix `.s3napback/staging/PREFIX/RUN`
+/// belongs to.
+fn staged_for(staging: &str) -> Option<&str> {
+    let (slot, _run) = staging.strip_prefix(STAGING_NAMESPACE)?.rsplit_once('/')?;
+    Some(slot.trim_start_matches('/'))
+}
+
+/// A slot of `chunks` (index, object) under `prefix`.
+fn slot_of(prefix: String, mut chunks: Vec<(u64, ObjectInfo)>, commit_pending: bool) -> Slot {
+    chunks.sort_by_key(|(i, _)| *i);
+    let chunks: Vec<ObjectInfo> = chunks.into_iter().map(|(_, o)| o).collect();
+    let last_modified = chunks
+        .iter()
+        .map(|c| c.last_modified)
+        .max()
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    let size = chunks.iter().map(|c| c.size).sum();
+    Slot {
+        prefix,
+        chunks,
+        last_modified,
+        size,
+        commit_pending,
+        staged: false,
+    }
 }
 
 /// Why a slot is not a complete js3tream upload.
@@ -448,6 +520,7 @@ mod tests {
             last_modified: OffsetDateTime::UNIX_EPOCH,
             size: 0,
             commit_pending: false,
+            staged: false,
         };
         assert_eq!(check_complete(&empty), Err(SlotProblem::Empty));
         assert_eq!(
@@ -470,10 +543,31 @@ mod tests {
         ]);
         let names: Vec<&str> = slots.iter().map(|s| s.prefix.as_str()).collect();
         assert_eq!(names, ["/etc-3-FULL", "/etc-4-DIFF"]);
-        assert!(slots[0].commit_pending);
+        // the marker names a complete staged stream: it stands in for the slot
+        assert!(slots[0].staged && !slots[0].commit_pending);
+        assert_eq!(slots[0].chunks[0].key, chunk_key(&staged, 0));
+        assert_eq!(check_complete(&slots[0]), Ok(()));
         assert!(!slots[1].commit_pending);
-        assert_eq!(check_complete(&slots[0]), Err(SlotProblem::CommitPending));
         assert_eq!(check_complete(&slots[1]), Ok(()));
+        // a staged stream that is not complete does not: the slot stays pending
+        let slots = group_slots(vec![
+            obj(&chunk_key(&staged, 0), 1000, 0),
+            obj(&chunk_key(&staged, 1), 1000, 0),
+            obj(&chunk_key("/etc-3-FULL", 0), 5, 0),
+            obj(&commit_marker_key("/etc-3-FULL"), 80, 0),
+        ]);
+        assert!(slots[0].commit_pending && !slots[0].staged);
+        assert_eq!(check_complete(&slots[0]), Err(SlotProblem::CommitPending));
+        // a slot never written before, every copy failed: the marker and the stream only
+        let slots = group_slots(vec![
+            obj(&chunk_key(&staged, 0), 1000, 0),
+            obj(&chunk_key(&staged, 1), 10, 0),
+            obj(&chunk_key("/etc-4-DIFF", 0), 5, 0),
+            obj(&commit_marker_key("/etc-3-FULL"), 80, 0),
+        ]);
+        let names: Vec<&str> = slots.iter().map(|s| s.prefix.as_str()).collect();
+        assert_eq!(names, ["/etc-3-FULL", "/etc-4-DIFF"]);
+        assert!(slots[0].staged);
         // Servers that strip the leading `/` list the slot as `etc-3-FULL`.
         assert!(marker_names_slot(
             ".s3napback/commit//etc-3-FULL",

@@ -62,6 +62,8 @@ struct Faults {
     keys: Vec<(Op, String)>,
     /// Operations that fail on every call.
     always: Vec<Op>,
+    /// Physical keys every listing leaves out (a listing that lags behind writes).
+    unlisted: Vec<String>,
     /// Calls made so far per operation (failed ones included).
     calls: HashMap<Op, usize>,
 }
@@ -146,12 +148,20 @@ impl MemoryStore {
         lock(&self.faults).always.push(op);
     }
 
+    /// Makes every listing leave out `key` (logical or physical spelling), as a listing
+    /// that lags behind the writes does; the object itself stays readable.
+    pub fn leave_out_of_listings(&self, key: &str) {
+        let physical = self.physical_key(key);
+        lock(&self.faults).unlisted.push(physical);
+    }
+
     /// Removes every injected fault (call counts stay).
     pub fn heal(&self) {
         let mut faults = lock(&self.faults);
         faults.nth.clear();
         faults.keys.clear();
         faults.always.clear();
+        faults.unlisted.clear();
     }
 
     /// How many times `op` was called so far, failed calls included.
@@ -222,9 +232,11 @@ impl ReadStore for MemoryStore {
     fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>, StoreError> {
         let physical = self.physical_key(prefix);
         self.check(Op::List, std::slice::from_ref(&physical))?;
+        let unlisted = lock(&self.faults).unlisted.clone();
         Ok(lock(&self.objects)
             .range(physical.clone()..)
             .take_while(|(k, _)| k.starts_with(&physical))
+            .filter(|(k, _)| !unlisted.contains(k))
             .map(|(k, o)| ObjectInfo {
                 key: k.clone(),
                 size: o.body.len() as u64,
