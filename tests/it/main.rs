@@ -13,6 +13,7 @@ mod perf;
 mod pipeline;
 mod restore;
 mod restore_damaged_gzip;
+mod restore_dumpdir;
 mod restore_safety;
 mod signals;
 mod store;
