@@ -8,6 +8,7 @@
 //! Bytes pass unchanged otherwise, in the same read, so GNU incremental semantics
 //! (`-g /dev/null` deletions and renames) stay tar's.
 
+mod admit;
 mod dumpdir;
 mod header;
 mod tree;
@@ -18,7 +19,7 @@ use std::sync::Arc;
 
 use header::{BLOCK, Extensions, RawHeader, check_global, checksum_ok, is_zero};
 pub use tree::PathFilter;
-use tree::{Tree, components};
+use tree::Tree;
 
 /// The largest extension header (long name, pax attributes) accepted.
 const MAX_EXTENSION: u64 = 8 << 20;
@@ -217,63 +218,6 @@ impl<R: Read> TarGuard<R> {
         self.input.read_exact(&mut data)?;
         self.offset += data.len() as u64;
         Ok(data)
-    }
-
-    /// Decides whether the member is extracted (the PATH filter) and, if so, whether it is
-    /// safe, its dumpdirs included; notes what it makes.
-    fn admit(
-        &mut self,
-        raw: &RawHeader,
-        name: &[u8],
-        link: &[u8],
-        size: u64,
-        dumpdirs: &[Vec<u8>],
-    ) -> Result<bool, String> {
-        match raw.typeflag {
-            b'V' if size == 0 => return Ok(true),
-            b'N' => return Err("an obsolete GNU rename header".into()),
-            b'1'..=b'6' | b'V' if size != 0 => {
-                return Err(format!(
-                    "type {} with {size} bytes of data",
-                    raw.typeflag as char
-                ));
-            }
-            _ => {}
-        }
-        let parts = components(name)?;
-        if !self.filter.admits(&parts) {
-            for data in dumpdirs {
-                dumpdir::judge(data, &mut self.tree, false)?;
-            }
-            return Ok(false);
-        }
-        let is_dir = match raw.typeflag {
-            b'5' | b'D' => true,
-            // BSD tar's convention, which GNU tar follows: a file ending in `/` is a directory
-            b'0' | b'\0' | b'7' => name.ends_with(b"/"),
-            _ => false,
-        };
-        if parts.is_empty() && !is_dir {
-            return Err("an empty name".into());
-        }
-        self.tree.check_parents(&parts)?;
-        if raw.typeflag == b'1' {
-            let target = components(link).map_err(|why| format!("its link target: {why}"))?;
-            if target.is_empty() {
-                return Err("a hard link with an empty target".into());
-            }
-            self.tree.check_parents(&target).map_err(|why| {
-                format!("its link target {}: {why}", String::from_utf8_lossy(link))
-            })?;
-        }
-        // tar carries out the renames before it makes the directory itself
-        for data in dumpdirs {
-            dumpdir::judge(data, &mut self.tree, true)?;
-        }
-        if !parts.is_empty() {
-            self.tree.record(&parts, raw.typeflag, is_dir);
-        }
-        Ok(true)
     }
 }
 
