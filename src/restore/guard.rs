@@ -3,9 +3,13 @@
 //! restore directory (a name with `..` or an absolute name, a path through a symlink, a
 //! hard link whose target is reached that way), or whose header GNU tar could read
 //! differently from this filter. It also drops the members a partial restore leaves out,
-//! so that tar extracts exactly what was checked (hostile names are refused there too). Bytes pass unchanged otherwise, in the
-//! same read, so GNU incremental semantics (`-g /dev/null` deletions) stay tar's.
+//! so that tar extracts exactly what was checked (hostile names are refused there too).
+//! The renames of GNU incremental dumpdirs are judged like member names ([`dumpdir`]).
+//! Bytes pass unchanged otherwise, in the same read, so GNU incremental semantics
+//! (`-g /dev/null` deletions and renames) stay tar's.
 
+mod admit;
+mod dumpdir;
 mod header;
 mod tree;
 
@@ -15,10 +19,12 @@ use std::sync::Arc;
 
 use header::{BLOCK, Extensions, RawHeader, check_global, checksum_ok, is_zero};
 pub use tree::PathFilter;
-use tree::{Tree, components};
+use tree::Tree;
 
 /// The largest extension header (long name, pax attributes) accepted.
 const MAX_EXTENSION: u64 = 8 << 20;
+/// The largest dumpdir (the data of a `D` member: the names in one directory) accepted.
+const MAX_DUMPDIR: u64 = 256 << 20;
 
 /// Why the guard stopped the stream: the member and what is wrong with it.
 #[derive(Debug, thiserror::Error)]
@@ -125,7 +131,7 @@ impl<R: Read> TarGuard<R> {
             }
             let raw = RawHeader::parse(&block);
             if matches!(raw.typeflag, b'L' | b'K' | b'x' | b'g') {
-                let data = self.extension_data(&raw, at)?;
+                let data = self.member_data(&raw, raw.size, at, MAX_EXTENSION)?;
                 pending.extend_from_slice(&block);
                 pending.extend_from_slice(&data);
                 let size = raw.size.unwrap_or(0) as usize;
@@ -152,12 +158,24 @@ impl<R: Read> TarGuard<R> {
             let (name, link, size) = ext
                 .apply(&raw)
                 .map_err(|why| self.refuse(&raw.name, at, why))?;
-            let keep = self
-                .admit(&raw, &name, &link, size)
-                .map_err(|why| self.refuse(&name, at, why))?;
-            let left = size
+            let mut dumpdirs: Vec<Vec<u8>> = ext
+                .dumpdir()
+                .map_err(|why| self.refuse(&name, at, why))?
+                .into_iter()
+                .collect();
+            let mut left = size
                 .checked_next_multiple_of(BLOCK as u64)
                 .ok_or_else(|| self.refuse(&name, at, format!("a size of {size} bytes")))?;
+            if raw.typeflag == b'D' {
+                let mut data = self.member_data(&raw, Some(size), at, MAX_DUMPDIR)?;
+                pending.extend_from_slice(&data);
+                data.truncate(size as usize);
+                dumpdirs.push(data);
+                left = 0;
+            }
+            let keep = self
+                .admit(&raw, &name, &link, size, &dumpdirs)
+                .map_err(|why| self.refuse(&name, at, why))?;
             if keep {
                 self.out.extend_from_slice(&pending);
             }
@@ -166,75 +184,40 @@ impl<R: Read> TarGuard<R> {
         }
     }
 
-    /// The data of an extension header, padding included.
-    fn extension_data(&mut self, raw: &RawHeader, at: u64) -> io::Result<Vec<u8>> {
-        let size = raw.size.ok_or_else(|| {
+    /// The data of an extension header or a dumpdir (`size` bytes, at most `max`),
+    /// padding included.
+    fn member_data(
+        &mut self,
+        raw: &RawHeader,
+        size: Option<u64>,
+        at: u64,
+        max: u64,
+    ) -> io::Result<Vec<u8>> {
+        let size = size.ok_or_else(|| {
             self.refuse(
                 &raw.name,
                 at,
                 "a size field GNU tar may read differently".into(),
             )
         })?;
-        if size > MAX_EXTENSION {
+        if size > max {
             return Err(self.refuse(
                 &raw.name,
                 at,
-                format!("an extension header of {size} bytes (at most {MAX_EXTENSION})"),
+                format!(
+                    "{} of {size} bytes (at most {max})",
+                    if raw.typeflag == b'D' {
+                        "a dumpdir"
+                    } else {
+                        "an extension header"
+                    }
+                ),
             ));
         }
         let mut data = vec![0u8; size.next_multiple_of(BLOCK as u64) as usize];
         self.input.read_exact(&mut data)?;
         self.offset += data.len() as u64;
         Ok(data)
-    }
-
-    /// Decides whether the member is extracted (the PATH filter) and, if so, whether it is
-    /// safe; notes what it makes.
-    fn admit(
-        &mut self,
-        raw: &RawHeader,
-        name: &[u8],
-        link: &[u8],
-        size: u64,
-    ) -> Result<bool, String> {
-        match raw.typeflag {
-            b'V' if size == 0 => return Ok(true),
-            b'N' => return Err("an obsolete GNU rename header".into()),
-            b'1'..=b'6' | b'V' if size != 0 => {
-                return Err(format!(
-                    "type {} with {size} bytes of data",
-                    raw.typeflag as char
-                ));
-            }
-            _ => {}
-        }
-        let parts = components(name)?;
-        if !self.filter.admits(&parts) {
-            return Ok(false);
-        }
-        let is_dir = match raw.typeflag {
-            b'5' | b'D' => true,
-            // BSD tar's convention, which GNU tar follows: a file ending in `/` is a directory
-            b'0' | b'\0' | b'7' => name.ends_with(b"/"),
-            _ => false,
-        };
-        if parts.is_empty() && !is_dir {
-            return Err("an empty name".into());
-        }
-        self.tree.check_parents(&parts)?;
-        if raw.typeflag == b'1' {
-            let target = components(link).map_err(|why| format!("its link target: {why}"))?;
-            if target.is_empty() {
-                return Err("a hard link with an empty target".into());
-            }
-            self.tree.check_parents(&target).map_err(|why| {
-                format!("its link target {}: {why}", String::from_utf8_lossy(link))
-            })?;
-        }
-        if !parts.is_empty() {
-            self.tree.record(&parts, raw.typeflag, is_dir);
-        }
-        Ok(true)
     }
 }
 

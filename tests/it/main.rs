@@ -16,6 +16,7 @@ mod perf;
 mod pipeline;
 mod restore;
 mod restore_damaged_gzip;
+mod restore_dumpdir;
 mod restore_safety;
 mod signals;
 mod store;

@@ -126,7 +126,12 @@ pub struct Extensions {
     pub names: Vec<Vec<u8>>,
     pub link_names: Vec<Vec<u8>>,
     pub sizes: Vec<u64>,
+    /// pax `GNU.dumpdir` records (a directory's dumpdir in a POSIX incremental archive).
+    pub dumpdirs: Vec<Vec<u8>>,
 }
+
+/// The pax keyword of a dumpdir.
+const PAX_DUMPDIR: &[u8] = b"GNU.dumpdir";
 
 /// pax keywords that rename a member or change its size.
 const PAX_NAME_KEYS: &[&str] = &["path", "GNU.sparse.name"];
@@ -146,6 +151,8 @@ impl Extensions {
                         self.names.push(value.to_vec());
                     } else if key == b"linkpath" {
                         self.link_names.push(value.to_vec());
+                    } else if key == PAX_DUMPDIR {
+                        self.dumpdirs.push(value.to_vec());
                     } else if key == b"size" {
                         let size = std::str::from_utf8(value)
                             .ok()
@@ -178,6 +185,11 @@ impl Extensions {
         };
         Ok((name, link, size))
     }
+
+    /// The member's pax dumpdir, if it has one.
+    pub fn dumpdir(&self) -> Result<Option<Vec<u8>>, String> {
+        one_of(&self.dumpdirs, "dumpdirs")
+    }
 }
 
 /// A pax global header must not rename or resize the members after it.
@@ -185,7 +197,8 @@ pub fn check_global(data: &[u8]) -> Result<(), String> {
     for ext in PaxExtensions::new(data) {
         let ext = ext.map_err(|e| format!("a malformed pax global header ({e})"))?;
         let key = ext.key_bytes();
-        if PAX_NAME_KEYS.iter().any(|k| k.as_bytes() == key) || key == b"linkpath" || key == b"size"
+        if PAX_NAME_KEYS.iter().any(|k| k.as_bytes() == key)
+            || [&b"linkpath"[..], b"size", PAX_DUMPDIR].contains(&key)
         {
             return Err(format!(
                 "a pax global header that sets {} for every member",

@@ -166,3 +166,278 @@ fn the_record_padding_after_the_end_blocks_is_read_but_not_handed_on() {
     assert_eq!(out, data, "up to the end-of-archive blocks, no further");
     assert_eq!(input.position(), 10240, "the padding was read to the end");
 }
+
+/// A GNU `D` member (a directory of an incremental archive) with `dumpdir` as its data.
+fn dumpdir_member(name: &str, dumpdir: &[u8]) -> (Header, Vec<u8>) {
+    let h = raw_header(name, EntryType::new(b'D'), dumpdir.len() as u64, "");
+    (h, dumpdir.to_vec())
+}
+
+/// One pax record, `LEN KEY=VALUE\n`.
+fn pax_record(key: &str, value: &[u8]) -> Vec<u8> {
+    let body = [b" ", key.as_bytes(), b"=", value, b"\n"].concat();
+    let mut len = body.len() + 1;
+    while len != body.len() + len.to_string().len() {
+        len = body.len() + len.to_string().len();
+    }
+    [len.to_string().as_bytes(), &body].concat()
+}
+
+fn incremental(members: &[(Header, Vec<u8>)]) -> Vec<u8> {
+    let mut b = Builder::new(Vec::new());
+    for (h, data) in members {
+        b.append(h, &data[..]).unwrap();
+    }
+    b.into_inner().unwrap()
+}
+
+fn file(name: &str, data: &[u8]) -> (Header, Vec<u8>) {
+    (
+        raw_header(name, EntryType::Regular, data.len() as u64, ""),
+        data.to_vec(),
+    )
+}
+
+#[test]
+fn dumpdirs_are_parsed_as_gnu_tar_reads_them() {
+    use dumpdir::{Op, parse};
+    assert_eq!(parse(b"\0").unwrap(), []);
+    assert_eq!(parse(b"Ya\0Nb\0Dc\0\0").unwrap(), []);
+    assert_eq!(
+        parse(b"Dsub2\0Rsrc/a/sub\0Tsrc/a/sub2\0\0trailing").unwrap(),
+        [Op::Rename {
+            from: b"src/a/sub",
+            to: b"src/a/sub2"
+        }]
+    );
+    assert_eq!(
+        parse(b"Xsrc\0Rsrc/b\0T\0R\0Tsrc/a\0\0").unwrap(),
+        [
+            Op::Temp(b"src"),
+            Op::Rename {
+                from: b"src/b",
+                to: b""
+            },
+            Op::Rename {
+                from: b"",
+                to: b"src/a"
+            }
+        ]
+    );
+    for (bad, why) in [
+        (&b""[..], "terminating"),
+        (b"Ya\0", "terminating"),
+        (b"Ya", "terminating"),
+        (b"Ra\0\0", "no `T`"),
+        (b"Ra\0Yb\0Tc\0\0", "followed by `Y`"),
+        (b"Ta\0\0", "without an `R`"),
+        (b"Xa\0Xb\0\0", "second `X`"),
+        (b"R\0Ta\0\0", "empty name"),
+        (b"Qa\0\0", "unknown kind `Q`"),
+    ] {
+        let err = parse(bad).unwrap_err();
+        assert!(err.contains(why), "{bad:?}: {err}");
+    }
+}
+
+#[test]
+fn a_real_rename_passes_unchanged() {
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(root.path().join("src/a/sub/deep")).unwrap();
+    std::fs::write(root.path().join("src/a/sub/f"), "f").unwrap();
+    let data = incremental(&[
+        dumpdir_member("src/", b"Da\0Rsrc/a/sub\0Tsrc/a/sub2\0\0"),
+        dumpdir_member("src/a/", b"Dsub2\0\0"),
+        dumpdir_member("src/a/sub2/", b"Ddeep\0Nf\0\0"),
+        dumpdir_member("src/a/sub2/deep/", b"Ynew\0\0"),
+        file("src/a/sub2/deep/new", b"new"),
+    ]);
+    assert_eq!(run(&data, root.path(), &[]).unwrap(), data);
+}
+
+#[test]
+fn dumpdir_renames_through_a_symlink_or_out_are_refused() {
+    let root = tempfile::tempdir().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(root.path().join("srv/t")).unwrap();
+    std::fs::write(root.path().join("srv/t/file"), "").unwrap();
+    symlink(outside.path(), root.path().join("srv/t/x")).unwrap();
+    for (dumpdir, entry, why) in [
+        (
+            &b"Nx\0Rsrv/t/x/secret\0Tsrv/t/loot\0\0"[..],
+            "Rsrv/t/x/secret",
+            "goes through srv/t/x, a symlink to",
+        ),
+        (
+            b"Rsrv/t/mine\0Tsrv/t/x/planted\0\0",
+            "Tsrv/t/x/planted",
+            "goes through srv/t/x, a symlink to",
+        ),
+        (b"R../x\0Tsrv/t/y\0\0", "R../x", "`..`"),
+        (b"Rsrv/t/a\0Tsrv/../../y\0\0", "Tsrv/../../y", "`..`"),
+        (b"R/etc\0Tsrv/t/etc\0\0", "R/etc", "absolute"),
+        (
+            b"Rsrv/t/file/a\0Tsrv/t/b\0\0",
+            "Rsrv/t/file/a",
+            "not a directory",
+        ),
+        (b"R.\0Tsrv/t/b\0\0", "R.", "restore directory itself"),
+        (b"Xsrv\0Rsrv/t/a\0T\0\0", "Xsrv", "temporary directory"),
+    ] {
+        let data = incremental(&[dumpdir_member("srv/t/", dumpdir)]);
+        let err = run(&data, root.path(), &[]).unwrap_err();
+        assert!(
+            err.contains("refused tar member \"srv/t/\"")
+                && err.contains(&format!("its dumpdir entry `{entry}`"))
+                && err.contains(why),
+            "{dumpdir:?}: {err}"
+        );
+        // left out by a partial restore, a hostile name is still refused
+        if why == "`..`" || why == "absolute" {
+            assert!(run(&data, root.path(), &["other"]).is_err());
+        }
+    }
+    // the same in a pax GNU.dumpdir record of a POSIX archive
+    let mut b = Builder::new(Vec::new());
+    let pax = pax_record("GNU.dumpdir", b"Rsrv/t/x/secret\0Tsrv/t/loot\0\0");
+    let x = raw_header("PaxHeaders/t", EntryType::XHeader, pax.len() as u64, "");
+    b.append(&x, &pax[..]).unwrap();
+    b.append(&raw_header("srv/t/", EntryType::Directory, 0, ""), &[][..])
+        .unwrap();
+    let err = run(&b.into_inner().unwrap(), root.path(), &[]).unwrap_err();
+    assert!(err.contains("its dumpdir entry `Rsrv/t/x/secret`"), "{err}");
+}
+
+#[test]
+fn what_a_rename_moved_is_gone_through_only_once_a_member_makes_it_again() {
+    let root = tempfile::tempdir().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(root.path().join("srv/t/real")).unwrap();
+    symlink(outside.path(), root.path().join("srv/t/x")).unwrap();
+    // the symlink moved to a new name, then written through
+    let data = incremental(&[
+        dumpdir_member("srv/t/", b"Rsrv/t/x\0Tsrv/t/y\0\0"),
+        file("srv/t/y/evil", b"evil"),
+    ]);
+    let err = run(&data, root.path(), &[]).unwrap_err();
+    assert!(
+        err.contains("\"srv/t/y/evil\"") && err.contains("a dumpdir of this slot renamed srv/t/y"),
+        "{err}"
+    );
+    // a second rename through the first one's target
+    let data = incremental(&[dumpdir_member(
+        "srv/t/",
+        b"Rsrv/t/x\0Tsrv/t/y\0Rsrv/t/y/secret\0Tsrv/t/loot\0\0",
+    )]);
+    let err = run(&data, root.path(), &[]).unwrap_err();
+    assert!(err.contains("`Rsrv/t/y/secret`"), "{err}");
+    // a directory member after the rename vouches for that directory, not what is in it
+    let data = incremental(&[
+        dumpdir_member("srv/t/", b"Rsrv/t/real\0Tsrv/t/moved\0\0"),
+        dumpdir_member("srv/t/moved/", b"\0"),
+        file("srv/t/moved/new", b"new"),
+        file("srv/t/moved/old/evil", b"evil"),
+    ]);
+    let err = run(&data, root.path(), &[]).unwrap_err();
+    assert!(err.contains("\"srv/t/moved/old/evil\""), "{err}");
+}
+
+#[test]
+fn hostile_long_names_are_refused() {
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir(root.path().join("t")).unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    symlink(outside.path(), root.path().join("t/disk")).unwrap();
+    let long = |kind: EntryType, value: &str| {
+        let mut data = value.as_bytes().to_vec();
+        data.push(0);
+        let h = raw_header("././@LongLink", kind, data.len() as u64, "");
+        (h, data)
+    };
+    let pax = |key: &str, value: &str| {
+        let data = pax_record(key, value.as_bytes());
+        let h = raw_header("PaxHeaders/x", EntryType::XHeader, data.len() as u64, "");
+        (h, data)
+    };
+    let padded = "d/".repeat(60);
+    for (ext, member, shown, why) in [
+        (
+            long(
+                EntryType::GNULongName,
+                &format!(
+                    "{padded}../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../escape"
+                ),
+            ),
+            file("short", b"x"),
+            "escape",
+            "`..`",
+        ),
+        (
+            long(
+                EntryType::GNULongName,
+                &format!("t/disk/{}", "n".repeat(120)),
+            ),
+            file("short", b"x"),
+            "t/disk/nnn",
+            "goes through t/disk, a symlink",
+        ),
+        (
+            long(
+                EntryType::GNULongLink,
+                &format!("../../{}", "n".repeat(120)),
+            ),
+            (raw_header("h", EntryType::Link, 0, "short"), Vec::new()),
+            "\"h\"",
+            "its link target: its name contains `..`",
+        ),
+        (
+            pax("path", "t/../../escape"),
+            file("short", b"x"),
+            "t/../../escape",
+            "`..`",
+        ),
+        (
+            pax("path", "t/disk/evil"),
+            file("short", b"x"),
+            "t/disk/evil",
+            "goes through t/disk",
+        ),
+        (
+            pax("linkpath", "t/disk/secret"),
+            (raw_header("h", EntryType::Link, 0, "short"), Vec::new()),
+            "\"h\"",
+            "its link target t/disk/secret",
+        ),
+        (
+            pax("linkpath", "../secret"),
+            (raw_header("h", EntryType::Link, 0, "short"), Vec::new()),
+            "\"h\"",
+            "`..`",
+        ),
+    ] {
+        let data = incremental(&[ext, member]);
+        let err = run(&data, root.path(), &[]).unwrap_err();
+        assert!(err.contains(shown) && err.contains(why), "{shown}: {err}");
+    }
+    // through a symlink made earlier in the same stream
+    let data = incremental(&[
+        (raw_header("t/s", EntryType::Symlink, 0, "/tmp"), Vec::new()),
+        long(EntryType::GNULongName, &format!("t/s/{}", "n".repeat(120))),
+        file("short", b"x"),
+    ]);
+    let err = run(&data, root.path(), &[]).unwrap_err();
+    assert!(
+        err.contains("goes through t/s, which an earlier member"),
+        "{err}"
+    );
+    let data = incremental(&[
+        (raw_header("t/s", EntryType::Symlink, 0, "/tmp"), Vec::new()),
+        pax("path", "t/s/evil"),
+        file("short", b"x"),
+    ]);
+    let err = run(&data, root.path(), &[]).unwrap_err();
+    assert!(
+        err.contains("\"t/s/evil\"") && err.contains("earlier member"),
+        "{err}"
+    );
+}

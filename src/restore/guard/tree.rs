@@ -1,7 +1,8 @@
 //! Where a member would land: its name split into components (no `..`, not absolute), the
 //! PATH filter of a partial restore, and the restore directory as GNU tar will find it
 //! when it reaches the member: what this stream made so far (tar runs behind the guard),
-//! else what is on disk.
+//! else what is on disk. Where a dumpdir of this stream renamed something, the disk no
+//! longer tells: there only what a later directory member makes is gone through.
 
 use std::collections::{HashMap, HashSet};
 use std::ffi::OsStr;
@@ -115,6 +116,9 @@ pub struct Tree {
     /// Paths found on disk as directories (or symlinks to directories) inside: tar only
     /// removes things until a member of this stream replaces them, which `made` records.
     seen_dirs: HashSet<Vec<u8>>,
+    /// Where a dumpdir rename of this stream moved something away or to: below these,
+    /// what is on disk now is no guide to what tar will find.
+    moved: HashSet<Vec<u8>>,
 }
 
 impl Tree {
@@ -125,30 +129,65 @@ impl Tree {
             canonical: root.canonicalize()?,
             made: HashMap::new(),
             seen_dirs: HashSet::new(),
+            moved: HashSet::new(),
         })
     }
 
     /// Notes what a member leaves at `parts`, when later members must know: links always;
     /// directories only where the disk has no directory yet, other files only where this
-    /// stream made something before. So the model stays small: a regular file or device
-    /// cannot be gone through, a directory on disk stays one.
+    /// stream made something before (or a rename moved something). So the model stays
+    /// small: a regular file or device cannot be gone through, a directory on disk stays one.
     pub fn record(&mut self, parts: &[&[u8]], typeflag: u8, is_dir: bool) {
         let key = join(parts);
         let made = if is_dir {
             let on_disk = !self.made.contains_key(&key)
+                && self.moved_at(parts).is_none()
                 && std::fs::symlink_metadata(self.root.join(OsStr::from_bytes(&key)))
                     .is_ok_and(|m| m.is_dir());
             if on_disk {
                 return;
             }
             Made::Dir
-        } else if matches!(typeflag, b'1' | b'2') || self.made.contains_key(&key) {
+        } else if matches!(typeflag, b'1' | b'2')
+            || self.made.contains_key(&key)
+            || self.moved_at(parts).is_some()
+        {
             Made::NotDir
         } else {
             return;
         };
         self.seen_dirs.remove(&key);
         self.made.insert(key, made);
+    }
+
+    /// Notes a rename of a dumpdir (`from` to `to`, either empty for tar's temporary
+    /// directory): whatever this stream made or the disk showed at and below both paths
+    /// is forgotten (the rename may move a symlink there, or fail), and going through them
+    /// is refused until a directory member of the stream makes them again.
+    pub fn rename(&mut self, from: &[&[u8]], to: &[&[u8]]) {
+        for parts in [from, to] {
+            if parts.is_empty() {
+                continue;
+            }
+            let key = join(parts);
+            let under =
+                |p: &Vec<u8>| p.starts_with(&key) && (p.len() == key.len() || p[key.len()] == b'/');
+            self.made.retain(|p, _| !under(p));
+            self.seen_dirs.retain(|p| !under(p));
+            self.moved.insert(key);
+        }
+    }
+
+    /// The renamed path `parts` is at or below, if any.
+    fn moved_at(&self, parts: &[&[u8]]) -> Option<String> {
+        if self.moved.is_empty() {
+            return None;
+        }
+        (1..=parts.len()).find_map(|n| {
+            self.moved
+                .contains(&join(&parts[..n]))
+                .then(|| show(&parts[..n]))
+        })
     }
 
     /// Checks that tar reaches `parts` only through directories inside the restore
@@ -163,6 +202,7 @@ impl Tree {
             let here = &parts[..depth];
             let key = join(here);
             let disk = self.root.join(OsStr::from_bytes(&key));
+            let moved = self.moved_at(here);
             match self.made.get(&key) {
                 Some(Made::NotDir) => {
                     return Err(format!(
@@ -171,9 +211,20 @@ impl Tree {
                     ));
                 }
                 Some(Made::Dir) => {
-                    if !fresh && !std::fs::symlink_metadata(&disk).is_ok_and(|m| m.is_dir()) {
+                    if !fresh
+                        && moved.is_none()
+                        && !std::fs::symlink_metadata(&disk).is_ok_and(|m| m.is_dir())
+                    {
                         fresh = true;
                     }
+                }
+                None if moved.is_some() => {
+                    return Err(format!(
+                        "it goes through {}, where a dumpdir of this slot renamed {} \
+                         (no directory member made it since)",
+                        show(here),
+                        moved.unwrap_or_default()
+                    ));
                 }
                 None if fresh || self.seen_dirs.contains(&key) => {}
                 None => match std::fs::symlink_metadata(&disk) {
@@ -226,87 +277,4 @@ impl Tree {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::os::unix::fs::symlink;
-
-    fn parts(name: &str) -> Result<Vec<String>, String> {
-        components(name.as_bytes()).map(|p| {
-            p.iter()
-                .map(|c| String::from_utf8_lossy(c).into_owned())
-                .collect()
-        })
-    }
-
-    #[test]
-    fn names_are_split_like_tar_does() {
-        assert_eq!(parts("srv/a/b").unwrap(), ["srv", "a", "b"]);
-        assert_eq!(parts("./srv//a/").unwrap(), ["srv", "a"]);
-        assert!(parts("./").unwrap().is_empty());
-        assert!(parts("/etc/passwd").unwrap_err().contains("absolute"));
-        assert!(parts("srv/../../etc").unwrap_err().contains(".."));
-        assert!(parts("srv/x/.").unwrap_err().contains("`.`"));
-    }
-
-    #[test]
-    fn the_filter_matches_a_path_and_what_lies_below() {
-        let f = PathFilter::new(&["home/foo".into(), "/etc/x".into()]).unwrap();
-        fn c(n: &str) -> Vec<&[u8]> {
-            components(n.as_bytes()).unwrap()
-        }
-        assert!(f.admits(&c("home/foo")));
-        assert!(f.admits(&c("home/foo/bar")));
-        assert!(!f.admits(&c("home/foobar")));
-        assert!(!f.admits(&c("home")));
-        assert_eq!(f.unmatched(), ["/etc/x"]);
-        assert!(PathFilter::new(&["a/../b".into()]).is_err());
-    }
-
-    #[test]
-    fn symlinks_outside_are_not_gone_through() {
-        let outside = tempfile::tempdir().unwrap();
-        let root = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(root.path().join("t/real")).unwrap();
-        symlink(outside.path(), root.path().join("t/out")).unwrap();
-        symlink("real", root.path().join("t/in")).unwrap();
-        symlink("nowhere", root.path().join("t/dangling")).unwrap();
-        std::fs::write(root.path().join("t/file"), "").unwrap();
-        let mut tree = Tree::new(root.path()).unwrap();
-        fn c(n: &str) -> Vec<&[u8]> {
-            components(n.as_bytes()).unwrap()
-        }
-        assert!(tree.check_parents(&c("t/real/a")).is_ok());
-        let err = tree.check_parents(&c("t/in/a")).unwrap_err();
-        assert!(err.contains("t/in, a symlink to real, already in"), "{err}");
-        assert!(tree.check_parents(&c("t/new/deeper/a")).is_ok());
-        assert!(tree.check_parents(&c("t/out")).is_ok());
-        let err = tree.check_parents(&c("t/out/evil")).unwrap_err();
-        assert!(
-            err.contains("t/out, a symlink to") && err.contains("outside"),
-            "{err}"
-        );
-        assert!(
-            tree.check_parents(&c("t/dangling/a"))
-                .unwrap_err()
-                .contains("does not exist")
-        );
-        assert!(
-            tree.check_parents(&c("t/file/a"))
-                .unwrap_err()
-                .contains("not a directory")
-        );
-        // into / every symlink leads inside
-        let mut slash = Tree::new(Path::new("/")).unwrap();
-        assert!(slash.check_parents(&c("bin/sh")).is_ok());
-        // this stream replaces the symlink by a directory: below it is new
-        tree.record(&c("t/out"), b'5', true);
-        assert!(tree.check_parents(&c("t/out/x/evil")).is_ok());
-        // this stream makes a link: nothing goes through it, whatever the disk says
-        tree.record(&c("t/real"), b'2', false);
-        assert!(
-            tree.check_parents(&c("t/real/a"))
-                .unwrap_err()
-                .contains("earlier member")
-        );
-    }
-}
+mod tests;

@@ -1,0 +1,226 @@
+//! `s3napback restore` and the renames of GNU incremental dumpdirs (issue 16): a DIFF
+//! whose directory member carries `R`/`T` entries through a symlink an earlier slot left,
+//! or with `..`, is refused naming the slot and the entry, and nothing outside `--into`
+//! changes; a directory really renamed between a FULL and a DIFF (the tool's own backups,
+//! real `tar -g`) restores exactly. Every run of the tool gives `--now`; the S3 server's
+//! clock is set to the same times, so slots are ordered without waiting.
+
+use std::fs;
+use std::os::unix::fs::symlink;
+use std::path::Path;
+use std::process::Command;
+
+use crate::backup::harness::{Site, fetch, gunzip, prefixes, restored, tree};
+use crate::restore::{encrypt, gzip, put_stream, snapshot};
+use crate::support::s3::moto_with_clock;
+
+/// `tar -cz -g SNAP -C DIR srv` (GNU format), a real incremental stream.
+fn tar_incremental(dir: &Path, snap: &Path) -> Vec<u8> {
+    let out = Command::new("tar")
+        .args(["-c", "-z", "-f", "-", "-g"])
+        .arg(snap)
+        .arg("-C")
+        .arg(dir)
+        .arg("srv")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// A gzip'd tar stream of one GNU `D` member `name` whose data is `dumpdir`.
+fn dumpdir_slot(name: &str, dumpdir: &[u8]) -> Vec<u8> {
+    let mut h = tar::Header::new_gnu();
+    h.as_old_mut().name[..name.len()].copy_from_slice(name.as_bytes());
+    h.set_entry_type(tar::EntryType::new(b'D'));
+    h.set_size(dumpdir.len() as u64);
+    h.set_mode(0o755);
+    h.set_cksum();
+    let mut b = tar::Builder::new(Vec::new());
+    b.append(&h, dumpdir).unwrap();
+    gzip(&b.into_inner().unwrap())
+}
+
+fn set_clock(clock: &Path, time: &str) {
+    fs::write(clock, format!("@{time}\n")).unwrap();
+}
+
+#[test]
+fn dumpdir_renames_through_a_symlink_or_with_dot_dot_are_refused() {
+    let site = Site::new();
+    let clock = site.path("s3-clock");
+    set_clock(&clock, "2026-11-12 03:00:00");
+    let server = moto_with_clock(&clock);
+    let store = server.store();
+    let conf = site.config(&server, 1000, true, "");
+    let conf = conf.to_str().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    fs::write(outside.path().join("secret"), "the secret\n").unwrap();
+    fs::create_dir(outside.path().join("sub")).unwrap();
+    fs::write(outside.path().join("sub/file"), "below\n").unwrap();
+    let before = snapshot(outside.path());
+
+    // the FULL (real tar -g): srv/t/x -> OUTSIDE, srv/t/mine/ a directory of its own
+    let src = site.path("src");
+    fs::create_dir_all(src.join("srv/t/mine")).unwrap();
+    fs::write(src.join("srv/t/keep.txt"), "kept\n").unwrap();
+    symlink(outside.path(), src.join("srv/t/x")).unwrap();
+    let full = tar_incremental(&src, &site.path("snap"));
+
+    // the bucket is really hostile: the bare `tar -x -g /dev/null` moves OUTSIDE/secret in
+    let attack: &[u8] = b"Dmine\0Ykeep.txt\0Nx\0Rsrv/t/x/secret\0Tsrv/t/loot\0\0";
+    let bare = site.path("bare");
+    fs::create_dir(&bare).unwrap();
+    for data in [full.clone(), dumpdir_slot("srv/t/", attack)] {
+        let argv: Vec<String> = ["tar", "-xz", "-g", "/dev/null", "-C"]
+            .iter()
+            .map(|s| s.to_string())
+            .chain([bare.display().to_string()])
+            .collect();
+        crate::restore::run_with_input(&argv, &data);
+    }
+    assert_eq!(
+        fs::read_to_string(bare.join("srv/t/loot")).unwrap(),
+        "the secret\n"
+    );
+    fs::rename(bare.join("srv/t/loot"), outside.path().join("secret")).unwrap();
+    assert_eq!(snapshot(outside.path()), before);
+
+    let cases: [(&str, &[u8], &str, &str); 4] = [
+        // moves OUTSIDE/secret into DIR
+        (
+            "/steal",
+            attack,
+            "Rsrv/t/x/secret",
+            "it goes through srv/t/x, a symlink to",
+        ),
+        // plants a directory of DIR outside
+        (
+            "/plant",
+            b"Dmine\0Ykeep.txt\0Nx\0Rsrv/t/mine\0Tsrv/t/x/planted\0\0",
+            "Tsrv/t/x/planted",
+            "it goes through srv/t/x, a symlink to",
+        ),
+        // reaches out directly
+        (
+            "/reach",
+            b"Rsrv/t/mine\0T../planted\0R../x\0Tsrv/t/got\0\0",
+            "T../planted",
+            "its name contains `..`",
+        ),
+        // `..` inside a name
+        (
+            "/dotdot",
+            b"Rsrv/t/../../../x\0Tsrv/t/got\0\0",
+            "Rsrv/t/../../../x",
+            "its name contains `..`",
+        ),
+    ];
+    set_clock(&clock, "2026-11-12 03:00:00");
+    for (item, _, _, _) in &cases {
+        put_stream(
+            &store,
+            &format!("{item}-1-FULL"),
+            &encrypt(&site.gpg, &full),
+        );
+    }
+    set_clock(&clock, "2026-11-13 03:00:00");
+    for (item, dumpdir, _, _) in &cases {
+        let diff = dumpdir_slot("srv/t/", dumpdir);
+        put_stream(
+            &store,
+            &format!("{item}-2-DIFF"),
+            &encrypt(&site.gpg, &diff),
+        );
+    }
+    for (item, _, entry, why) in cases {
+        let into = site.path(&format!("out{item}"));
+        let run = site.run(
+            &[
+                "restore",
+                "-c",
+                conf,
+                "--into",
+                into.to_str().unwrap(),
+                item,
+            ],
+            Some("2026-11-14 03:00:00"),
+        );
+        assert_eq!(run.status, 1, "{item}: {}", run.log);
+        run.expect(&format!("restored s3napback-test:{item}-1-FULL"))
+            .expect(&format!("failed in s3napback-test:{item}-2-DIFF"))
+            .expect("refused tar member \"srv/t/\"")
+            .expect(&format!("its dumpdir entry `{entry}`: {why}"))
+            .expect("holds a partial restore");
+        assert_eq!(snapshot(outside.path()), before, "{item}: {}", run.log);
+        // the FULL was applied as it is, nothing of the DIFF
+        assert!(
+            fs::symlink_metadata(into.join("srv/t/x"))
+                .unwrap()
+                .is_symlink()
+        );
+        assert!(into.join("srv/t/mine").is_dir());
+        assert!(!into.join("srv/t/loot").exists() && !into.join("srv/t/got").exists());
+        assert!(!site.path("planted").exists() && !site.path("x").exists());
+    }
+}
+
+#[test]
+fn a_directory_renamed_between_a_full_and_a_diff_restores_exactly() {
+    let site = Site::new();
+    let clock = site.path("s3-clock");
+    set_clock(&clock, "2026-11-12 03:00:00");
+    let server = moto_with_clock(&clock);
+    let store = server.store();
+    let src = site.path("src/tree");
+    fs::create_dir_all(src.join("a/sub/deep")).unwrap();
+    fs::write(src.join("a/sub/f.txt"), "f\n").unwrap();
+    fs::write(src.join("a/sub/deep/g.txt"), "g\n").unwrap();
+    fs::write(src.join("top.txt"), "top\n").unwrap();
+    let name = src.display().to_string();
+    let body = format!("<Cycle daily>\n\tDiffs 6\n\tFulls 2\n\tDirectory {name}\n</Cycle>\n");
+    let conf = site.config(&server, 1000, true, &body);
+    let conf = conf.to_str().unwrap();
+    let backup = |now: &str| {
+        set_clock(&clock, now);
+        let run = site.run(&["-c", conf], Some(now));
+        assert_eq!(run.status, 0, "{}", run.log);
+    };
+    backup("2026-11-12 03:00:00");
+    fs::rename(src.join("a/sub"), src.join("a/sub2")).unwrap();
+    fs::write(src.join("a/sub2/deep/new.txt"), "new\n").unwrap();
+    backup("2026-11-13 03:00:00");
+
+    // the DIFF holds the rename as GNU tar writes it
+    let slots = prefixes(&store);
+    let diff = slots.iter().find(|p| p.ends_with("-DIFF")).expect("a DIFF");
+    assert_eq!(slots.len(), 2, "{slots:?}");
+    let stream = gunzip(&site.decrypt(&fetch(&store, diff)));
+    let rel = name.trim_start_matches('/');
+    let pair = format!("R{rel}/a/sub\0T{rel}/a/sub2\0");
+    assert!(
+        stream.windows(pair.len()).any(|w| w == pair.as_bytes()),
+        "no {pair:?} in the DIFF"
+    );
+
+    let into = site.path("out");
+    let run = site.run(
+        &[
+            "restore",
+            "-c",
+            conf,
+            "--into",
+            into.to_str().unwrap(),
+            &name,
+        ],
+        Some("2026-11-14 03:00:00"),
+    );
+    assert_eq!(run.status, 0, "{}", run.log);
+    run.expect(&format!("restored s3napback-test:{diff}"));
+    assert_eq!(tree(&restored(&into, &src)), tree(&src));
+    assert!(!restored(&into, &src).join("a/sub").exists());
+}
