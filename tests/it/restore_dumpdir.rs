@@ -12,7 +12,7 @@ use std::process::Command;
 
 use crate::backup::harness::{Site, fetch, gunzip, prefixes, restored, tree};
 use crate::restore::{encrypt, gzip, put_stream, snapshot};
-use crate::support::s3::moto_with_clock;
+use crate::support::s3::moto;
 
 /// `tar -cz -g SNAP -C DIR srv` (GNU format), a real incremental stream.
 fn tar_incremental(dir: &Path, snap: &Path) -> Vec<u8> {
@@ -45,16 +45,11 @@ fn dumpdir_slot(name: &str, dumpdir: &[u8]) -> Vec<u8> {
     gzip(&b.into_inner().unwrap())
 }
 
-fn set_clock(clock: &Path, time: &str) {
-    fs::write(clock, format!("@{time}\n")).unwrap();
-}
-
 #[test]
 fn dumpdir_renames_through_a_symlink_or_with_dot_dot_are_refused() {
     let site = Site::new();
-    let clock = site.path("s3-clock");
-    set_clock(&clock, "2026-11-12 03:00:00");
-    let server = moto_with_clock(&clock);
+    let server = moto();
+    server.set_clock("2026-11-12 03:00:00");
     let store = server.store();
     let conf = site.config(&server, 1000, true, "");
     let conf = conf.to_str().unwrap();
@@ -120,7 +115,7 @@ fn dumpdir_renames_through_a_symlink_or_with_dot_dot_are_refused() {
             "its name contains `..`",
         ),
     ];
-    set_clock(&clock, "2026-11-12 03:00:00");
+    server.set_clock("2026-11-12 03:00:00");
     for (item, _, _, _) in &cases {
         put_stream(
             &store,
@@ -128,7 +123,7 @@ fn dumpdir_renames_through_a_symlink_or_with_dot_dot_are_refused() {
             &encrypt(&site.gpg, &full),
         );
     }
-    set_clock(&clock, "2026-11-13 03:00:00");
+    server.set_clock("2026-11-13 03:00:00");
     for (item, dumpdir, _, _) in &cases {
         let diff = dumpdir_slot("srv/t/", dumpdir);
         put_stream(
@@ -148,7 +143,7 @@ fn dumpdir_renames_through_a_symlink_or_with_dot_dot_are_refused() {
                 into.to_str().unwrap(),
                 item,
             ],
-            Some("2026-11-14 03:00:00"),
+            "2026-11-14 03:00:00",
         );
         assert_eq!(run.status, 1, "{item}: {}", run.log);
         run.expect(&format!("restored s3napback-test:{item}-1-FULL"))
@@ -172,9 +167,8 @@ fn dumpdir_renames_through_a_symlink_or_with_dot_dot_are_refused() {
 #[test]
 fn a_directory_renamed_between_a_full_and_a_diff_restores_exactly() {
     let site = Site::new();
-    let clock = site.path("s3-clock");
-    set_clock(&clock, "2026-11-12 03:00:00");
-    let server = moto_with_clock(&clock);
+    let server = moto();
+    server.set_clock("2026-11-12 03:00:00");
     let store = server.store();
     let src = site.path("src/tree");
     fs::create_dir_all(src.join("a/sub/deep")).unwrap();
@@ -186,8 +180,8 @@ fn a_directory_renamed_between_a_full_and_a_diff_restores_exactly() {
     let conf = site.config(&server, 1000, true, &body);
     let conf = conf.to_str().unwrap();
     let backup = |now: &str| {
-        set_clock(&clock, now);
-        let run = site.run(&["-c", conf], Some(now));
+        server.set_clock(now);
+        let run = site.run(&["-c", conf], now);
         assert_eq!(run.status, 0, "{}", run.log);
     };
     backup("2026-11-12 03:00:00");
@@ -217,7 +211,7 @@ fn a_directory_renamed_between_a_full_and_a_diff_restores_exactly() {
             into.to_str().unwrap(),
             &name,
         ],
-        Some("2026-11-14 03:00:00"),
+        "2026-11-14 03:00:00",
     );
     assert_eq!(run.status, 0, "{}", run.log);
     run.expect(&format!("restored s3napback-test:{diff}"));
