@@ -1,6 +1,8 @@
 //! `verify --deep`: download every chunk of a slot, check each against its ETag when that
 //! is a plain MD5, then decrypt (OpenPGP) and read the stream to its end through gzip, and
-//! for tree slots through `tar -t`, to prove the archive is readable.
+//! for tree slots through `tar -t`, to prove the archive is readable. With GpgRecipient
+//! set, OpenPGP data that gpg does not really decrypt (see
+//! [`gpg_status`](crate::process::gpg_status)) is a problem.
 
 use std::io::{self, Write};
 use std::path::Path;
@@ -8,6 +10,7 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::inspect::content::{Content, detect};
+use crate::process::gpg_status::{self, StatusFile};
 use crate::process::pipeline::{Output, Pipeline, PipelineError};
 use crate::store::keys::{Slot, parse_chunk_key};
 use crate::store::{Fetched, ReadStore, is_plain_md5};
@@ -26,19 +29,27 @@ pub fn is_gzip(head: &[u8]) -> bool {
     detect(head) == Content::Gzip
 }
 
-/// The programs that read a stream stored in `file` to its end: `gpg --batch -d` when
-/// encrypted, then `tar -tzf -` for trees or `gzip -t` for dumps.
-pub fn decode_stages(file: &Path, encrypted: bool, tree: bool) -> Vec<Vec<String>> {
+/// The programs that read a stream stored in `file` to its end: `gpg --batch
+/// [--status-file STATUS] -d` when encrypted (`gpg_status`: where gpg writes its status
+/// lines), then `tar -tzf -` for trees or `gzip -t` for dumps.
+pub fn decode_stages(file: &Path, gpg_status: Option<&Path>, tree: bool) -> Vec<Vec<String>> {
     let file = file.display().to_string();
     let s = |v: &[&str]| v.iter().map(|a| a.to_string()).collect::<Vec<String>>();
-    match (encrypted, tree) {
-        (true, true) => vec![
-            s(&["gpg", "--batch", "-d", &file]),
-            s(&["tar", "-tzf", "-"]),
-        ],
-        (true, false) => vec![s(&["gpg", "--batch", "-d", &file]), s(&["gzip", "-t"])],
-        (false, true) => vec![s(&["tar", "-tzf", &file])],
-        (false, false) => vec![s(&["gzip", "-t", &file])],
+    let gpg = |status: &Path| {
+        s(&[
+            "gpg",
+            "--batch",
+            "--status-file",
+            &status.display().to_string(),
+            "-d",
+            &file,
+        ])
+    };
+    match (gpg_status, tree) {
+        (Some(status), true) => vec![gpg(status), s(&["tar", "-tzf", "-"])],
+        (Some(status), false) => vec![gpg(status), s(&["gzip", "-t"])],
+        (None, true) => vec![s(&["tar", "-tzf", &file])],
+        (None, false) => vec![s(&["gzip", "-t", &file])],
     }
 }
 
@@ -75,11 +86,14 @@ pub fn describe_failure(err: &PipelineError) -> String {
 
 /// Downloads, checks and decodes one slot; returns its problems (without the prefix).
 /// `structure_ok`: decode only a structurally complete slot (a gap makes decoding moot).
+/// `encryption_required` (GpgRecipient is set): OpenPGP data gpg does not decrypt is a
+/// problem.
 pub fn check_slot(
     store: &dyn ReadStore,
     slot: &Slot,
     tree: bool,
     structure_ok: bool,
+    encryption_required: bool,
     temp_dir: Option<&Path>,
 ) -> Vec<String> {
     let mut problems = Vec::new();
@@ -118,9 +132,23 @@ pub fn check_slot(
     if let Err(e) = file.flush() {
         return vec![format!("cannot write the temp file: {e}")];
     }
-    let stages = decode_stages(file.path(), !is_gzip(&head), tree);
+    let status = if is_gzip(&head) {
+        None
+    } else {
+        match StatusFile::new() {
+            Ok(s) => Some(s),
+            Err(e) => return vec![format!("cannot create a temp file: {e}")],
+        }
+    };
+    let stages = decode_stages(file.path(), status.as_ref().map(StatusFile::path), tree);
     if let Err(e) = read_to_end(&stages) {
         problems.push(describe_failure(&e));
+    } else if let Some(status) = status.filter(|_| encryption_required)
+        && let Err(why) = gpg_status::judge(&status.read(), true)
+    {
+        problems.push(format!(
+            "not encrypted ({why}) although GpgRecipient is set"
+        ));
     }
     problems
 }
@@ -136,6 +164,8 @@ pub struct SlotCheck<'a> {
     pub tree: bool,
     /// Structurally complete (decode only then).
     pub structure_ok: bool,
+    /// GpgRecipient is set: OpenPGP data gpg does not decrypt is a problem.
+    pub encryption_required: bool,
 }
 
 /// [`check_slot`] for every slot, `parallel` at a time; the problems in the order of `checks`.
@@ -153,7 +183,14 @@ pub fn check_slots(
                 loop {
                     let index = next.fetch_add(1, Ordering::Relaxed);
                     let Some(c) = checks.get(index) else { break };
-                    let found = check_slot(store, c.slot, c.tree, c.structure_ok, temp_dir);
+                    let found = check_slot(
+                        store,
+                        c.slot,
+                        c.tree,
+                        c.structure_ok,
+                        c.encryption_required,
+                        temp_dir,
+                    );
                     let _ = results[index].set(found);
                 }
             });
@@ -200,16 +237,16 @@ mod tests {
     fn stages_per_kind() {
         let f = Path::new("/tmp/x");
         assert_eq!(
-            decode_stages(f, false, false),
+            decode_stages(f, None, false),
             vec![vec!["gzip", "-t", "/tmp/x"]]
         );
         assert_eq!(
-            decode_stages(f, false, true),
+            decode_stages(f, None, true),
             vec![vec!["tar", "-tzf", "/tmp/x"]]
         );
         assert_eq!(
-            decode_stages(f, true, true)[0],
-            vec!["gpg", "--batch", "-d", "/tmp/x"]
+            decode_stages(f, Some(Path::new("/tmp/s")), true)[0],
+            vec!["gpg", "--batch", "--status-file", "/tmp/s", "-d", "/tmp/x"]
         );
         assert!(is_gzip(&[0x1f, 0x8b, 8]));
         assert!(!is_gzip(&[0x85, 0x02]));
@@ -236,10 +273,10 @@ mod tests {
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         gz.write_all(b"hello").unwrap();
         std::fs::write(&good, gz.finish().unwrap()).unwrap();
-        assert!(read_to_end(&decode_stages(&good, false, false)).is_ok());
+        assert!(read_to_end(&decode_stages(&good, None, false)).is_ok());
         let bad = dir.path().join("bad.gz");
         std::fs::write(&bad, [0x1f, 0x8b, 8, 0, 1, 2, 3]).unwrap();
-        let err = read_to_end(&decode_stages(&bad, false, false)).unwrap_err();
+        let err = read_to_end(&decode_stages(&bad, None, false)).unwrap_err();
         assert!(describe_failure(&err).starts_with("gzip -t failed: exit status 1"));
     }
 }

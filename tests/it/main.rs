@@ -14,6 +14,7 @@ mod pipeline;
 mod restore;
 mod restore_damaged_gzip;
 mod restore_safety;
+mod restore_unencrypted;
 mod signals;
 mod store;
 mod support;
