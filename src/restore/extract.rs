@@ -57,7 +57,7 @@ impl Extraction {
 }
 
 /// The guard's refusal or the decoding's failure (a refused unencrypted slot included),
-/// as itself.
+/// as itself, with its causes.
 fn unwrap_input(e: io::Error) -> anyhow::Error {
     if e.get_ref().is_some_and(|inner| {
         inner.is::<Refusal>()
@@ -66,7 +66,8 @@ fn unwrap_input(e: io::Error) -> anyhow::Error {
             || inner.is::<NotEncrypted>()
     }) {
         let inner = e.into_inner().expect("checked above");
-        return anyhow!("{inner}");
+        // gpg's failure keeps its causes (a chunk that failed while gpg read it)
+        return anyhow::Error::from_boxed(inner);
     }
     anyhow!(PipelineError::Input(e))
 }
