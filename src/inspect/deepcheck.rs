@@ -1,8 +1,8 @@
-//! `verify --deep`: download every chunk of a slot, check each against its ETag when that
-//! is a plain MD5, then decrypt (OpenPGP) and read the stream to its end through gzip, and
-//! for tree slots through `tar -t`, to prove the archive is readable. With GpgRecipient
-//! set, OpenPGP data that gpg does not really decrypt (see
-//! [`gpg_status`](crate::process::gpg_status)) is a problem.
+//! `verify --deep`: download every chunk of a slot, check each against the MD5 stored with
+//! it at upload and against its ETag when that can be an MD5, then decrypt (OpenPGP) and
+//! read the stream to its end through gzip, and for tree slots through `tar -t`, to prove
+//! the archive is readable. With GpgRecipient set, OpenPGP data that gpg does not really
+//! decrypt (see [`gpg_status`](crate::process::gpg_status)) is a problem.
 
 use std::io::{self, Write};
 use std::path::Path;
@@ -13,14 +13,19 @@ use crate::inspect::content::{Content, detect};
 use crate::process::gpg_status::{self, StatusFile};
 use crate::process::pipeline::{Output, Pipeline, PipelineError};
 use crate::store::keys::{Slot, parse_chunk_key};
-use crate::store::{Fetched, ReadStore, is_plain_md5};
+use crate::store::{Fetched, Md5Mismatch, ReadStore};
 
-/// The problem with chunk `index` whose listed ETag is `etag`, given its bytes.
+/// The problem with chunk `index` whose listed ETag is `etag`, given its bytes: see
+/// [`Fetched::md5_mismatch`].
 pub fn md5_problem(index: u64, etag: Option<&str>, data: &Fetched) -> Option<String> {
-    let etag = etag.filter(|e| is_plain_md5(e))?;
-    let md5 = data.md5_hex();
-    (!md5.eq_ignore_ascii_case(etag))
-        .then(|| format!("chunk {index}: MD5 {md5} does not match ETag {etag}"))
+    match data.md5_mismatch(etag)? {
+        Md5Mismatch::Stored { md5, stored } => Some(format!(
+            "chunk {index}: MD5 {md5} does not match the MD5 {stored} stored with it at upload"
+        )),
+        Md5Mismatch::Etag { md5, etag } => Some(format!(
+            "chunk {index}: MD5 {md5} does not match ETag {etag}"
+        )),
+    }
 }
 
 /// Whether a stream starting with `head` is gzip (else it is taken as OpenPGP); the same
@@ -229,8 +234,28 @@ mod tests {
         );
         assert_eq!(md5_problem(0, Some("abc-2"), &fetched(b"x")), None);
         assert_eq!(md5_problem(0, None, &fetched(b"x")), None);
-        assert!(is_plain_md5(md5_abc));
-        assert!(!is_plain_md5("900150983cd24fb0d6963f7d28e17f72-3"));
+        assert!(crate::store::is_plain_md5(md5_abc));
+        assert!(!crate::store::is_plain_md5(
+            "900150983cd24fb0d6963f7d28e17f72-3"
+        ));
+        let kms = Fetched {
+            etag_is_md5: false,
+            stored_md5: Some(md5_abc.into()),
+            ..fetched(b"abd")
+        };
+        let kms_etag = "0123456789abcdef0123456789abcdef";
+        assert_eq!(
+            md5_problem(2, Some(kms_etag), &kms).unwrap(),
+            format!(
+                "chunk 2: MD5 4911e516e5aa21d327512e0c8b197616 does not match the MD5 \
+                 {md5_abc} stored with it at upload"
+            )
+        );
+        let kms_ok = Fetched {
+            stored_md5: None,
+            ..kms
+        };
+        assert_eq!(md5_problem(2, Some(kms_etag), &kms_ok), None);
     }
 
     #[test]

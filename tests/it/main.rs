@@ -16,5 +16,6 @@ mod restore_damaged_gzip;
 mod restore_safety;
 mod restore_unencrypted;
 mod signals;
+mod sse_kms;
 mod store;
 mod support;

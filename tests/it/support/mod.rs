@@ -2,6 +2,7 @@
 
 pub mod db;
 pub mod gpg;
+pub mod kms;
 pub mod proxy;
 pub mod s3;
 pub mod svn;
