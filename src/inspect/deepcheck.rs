@@ -1,6 +1,8 @@
-//! `verify --deep`: download every chunk of a slot, check each against its ETag when that
-//! is a plain MD5, then decrypt (OpenPGP) and read the stream to its end through gzip, and
-//! for tree slots through `tar -t`, to prove the archive is readable.
+//! `verify --deep`: download every chunk of a slot, check each against the MD5 stored with
+//! it at upload and against its ETag when that can be an MD5, then decrypt (OpenPGP) and
+//! read the stream to its end through gzip, and for tree slots through `tar -t`, to prove
+//! the archive is readable. With GpgRecipient set, OpenPGP data that gpg does not really
+//! decrypt (see [`gpg_status`](crate::process::gpg_status)) is a problem.
 
 use std::io::{self, Write};
 use std::path::Path;
@@ -8,16 +10,22 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::inspect::content::{Content, detect};
+use crate::process::gpg_status::{self, StatusFile};
 use crate::process::pipeline::{Output, Pipeline, PipelineError};
 use crate::store::keys::{Slot, parse_chunk_key};
-use crate::store::{Fetched, ReadStore, is_plain_md5};
+use crate::store::{Fetched, Md5Mismatch, ReadStore};
 
-/// The problem with chunk `index` whose listed ETag is `etag`, given its bytes.
+/// The problem with chunk `index` whose listed ETag is `etag`, given its bytes: see
+/// [`Fetched::md5_mismatch`].
 pub fn md5_problem(index: u64, etag: Option<&str>, data: &Fetched) -> Option<String> {
-    let etag = etag.filter(|e| is_plain_md5(e))?;
-    let md5 = data.md5_hex();
-    (!md5.eq_ignore_ascii_case(etag))
-        .then(|| format!("chunk {index}: MD5 {md5} does not match ETag {etag}"))
+    match data.md5_mismatch(etag)? {
+        Md5Mismatch::Stored { md5, stored } => Some(format!(
+            "chunk {index}: MD5 {md5} does not match the MD5 {stored} stored with it at upload"
+        )),
+        Md5Mismatch::Etag { md5, etag } => Some(format!(
+            "chunk {index}: MD5 {md5} does not match ETag {etag}"
+        )),
+    }
 }
 
 /// Whether a stream starting with `head` is gzip (else it is taken as OpenPGP); the same
@@ -26,19 +34,27 @@ pub fn is_gzip(head: &[u8]) -> bool {
     detect(head) == Content::Gzip
 }
 
-/// The programs that read a stream stored in `file` to its end: `gpg --batch -d` when
-/// encrypted, then `tar -tzf -` for trees or `gzip -t` for dumps.
-pub fn decode_stages(file: &Path, encrypted: bool, tree: bool) -> Vec<Vec<String>> {
+/// The programs that read a stream stored in `file` to its end: `gpg --batch
+/// [--status-file STATUS] -d` when encrypted (`gpg_status`: where gpg writes its status
+/// lines), then `tar -tzf -` for trees or `gzip -t` for dumps.
+pub fn decode_stages(file: &Path, gpg_status: Option<&Path>, tree: bool) -> Vec<Vec<String>> {
     let file = file.display().to_string();
     let s = |v: &[&str]| v.iter().map(|a| a.to_string()).collect::<Vec<String>>();
-    match (encrypted, tree) {
-        (true, true) => vec![
-            s(&["gpg", "--batch", "-d", &file]),
-            s(&["tar", "-tzf", "-"]),
-        ],
-        (true, false) => vec![s(&["gpg", "--batch", "-d", &file]), s(&["gzip", "-t"])],
-        (false, true) => vec![s(&["tar", "-tzf", &file])],
-        (false, false) => vec![s(&["gzip", "-t", &file])],
+    let gpg = |status: &Path| {
+        s(&[
+            "gpg",
+            "--batch",
+            "--status-file",
+            &status.display().to_string(),
+            "-d",
+            &file,
+        ])
+    };
+    match (gpg_status, tree) {
+        (Some(status), true) => vec![gpg(status), s(&["tar", "-tzf", "-"])],
+        (Some(status), false) => vec![gpg(status), s(&["gzip", "-t"])],
+        (None, true) => vec![s(&["tar", "-tzf", &file])],
+        (None, false) => vec![s(&["gzip", "-t", &file])],
     }
 }
 
@@ -75,11 +91,14 @@ pub fn describe_failure(err: &PipelineError) -> String {
 
 /// Downloads, checks and decodes one slot; returns its problems (without the prefix).
 /// `structure_ok`: decode only a structurally complete slot (a gap makes decoding moot).
+/// `encryption_required` (GpgRecipient is set): OpenPGP data gpg does not decrypt is a
+/// problem.
 pub fn check_slot(
     store: &dyn ReadStore,
     slot: &Slot,
     tree: bool,
     structure_ok: bool,
+    encryption_required: bool,
     temp_dir: Option<&Path>,
 ) -> Vec<String> {
     let mut problems = Vec::new();
@@ -118,9 +137,23 @@ pub fn check_slot(
     if let Err(e) = file.flush() {
         return vec![format!("cannot write the temp file: {e}")];
     }
-    let stages = decode_stages(file.path(), !is_gzip(&head), tree);
+    let status = if is_gzip(&head) {
+        None
+    } else {
+        match StatusFile::new() {
+            Ok(s) => Some(s),
+            Err(e) => return vec![format!("cannot create a temp file: {e}")],
+        }
+    };
+    let stages = decode_stages(file.path(), status.as_ref().map(StatusFile::path), tree);
     if let Err(e) = read_to_end(&stages) {
         problems.push(describe_failure(&e));
+    } else if let Some(status) = status.filter(|_| encryption_required)
+        && let Err(why) = gpg_status::judge(&status.read(), true)
+    {
+        problems.push(format!(
+            "not encrypted ({why}) although GpgRecipient is set"
+        ));
     }
     problems
 }
@@ -136,6 +169,8 @@ pub struct SlotCheck<'a> {
     pub tree: bool,
     /// Structurally complete (decode only then).
     pub structure_ok: bool,
+    /// GpgRecipient is set: OpenPGP data gpg does not decrypt is a problem.
+    pub encryption_required: bool,
 }
 
 /// [`check_slot`] for every slot, `parallel` at a time; the problems in the order of `checks`.
@@ -153,7 +188,14 @@ pub fn check_slots(
                 loop {
                     let index = next.fetch_add(1, Ordering::Relaxed);
                     let Some(c) = checks.get(index) else { break };
-                    let found = check_slot(store, c.slot, c.tree, c.structure_ok, temp_dir);
+                    let found = check_slot(
+                        store,
+                        c.slot,
+                        c.tree,
+                        c.structure_ok,
+                        c.encryption_required,
+                        temp_dir,
+                    );
                     let _ = results[index].set(found);
                 }
             });
@@ -192,24 +234,44 @@ mod tests {
         );
         assert_eq!(md5_problem(0, Some("abc-2"), &fetched(b"x")), None);
         assert_eq!(md5_problem(0, None, &fetched(b"x")), None);
-        assert!(is_plain_md5(md5_abc));
-        assert!(!is_plain_md5("900150983cd24fb0d6963f7d28e17f72-3"));
+        assert!(crate::store::is_plain_md5(md5_abc));
+        assert!(!crate::store::is_plain_md5(
+            "900150983cd24fb0d6963f7d28e17f72-3"
+        ));
+        let kms = Fetched {
+            etag_is_md5: false,
+            stored_md5: Some(md5_abc.into()),
+            ..fetched(b"abd")
+        };
+        let kms_etag = "0123456789abcdef0123456789abcdef";
+        assert_eq!(
+            md5_problem(2, Some(kms_etag), &kms).unwrap(),
+            format!(
+                "chunk 2: MD5 4911e516e5aa21d327512e0c8b197616 does not match the MD5 \
+                 {md5_abc} stored with it at upload"
+            )
+        );
+        let kms_ok = Fetched {
+            stored_md5: None,
+            ..kms
+        };
+        assert_eq!(md5_problem(2, Some(kms_etag), &kms_ok), None);
     }
 
     #[test]
     fn stages_per_kind() {
         let f = Path::new("/tmp/x");
         assert_eq!(
-            decode_stages(f, false, false),
+            decode_stages(f, None, false),
             vec![vec!["gzip", "-t", "/tmp/x"]]
         );
         assert_eq!(
-            decode_stages(f, false, true),
+            decode_stages(f, None, true),
             vec![vec!["tar", "-tzf", "/tmp/x"]]
         );
         assert_eq!(
-            decode_stages(f, true, true)[0],
-            vec!["gpg", "--batch", "-d", "/tmp/x"]
+            decode_stages(f, Some(Path::new("/tmp/s")), true)[0],
+            vec!["gpg", "--batch", "--status-file", "/tmp/s", "-d", "/tmp/x"]
         );
         assert!(is_gzip(&[0x1f, 0x8b, 8]));
         assert!(!is_gzip(&[0x85, 0x02]));
@@ -236,10 +298,10 @@ mod tests {
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         gz.write_all(b"hello").unwrap();
         std::fs::write(&good, gz.finish().unwrap()).unwrap();
-        assert!(read_to_end(&decode_stages(&good, false, false)).is_ok());
+        assert!(read_to_end(&decode_stages(&good, None, false)).is_ok());
         let bad = dir.path().join("bad.gz");
         std::fs::write(&bad, [0x1f, 0x8b, 8, 0, 1, 2, 3]).unwrap();
-        let err = read_to_end(&decode_stages(&bad, false, false)).unwrap_err();
+        let err = read_to_end(&decode_stages(&bad, None, false)).unwrap_err();
         assert!(describe_failure(&err).starts_with("gzip -t failed: exit status 1"));
     }
 }

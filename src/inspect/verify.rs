@@ -72,6 +72,7 @@ pub fn run(args: &VerifyArgs, config: Option<&Path>, _clock: &Clock) -> anyhow::
                 tree: !dumps.contains(&slot.prefix)
                     && parse_prefix(&slot.prefix).is_none_or(|n| n.kind == SlotKind::Tree),
                 structure_ok: check_complete(slot).is_ok(),
+                encryption_required: inv.settings.gpg_recipient.is_some(),
             })
             .collect();
         deepcheck::check_slots(

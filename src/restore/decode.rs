@@ -1,27 +1,57 @@
 //! A slot's stream decoded: decrypted by `gpg --batch -d` when it is OpenPGP (a child
-//! process whose exit status, gpg's integrity check, is judged at the end of the stream),
-//! then decompressed in process as `gzip -dc` reads it: gzip members one after the other,
-//! each CRC and length checked, a stream cut short an error. Decompressing here instead
-//! of in a `gzip -dc` child saves a pipe hop of the largest stream and is faster than
-//! GNU gzip's inflate.
+//! process whose exit status, gpg's integrity check, is judged at the end of the stream,
+//! and whose status lines say whether it decrypted at all, see
+//! [`gpg_status`](crate::process::gpg_status)), then decompressed in process as `gzip -dc`
+//! reads it: gzip members one after the other, each CRC and length checked, a stream cut
+//! short an error. Decompressing here instead of in a `gzip -dc` child saves a pipe hop of
+//! the largest stream and is faster than GNU gzip's inflate.
 
 use std::io::{self, Read};
+use std::path::PathBuf;
 
 use flate2::bufread::MultiGzDecoder;
 
+use crate::process::gpg_status::{self, StatusFile};
 use crate::process::pipeline::{Output, Pipeline, PipelineError};
 
-/// The stream decrypted by `gpg --batch -d` when `encrypted`, else `input` itself.
+/// A slot stored without encryption although GpgRecipient says every slot is encrypted.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "it is not encrypted ({what}) although GpgRecipient is set in {}, so anyone who can \
+     write to the bucket could have put it there; --allow-unencrypted restores it anyway",
+    config.display()
+)]
+pub struct NotEncrypted {
+    /// What the slot holds instead (`gzip, not OpenPGP`, ...).
+    pub what: String,
+    /// The config file whose GpgRecipient requires encryption.
+    pub config: PathBuf,
+}
+
+/// The stream decrypted by `gpg --batch -d` when `encrypted`, else `input` itself. With
+/// `required_by` (the config file that sets GpgRecipient), OpenPGP data gpg does not
+/// really decrypt is refused ([`NotEncrypted`]): before its first byte is passed on when
+/// gpg prints it as it is, else at the end of the stream.
 pub fn decrypt(
     input: impl Read + Send + 'static,
     encrypted: bool,
+    required_by: Option<PathBuf>,
 ) -> Result<Box<dyn Read + Send>, PipelineError> {
     if !encrypted {
         return Ok(Box::new(input));
     }
-    let gpg = ["gpg", "--batch", "-d"].map(String::from).to_vec();
+    let status = StatusFile::new().map_err(PipelineError::Plumbing)?;
+    let mut gpg: Vec<String> = vec!["gpg".into(), "--batch".into()];
+    gpg.extend(status.args());
+    gpg.push("-d".into());
     let pipeline = Pipeline::start_with_input(&[gpg], input, Output::Reader)?;
-    Ok(Box::new(FinishAtEnd(Some(pipeline))))
+    Ok(Box::new(GpgReader {
+        pipeline: Some(pipeline),
+        status,
+        required_by,
+        checked: false,
+        failed: false,
+    }))
 }
 
 /// Reads `input` decompressed (gzip, every member in turn).
@@ -59,19 +89,63 @@ impl<R: Read> Read for Gunzip<R> {
     }
 }
 
-/// Reads a pipeline's output; at its end, checks how every stage exited (gpg's integrity
-/// check), so a failing stage is an error of this reader.
-struct FinishAtEnd(Option<Pipeline>);
+/// Reads gpg's output; at its first byte and at its end checks that gpg decrypted (when
+/// required), and at its end how gpg exited (its integrity check), so a failure is an
+/// error of this reader.
+struct GpgReader {
+    pipeline: Option<Pipeline>,
+    status: StatusFile,
+    required_by: Option<PathBuf>,
+    /// The status was judged at the first byte.
+    checked: bool,
+    /// An error was returned: gpg is stopped, no more reads.
+    failed: bool,
+}
 
-impl Read for FinishAtEnd {
+impl GpgReader {
+    /// gpg's status judged, when encryption is required.
+    fn require(&self, finished: bool) -> Result<(), NotEncrypted> {
+        let Some(config) = &self.required_by else {
+            return Ok(());
+        };
+        gpg_status::judge(&self.status.read(), finished).map_err(|why| NotEncrypted {
+            what: why.to_string(),
+            config: config.clone(),
+        })
+    }
+
+    /// Stops gpg and returns `err` (and an error for every later read).
+    fn fail(&mut self, err: io::Error) -> io::Error {
+        self.failed = true;
+        if let Some(pipeline) = self.pipeline.take() {
+            pipeline.abort();
+        }
+        err
+    }
+}
+
+impl Read for GpgReader {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let Some(pipeline) = self.0.as_mut() else {
+        if self.failed {
+            return Err(io::Error::other("gpg was stopped after an error"));
+        }
+        let Some(pipeline) = self.pipeline.as_mut() else {
             return Ok(0);
         };
-        let n = pipeline.read(buf)?;
+        let n = pipeline.read(buf).map_err(|e| self.fail(e))?;
+        if n > 0 && !self.checked {
+            self.checked = true;
+            self.require(false)
+                .map_err(|e| self.fail(io::Error::other(e)))?;
+        }
         if n == 0 && !buf.is_empty() {
-            let pipeline = self.0.take().expect("present above");
-            pipeline.finish().map_err(io::Error::other)?;
+            let pipeline = self.pipeline.take().expect("present above");
+            if let Err(e) = pipeline.finish() {
+                self.failed = true;
+                return Err(io::Error::other(e));
+            }
+            self.require(true)
+                .map_err(|e| self.fail(io::Error::other(e)))?;
         }
         Ok(n)
     }

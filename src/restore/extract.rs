@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use anyhow::{Result, anyhow};
 
-use super::decode::GzipError;
+use super::decode::{GzipError, NotEncrypted};
 use super::guard::{PathFilter, Refusal, TarGuard};
 use crate::process::pipeline::{Output, Pipeline, PipelineError};
 
@@ -56,13 +56,18 @@ impl Extraction {
     }
 }
 
-/// The guard's refusal or the decoding's failure, as itself.
+/// The guard's refusal or the decoding's failure (a refused unencrypted slot included),
+/// as itself, with its causes.
 fn unwrap_input(e: io::Error) -> anyhow::Error {
     if e.get_ref().is_some_and(|inner| {
-        inner.is::<Refusal>() || inner.is::<PipelineError>() || inner.is::<GzipError>()
+        inner.is::<Refusal>()
+            || inner.is::<PipelineError>()
+            || inner.is::<GzipError>()
+            || inner.is::<NotEncrypted>()
     }) {
         let inner = e.into_inner().expect("checked above");
-        return anyhow!("{inner}");
+        // gpg's failure keeps its causes (a chunk that failed while gpg read it)
+        return anyhow::Error::from_boxed(inner);
     }
     anyhow!(PipelineError::Input(e))
 }

@@ -32,6 +32,7 @@ use crate::store::keys::KeyStyle;
 use crate::store::keys::{Slot, check_complete};
 
 use chain::select_chain;
+use decode::NotEncrypted;
 use extract::Extraction;
 use stream::ChunkReader;
 
@@ -252,7 +253,9 @@ fn encryption_required(settings: &Settings, allow_unencrypted: bool) -> Option<P
     (settings.gpg_recipient.is_some() && !allow_unencrypted).then(|| settings.path.clone())
 }
 
-/// Streams one slot, decrypted when it is OpenPGP, then as `decode` says into `sink`. Returns tolerated warnings.
+/// Streams one slot, decrypted when it is OpenPGP, then as `decode` says into `sink`.
+/// With `encrypted_by`, a slot that is not encrypted (gzip, or OpenPGP that gpg does not
+/// decrypt) is refused. Returns tolerated warnings.
 fn apply_slot(
     store: &Arc<dyn ReadStore>,
     slot: &Slot,
@@ -268,12 +271,10 @@ fn apply_slot(
         Content::OpenPgp => true,
         Content::Gzip => {
             if let Some(config) = encrypted_by {
-                bail!(
-                    "it is not encrypted (gzip, not OpenPGP) although GpgRecipient is set in {}, \
-                     so anyone who can write to the bucket could have put it there; \
-                     --allow-unencrypted restores it anyway",
-                    config.display()
-                );
+                bail!(NotEncrypted {
+                    what: "gzip, not OpenPGP".into(),
+                    config: config.to_path_buf(),
+                });
             }
             false
         }
@@ -282,7 +283,7 @@ fn apply_slot(
             &head[..head.len().min(4)]
         ),
     };
-    let decrypted = decode::decrypt(reader, encrypted)?;
+    let decrypted = decode::decrypt(reader, encrypted, encrypted_by.map(Path::to_path_buf))?;
     let result = match decode {
         Decode::AsStored => copy_out(decrypted, sink),
         Decode::Gunzip => copy_out(decode::gunzip(decrypted), sink),

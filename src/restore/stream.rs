@@ -1,13 +1,13 @@
 //! One slot's stream: its chunks fetched in parallel a few ahead of the reader and handed
-//! over in index order, each checked against its listed size and, when the ETag is a plain
-//! MD5, its MD5.
+//! over in index order, each checked against its listed size and its MD5: against the MD5
+//! stored with it at upload, and against its ETag when that can be an MD5.
 
 use std::io::{self, Read};
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, sync_channel};
 
 use crate::store::keys::parse_chunk_key;
-use crate::store::{Fetched, ObjectInfo, ReadStore, StoreError, is_plain_md5};
+use crate::store::{Fetched, Md5Mismatch, ObjectInfo, ReadStore, StoreError};
 use bytes::{Buf, Bytes};
 
 /// How many chunks are downloading or waiting at once (the one being read included):
@@ -46,15 +46,13 @@ pub enum ChunkError {
         /// Bytes listed.
         listed: u64,
     },
-    /// The body's MD5 is not its (plain MD5) ETag.
-    #[error("chunk {key} is corrupted: its MD5 {md5} does not match its ETag {etag}")]
+    /// The body's MD5 is not the MD5 stored with it, or not its (plain MD5) ETag.
+    #[error("chunk {key} is corrupted: {mismatch}")]
     Corrupted {
         /// The chunk key as listed.
         key: String,
-        /// The MD5 of the bytes received.
-        md5: String,
-        /// The listed ETag.
-        etag: String,
+        /// How the MD5 differs.
+        mismatch: Md5Mismatch,
     },
     /// The download thread ended without a result.
     #[error("a chunk download ended without a result")]
@@ -72,9 +70,11 @@ impl ChunkError {
     }
 }
 
-/// Checks a downloaded chunk against its listing entry: size, and MD5 when the ETag is
-/// a plain MD5 (32 hex digits; multipart ETags carry a `-N` suffix and are skipped).
-/// The MD5 is the store's when it computed one on the way, so a chunk is hashed once.
+/// Checks a downloaded chunk against its listing entry and what its GET said: size, the
+/// MD5 stored with it at upload when it has one, and its listed ETag when that can be an
+/// MD5 (32 hex digits of an object not encrypted with SSE-KMS/SSE-C; multipart ETags carry
+/// a `-N` suffix and are skipped). The MD5 is the store's when it computed one on the way,
+/// so a chunk is hashed once.
 pub fn check_chunk(info: &ObjectInfo, data: &Fetched) -> Result<(), ChunkError> {
     if data.len() as u64 != info.size {
         return Err(ChunkError::Size {
@@ -83,20 +83,13 @@ pub fn check_chunk(info: &ObjectInfo, data: &Fetched) -> Result<(), ChunkError> 
             listed: info.size,
         });
     }
-    if let Some(etag) = &info.etag {
-        let etag = etag.trim_matches('"').to_ascii_lowercase();
-        if is_plain_md5(&etag) {
-            let md5 = data.md5_hex();
-            if md5 != etag {
-                return Err(ChunkError::Corrupted {
-                    key: info.key.clone(),
-                    md5,
-                    etag,
-                });
-            }
-        }
+    match data.md5_mismatch(info.etag.as_deref()) {
+        Some(mismatch) => Err(ChunkError::Corrupted {
+            key: info.key.clone(),
+            mismatch,
+        }),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// One chunk's download, delivered once (by the thread that fetched it).

@@ -32,27 +32,85 @@ pub fn is_plain_md5(etag: &str) -> bool {
     etag.len() == 32 && etag.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
+/// The user metadata under which an upload stores the MD5 of the object's bytes
+/// (lower-case hex; `x-amz-meta-s3napback-md5`), so that the bytes can be checked where
+/// the ETag is no MD5 (SSE-KMS, SSE-C). CopyObject keeps it.
+pub const MD5_METADATA: &str = "s3napback-md5";
+
 /// An object's bytes as a sized read delivered them, with their MD5 when the store
 /// computed it on the way (to check the body against the GET's ETag), so that a caller
-/// checking the listed ETag does not hash the bytes a second time.
+/// checking the listed ETag does not hash the bytes a second time, and what the answer
+/// said about how to check them.
 #[derive(Debug, Clone)]
 pub struct Fetched {
     /// The object's bytes.
     pub data: Bytes,
     /// Their MD5 (lower-case hex), when the store already computed it.
     pub md5: Option<String>,
+    /// Whether the object's ETag can be the MD5 of its bytes: not when the answer says
+    /// the object is encrypted with SSE-KMS or a customer key (SSE-C).
+    pub etag_is_md5: bool,
+    /// The MD5 stored with the object at upload ([`MD5_METADATA`]), when it has one.
+    pub stored_md5: Option<String>,
 }
 
 impl Fetched {
-    /// The bytes with no digest computed yet.
+    /// The bytes with no digest computed yet, from an answer that said nothing about
+    /// encryption and stored no MD5.
     pub fn unhashed(data: Bytes) -> Fetched {
-        Fetched { data, md5: None }
+        Fetched {
+            data,
+            md5: None,
+            etag_is_md5: true,
+            stored_md5: None,
+        }
     }
 
     /// The MD5 of the bytes (lower-case hex): the store's, else computed now.
     pub fn md5_hex(&self) -> String {
         self.md5.clone().unwrap_or_else(|| md5_hex(&self.data))
     }
+
+    /// Why the bytes are not the object's as stored, judged against the MD5 stored with
+    /// it (whatever the ETag) and against its listed ETag `etag` when that can be an MD5
+    /// (a plain 32-hex ETag of an object the answer does not call SSE-KMS/SSE-C).
+    pub fn md5_mismatch(&self, etag: Option<&str>) -> Option<Md5Mismatch> {
+        if let Some(stored) = &self.stored_md5 {
+            let md5 = self.md5_hex();
+            if !md5.eq_ignore_ascii_case(stored) {
+                return Some(Md5Mismatch::Stored {
+                    md5,
+                    stored: stored.clone(),
+                });
+            }
+        }
+        let etag = etag
+            .map(|e| e.trim_matches('"').to_ascii_lowercase())
+            .filter(|e| self.etag_is_md5 && is_plain_md5(e))?;
+        let md5 = self.md5_hex();
+        (md5 != etag).then_some(Md5Mismatch::Etag { md5, etag })
+    }
+}
+
+/// How a chunk's bytes differ from what was stored (see [`Fetched::md5_mismatch`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Md5Mismatch {
+    /// The MD5 of the bytes is not the MD5 stored with the object at upload.
+    #[error("its MD5 {md5} does not match the MD5 {stored} stored with it at upload")]
+    Stored {
+        /// The MD5 of the bytes received.
+        md5: String,
+        /// The MD5 stored with the object.
+        stored: String,
+    },
+    /// The MD5 of the bytes is not its (plain MD5) ETag.
+    #[error("its MD5 {md5} does not match its ETag {etag}")]
+    Etag {
+        /// The MD5 of the bytes received.
+        md5: String,
+        /// The listed ETag.
+        etag: String,
+    },
 }
 
 impl std::ops::Deref for Fetched {
@@ -285,8 +343,9 @@ pub trait ReadStore: Send + Sync {
 
 /// A bucket of objects, read and write: what a backup run uses.
 pub trait Store: ReadStore {
-    /// Stores one object with Content-MD5 and checks the returned ETag against the MD5
-    /// when it can be one.
+    /// Stores one object with Content-MD5 and its MD5 as user metadata
+    /// ([`MD5_METADATA`], where the store keeps metadata), and checks the returned ETag
+    /// against the MD5 when it can be one.
     fn put(&self, key: &str, body: Bytes) -> Result<(), StoreError>;
     /// Copies one object inside the bucket on the server (no data passes through the
     /// tool), keeping its bytes, metadata and storage class; `to` is replaced if present.
@@ -327,6 +386,45 @@ mod tests {
             !is_permanent_answer(None, None),
             "no answer: a transport failure"
         );
+    }
+
+    #[test]
+    fn md5_is_judged_by_stored_metadata_and_by_etags_that_can_be_md5s() {
+        let md5_abc = "900150983cd24fb0d6963f7d28e17f72";
+        let kms_etag = "0123456789abcdef0123456789abcdef";
+        let plain = |data: &'static [u8]| Fetched::unhashed(Bytes::from_static(data));
+        let kms = |data: &'static [u8], stored: Option<&str>| Fetched {
+            etag_is_md5: false,
+            stored_md5: stored.map(str::to_owned),
+            ..plain(data)
+        };
+        assert_eq!(plain(b"abc").md5_mismatch(Some(md5_abc)), None);
+        assert!(matches!(
+            plain(b"abd").md5_mismatch(Some(&format!("\"{md5_abc}\""))),
+            Some(Md5Mismatch::Etag { .. })
+        ));
+        // an SSE-KMS ETag says nothing about the bytes ...
+        assert_eq!(kms(b"abc", None).md5_mismatch(Some(kms_etag)), None);
+        // ... the stored MD5 does, whatever the ETag
+        assert_eq!(
+            kms(b"abc", Some(md5_abc)).md5_mismatch(Some(kms_etag)),
+            None
+        );
+        let err = kms(b"abd", Some(md5_abc))
+            .md5_mismatch(Some(kms_etag))
+            .unwrap();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "its MD5 4911e516e5aa21d327512e0c8b197616 does not match the MD5 {md5_abc} \
+                 stored with it at upload"
+            )
+        );
+        let stored_too = Fetched {
+            stored_md5: Some(md5_abc.to_uppercase()),
+            ..plain(b"abc")
+        };
+        assert_eq!(stored_too.md5_mismatch(None), None);
     }
 
     #[test]

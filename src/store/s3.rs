@@ -3,7 +3,9 @@
 //! The rest of the program is synchronous; every [`Store`] call blocks on the store's own
 //! multi-thread runtime (safe to call from several threads at once, never from inside an
 //! async context). Settings follow S3-NOTES.md: checksums only when required, Content-MD5
-//! on every PUT with the ETag checked when it can be an MD5 ([`etag_can_be_md5`]),
+//! on every PUT with the ETag checked when it can be an MD5 ([`etag_can_be_md5`]) and the
+//! MD5 stored as user metadata ([`super::MD5_METADATA`], checked on reading whatever the
+//! ETag),
 //! path-style addressing for custom endpoints, and timeouts so a hung connection cannot
 //! stall a cron run.
 //!
@@ -623,16 +625,18 @@ impl S3Store {
             }
             // The ETag is checked here too (when it can be an MD5), so that corruption on
             // the way is a transient error the retry wrapper repeats.
+            let etag_is_md5 = etag_can_be_md5(
+                out.server_side_encryption().map(|s| s.as_str()),
+                out.sse_customer_algorithm(),
+            );
             let etag = out
                 .e_tag()
                 .map(|e| e.trim_matches('"').to_ascii_lowercase())
-                .filter(|e| super::is_plain_md5(e))
-                .filter(|_| {
-                    etag_can_be_md5(
-                        out.server_side_encryption().map(|s| s.as_str()),
-                        out.sse_customer_algorithm(),
-                    )
-                });
+                .filter(|e| etag_is_md5 && super::is_plain_md5(e));
+            let stored_md5 = out
+                .metadata()
+                .and_then(|m| m.get(super::MD5_METADATA))
+                .map(|v| v.trim().to_ascii_lowercase());
             // Room for what the server announced (at most `expected` here), never trusted
             // beyond 256 MiB ahead of the bytes themselves.
             let mut data = bytes::BytesMut::with_capacity(announced.min(256 << 20) as usize);
@@ -692,6 +696,8 @@ impl S3Store {
             Ok(Fetched {
                 data: data.freeze(),
                 md5,
+                etag_is_md5,
+                stored_md5,
             })
         })
     }
@@ -873,6 +879,7 @@ impl Store for S3Store {
                 .key(key)
                 .content_length(size as i64)
                 .content_md5(md5_b64)
+                .metadata(super::MD5_METADATA, &md5_hex)
                 .storage_class(StorageClass::Standard)
                 .body(ByteStream::from(body));
             if let Some(tag) = &self.tag {

@@ -18,6 +18,8 @@ mod restore;
 mod restore_damaged_gzip;
 mod restore_dumpdir;
 mod restore_safety;
+mod restore_unencrypted;
 mod signals;
+mod sse_kms;
 mod store;
 mod support;

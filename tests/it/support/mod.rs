@@ -3,6 +3,7 @@
 pub mod clock;
 pub mod db;
 pub mod gpg;
+pub mod kms;
 pub mod proxy;
 pub mod s3;
 pub mod svn;

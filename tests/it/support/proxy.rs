@@ -4,7 +4,8 @@
 //!
 //! Rules say which requests get which [`Fault`]: the method, a text the path must hold,
 //! how many matching requests pass first and how many then get the fault. A delay can be
-//! added to every answer.
+//! added to every answer. In SSE-KMS mode ([`FaultProxy::sse_kms`]) the answers are
+//! rewritten as an SSE-KMS bucket gives them (see [`super::kms`]).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
@@ -130,6 +131,7 @@ struct Shared {
     rules: Mutex<Vec<Rule>>,
     delay: Mutex<Duration>,
     seen: Mutex<Vec<Seen>>,
+    sse_kms: AtomicBool,
 }
 
 /// A running proxy; stops accepting when dropped.
@@ -188,6 +190,12 @@ impl FaultProxy {
     /// Delays every answer by `delay`.
     pub fn delay(&self, delay: Duration) {
         *self.shared.delay.lock().unwrap() = delay;
+    }
+
+    /// Answers as an SSE-KMS bucket from now on: ETags that are not MD5s, and
+    /// `x-amz-server-side-encryption: aws:kms` on object answers.
+    pub fn sse_kms(&self) {
+        self.shared.sse_kms.store(true, Ordering::SeqCst);
     }
 
     /// Every request seen so far.
@@ -389,8 +397,33 @@ fn serve(client: TcpStream, upstream: &str, shared: &Shared) -> std::io::Result<
                 .push(("x-amz-server-side-encryption".into(), sse.to_string()));
         }
     }
+    if shared.sse_kms.load(Ordering::SeqCst) {
+        as_sse_kms(&method, &path, status, &mut answer, &mut answer_body);
+    }
     client.write_all(&answer.bytes(&[], keeps_length(Some(answer_body.len()))))?;
     client.write_all(&answer_body)?;
     client.flush()?;
     client.shutdown(Shutdown::Both)
+}
+
+/// Rewrites an answer as an SSE-KMS bucket gives it.
+fn as_sse_kms(method: &str, path: &str, status: u16, answer: &mut Head, body: &mut Vec<u8>) {
+    for (name, value) in answer.headers.iter_mut() {
+        if name.eq_ignore_ascii_case("etag") {
+            *value = super::kms::rewrite_header(value);
+        }
+    }
+    if !body.is_empty() {
+        *body = super::kms::rewrite_xml(body);
+    }
+    // path-style: /BUCKET/KEY is an object, /BUCKET?... the bucket
+    let object = path
+        .split('?')
+        .next()
+        .and_then(|p| p.strip_prefix('/'))
+        .is_some_and(|p| p.contains('/'));
+    if object && (200..300).contains(&status) && ["GET", "HEAD", "PUT"].contains(&method) {
+        let (name, value) = super::kms::SSE_HEADER;
+        answer.headers.push((name.into(), value.into()));
+    }
 }
