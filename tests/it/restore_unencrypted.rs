@@ -11,8 +11,6 @@ use std::process::Command;
 use crate::restore::{Setup, encrypt, put_stream, s3napback, setup, stderr};
 use crate::support::gpg::GpgHome;
 
-const NOW: &str = "2026-11-20 03:00:00";
-
 /// `tar -cz t` of a one-file tree made in `dir`.
 fn tar_gz(dir: &Path) -> Vec<u8> {
     fs::create_dir_all(dir.join("t")).unwrap();
@@ -30,11 +28,9 @@ fn tar_gz(dir: &Path) -> Vec<u8> {
     out.stdout
 }
 
-/// `s3napback COMMAND -c CONF ARGS... --now NOW`.
+/// `s3napback COMMAND -c CONF ARGS...` at the restore tests' clock.
 fn run(setup: &Setup, gpg: &GpgHome, args: &[&str]) -> std::process::Output {
-    let mut all = args.to_vec();
-    all.extend(["--now", NOW]);
-    s3napback(setup, gpg, &all)
+    s3napback(setup, gpg, args)
 }
 
 /// The unencrypted OpenPGP kinds: (slot item, gpg arguments that make it).

@@ -6,7 +6,7 @@
 //! the MD5 stored with it at upload.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use s3napback::store::keys::parse_chunk_key;
 use s3napback::store::s3::S3Store;
@@ -14,14 +14,7 @@ use s3napback::store::{MD5_METADATA, ReadStore, md5_hex};
 
 use crate::backup::harness::{Run, Site, make_tree, restored, tree};
 use crate::support::proxy::FaultProxy;
-use crate::support::s3::{S3Server, moto_with_clock};
-
-/// Moves the server's clock (atomically: written beside, then renamed).
-fn set_clock(clock: &Path, now: &str) {
-    let next = clock.with_extension("next");
-    fs::write(&next, format!("@{now}\n")).unwrap();
-    fs::rename(&next, clock).unwrap();
-}
+use crate::support::s3::{S3Server, moto};
 
 /// PUTs `body` at `key` straight to moto (not through the tool or the proxy) with the MD5
 /// the object was stored with (`md5` as `x-amz-meta-s3napback-md5`): the bytes changed
@@ -74,23 +67,20 @@ struct KmsSite {
     site: Site,
     server: S3Server,
     proxy: FaultProxy,
-    clock: PathBuf,
     conf: PathBuf,
 }
 
 impl KmsSite {
     /// The backup run as of `now` (the server's clock moved there first).
     fn backup(&self, now: &str) -> Run {
-        set_clock(&self.clock, now);
-        self.site
-            .run(&["-c", self.conf.to_str().unwrap()], Some(now))
+        self.site.run(&["-c", self.conf.to_str().unwrap()], now)
     }
 
     /// `s3napback COMMAND -c CONF ARGS... --now NOW`.
     fn command(&self, command: &str, args: &[&str], now: &str) -> Run {
         let mut all = vec![command, "-c", self.conf.to_str().unwrap()];
         all.extend_from_slice(args);
-        self.site.run(&all, Some(now))
+        self.site.run(&all, now)
     }
 
     /// A store reaching moto through the proxy, as the tool does.
@@ -101,9 +91,8 @@ impl KmsSite {
 
 fn kms_site() -> (KmsSite, PathBuf) {
     let site = Site::new();
-    let clock = site.path("s3-clock");
-    set_clock(&clock, "2026-11-12 03:00:00");
-    let server = moto_with_clock(&clock);
+    let server = moto();
+    server.set_clock("2026-11-12 03:00:00");
     server.store();
     let proxy = FaultProxy::start(&server.endpoint);
     proxy.sse_kms();
@@ -118,7 +107,6 @@ fn kms_site() -> (KmsSite, PathBuf) {
         site,
         server,
         proxy,
-        clock,
         conf,
     };
     (kms, src)
