@@ -49,7 +49,10 @@ pub fn open_store(settings: &Settings) -> Result<Box<dyn Store>> {
     let policy = settings
         .s3_retries
         .map_or_else(RetryPolicy::default, RetryPolicy::with_retries);
-    Ok(Box::new(RetryStore::new(S3Store::connect(cfg)?, policy)))
+    Ok(Box::new(
+        RetryStore::new(S3Store::connect(cfg)?, policy)
+            .with_stop(crate::process::interrupt::reason),
+    ))
 }
 
 /// The start-of-run listing failed (after its retries): "already done today", the chain

@@ -93,17 +93,52 @@ fn random_unit() -> f64 {
     (h.finish() >> 11) as f64 / (1u64 << 53) as f64
 }
 
+/// Says why requests that store data must no longer start (a SIGTERM, say), if so.
+pub type StopCheck = fn() -> Option<String>;
+
 /// A [`Store`] whose every call is retried by a [`RetryPolicy`].
 #[derive(Debug)]
 pub struct RetryStore<S: Store> {
     inner: S,
     policy: RetryPolicy,
+    stop: Option<StopCheck>,
 }
 
 impl<S: Store> RetryStore<S> {
     /// Wraps `inner`.
     pub fn new(inner: S, policy: RetryPolicy) -> Self {
-        RetryStore { inner, policy }
+        RetryStore {
+            inner,
+            policy,
+            stop: None,
+        }
+    }
+
+    /// Once `stop` says why, no PUT or copy starts (nor a retry of one): the run winds
+    /// down with listings and deletes only (its clean-up).
+    pub fn with_stop(mut self, stop: StopCheck) -> Self {
+        self.stop = Some(stop);
+        self
+    }
+
+    /// The refusal of a request that would store data after the stop.
+    fn stopped(&self, op: &str, key: &str) -> Result<(), StoreError> {
+        match self.stop.and_then(|stop| stop()) {
+            None => Ok(()),
+            Some(why) => Err(StoreError::Request {
+                op: if op == "PutObject" {
+                    "PutObject"
+                } else {
+                    "CopyObject"
+                },
+                bucket: self.inner.bucket().to_owned(),
+                key: key.to_owned(),
+                summary: format!("not started: {why}"),
+                code: None,
+                permanent: true,
+                source: None,
+            }),
+        }
     }
 
     /// The wrapped store.
@@ -200,11 +235,17 @@ impl<S: Store> ReadStore for RetryStore<S> {
 
 impl<S: Store> Store for RetryStore<S> {
     fn put(&self, key: &str, body: Bytes) -> Result<(), StoreError> {
-        self.retry("PutObject", key, || self.inner.put(key, body.clone()))
+        self.retry("PutObject", key, || {
+            self.stopped("PutObject", key)?;
+            self.inner.put(key, body.clone())
+        })
     }
 
     fn copy(&self, from: &str, to: &str) -> Result<(), StoreError> {
-        self.retry("CopyObject", to, || self.inner.copy(from, to))
+        self.retry("CopyObject", to, || {
+            self.stopped("CopyObject", to)?;
+            self.inner.copy(from, to)
+        })
     }
 
     fn delete(&self, keys: &[String]) -> Result<(), StoreError> {

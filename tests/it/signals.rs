@@ -19,7 +19,8 @@ use std::time::{Duration, Instant};
 use s3napback::store::ReadStore;
 use s3napback::store::s3::S3Store;
 
-use crate::backup::harness::{Site, chunks, make_tree, noise, prefixes, restored, tree};
+use crate::backup::harness::{Site, bucket, chunks, make_tree, noise, prefixes, restored, tree};
+use crate::support::proxy::{Fault, FaultProxy, Gate, Rule};
 use crate::support::s3::{S3Server, moto};
 
 /// Chunk size of these tests: the slow link stores one in about a quarter second.
@@ -134,6 +135,17 @@ fn cycle(src: &Path, extra: &str) -> String {
         "<Cycle daily>\n\tFrequency 1\n\tDiffs 6\n\tFulls 2\n{extra}\tDirectory {}\n</Cycle>\n",
         src.display()
     )
+}
+
+/// A copy of `conf` whose S3Endpoint is the fault proxy.
+fn through_proxy(conf: &Path, server: &S3Server, proxy: &FaultProxy) -> PathBuf {
+    let text = fs::read_to_string(conf).unwrap().replace(
+        &format!("S3Endpoint {}\n", server.endpoint),
+        &format!("S3Endpoint {}\n", proxy.endpoint),
+    );
+    let path = conf.with_file_name("proxied.conf");
+    fs::write(&path, text).unwrap();
+    path
 }
 
 /// `DIFFDIR/NAME.diff` of a directory item.
@@ -323,8 +335,13 @@ fn interrupted_mid_upload(signal: i32, status: i32, name: &str) {
         )) && log.contains(&format!("interrupted by {name}")),
         "{log}"
     );
-    // The handler stopped the pipeline's process group.
-    assert!(log.contains("killed by signal 15"), "{log}");
+    // The handler stopped the pipeline's process group (the error names the stage it
+    // killed, or the next PUT, which no longer starts), and every stage is gone.
+    assert!(
+        log.contains("killed by signal 15")
+            || log.contains(&format!("not started: interrupted by {name}")),
+        "{log}"
+    );
     assert_all_die(&stages);
     assert!(!stored(store, &diff_prefix), "partial slot left");
     assert_eq!(chunks(store, &full_prefix), full_chunks);
@@ -359,6 +376,87 @@ fn sigterm_mid_upload_deletes_the_partial_slot_and_exits_143() {
 #[test]
 fn sigint_mid_upload_deletes_the_partial_slot_and_exits_130() {
     interrupted_mid_upload(libc::SIGINT, 130, "SIGINT");
+}
+
+/// SIGTERM once the pipeline has ended but before its chunks are all stored (issue 16,
+/// item 6): the PUTs already in flight end, but no new request other than the clean-up
+/// starts (not the final chunk, not the commit marker, not a copy); the item fails
+/// through the ordinary failure path: exit 143, the old slot byte for byte, nothing
+/// staged left, the snapshot file unchanged.
+#[test]
+fn sigterm_after_the_pipeline_ended_starts_no_new_request() {
+    let server = moto();
+    let store = server.store();
+    let proxy = FaultProxy::start(&server.endpoint);
+    let site = Site::new();
+    let src = site.path("src/tree");
+    fs::create_dir_all(&src).unwrap();
+    // a stream of two full chunks and a short one (incompressible bytes)
+    fs::write(src.join("data.bin"), noise(2_500, 5)).unwrap();
+    let conf = site.config(&server, 1000, true, &cycle(&src, ""));
+    let conf = through_proxy(&conf, &server, &proxy);
+    let conf = conf.to_str().unwrap();
+    let full = site.run(&["-c", conf], FULL_DAY);
+    assert_eq!(full.status, 0, "{}", full.log);
+    let before = bucket(&store);
+    let snapshot = snapshot_of(&site, &src);
+    let snapshot_before = fs::read(&snapshot).unwrap();
+
+    // A forced rerun the same day replaces the FULL; its two full chunks are held at the
+    // proxy, so the tool has read the whole stream and the pipeline has ended while they
+    // are in flight.
+    fs::write(src.join("data.bin"), noise(2_500, 6)).unwrap();
+    let gate = Gate::default();
+    for index in [0, 1] {
+        proxy.add(Rule::chunk("PUT", index, Fault::Hold(gate.clone())));
+    }
+    let mark = proxy.seen().len();
+    let log = site.path("after-pipeline.log");
+    let out = File::create(&log).unwrap();
+    let mut run = Started {
+        child: site
+            .command(&["-f", "-c", conf], FULL_DAY)
+            .stdin(Stdio::null())
+            .stdout(out.try_clone().unwrap())
+            .stderr(out)
+            .spawn()
+            .unwrap(),
+        log,
+    };
+    run.wait_until("both chunks held and the pipeline ended", |r| {
+        gate.waiting() == 2 && descendants(r.pid()).is_empty()
+    });
+    run.signal(libc::SIGTERM);
+    gate.open();
+    let exit = run.finish();
+    let log = run.log();
+    assert_eq!(exit.code(), Some(143), "{log}");
+    assert!(
+        log.contains(&format!(
+            "Backup.S3napback.Directory ERROR Backup of Directory {}",
+            src.display()
+        )) && log.contains("interrupted by SIGTERM"),
+        "{log}"
+    );
+    // after the signal: no PUT of the final chunk, no marker, no copy
+    let requests: Vec<String> = proxy.seen()[mark..]
+        .iter()
+        .map(|s| format!("{} {}", s.method, s.path))
+        .collect();
+    let puts: Vec<&String> = requests.iter().filter(|r| r.starts_with("PUT ")).collect();
+    assert_eq!(
+        puts.len(),
+        2,
+        "only the two held chunks were PUT: {requests:#?}"
+    );
+    assert!(
+        !requests.iter().any(|r| r.contains(".s3napback/commit")
+            && !r.starts_with("DELETE")
+            && !r.starts_with("POST")),
+        "{requests:#?}"
+    );
+    assert!(bucket(&store) == before, "the bucket changed:\n{log}");
+    assert_eq!(fs::read(&snapshot).unwrap(), snapshot_before);
 }
 
 #[test]

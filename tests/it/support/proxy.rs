@@ -35,9 +35,46 @@ pub enum Fault {
     CorruptResponse,
     /// Forward the request, wait this long, then answer.
     Delay(Duration),
+    /// Hold the request (its body read, nothing forwarded) until the gate is opened,
+    /// then forward it.
+    Hold(Gate),
     /// Forward the request, send the answer's head and this many bytes of its body,
     /// wait, then send the rest.
     StallBody(usize, Duration),
+}
+
+/// Where [`Fault::Hold`] requests wait: the test sees how many wait and opens it.
+#[derive(Debug, Clone, Default)]
+pub struct Gate(Arc<(Mutex<(bool, usize)>, std::sync::Condvar)>);
+
+impl PartialEq for Gate {
+    fn eq(&self, other: &Gate) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Gate {
+    /// Lets every held request (and every later one) through.
+    pub fn open(&self) {
+        let (state, opened) = &*self.0;
+        state.lock().unwrap().0 = true;
+        opened.notify_all();
+    }
+
+    /// How many requests wait at the gate now.
+    pub fn waiting(&self) -> usize {
+        self.0.0.lock().unwrap().1
+    }
+
+    fn pass(&self) {
+        let (state, opened) = &*self.0;
+        let mut s = state.lock().unwrap();
+        s.1 += 1;
+        while !s.0 {
+            s = opened.wait(s).unwrap();
+        }
+        s.1 -= 1;
+    }
 }
 
 /// Which requests get a fault.
@@ -316,6 +353,9 @@ fn serve(client: TcpStream, upstream: &str, shared: &Shared) -> std::io::Result<
     }
     let mut body = vec![0; length];
     reader.read_exact(&mut body)?;
+    if let Some(Fault::Hold(gate)) = &fault {
+        gate.pass();
+    }
     let delay = *shared.delay.lock().unwrap();
     if let Some(Fault::Status(status, code)) = fault {
         thread::sleep(delay);
