@@ -209,6 +209,16 @@ fn run_section(case: &str, state_files: &[String], s: &Section) -> String {
         .env_remove("AWS_DEFAULT_REGION")
         .output()
         .expect("run s3napback");
+    // the legacy test mode ends well and says nothing outside its log (which this log
+    // config sends to stdout)
+    assert!(
+        out.status.success() && out.stderr.is_empty(),
+        "{case} TZ={} now={}: {}; stderr:\n{}",
+        s.tz,
+        s.now,
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter(|l| l.starts_with("Backup.S3napback"))

@@ -8,8 +8,8 @@
 //! deleting a missing key is not an error, and every error names the bucket and the key.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -79,6 +79,9 @@ pub struct MemoryStore {
     put_delay: Mutex<Duration>,
     puts_in_flight: AtomicUsize,
     max_puts_in_flight: AtomicUsize,
+    /// While Some(n): PUTs wait until n of them are in flight at once (then it opens).
+    put_gate: Mutex<Option<usize>>,
+    put_gate_opened: Condvar,
 }
 
 impl Default for MemoryStore {
@@ -99,6 +102,8 @@ impl MemoryStore {
             put_delay: Mutex::default(),
             puts_in_flight: AtomicUsize::new(0),
             max_puts_in_flight: AtomicUsize::new(0),
+            put_gate: Mutex::default(),
+            put_gate_opened: Condvar::new(),
         }
     }
 
@@ -129,6 +134,13 @@ impl MemoryStore {
     /// [`MemoryStore::max_puts_in_flight`] can see them.
     pub fn set_put_delay(&self, delay: Duration) {
         *lock(&self.put_delay) = delay;
+    }
+
+    /// Holds every PUT until `n` PUTs are in flight at the same moment, then lets them
+    /// all (and every later one) through: a barrier that proves, without any timing, that
+    /// `n` PUTs run at once. A caller that never has `n` PUTs in flight waits for ever.
+    pub fn hold_puts_until_in_flight(&self, n: usize) {
+        *lock(&self.put_gate) = Some(n);
     }
 
     /// Makes the `n`th call (1-based, counted from the store's creation) of `op` fail.
@@ -273,6 +285,19 @@ impl Store for MemoryStore {
         let now = self.puts_in_flight.fetch_add(1, Ordering::SeqCst) + 1;
         let _in_flight = InFlight(&self.puts_in_flight);
         self.max_puts_in_flight.fetch_max(now, Ordering::SeqCst);
+        {
+            let mut gate = lock(&self.put_gate);
+            if gate.is_some_and(|n| now >= n) {
+                *gate = None;
+                self.put_gate_opened.notify_all();
+            }
+            while gate.is_some() {
+                gate = self
+                    .put_gate_opened
+                    .wait(gate)
+                    .unwrap_or_else(|e| e.into_inner());
+            }
+        }
         let delay = *lock(&self.put_delay);
         if !delay.is_zero() {
             std::thread::sleep(delay);
@@ -400,18 +425,15 @@ mod tests {
     #[test]
     fn concurrent_puts_are_counted() {
         let store = MemoryStore::new("b");
-        store.set_put_delay(Duration::from_millis(30));
+        // the three PUTs are held until all three run at once
+        store.hold_puts_until_in_flight(3);
         std::thread::scope(|s| {
             for i in 0..3 {
                 let store = &store;
                 s.spawn(move || store.put(&format!("/k{i}"), Bytes::new()).unwrap());
             }
         });
-        assert!(
-            store.max_puts_in_flight() >= 2,
-            "{}",
-            store.max_puts_in_flight()
-        );
+        assert_eq!(store.max_puts_in_flight(), 3);
         assert_eq!(store.calls(Op::Put), 3);
         store.put("/k9", Bytes::new()).unwrap();
         assert_eq!(store.puts_in_flight.load(Ordering::SeqCst), 0);

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use s3napback::backup::snapshot::{Committed, SnapshotWork};
 use s3napback::process::pipeline::{Output, Pipeline, PipelineError};
@@ -241,20 +241,42 @@ fn tar_exit_one_is_a_warning() {
     assert!(report.stages[0].stderr_tail.contains("file changed"));
 }
 
+/// A process's identity in /proc: (parent pid, start time in clock ticks since boot), or
+/// None when no process (not even a zombie) has this pid. A pid with another identity
+/// after the abort is a new process that reused the number.
+fn identity(pid: u32) -> Option<(u32, u64)> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // after "pid (comm) ": state ppid pgrp session tty tpgid flags minflt cminflt majflt
+    // cmajflt utime stime cutime cstime priority nice threads itrealvalue starttime
+    let fields: Vec<&str> = stat[stat.rfind(')')? + 2..].split(' ').collect();
+    Some((fields[1].parse().ok()?, fields[19].parse().ok()?))
+}
+
 #[test]
-fn abort_of_a_long_running_stage_is_prompt_and_reaps() {
+fn abort_of_a_long_running_stage_kills_and_reaps_every_stage() {
+    // `yes` never ends on its own and gzip keeps reading it: both are running at the abort.
     let mut pipe = Pipeline::start(&[s(&["yes"]), s(&["gzip", "-1"])], Output::Reader).unwrap();
     let pids = pipe.pids();
     assert_eq!(pids.len(), 2);
     let mut buf = [0u8; 100];
     pipe.read_exact(&mut buf).unwrap();
-    let t = Instant::now();
+    let before: Vec<(u32, u64)> = pids
+        .iter()
+        .map(|&pid| identity(pid).unwrap_or_else(|| panic!("stage {pid} runs before the abort")))
+        .collect();
+    for (ppid, _) in &before {
+        assert_eq!(
+            *ppid,
+            std::process::id(),
+            "the stages are this process's children"
+        );
+    }
     pipe.abort();
-    assert!(t.elapsed() < Duration::from_secs(5));
-    for pid in pids {
-        // reaped: no process (not even a zombie) with this pid, barring pid reuse
-        let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        assert!(!stat.contains(") Z "), "zombie {pid}: {stat}");
+    for (pid, was) in pids.iter().zip(&before) {
+        // gone: no process with this pid, or another process that reused it; a stage still
+        // running or left a zombie would keep its identity
+        let now = identity(*pid);
+        assert_ne!(now, Some(*was), "stage {pid} still exists after the abort");
     }
 }
 

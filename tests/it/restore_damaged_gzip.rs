@@ -211,3 +211,50 @@ fn a_dump_with_damaged_gzip_data_fails_on_stdout_naming_the_slot() {
         assert!(entries(&cwd).is_empty(), "{damage:?}");
     }
 }
+
+#[test]
+fn a_dump_with_damaged_gzip_data_restored_into_a_file_fails_naming_the_slot() {
+    let gpg = GpgHome::new();
+    let items: String = (0..DAMAGES.len())
+        .map(|n| format!("MySQL db{n}\n"))
+        .collect();
+    let setup = setup(&items, true);
+    let cwd = setup.dir.path().join("cwd");
+    fs::create_dir(&cwd).unwrap();
+    let parent = setup.dir.path().join("out");
+    fs::create_dir(&parent).unwrap();
+    for (n, damage) in DAMAGES.into_iter().enumerate() {
+        let dump = mixed(n as u64 + 21);
+        let slot = format!("MySQL/db{n}-1");
+        put_stream(&setup.store, &slot, &encrypt(&gpg, &damaged(&dump, damage)));
+        let into = parent.join(format!("db{n}.sql"));
+        let out = s3napback_in(
+            &setup,
+            &gpg,
+            &cwd,
+            &[
+                "restore",
+                "--into",
+                into.to_str().unwrap(),
+                &format!("db{n}"),
+            ],
+        );
+        let log = stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "{damage:?}: {log}");
+        assert_damage_reported(&log, &slot, damage);
+        assert!(
+            log.contains(&format!("{} may hold a partial restore", into.display())),
+            "{damage:?}: {log}"
+        );
+        // whatever the file holds, it is not the whole dump
+        assert!(fs::read(&into).unwrap_or_default() != dump, "{damage:?}");
+        assert!(out.stdout.is_empty(), "{damage:?}");
+        assert!(entries(&cwd).is_empty(), "{damage:?}");
+    }
+    let names: Vec<String> = (0..DAMAGES.len()).map(|n| format!("db{n}.sql")).collect();
+    assert!(
+        entries(&parent).iter().all(|e| names.contains(e)),
+        "{:?}",
+        entries(&parent)
+    );
+}

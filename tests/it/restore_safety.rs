@@ -364,3 +364,40 @@ fn a_file_that_replaces_a_symlink_is_not_written_through_it() {
     assert!(fs::symlink_metadata(into.join("t/f")).unwrap().is_file());
     assert_eq!(fs::read_to_string(into.join("t/f")).unwrap(), "new\n");
 }
+
+#[test]
+fn an_into_that_resolves_to_the_root_is_refused_unless_given_as_slash() {
+    let gpg = GpgHome::new();
+    let setup = setup("", true);
+    let work = setup.dir.path();
+    let src = work.join("src");
+    fs::create_dir_all(src.join("t")).unwrap();
+    fs::write(src.join("t/file.txt"), "plain\n").unwrap();
+    put_stream(&setup.store, "/plain-1-FULL", &tar_gz(&src, &["t"]));
+    symlink("/", work.join("root")).unwrap();
+    let depth = work.components().count();
+    let dotdot = work.join("../".repeat(depth));
+    for into in [work.join("root"), work.join("root/."), dotdot] {
+        assert_eq!(into.canonicalize().unwrap(), Path::new("/"), "{into:?}");
+        let out = restore_into(&setup, &gpg, &into, &["--allow-unencrypted", "/plain"]);
+        let log = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{into:?}: {log}");
+        assert!(
+            log.contains(&format!("--into {} is the root directory", into.display()))
+                && log.contains("say --into / if you mean it"),
+            "{log}"
+        );
+        assert!(
+            !Path::new("/t/file.txt").exists(),
+            "nothing was written into /"
+        );
+    }
+    // the same tree into a directory that is not the root is restored
+    let into = work.join("out");
+    let out = restore_into(&setup, &gpg, &into, &["--allow-unencrypted", "/plain"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        fs::read_to_string(into.join("t/file.txt")).unwrap(),
+        "plain\n"
+    );
+}

@@ -66,12 +66,18 @@ pub fn java_two_decimals(x: f64) -> String {
         None if shift < 0 => 0,
         Some(factor) => match significand.checked_mul(factor) {
             Some(h) => h,
-            // Beyond u128 the double is an integer: no rounding to do.
-            None => return format!("{x:.2}"),
+            None => return shortest_digits_padded(&digits, shift),
         },
-        None => return format!("{x:.2}"),
+        None => return shortest_digits_padded(&digits, shift),
     };
     format!("{}.{:02}", hundredths / 100, hundredths % 100)
+}
+
+/// Beyond u128 the double is an integer (`shift` is large): as Java, its shortest digits
+/// padded with zeros, not the double's exact decimal expansion.
+fn shortest_digits_padded(digits: &str, shift: i32) -> String {
+    let zeros = usize::try_from(shift - 2).unwrap_or(0);
+    format!("{digits}{}.00", "0".repeat(zeros))
 }
 
 /// js3tream's size column: the kilobyte sum as `%.2fk`, or over 10000 the sum / 1000.0

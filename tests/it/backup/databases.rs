@@ -111,7 +111,22 @@ fn postgres_dump_round_trip() {
     let query = "SELECT id, label FROM parts ORDER BY id";
     assert_eq!(pg.sql("restored", query), pg.sql("inventory", query));
 
-    // The restore command, to stdout, gives the same dump.
+    // The restore command gives the same dump, byte for byte: into a file, and to stdout
+    // (the run's log goes to stdout too with this log config: the dump is in it, whole).
+    let into = site.path("restored-inventory.sql");
+    let run = site.run(
+        &[
+            "restore",
+            "-c",
+            conf.to_str().unwrap(),
+            "--into",
+            into.to_str().unwrap(),
+            "postgres@inventory",
+        ],
+        "2026-11-12 04:00:00",
+    );
+    assert_eq!(run.status, 0, "{}", run.log);
+    assert!(fs::read(&into).unwrap() == dump, "{}", run.log);
     let run = site.run(
         &[
             "restore",
@@ -122,7 +137,8 @@ fn postgres_dump_round_trip() {
         ],
         "2026-11-12 04:00:00",
     );
-    assert_eq!(run.status, 0);
-    assert!(run.log.contains("CREATE TABLE public.parts"), "{}", run.log);
-    assert!(run.log.contains("nut | washer"), "{}", run.log);
+    assert_eq!(run.status, 0, "{}", run.log);
+    let dump = String::from_utf8(dump).unwrap();
+    assert!(dump.contains("CREATE TABLE public.parts"), "{dump}");
+    assert!(run.log.contains(&dump), "{}", run.log);
 }

@@ -393,12 +393,35 @@ fn replacing_slots_and_finishing_commits_on_garage() {
     let verify = site.run(&["verify", "-c", conf], "2026-11-13 04:00:00");
     assert_eq!(verify.status, 0, "{}", verify.log);
     restore_matches("2026-11-13 04:00:00");
-    // Test mode changes nothing, not even a pending commit.
-    assert_eq!(
-        site.run(&["-t", "-c", conf], "2026-11-14 03:00:00").status,
-        0
-    );
+    // Test mode changes nothing, not even a pending commit: every object, bytes included,
+    // and every DiffDir file, contents and modification times, are as they were.
+    let diff_dir = |site: &Site| {
+        let files = tree(&site.diff_dir());
+        let times: Vec<_> = files
+            .keys()
+            .map(|rel| {
+                fs::symlink_metadata(site.diff_dir().join(rel))
+                    .unwrap()
+                    .modified()
+                    .unwrap()
+            })
+            .collect();
+        (files, times)
+    };
+    let (objects_before, diff_dir_before) = (bucket(&store()), diff_dir(&site));
     assert!(store().list(".s3napback/").unwrap().len() > 1);
+    let test_mode = site.run(&["-t", "-c", conf], "2026-11-14 03:00:00");
+    assert_eq!(test_mode.status, 0, "{}", test_mode.log);
+    assert!(
+        bucket(&store()) == objects_before,
+        "test mode changed the bucket: {}",
+        test_mode.log
+    );
+    assert!(
+        diff_dir(&site) == diff_dir_before,
+        "test mode changed DiffDir: {}",
+        test_mode.log
+    );
 
     let next = run("2026-11-14");
     assert_eq!(next.status, 0, "{}", next.log);

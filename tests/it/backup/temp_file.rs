@@ -116,6 +116,7 @@ fn stalled_run(
     store: &S3Store,
     conf: &Path,
     keep: &Path,
+    ready: impl Fn(&Midway) -> bool,
 ) -> (Midway, String) {
     let temp_dir = site.path("tmp");
     let before = files(&temp_dir);
@@ -124,16 +125,22 @@ fn stalled_run(
     wait_until("pg_dumpall waits for the lock", || {
         locks(pg, "NOT granted") > 0
     });
-    // gzip has written all it had of the first databases
-    std::thread::sleep(Duration::from_millis(700));
-    let new_files: Vec<(PathBuf, u64)> = files(&temp_dir)
-        .difference(&before)
-        .map(|p| (p.clone(), fs::metadata(p).unwrap().len()))
-        .collect();
+    // the run has got as far as `ready` says with the first databases (it cannot go on:
+    // pg_dumpall waits for the lock)
+    let look = || Midway {
+        new_files: files(&temp_dir)
+            .difference(&before)
+            .filter_map(|p| Some((p.clone(), fs::metadata(p).ok()?.len())))
+            .collect(),
+        objects: store.list("").unwrap().len(),
+    };
+    wait_until("the run has got as far as the lock lets it", || {
+        ready(&look())
+    });
+    let Midway { new_files, objects } = look();
     if let [(file, _)] = &new_files[..] {
         fs::hard_link(file, keep).unwrap();
     }
-    let objects = store.list("").unwrap().len();
     lock.release();
     let out = child.wait_with_output().unwrap();
     let log = format!(
@@ -174,7 +181,9 @@ fn use_temp_file_buffers_the_whole_stream_in_temp_dir_and_uploads_that_file() {
         false,
         "<PostgreSQL all>\n\tFulls 7\n</PostgreSQL>\n",
     );
-    let (midway, log) = stalled_run(&pg, &site, &store, &conf, &site.path("unused"));
+    let (midway, log) = stalled_run(&pg, &site, &store, &conf, &site.path("unused"), |m| {
+        m.objects > 0
+    });
     assert!(midway.new_files.is_empty(), "{:?}", midway.new_files);
     assert!(midway.objects > 0, "streaming uploads as it reads: {log}");
     assert!(!fetch(&store, "PostgreSQL/-0").is_empty(), "{log}");
@@ -190,7 +199,9 @@ fn use_temp_file_buffers_the_whole_stream_in_temp_dir_and_uploads_that_file() {
         "<PostgreSQL all>\n\tFulls 7\n\tUseTempFile yes\n</PostgreSQL>\n",
     );
     let kept = site.path("kept-temp-file");
-    let (midway, log) = stalled_run(&pg, &site, &store, &conf, &kept);
+    let (midway, log) = stalled_run(&pg, &site, &store, &conf, &kept, |m| {
+        m.new_files.iter().any(|(_, len)| *len > 100_000)
+    });
     assert_eq!(
         midway.new_files.len(),
         1,

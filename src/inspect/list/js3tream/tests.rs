@@ -24,10 +24,19 @@ fn java_rounds_the_shortest_decimal_half_up() {
     assert_eq!(java_two_decimals(99.994), "99.99");
     assert_eq!(java_two_decimals(157.061), "157.06");
     assert_eq!(java_two_decimals(12345.0), "12345.00");
-    assert_eq!(java_two_decimals(1e300).len(), 304);
-    // a sum of doubles keeps its own shortest digits
-    assert_eq!(0.1 + 0.2, 0.30000000000000004);
+    // 0.145 is stored as 0.14499999999999999...: the shortest digits round up
+    assert_eq!(java_two_decimals(0.145), "0.15");
+    // beyond u128: the shortest digits padded with zeros, as Java, not the exact
+    // expansion 1000000000000000052504760255204420248704468581108159...
+    assert_eq!(java_two_decimals(1e300), format!("1{}.00", "0".repeat(300)));
+    assert_eq!(
+        java_two_decimals(1.5e40),
+        format!("15{}.00", "0".repeat(39))
+    );
+    // a sum of doubles keeps its own shortest digits: 0.30000000000000004, not 0.3
     assert_eq!(java_two_decimals(0.1 + 0.2), "0.30");
+    assert_eq!(java_two_decimals(0.4449999999999999), "0.44");
+    assert_eq!(java_two_decimals(0.445), "0.45");
 }
 
 #[test]
