@@ -161,20 +161,23 @@ fn names_are_looked_up_in_the_config_directory() {
 }
 
 #[test]
-fn a_missing_subversion_repository_is_an_item_error_in_test_mode() {
+fn a_missing_subversion_repository_prints_the_legacy_line_in_test_mode() {
+    // What the legacy ran without a youngest revision (`-r0:` with an empty HEAD), byte
+    // for byte (golden case 08); a real run fails the item (backup::readme_example).
     let (d, conf) = site(&format!(
         "{GLOBALS}Subversion @ROOT@/no-repo\nDirectory /etc\n"
     ));
     let out = run_at(&["-t", "-c", &conf], &[], "2026-11-16 03:00:00");
-    assert_eq!(out.code, 1, "{}", out.text);
+    assert_eq!(out.code, 0, "{}", out.text);
     let repo = format!("{}/no-repo", d.path().display());
     assert!(
         out.text.contains(&format!(
-            "ERROR Subversion {repo}: Subversion repository {repo} does not exist"
+            "INFO svnadmin dump -q -r0: --incremental {repo} | gzip  | s3 put"
         )),
         "{}",
         out.text
     );
+    assert!(!out.text.contains("ERROR"), "{}", out.text);
     assert!(
         out.text.contains("Directory /etc -> b:/etc-"),
         "the other items go on: {}",

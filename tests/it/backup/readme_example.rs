@@ -281,3 +281,27 @@ fn a_repository_in_two_cycles_loads_every_revision_once() {
     assert_eq!(loaded.youngest(), repo.youngest());
     assert_eq!(loaded.cat("trunk/file.txt"), "on 2026-11-14\n");
 }
+
+/// A Subversion repository that is missing: test mode prints the line the legacy printed
+/// (`svnadmin dump -q -r0:` with an empty HEAD), a real run fails that item with an
+/// ERROR and backs up the others (exit 1).
+#[test]
+fn a_missing_repository_is_the_legacy_line_in_test_mode_and_an_error_in_a_real_run() {
+    let site = Site::new();
+    let src = site.path("src/tree");
+    super::harness::make_tree(&src);
+    let repo = site.path("no-repo").display().to_string();
+    let body = format!("Subversion {repo}\nDirectory {}\n", src.display());
+    let days = Days::new(site, 100_000, &body);
+    let test = days.backup_with("2026-11-12", &["-t"]);
+    assert_eq!(test.status, 0, "{}", test.log);
+    test.expect(&format!(
+        "INFO svnadmin dump -q -r0: --incremental {repo} | gzip | "
+    ));
+    let run = days.backup("2026-11-12");
+    assert_eq!(run.status, 1, "{}", run.log);
+    run.expect(&format!(
+        "ERROR Subversion {repo}: Subversion repository {repo} does not exist"
+    ))
+    .expect(&format!("{}-7-FULL: stored", src.display()));
+}
