@@ -225,11 +225,13 @@ fn a_slow_server_still_completes() {
 
 #[test]
 fn a_timed_out_put_and_a_stalled_get_are_retried() {
-    // S3Timeout 1 with ChunkSize 1000: one attempt may take 1 s, a body may stall 1 s.
-    let bench = Bench::new("S3Timeout 1\n");
+    // S3Timeout 3 with ChunkSize 1000: one attempt may take 3 s, a body may stall 3 s
+    // (wide enough that an answer of the loaded server in a busy CI run stays within it;
+    // the faults last 10 s).
+    let bench = Bench::new("S3Timeout 3\n");
     bench
         .proxy
-        .add(Rule::chunk("PUT", 2, Fault::Delay(Duration::from_secs(3))).times(1));
+        .add(Rule::chunk("PUT", 2, Fault::Delay(Duration::from_secs(10))).times(1));
     let run = bench.run(&[]);
     assert_eq!(run.status, 0, "{}", run.log);
     let (prefix, _) = only_slot(&bench.store);
@@ -241,13 +243,13 @@ fn a_timed_out_put_and_a_stalled_get_are_retried() {
     let chunk2 = format!("s3napback-test:{prefix}:{:020}", 2);
     bench
         .proxy
-        .add(Rule::chunk("GET", 2, Fault::StallBody(100, Duration::from_secs(3))).times(1));
+        .add(Rule::chunk("GET", 2, Fault::StallBody(100, Duration::from_secs(10))).times(1));
     let (restore, got) = bench.restore("out");
     assert_eq!(restore.status, 0, "{}", restore.log);
     assert_eq!(got, tree(&bench.src));
     restore
         .expect(&format!(
-            "WARN GetObject {chunk2}: attempt 1 of 7 failed: the body stalled for 1s after 100 bytes"
+            "WARN GetObject {chunk2}: attempt 1 of 7 failed: the body stalled for 3s after 100 bytes"
         ))
         .expect(&format!("INFO GetObject {chunk2} succeeded after 1 retry"));
 }
