@@ -90,7 +90,12 @@ pub fn signal_name(signal: i32) -> String {
 
 /// The exit status of an interrupted run: 128 + the signal number (130, 143).
 pub fn exit_status() -> Option<u8> {
-    signal().and_then(|s| u8::try_from(128 + s).ok())
+    signal().and_then(status_of)
+}
+
+/// 128 + `signal`, the shell's status of a process ended by it.
+fn status_of(signal: i32) -> Option<u8> {
+    u8::try_from(128 + signal).ok()
 }
 
 /// "interrupted by SIGTERM", when the run was interrupted.
@@ -215,24 +220,25 @@ mod tests {
         assert_eq!(signal_name(SIGINT), "SIGINT");
         assert_eq!(signal_name(SIGTERM), "SIGTERM");
         assert_eq!(signal_name(1), "signal 1");
-        assert_eq!(u8::try_from(128 + SIGINT).unwrap(), 130);
-        assert_eq!(u8::try_from(128 + SIGTERM).unwrap(), 143);
+        assert_eq!(status_of(SIGINT), Some(130));
+        assert_eq!(status_of(SIGTERM), Some(143));
+        assert_eq!(status_of(200), None, "beyond a status byte");
     }
 
     #[test]
     fn watched_groups_free_their_entry() {
-        let before = GROUPS
-            .iter()
-            .filter(|g| g.load(Ordering::SeqCst) == 0)
-            .count();
+        // (other tests of this process watch groups of their own meanwhile: only this
+        // group's entry is looked at)
+        let entries = || {
+            GROUPS
+                .iter()
+                .filter(|g| g.load(Ordering::SeqCst) == i32::MAX)
+                .count()
+        };
         let watched = WatchedGroup::new(i32::MAX);
-        assert!(GROUPS.iter().any(|g| g.load(Ordering::SeqCst) == i32::MAX));
+        assert_eq!(entries(), 1, "watched once");
+        assert_eq!(watched.pgid(), i32::MAX);
         drop(watched);
-        let after = GROUPS
-            .iter()
-            .filter(|g| g.load(Ordering::SeqCst) == 0)
-            .count();
-        assert!(after >= before);
-        assert!(!GROUPS.iter().any(|g| g.load(Ordering::SeqCst) == i32::MAX));
+        assert_eq!(entries(), 0, "its entry is free again");
     }
 }

@@ -468,13 +468,26 @@ fn a_second_signal_ends_the_tool_at_once() {
     run.wait_until("the first chunk", |_| stored(&scene.store, &prefix));
     let stages = pipeline_of(&run);
     run.signal(libc::SIGTERM);
-    // Apart, so the kernel does not merge them into one; the PUTs in flight on the slow
-    // link keep the first clean-up busy for longer than this.
-    std::thread::sleep(Duration::from_millis(100));
+    // The first signal is handled once the handler has stopped the pipeline; the PUTs in
+    // flight on the slow link keep the clean-up busy after that.
+    run.wait_until("the pipeline stopped by the first signal", |_| {
+        stages
+            .iter()
+            .all(|p| living(p.pid).is_none() || p.comm == "s3napback")
+    });
     run.signal(libc::SIGTERM);
     let exit = run.finish();
+    // Ended by the signal itself (not exit 143 after the clean-up) ...
     assert_eq!(exit.signal(), Some(libc::SIGTERM), "{exit}: {}", run.log());
     assert_all_die(&stages);
+    // ... without the clean-up: no ERROR for the item, its staged chunks still there
+    // (the next run deletes them).
+    assert!(!run.log().contains("ERROR Backup of"), "{}", run.log());
+    assert!(
+        stored(&scene.store, &prefix),
+        "the clean-up ran:\n{}",
+        run.log()
+    );
 }
 
 #[test]
