@@ -126,3 +126,30 @@ fn an_unreachable_smtp_server_is_an_error_and_the_backup_is_still_stored() {
     let src = site.path("src/tree");
     assert_eq!(tree(&restored(&out_dir, &src)), tree(&src));
 }
+
+/// The mail goes out after a failed run too, and carries the failure: the README's "also
+/// after a failure" (an item whose directory is missing fails; exit 1).
+#[test]
+fn the_mail_is_sent_after_a_failed_run_with_its_error() {
+    let server = moto();
+    let sink = SmtpSink::start();
+    let (site, conf, _) = one_item_site(&server);
+    let src = site.path("src/tree");
+    std::fs::remove_dir_all(&src).unwrap();
+    write_logconfig(&site, "INFO, Screen, Email", &email_appender(sink.port));
+    let out = run(&site, &["-c", &conf], "2026-11-13 03:00:00");
+    assert_eq!(out.status, 1, "{}", out.stderr);
+    let mails = sink.mails();
+    assert_eq!(mails.len(), 1, "{mails:#?}");
+    let error = format!("[ERROR] Backup of Directory {}", src.display());
+    assert!(
+        mails[0].body.contains(&error),
+        "{error:?} in:\n{}",
+        mails[0].body
+    );
+    assert!(
+        mails[0].body.contains("Summary: Directory ") && mails[0].body.contains(": failed,"),
+        "{}",
+        mails[0].body
+    );
+}
