@@ -38,12 +38,7 @@ impl Bench {
         let src = site.path("src/tree");
         make_tree(&src);
         let body = format!("Directory {}\n{extra}", src.display());
-        let conf = site.config(&server, 1000, false, &body);
-        let text = fs::read_to_string(&conf).unwrap().replace(
-            &format!("S3Endpoint {}\n", server.endpoint),
-            &format!("S3Endpoint {}\n", proxy.endpoint),
-        );
-        fs::write(&conf, text).unwrap();
+        let conf = site.config_via(&server, &proxy.endpoint, 1000, false, &body);
         Bench {
             server,
             store,

@@ -30,12 +30,7 @@ fn a_failed_copy_leaves_the_new_state_restorable_and_the_next_run_installs_its_r
     let repo = SvnRepo::new(3);
     let r = repo.path().display().to_string();
     let body = format!("S3Retries 1\n<Subversion {r}>\nDiffs 6\nFulls 2\n</Subversion>\n");
-    let conf = site.config(&server, 700, true, &body);
-    let text = fs::read_to_string(&conf).unwrap().replace(
-        &format!("S3Endpoint {}\n", server.endpoint),
-        &format!("S3Endpoint {}\n", proxy.endpoint),
-    );
-    fs::write(&conf, text).unwrap();
+    let conf = site.config_via(&server, &proxy.endpoint, 700, true, &body);
     let conf = conf.to_str().unwrap();
     let revision_file = site
         .diff_dir()

@@ -22,12 +22,7 @@ fn a_failed_listing_stores_and_removes_nothing_and_fails_the_run() {
         "Diffs 6\nFulls 2\nS3Retries 1\nDirectory {}\n",
         src.display()
     );
-    let conf = site.config(&server, 1000, true, &body);
-    let text = fs::read_to_string(&conf).unwrap().replace(
-        &format!("S3Endpoint {}\n", server.endpoint),
-        &format!("S3Endpoint {}\n", proxy.endpoint),
-    );
-    fs::write(&conf, text).unwrap();
+    let conf = site.config_via(&server, &proxy.endpoint, 1000, true, &body);
     let conf = conf.to_str().unwrap();
     let name = src.display().to_string();
     let snapshot = site

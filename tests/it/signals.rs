@@ -137,17 +137,6 @@ fn cycle(src: &Path, extra: &str) -> String {
     )
 }
 
-/// A copy of `conf` whose S3Endpoint is the fault proxy.
-fn through_proxy(conf: &Path, server: &S3Server, proxy: &FaultProxy) -> PathBuf {
-    let text = fs::read_to_string(conf).unwrap().replace(
-        &format!("S3Endpoint {}\n", server.endpoint),
-        &format!("S3Endpoint {}\n", proxy.endpoint),
-    );
-    let path = conf.with_file_name("proxied.conf");
-    fs::write(&path, text).unwrap();
-    path
-}
-
 /// `DIFFDIR/NAME.diff` of a directory item.
 fn snapshot_of(site: &Site, src: &Path) -> PathBuf {
     site.diff_dir().join(format!(
@@ -393,8 +382,7 @@ fn sigterm_after_the_pipeline_ended_starts_no_new_request() {
     fs::create_dir_all(&src).unwrap();
     // a stream of two full chunks and a short one (incompressible bytes)
     fs::write(src.join("data.bin"), noise(2_500, 5)).unwrap();
-    let conf = site.config(&server, 1000, true, &cycle(&src, ""));
-    let conf = through_proxy(&conf, &server, &proxy);
+    let conf = site.config_via(&server, &proxy.endpoint, 1000, true, &cycle(&src, ""));
     let conf = conf.to_str().unwrap();
     let full = site.run(&["-c", conf], FULL_DAY);
     assert_eq!(full.status, 0, "{}", full.log);

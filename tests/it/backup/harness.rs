@@ -79,6 +79,25 @@ impl Site {
         self.path("diffs")
     }
 
+    /// [`Site::config`] with the tool reaching `server` through `endpoint` (a proxy in
+    /// front of it); the server's clock still follows the runs.
+    pub fn config_via(
+        &self,
+        server: &S3Server,
+        endpoint: &str,
+        chunk_size: u64,
+        encrypt: bool,
+        body: &str,
+    ) -> PathBuf {
+        let conf = self.config(server, chunk_size, encrypt, body);
+        let text = fs::read_to_string(&conf).unwrap().replace(
+            &format!("S3Endpoint {}\n", server.endpoint),
+            &format!("S3Endpoint {endpoint}\n"),
+        );
+        fs::write(&conf, text).unwrap();
+        conf
+    }
+
     /// Writes `conf` with the globals for `server` (and `GpgRecipient` when `encrypt`)
     /// followed by `body`. From now on every run of the site moves `server`'s clock to the
     /// run's `now` first.
