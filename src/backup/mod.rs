@@ -427,3 +427,55 @@ fn buffered_upload(
     let summary = upload_stream(store, staging, reader, plan.chunk_size, PARALLEL_UPLOADS)?;
     Ok((summary, report))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Compressor;
+    use crate::plan::schedule::{Slot, SlotType};
+    use crate::plan::sources::Source;
+    use crate::store::memory::MemoryStore;
+
+    fn plan_and_run() -> (Plan, Run) {
+        let plan = Plan {
+            bucket: "mem".into(),
+            chunk_size: 1000,
+            jobs: Vec::new(),
+            state_mtime: None,
+        };
+        let run = Run {
+            slot: Slot {
+                number: 3,
+                slot_type: Some(SlotType::Full),
+            },
+            prefix: "/etc-3-FULL".into(),
+            source: Source::Tar {
+                compressor: Compressor::Gzip,
+                excludes: Vec::new(),
+                snapshot: "/nonexistent".into(),
+                name: "/etc".into(),
+            },
+            encryption: None,
+            temp_file: None,
+            state: None,
+            promoted: None,
+        };
+        (plan, run)
+    }
+
+    /// A pipeline whose stages all succeed but write nothing (`true`, a real program):
+    /// nothing is stored, streamed or buffered, and the error says why.
+    #[test]
+    fn an_empty_stream_is_never_stored() {
+        let (plan, run) = plan_and_run();
+        let store = MemoryStore::new("mem");
+        let stages = vec![vec!["true".to_string()]];
+        let streamed = stream_upload(&store, &plan, &run, "staging/x", &stages).unwrap_err();
+        assert_eq!(streamed.to_string(), "the pipeline produced no data");
+        let dir = tempfile::tempdir().unwrap();
+        let buffer = pipeline::buffer_file(dir.path()).unwrap();
+        let buffered = buffered_upload(&store, &plan, "staging/x", &stages, &buffer).unwrap_err();
+        assert_eq!(buffered.to_string(), "the pipeline produced no data");
+        assert!(store.objects().is_empty(), "{:?}", store.objects());
+    }
+}
