@@ -13,6 +13,7 @@ use s3napback::store::keys::chunk_key;
 use s3napback::store::s3::S3Store;
 use s3napback::store::{ReadStore, Store};
 
+use crate::backup::harness::stdout_of;
 use crate::support::clock::{DAY_1, DAY_2, DAY_3};
 use crate::support::gpg::GpgHome;
 use crate::support::s3::{S3Server, moto};
@@ -70,21 +71,15 @@ pub(crate) fn gzip(data: &[u8]) -> Vec<u8> {
 
 /// `tar -czp -g SNAP -C / NAME` as the legacy ran it.
 fn tar_stream(name: &Path, snap: &Path) -> Vec<u8> {
-    let out = Command::new("tar")
-        .arg("-f")
-        .arg("-")
-        .arg("-g")
-        .arg(snap)
-        .args(["-C", "/", "-czp"])
-        .arg(name)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
+    stdout_of(
+        Command::new("tar")
+            .arg("-f")
+            .arg("-")
+            .arg("-g")
+            .arg(snap)
+            .args(["-C", "/", "-czp"])
+            .arg(name),
+    )
 }
 
 /// Incompressible bytes, so that streams span several chunks.

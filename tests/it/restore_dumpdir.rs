@@ -10,26 +10,20 @@ use std::os::unix::fs::symlink;
 use std::path::Path;
 use std::process::Command;
 
-use crate::backup::harness::{Site, fetch, gunzip, prefixes, restored, tree};
+use crate::backup::harness::{Site, fetch, gunzip, prefixes, restored, stdout_of, tree};
 use crate::restore::{encrypt, gzip, put_stream, snapshot};
 use crate::support::s3::moto;
 
 /// `tar -cz -g SNAP -C DIR srv` (GNU format), a real incremental stream.
 fn tar_incremental(dir: &Path, snap: &Path) -> Vec<u8> {
-    let out = Command::new("tar")
-        .args(["-c", "-z", "-f", "-", "-g"])
-        .arg(snap)
-        .arg("-C")
-        .arg(dir)
-        .arg("srv")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
+    stdout_of(
+        Command::new("tar")
+            .args(["-c", "-z", "-f", "-", "-g"])
+            .arg(snap)
+            .arg("-C")
+            .arg(dir)
+            .arg("srv"),
+    )
 }
 
 /// A gzip'd tar stream of one GNU `D` member `name` whose data is `dumpdir`.

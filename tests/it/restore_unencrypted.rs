@@ -8,6 +8,7 @@ use std::fs;
 use std::path::Path;
 use std::process::Command;
 
+use crate::backup::harness::stdout_of;
 use crate::restore::{Setup, encrypt, put_stream, s3napback, setup, stderr};
 use crate::support::gpg::GpgHome;
 
@@ -15,17 +16,11 @@ use crate::support::gpg::GpgHome;
 fn tar_gz(dir: &Path) -> Vec<u8> {
     fs::create_dir_all(dir.join("t")).unwrap();
     fs::write(dir.join("t/file.txt"), "not encrypted\n").unwrap();
-    let out = Command::new("tar")
-        .current_dir(dir)
-        .args(["-c", "-z", "-f", "-", "t"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
+    stdout_of(
+        Command::new("tar")
+            .current_dir(dir)
+            .args(["-c", "-z", "-f", "-", "t"]),
+    )
 }
 
 /// `s3napback COMMAND -c CONF ARGS...` at the restore tests' clock.

@@ -187,6 +187,17 @@ impl Site {
     }
 }
 
+/// Runs `cmd`; returns its stdout; panics with its stderr unless it succeeds.
+pub fn stdout_of(cmd: &mut Command) -> Vec<u8> {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
 /// Runs `argv` with `input` on stdin; returns stdout; panics on failure.
 pub fn pipe_through(argv: &[String], input: &[u8]) -> Vec<u8> {
     let mut cmd = Command::new(&argv[0]);
