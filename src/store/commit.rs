@@ -186,14 +186,10 @@ pub fn finish(
     );
     store.delete(&surplus)?;
     verify(store, commit)?;
+    // the staging holds exactly the marker's chunks (the marker is written after them)
     let staged: Vec<String> = indices
         .iter()
         .map(|i| store.physical_key(&chunk_key(&commit.staging, *i)))
-        .chain(
-            chunks_of(store, &commit.staging)?
-                .into_iter()
-                .map(|(_, k)| k),
-        )
         .collect();
     store.delete(&staged)?;
     replaced(commit)?;
