@@ -122,7 +122,7 @@ impl<S: Store> RetryStore<S> {
     }
 
     /// The refusal of a request that would store data after the stop.
-    fn stopped(&self, op: &str, key: &str) -> Result<(), StoreError> {
+    fn stopped(&self, op: &'static str, key: &str) -> Result<(), StoreError> {
         match self.stop.and_then(|stop| stop()) {
             None => Ok(()),
             Some(why) => Err(StoreError::Request {
