@@ -19,8 +19,12 @@ pub const DAY_2: &str = "2026-11-13 03:00:00";
 /// Two days after [`DAY_1`]: slot 9, a DIFF.
 pub const DAY_3: &str = "2026-11-14 03:00:00";
 
-/// libfaketime's preload library.
-pub const LIBFAKETIME: &str = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
+/// libfaketime's preload library, its thread-safe build: the servers are multi-threaded,
+/// and the plain build (0.9.10) shares its parse buffers between threads, so while one
+/// thread re-reads the timestamp file another can compute the time from the `+0` default
+/// and date an object by the real clock (seen as a FULL dated today, older DIFFs ignored).
+/// The `MT` build computes the time under a lock.
+pub const LIBFAKETIME: &str = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1";
 
 /// The environment that puts a server under libfaketime, its time read from `file` at
 /// every call (`FAKETIME_NO_CACHE`), timers on the real monotonic clock.

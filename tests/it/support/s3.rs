@@ -14,6 +14,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use s3napback::store::s3::{S3Config, S3Store};
+use s3napback::store::{ReadStore, Store};
 
 use crate::support::clock;
 
@@ -438,4 +439,46 @@ fn rand_byte() -> u8 {
             .map_or(0, |d| d.as_nanos()),
     );
     h.finish() as u8
+}
+
+/// Stores 192 objects from 8 threads at once on a server whose clock runs from
+/// [`clock::DAY_1`] and returns the dates the listing gives them.
+fn dates_of_concurrent_puts(server: &S3Server) -> Vec<(String, time::OffsetDateTime)> {
+    server.set_clock(clock::DAY_1);
+    let store = server.store();
+    std::thread::scope(|s| {
+        for t in 0..8 {
+            let store = &store;
+            s.spawn(move || {
+                for i in 0..24 {
+                    let key = format!("clock/{t}-{i}");
+                    store
+                        .put(&key, bytes::Bytes::from(key.clone()))
+                        .unwrap_or_else(|e| panic!("{key}: {e}"));
+                }
+            });
+        }
+    });
+    let objects = store.list("clock/").expect("list");
+    assert_eq!(objects.len(), 192);
+    objects
+        .into_iter()
+        .map(|o| (o.key, o.last_modified))
+        .collect()
+}
+
+/// The servers are multi-threaded: under concurrent requests every object is still dated
+/// by the server's fake clock, never by the real one (the plain libfaketime build let a
+/// FULL be dated today now and then, and a restore then ignored the DIFFs after it).
+#[test]
+fn concurrent_puts_are_all_dated_by_the_fake_clock() {
+    let day_1 = time::OffsetDateTime::from(clock::system_time(clock::DAY_1));
+    let day_2 = time::OffsetDateTime::from(clock::system_time(clock::DAY_2));
+    for server in [moto(), garage()] {
+        let wrong: Vec<_> = dates_of_concurrent_puts(&server)
+            .into_iter()
+            .filter(|(_, date)| *date < day_1 || *date >= day_2)
+            .collect();
+        assert!(wrong.is_empty(), "{}: {wrong:?}", server.kind);
+    }
 }
