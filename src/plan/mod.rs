@@ -4,6 +4,7 @@
 pub mod facts;
 pub mod repeat;
 pub mod report;
+pub mod retention;
 pub mod schedule;
 pub mod sources;
 

@@ -246,7 +246,7 @@ fn copy_all(
                     let from = chunk_key(&commit.staging, index);
                     let to = chunk_key(&commit.slot, index);
                     log::debug!("COPY {from} -> {to}");
-                    match store.copy(&from, &to) {
+                    match store.copy(&from, &to, None) {
                         // copied before the staging was deleted (step 4 of a killed run)
                         Err(e) if e.code() == Some("NoSuchKey") => {}
                         Err(e) => {
@@ -254,7 +254,7 @@ fn copy_all(
                             let mut first = first_error.lock().unwrap_or_else(|p| p.into_inner());
                             first.get_or_insert(e);
                         }
-                        Ok(()) => {}
+                        Ok(_) => {}
                     }
                 }
             });
@@ -372,7 +372,7 @@ mod tests {
         // Killed after copying chunk 0 only.
         let (store, commit) = marked();
         store
-            .copy(&chunk_key(&commit.staging, 0), &chunk_key(SLOT, 0))
+            .copy(&chunk_key(&commit.staging, 0), &chunk_key(SLOT, 0), None)
             .unwrap();
         finish(&store, &commit, 4, &NOTHING).unwrap();
         assert_replaced(&store);
@@ -381,7 +381,7 @@ mod tests {
         let (store, commit) = marked();
         for i in 0..3 {
             store
-                .copy(&chunk_key(&commit.staging, i), &chunk_key(SLOT, i))
+                .copy(&chunk_key(&commit.staging, i), &chunk_key(SLOT, i), None)
                 .unwrap();
         }
         store

@@ -16,6 +16,7 @@ use bytes::Bytes;
 use time::OffsetDateTime;
 
 use super::keys::KeyStyle;
+use super::lock::Retention;
 use super::{ObjectInfo, ReadStore, Store, StoreError, md5_hex};
 
 /// The store operations faults can be injected into.
@@ -315,7 +316,12 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    fn copy(&self, from: &str, to: &str) -> Result<(), StoreError> {
+    fn copy(
+        &self,
+        from: &str,
+        to: &str,
+        _lock: Option<&Retention>,
+    ) -> Result<Option<String>, StoreError> {
         let target = self.physical_key(to);
         self.check(Op::Copy, std::slice::from_ref(&target))?;
         let body = lock(&self.objects)
@@ -333,7 +339,7 @@ impl Store for MemoryStore {
                 last_modified,
             },
         );
-        Ok(())
+        Ok(None)
     }
 
     fn delete(&self, keys: &[String]) -> Result<(), StoreError> {

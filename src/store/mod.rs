@@ -5,6 +5,7 @@
 
 pub mod commit;
 pub mod keys;
+pub mod lock;
 pub mod memory;
 pub mod retry;
 pub mod s3;
@@ -13,6 +14,7 @@ use bytes::Bytes;
 use time::OffsetDateTime;
 
 use keys::KeyStyle;
+use lock::{BucketLock, Retention, VersionInfo};
 
 /// The MD5 of `data` as lower-case hex, the form of a plain S3 ETag.
 pub fn md5_hex(data: &[u8]) -> String {
@@ -259,6 +261,19 @@ pub fn is_permanent_answer(status: Option<u16>, code: Option<&str>) -> bool {
 }
 
 impl StoreError {
+    /// A request this store does not implement (permanent, code `NotImplemented`).
+    pub fn unsupported(op: &'static str, bucket: &str) -> StoreError {
+        StoreError::Request {
+            op,
+            bucket: bucket.to_owned(),
+            key: String::new(),
+            summary: "not implemented by this store".into(),
+            code: Some("NotImplemented".into()),
+            permanent: true,
+            source: None,
+        }
+    }
+
     /// True when repeating the request cannot help: a permanent S3 error code
     /// ([`PERMANENT_CODES`], other 4xx answers), a missing object, a body longer than
     /// listed, a setup error. 5xx, throttling, timeouts, dropped connections, an ETag
@@ -339,6 +354,34 @@ pub trait ReadStore: Send + Sync {
     fn physical_key(&self, logical: &str) -> String;
     /// The user metadata `tag` of one object (key as listed), js3tream's `-t`.
     fn tag_of(&self, key: &str) -> Result<Option<String>, StoreError>;
+    /// Every version and delete marker of the keys starting with `prefix` (logical; all
+    /// for `""`), oldest first per key. Stores without versions refuse.
+    fn list_versions(&self, prefix: &str) -> Result<Vec<VersionInfo>, StoreError> {
+        let _ = prefix;
+        Err(StoreError::unsupported("ListObjectVersions", self.bucket()))
+    }
+    /// Reads one version of an object (key as listed) that has `expected` bytes, like
+    /// [`ReadStore::get_sized`].
+    fn get_version(
+        &self,
+        key: &str,
+        version_id: &str,
+        expected: u64,
+    ) -> Result<Fetched, StoreError> {
+        let _ = (key, version_id, expected);
+        Err(StoreError::unsupported("GetObject", self.bucket()))
+    }
+    /// The bucket's Object Lock configuration.
+    fn bucket_lock(&self) -> Result<BucketLock, StoreError> {
+        Ok(BucketLock::Unsupported(
+            "this store has no Object Lock".into(),
+        ))
+    }
+    /// The lock on one version of an object (key as listed); `None` when unlocked.
+    fn retention_of(&self, key: &str, version_id: &str) -> Result<Option<Retention>, StoreError> {
+        let _ = (key, version_id);
+        Ok(None)
+    }
 }
 
 /// A bucket of objects, read and write: what a backup run uses.
@@ -349,7 +392,36 @@ pub trait Store: ReadStore {
     fn put(&self, key: &str, body: Bytes) -> Result<(), StoreError>;
     /// Copies one object inside the bucket on the server (no data passes through the
     /// tool), keeping its bytes, metadata and storage class; `to` is replaced if present.
-    fn copy(&self, from: &str, to: &str) -> Result<(), StoreError>;
+    /// With `lock`, the new version is locked (Object Lock). Returns the new version's
+    /// id on a versioned bucket.
+    fn copy(
+        &self,
+        from: &str,
+        to: &str,
+        lock: Option<&Retention>,
+    ) -> Result<Option<String>, StoreError>;
+    /// Stores a small object locked with `lock` (with the Content-MD5 a lock needs);
+    /// returns the new version's id.
+    fn put_locked(
+        &self,
+        key: &str,
+        body: Bytes,
+        lock: &Retention,
+    ) -> Result<Option<String>, StoreError> {
+        let _ = (key, body, lock);
+        Err(StoreError::unsupported("PutObject", self.bucket()))
+    }
+    /// Extends the lock of one version (key as listed; the current one for `None`) to
+    /// `lock`; a lock that already lasts as long is left as it is (locks only grow).
+    fn extend_retention(
+        &self,
+        key: &str,
+        version_id: Option<&str>,
+        lock: &Retention,
+    ) -> Result<(), StoreError> {
+        let _ = (key, version_id, lock);
+        Err(StoreError::unsupported("PutObjectRetention", self.bucket()))
+    }
     /// Deletes objects (keys as returned by `list`); missing ones are not an error.
     fn delete(&self, keys: &[String]) -> Result<(), StoreError>;
     /// Creates the bucket when it does not exist (as js3tream did).

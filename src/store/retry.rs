@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 
 use super::keys::KeyStyle;
+use super::lock::{BucketLock, Retention, VersionInfo};
 use super::{Fetched, ObjectInfo, ReadStore, Store, StoreError, error_chain, place};
 
 /// The log target of retry messages (`Backup.S3napback.S3` in a log config).
@@ -231,6 +232,35 @@ impl<S: Store> ReadStore for RetryStore<S> {
     fn tag_of(&self, key: &str) -> Result<Option<String>, StoreError> {
         self.retry("HeadObject", key, || self.inner.tag_of(key))
     }
+
+    fn list_versions(&self, prefix: &str) -> Result<Vec<VersionInfo>, StoreError> {
+        self.retry("ListObjectVersions", prefix, || {
+            self.inner.list_versions(prefix)
+        })
+    }
+
+    fn get_version(
+        &self,
+        key: &str,
+        version_id: &str,
+        expected: u64,
+    ) -> Result<Fetched, StoreError> {
+        self.retry("GetObject", key, || {
+            self.inner.get_version(key, version_id, expected)
+        })
+    }
+
+    fn bucket_lock(&self) -> Result<BucketLock, StoreError> {
+        self.retry("GetObjectLockConfiguration", "", || {
+            self.inner.bucket_lock()
+        })
+    }
+
+    fn retention_of(&self, key: &str, version_id: &str) -> Result<Option<Retention>, StoreError> {
+        self.retry("GetObjectRetention", key, || {
+            self.inner.retention_of(key, version_id)
+        })
+    }
 }
 
 impl<S: Store> Store for RetryStore<S> {
@@ -241,10 +271,39 @@ impl<S: Store> Store for RetryStore<S> {
         })
     }
 
-    fn copy(&self, from: &str, to: &str) -> Result<(), StoreError> {
+    fn copy(
+        &self,
+        from: &str,
+        to: &str,
+        lock: Option<&Retention>,
+    ) -> Result<Option<String>, StoreError> {
         self.retry("CopyObject", to, || {
             self.stopped("CopyObject", to)?;
-            self.inner.copy(from, to)
+            self.inner.copy(from, to, lock)
+        })
+    }
+
+    fn put_locked(
+        &self,
+        key: &str,
+        body: Bytes,
+        lock: &Retention,
+    ) -> Result<Option<String>, StoreError> {
+        self.retry("PutObject", key, || {
+            self.stopped("PutObject", key)?;
+            self.inner.put_locked(key, body.clone(), lock)
+        })
+    }
+
+    fn extend_retention(
+        &self,
+        key: &str,
+        version_id: Option<&str>,
+        lock: &Retention,
+    ) -> Result<(), StoreError> {
+        self.retry("PutObjectRetention", key, || {
+            self.stopped("PutObjectRetention", key)?;
+            self.inner.extend_retention(key, version_id, lock)
         })
     }
 

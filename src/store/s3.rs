@@ -37,18 +37,22 @@ use aws_sdk_s3::config::{
 };
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::MetadataDirective;
 use aws_sdk_s3::types::{
     BucketLocationConstraint, CreateBucketConfiguration, Delete, ObjectIdentifier, StorageClass,
 };
+use aws_sdk_s3::types::{MetadataDirective, ObjectLockMode};
 use base64::Engine;
 use bytes::Bytes;
 use md5::{Digest, Md5};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use time::OffsetDateTime;
 use tokio::runtime::Runtime;
+use versions::smithy_time;
+
+mod versions;
 
 use super::keys::KeyStyle;
+use super::lock::{BucketLock, Retention, VersionInfo};
 use super::{BoxError, Fetched, ObjectInfo, ReadStore, Store, StoreError, is_permanent_answer};
 
 /// The region used when nothing else names one (and the one AWS calls the default).
@@ -589,7 +593,12 @@ impl S3Store {
     /// Reads one object as a stream, each piece under the stall timeout. With `expected`,
     /// a body announced or found longer is refused before more than `expected` bytes
     /// are held, and a shorter one is an error.
-    fn read_object(&self, key: &str, expected: Option<u64>) -> Result<Fetched, StoreError> {
+    fn read_object(
+        &self,
+        key: &str,
+        version: Option<&str>,
+        expected: Option<u64>,
+    ) -> Result<Fetched, StoreError> {
         let size_error = |received| StoreError::BodySize {
             bucket: self.bucket.clone(),
             key: key.to_owned(),
@@ -602,6 +611,7 @@ impl S3Store {
                 .get_object()
                 .bucket(&self.bucket)
                 .key(key)
+                .set_version_id(version.map(str::to_owned))
                 .send()
                 .await
             {
@@ -839,11 +849,37 @@ impl ReadStore for S3Store {
     }
 
     fn get(&self, key: &str) -> Result<Bytes, StoreError> {
-        self.read_object(key, None).map(|f| f.data)
+        self.read_object(key, None, None).map(|f| f.data)
     }
 
     fn get_sized(&self, key: &str, expected: u64) -> Result<Fetched, StoreError> {
-        self.read_object(key, Some(expected))
+        self.read_object(key, None, Some(expected))
+    }
+
+    fn get_version(
+        &self,
+        key: &str,
+        version_id: &str,
+        expected: u64,
+    ) -> Result<Fetched, StoreError> {
+        self.read_object(key, Some(version_id), Some(expected))
+    }
+
+    fn list_versions(&self, prefix: &str) -> Result<Vec<VersionInfo>, StoreError> {
+        let server_prefix = if prefix.is_empty() {
+            String::new()
+        } else {
+            self.key_style()?.apply(prefix)
+        };
+        self.list_versions_raw(&server_prefix)
+    }
+
+    fn bucket_lock(&self) -> Result<BucketLock, StoreError> {
+        S3Store::bucket_lock(self)
+    }
+
+    fn retention_of(&self, key: &str, version_id: &str) -> Result<Option<Retention>, StoreError> {
+        S3Store::retention_of(self, key, version_id)
     }
 
     fn physical_key(&self, logical: &str) -> String {
@@ -864,8 +900,15 @@ impl ReadStore for S3Store {
     }
 }
 
-impl Store for S3Store {
-    fn put(&self, key: &str, body: Bytes) -> Result<(), StoreError> {
+impl S3Store {
+    /// PutObject with Content-MD5 (which a lock needs too), the MD5 as metadata and the
+    /// ETag checked; returns the version id.
+    fn put_object(
+        &self,
+        key: &str,
+        body: Bytes,
+        lock: Option<&Retention>,
+    ) -> Result<Option<String>, StoreError> {
         // one pass over the chunk: the digest gives both Content-MD5 and the hex for the ETag
         let digest = Md5::digest(&body);
         let md5_hex = super::hex(&digest);
@@ -885,10 +928,16 @@ impl Store for S3Store {
             if let Some(tag) = &self.tag {
                 req = req.metadata("tag", tag);
             }
+            if let Some(lock) = lock {
+                req = req
+                    .object_lock_mode(ObjectLockMode::from(lock.mode.as_str()))
+                    .object_lock_retain_until_date(smithy_time(lock.until));
+            }
             let out = req
                 .send()
                 .await
                 .map_err(|e| self.sdk_err("PutObject", key, e))?;
+            let version = out.version_id().map(str::to_owned);
             let etag = out
                 .e_tag()
                 .map(|e| e.trim_matches('"').to_ascii_lowercase())
@@ -900,7 +949,7 @@ impl Store for S3Store {
                     self.bucket,
                     sse.unwrap_or("a customer key")
                 );
-                return Ok(());
+                return Ok(version);
             }
             if etag != md5_hex {
                 return Err(StoreError::EtagMismatch {
@@ -916,11 +965,40 @@ impl Store for S3Store {
                     size,
                 });
             }
-            Ok(())
+            Ok(version)
         })
     }
+}
 
-    fn copy(&self, from: &str, to: &str) -> Result<(), StoreError> {
+impl Store for S3Store {
+    fn put(&self, key: &str, body: Bytes) -> Result<(), StoreError> {
+        self.put_object(key, body, None).map(|_| ())
+    }
+
+    fn put_locked(
+        &self,
+        key: &str,
+        body: Bytes,
+        lock: &Retention,
+    ) -> Result<Option<String>, StoreError> {
+        self.put_object(key, body, Some(lock))
+    }
+
+    fn extend_retention(
+        &self,
+        key: &str,
+        version_id: Option<&str>,
+        lock: &Retention,
+    ) -> Result<(), StoreError> {
+        S3Store::extend_retention(self, key, version_id, lock)
+    }
+
+    fn copy(
+        &self,
+        from: &str,
+        to: &str,
+        lock: Option<&Retention>,
+    ) -> Result<Option<String>, StoreError> {
         // The copy source is a header (`bucket/key`, URL-encoded) that servers do not
         // normalise as they do request paths: name it as the server spells it.
         let source_key = self.key_style()?.apply(from);
@@ -930,23 +1008,26 @@ impl Store for S3Store {
             utf8_percent_encode(&source_key, COPY_SOURCE_ESCAPES)
         );
         self.rt.block_on(async {
-            let out = self
+            let mut req = self
                 .client
                 .copy_object()
                 .bucket(&self.bucket)
                 .key(to)
                 .copy_source(source)
                 .metadata_directive(MetadataDirective::Copy)
-                .storage_class(StorageClass::Standard)
-                .send()
-                .await
-                .map_err(|e| match status(&e) {
-                    Some(404) => StoreError::NotFound {
-                        bucket: self.bucket.clone(),
-                        key: from.to_owned(),
-                    },
-                    _ => self.sdk_err("CopyObject", &format!("{from} -> {to}"), e),
-                })?;
+                .storage_class(StorageClass::Standard);
+            if let Some(lock) = lock {
+                req = req
+                    .object_lock_mode(ObjectLockMode::from(lock.mode.as_str()))
+                    .object_lock_retain_until_date(smithy_time(lock.until));
+            }
+            let out = req.send().await.map_err(|e| match status(&e) {
+                Some(404) => StoreError::NotFound {
+                    bucket: self.bucket.clone(),
+                    key: from.to_owned(),
+                },
+                _ => self.sdk_err("CopyObject", &format!("{from} -> {to}"), e),
+            })?;
             // A copy whose body failed half-way can still answer 200 (the error is in
             // the body): no result means no copy.
             if out.copy_object_result().is_none() {
@@ -956,7 +1037,7 @@ impl Store for S3Store {
                     "no CopyObjectResult in the answer".into(),
                 ));
             }
-            Ok(())
+            Ok(out.version_id().map(str::to_owned))
         })
     }
 

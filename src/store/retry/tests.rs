@@ -49,8 +49,8 @@ impl Store for Flaky {
     fn put(&self, _: &str, _: Bytes) -> Result<(), StoreError> {
         self.next()
     }
-    fn copy(&self, _: &str, _: &str) -> Result<(), StoreError> {
-        self.next()
+    fn copy(&self, _: &str, _: &str, _: Option<&Retention>) -> Result<Option<String>, StoreError> {
+        self.next().map(|_| None)
     }
     fn delete(&self, _: &[String]) -> Result<(), StoreError> {
         self.next()
