@@ -76,7 +76,7 @@ pub struct RunArgs {
     #[arg(short = 'f')]
     pub force: bool,
 
-    /// Print the end-of-run summary as one JSON document on stdout (schema in the README).
+    /// Print the end-of-run summary as one JSON document on stdout (schema in doc/operating.md).
     #[arg(long)]
     pub json: bool,
 

@@ -1,6 +1,6 @@
 //! The end-of-run summary of a backup run: what happened to each item (stored, skipped,
 //! failed; bytes, chunks, seconds), logged as one INFO line per item, printed by `--json`
-//! and handed to `NotifyCommand` as one JSON document (schema in the README).
+//! and handed to `NotifyCommand` as one JSON document (schema in doc/operating.md).
 
 use std::time::Duration;
 

@@ -1,6 +1,7 @@
-//! The documented limits on configuration input (README "Limits"). Anything beyond them is
-//! refused before any work starts, with a message naming the file and line, so hostile or
-//! mistaken input never makes the tool panic, overflow, hang or exhaust memory.
+//! The documented limits on configuration input (doc/configuration.md, "Limits"). Anything
+//! beyond them is refused before any work starts, with a message naming the file and line,
+//! so hostile or mistaken input never makes the tool panic, overflow, hang or exhaust
+//! memory.
 
 /// The largest `Frequency` and `Phase` accepted (days: 100 years).
 pub const MAX_DAYS: i64 = 36_500;

@@ -316,7 +316,7 @@ fn parse_int(name: &str, value: &str, origin: &Origin) -> Result<i64, SettingsEr
     value.trim().parse::<i64>().map_err(|e| match e.kind() {
         PosOverflow | NegOverflow => invalid(
             origin,
-            format!("{name} {value} is out of range (see the README's Limits)"),
+            format!("{name} {value} is out of range (see Limits in doc/configuration.md)"),
         ),
         _ => invalid(
             origin,
@@ -345,7 +345,7 @@ fn int_setting(view: &ScopeView<'_>, name: &str, default: i64) -> Result<i64, Se
     if n > max {
         return Err(invalid(
             origin,
-            format!("{name} must be at most {max}, not {n} (see the README's Limits)"),
+            format!("{name} must be at most {max}, not {n} (see Limits in doc/configuration.md)"),
         ));
     }
     Ok(n)

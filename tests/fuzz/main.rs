@@ -4,7 +4,7 @@
 //!
 //! `cargo test --test fuzz` runs a modest number of cases per target (proptest's 256);
 //! `PROPTEST_CASES=1000000 cargo test --profile fuzz --test fuzz` runs a million per target,
-//! five million in all (the figures are in the README). The `fuzz` profile is release with overflow checks on,
+//! five million in all (the figures are in doc/development.md). The `fuzz` profile is release with overflow checks on,
 //! so an overflow panics here instead of wrapping.
 
 mod config;

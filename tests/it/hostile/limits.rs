@@ -1,5 +1,5 @@
-//! Configs beyond the documented limits (README "Limits"): exit 2 before any work, a
-//! message naming the directive and file:line, never a panic. Run in debug (overflow
+//! Configs beyond the documented limits (doc/configuration.md, "Limits"): exit 2 before any
+//! work, a message naming the directive and file:line, never a panic. Run in debug (overflow
 //! checks on) and in the `fuzz` profile (optimised) alike: the arithmetic is checked
 //! explicitly, so both give the same message.
 

@@ -127,7 +127,7 @@ fn an_unreachable_smtp_server_is_an_error_and_the_backup_is_still_stored() {
     assert_eq!(tree(&restored(&out_dir, &src)), tree(&src));
 }
 
-/// The mail goes out after a failed run too, and carries the failure: the README's "also
+/// The mail goes out after a failed run too, and carries the failure: doc/operating.md's "also
 /// after a failure" (an item whose directory is missing fails; exit 1).
 #[test]
 fn the_mail_is_sent_after_a_failed_run_with_its_error() {
