@@ -4,6 +4,7 @@
 //! successfully (see `store::commit`).
 
 pub mod chunker;
+pub mod object_lock;
 pub mod run_lock;
 pub mod snapshot;
 
@@ -352,7 +353,23 @@ fn attempt(
         chunks: upload.chunks,
         state: parked.map(|p| p.display().to_string()),
         replaces: chunks_listed(store, &run.prefix, listing),
+        lock: run.lock.as_ref().map(|l| l.retention),
     };
+    // The chain a DIFF builds on stays locked as long as the DIFF (before the commit: a
+    // failure here leaves the slot as it was, with locks that only grew).
+    if let Some(lock) = &run.lock {
+        let extended = object_lock::extend_chain(store, lock)
+            .context("extending the locks of the chain the DIFF builds on")?;
+        if extended > 0 {
+            log::debug!(
+                "{}:{}: locks of {extended} objects of {} extended to {}",
+                plan.bucket,
+                run.prefix,
+                lock.extend.join(", "),
+                lock.retention.until
+            );
+        }
+    }
     *phase = Phase::Marking;
     commit::write_marker(store, &replacement).context("writing the commit marker")?;
     *phase = Phase::Committing;
@@ -459,6 +476,7 @@ mod tests {
             temp_file: None,
             state: None,
             promoted: None,
+            lock: None,
         };
         (plan, run)
     }

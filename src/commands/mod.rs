@@ -240,7 +240,9 @@ fn backup_configs(
                 let error_not_fatal = e
                     .downcast_ref::<crate::backup::run_lock::LockNotTaken>()
                     .is_some()
-                    || e.downcast_ref::<crate::backup::ListingFailed>().is_some();
+                    || e.downcast_ref::<crate::backup::ListingFailed>().is_some()
+                    || e.downcast_ref::<crate::backup::object_lock::LockUnavailable>()
+                        .is_some();
                 if error_not_fatal {
                     log::error!(target: Category::Main.target(), "{e:#}");
                 } else {
@@ -309,6 +311,9 @@ fn run_config(
     // Test mode stays read-only by type: it gets only the read side of the store.
     let writable = store.as_deref().filter(|_| !args.test);
     let readable = store.as_deref().map(|s| -> &dyn ReadStore { s });
+    if let Some(store) = writable {
+        crate::backup::object_lock::check_bucket(store, settings)?;
+    }
     let listing = crate::backup::list_bucket(readable, settings, args.test)?;
     let listing = crate::backup::finish_interrupted_commits(writable, settings, listing)?;
     // A real run may ask the server (a probe object).
@@ -324,7 +329,7 @@ fn run_config(
         args.force,
         &listing,
         key_style,
-        &crate::restore::chain::needed_diffs,
+        &crate::restore::chain::current_chain,
     );
     let done: Vec<String> = facts.done_today.iter().cloned().collect();
     report::emit(&report::bucket_header(&settings.bucket, &today, &done));

@@ -15,7 +15,8 @@ use crate::exit::Fatal;
 pub use parse::{Block, Directive, Document, Entry, Origin, ParseError, load, parse_str};
 #[allow(unused_imports)]
 pub use settings::{
-    Compressor, CycleSettings, CycleType, Item, ItemKind, Scope, Settings, SettingsError,
+    Compressor, CycleSettings, CycleType, Item, ItemKind, ObjectLock, Scope, Settings,
+    SettingsError,
 };
 
 /// Why a configuration file could not be loaded: a syntax error or an invalid setting.

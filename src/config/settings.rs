@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use super::limits;
 use super::parse::{Block, Directive, Document, Entry, Origin};
+use crate::store::lock::LockMode;
 
 /// The cycle arithmetic an item follows (LEGACY.md §5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -175,6 +176,9 @@ pub struct Settings {
     pub s3_timeout: Option<u64>,
     /// New directive `NotifyCommand`: the argument vector run after every run (no shell).
     pub notify_command: Option<Vec<String>>,
+    /// New directives `ObjectLockMode COMPLIANCE|GOVERNANCE` and `ObjectLockGrace DAYS`:
+    /// lock what a run stores (`None`: off, the legacy behaviour).
+    pub object_lock: Option<ObjectLock>,
     /// The top scope first, then each `<Cycle>` block in file order.
     pub scopes: Vec<Scope>,
     /// Non-fatal findings (unknown directives ...), each naming file:line.
@@ -186,6 +190,19 @@ pub struct Settings {
     /// Items configured in several scopes, and distinct items whose legacy names collide.
     pub collisions: super::collisions::Collisions,
 }
+
+/// `ObjectLockMode` and `ObjectLockGrace`: every object a run stores under a slot key is
+/// locked in `mode` until the slot's next scheduled rewrite plus `grace_days`
+/// (`plan::retention`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ObjectLock {
+    pub mode: LockMode,
+    /// Days the lock outlasts the slot's next rewrite (a late or failed run); default 7.
+    pub grace_days: i64,
+}
+
+/// `ObjectLockGrace` when not set: a week.
+pub const DEFAULT_LOCK_GRACE_DAYS: i64 = 7;
 
 /// Why a configuration cannot be used. Every message names the file (and line when known).
 #[derive(Debug, thiserror::Error)]
@@ -213,6 +230,8 @@ const GLOBALS: &[&str] = &[
     "S3Retries",
     "S3Timeout",
     "NotifyCommand",
+    "ObjectLockMode",
+    "ObjectLockGrace",
 ];
 
 /// Per-scope settings (the whole file or one block).
@@ -650,6 +669,34 @@ fn notify_command(top: &ScopeView<'_>) -> Result<Option<Vec<String>>, SettingsEr
     Ok(Some(argv))
 }
 
+/// `ObjectLockMode` and `ObjectLockGrace` (at most ten years); a grace without a mode
+/// only warns.
+fn object_lock(
+    top: &ScopeView<'_>,
+    b: &mut Builder<'_>,
+) -> Result<Option<ObjectLock>, SettingsError> {
+    let grace_days = optional_int(top, "ObjectLockGrace", 0, 3650)?;
+    let Some((value, origin)) = top.first_value("ObjectLockMode") else {
+        if let Some(d) = top.first("ObjectLockGrace") {
+            b.warn(
+                &d.origin,
+                "ObjectLockGrace has no effect without ObjectLockMode",
+            );
+        }
+        return Ok(None);
+    };
+    let mode = LockMode::parse(value.trim()).ok_or_else(|| {
+        invalid(
+            origin,
+            format!("unknown ObjectLockMode {value:?} (expected COMPLIANCE or GOVERNANCE)"),
+        )
+    })?;
+    Ok(Some(ObjectLock {
+        mode,
+        grace_days: grace_days.unwrap_or(DEFAULT_LOCK_GRACE_DAYS),
+    }))
+}
+
 impl Settings {
     /// Validates a parsed document (LEGACY.md §3 plus the new checks of issue 2).
     ///
@@ -715,6 +762,7 @@ impl Settings {
         let s3_retries = optional_int(&top, "S3Retries", 0, 100)?.map(|n| n as u32);
         let s3_timeout = optional_int(&top, "S3Timeout", 1, 86_400)?.map(|n| n as u64);
         let notify_command = notify_command(&top)?;
+        let object_lock = object_lock(&top, &mut b)?;
 
         b.lint(&doc.entries, Place::Top);
         let mut scopes = vec![b.scope(None, &doc.entries)?];
@@ -753,6 +801,7 @@ impl Settings {
             s3_retries,
             s3_timeout,
             notify_command,
+            object_lock,
             scopes,
             warnings: b.warnings,
             secret_warnings,

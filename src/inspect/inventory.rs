@@ -8,7 +8,10 @@ use anyhow::{Context, Result, anyhow};
 use crate::config::{Settings, load_settings_or_fatal};
 use crate::exit::Fatal;
 use crate::plan::facts::key_style_from_listing;
+use time::OffsetDateTime;
+
 use crate::store::ReadStore;
+use crate::store::as_of::AsOf;
 use crate::store::keys::{KeyStyle, Slot, group_slots};
 
 /// A config file and the current contents of its bucket.
@@ -22,15 +25,54 @@ pub struct Inventory {
     pub slots: Vec<Slot>,
 }
 
+/// The store as of `at` when the bucket keeps versions (see [`Inventory::open_as_of`]).
+fn as_of(
+    store: Box<dyn ReadStore>,
+    settings: &Settings,
+    at: OffsetDateTime,
+) -> Result<Box<dyn ReadStore>> {
+    let versions = match store.list_versions("") {
+        Ok(versions) => versions,
+        Err(e) if settings.object_lock.is_none() => {
+            log::debug!(
+                "bucket {}: no versions to read ({e}); reading it as it is",
+                settings.bucket
+            );
+            return Ok(store);
+        }
+        Err(e) => {
+            return Err(e)
+                .with_context(|| format!("listing the versions of bucket {}", settings.bucket));
+        }
+    };
+    if versions.iter().all(|v| v.version_id == "null") {
+        return Ok(store);
+    }
+    let view = AsOf::new(store, &versions, at)
+        .with_context(|| format!("reading the commit records of bucket {}", settings.bucket))?;
+    Ok(Box::new(view))
+}
+
 impl Inventory {
     /// Loads `-c FILE` (`config`), connects and lists the whole bucket.
     pub fn open(config: Option<&Path>) -> Result<Inventory> {
+        Inventory::open_as_of(config, None)
+    }
+
+    /// Like [`Inventory::open`]; with `at`, on a versioned bucket, the bucket as it was
+    /// before `at` ([`AsOf`]: the versions this tool wrote). A bucket without versions is
+    /// read as it is (the readers select by date themselves); with `ObjectLockMode` set,
+    /// failing to list the versions is an error.
+    pub fn open_as_of(config: Option<&Path>, at: Option<OffsetDateTime>) -> Result<Inventory> {
         let path = config.ok_or_else(|| anyhow!(Fatal("this command needs -c FILE".into())))?;
         let settings = load_settings_or_fatal(path)?;
         for w in settings.warnings.iter().chain(&settings.secret_warnings) {
             log::warn!("{w}");
         }
-        let store = crate::backup::open_store(&settings)?;
+        let mut store: Box<dyn ReadStore> = crate::backup::open_store(&settings)?;
+        if let Some(at) = at {
+            store = as_of(store, &settings, at)?;
+        }
         let listing = store
             .list("")
             .with_context(|| format!("listing bucket {}", settings.bucket))?;

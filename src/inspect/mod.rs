@@ -9,6 +9,7 @@ pub mod inventory;
 pub mod list;
 pub mod quiet;
 pub mod status;
+pub mod tamper;
 pub mod verify;
 
 use crate::clock::to_local;

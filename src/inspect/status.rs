@@ -10,6 +10,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
+use anyhow::Context as _;
 use time::OffsetDateTime;
 
 use crate::clock::Clock;
@@ -19,6 +20,7 @@ use crate::inspect::coverage::{
 use crate::inspect::inventory::Inventory;
 use crate::inspect::list::local_stamp;
 use crate::inspect::quiet::{Verdict, judge};
+use crate::inspect::tamper;
 use crate::inspect::{ItemView, item_views};
 use crate::plan::facts::subversion_facts;
 use crate::plan::state_file_path;
@@ -126,6 +128,20 @@ pub fn run(args: &StatusArgs, config: Option<&Path>, clock: &Clock) -> anyhow::R
         let (text, stale) = item_report(&view, clock.now(), args.max_age, &ask);
         print!("{text}");
         stale_items += usize::from(stale);
+    }
+    // On a locked bucket: what was done to the slots by someone other than this tool.
+    if settings.object_lock.is_some() {
+        let findings = tamper::findings(inv.store.as_ref(), clock.now())
+            .with_context(|| format!("checking bucket {} for tampering", settings.bucket))?;
+        for f in &findings {
+            println!(
+                "{}: TAMPERED: {}: {}",
+                tamper::item_of(&f.slot),
+                f.key,
+                f.why
+            );
+        }
+        stale_items += findings.len();
     }
     Ok(if stale_items > 0 {
         crate::exit::EXIT_ITEM_FAILED

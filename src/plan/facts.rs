@@ -2,7 +2,7 @@
 //! file times, Subversion revisions, SubversionDir members, today's objects in the bucket
 //! and the DIFFs each item's restore chain needs.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::fs;
 use std::path::Path;
 
@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 use crate::clock::{Clock, to_local};
 use crate::config::{Item, ItemKind, Settings};
 use crate::plan::schedule;
-use crate::plan::{ChainLink, Facts, SvnFacts, state_file_path, subversion_dir_member};
+use crate::plan::{CurrentChain, Facts, SvnFacts, state_file_path, subversion_dir_member};
 use crate::store::ObjectInfo;
 use crate::store::keys::KeyStyle;
 use crate::store::keys::{Slot, check_complete, group_slots};
@@ -118,10 +118,10 @@ fn verified_repositories(dir: &str) -> Result<Vec<String>, String> {
         .collect())
 }
 
-/// Which DIFF slots of an item (its name as configured) its restore chain needs now, by
-/// prefix as listed: the read side's judgement (`restore::chain::needed_diffs`), handed in
-/// so that planning does not depend on restoring.
-pub type NeededDiffs<'a> = &'a dyn Fn(&[Slot], &str, KeyStyle) -> HashMap<String, ChainLink>;
+/// An item's restore chain now (its name as configured; slots by prefix as listed): the
+/// read side's judgement (`restore::chain::current_chain`), handed in so that planning
+/// does not depend on restoring.
+pub type ChainOf<'a> = &'a dyn Fn(&[Slot], &str, KeyStyle) -> Option<CurrentChain>;
 
 /// Gathers the facts for one config file. `listing` is the bucket listing (empty when it
 /// failed); `key_style` tells how the server spells keys.
@@ -131,12 +131,13 @@ pub fn gather(
     force: bool,
     listing: &[ObjectInfo],
     key_style: KeyStyle,
-    needed_diffs: NeededDiffs<'_>,
+    chain_of: ChainOf<'_>,
 ) -> Facts {
     let day = clock.day();
     let slots = group_slots(listing.iter().cloned());
     let mut facts = Facts {
         day: Some(day),
+        today: Some(clock.today()),
         force,
         done_today: done_today(&slots, clock),
         key_style,
@@ -157,9 +158,10 @@ pub fn gather(
                 if let Some(yday) = mtime_yday(&path) {
                     facts.state_mtime_yday.insert(path.clone(), yday);
                 }
-                facts
-                    .chain_diffs
-                    .extend(needed_diffs(&slots, &item.name, key_style));
+                if let Some(chain) = chain_of(&slots, &item.name, key_style) {
+                    facts.chain_diffs.extend(chain.diffs.iter().cloned());
+                    facts.chains.insert(item.name.clone(), chain);
+                }
                 if item.kind == ItemKind::Subversion {
                     facts
                         .svn

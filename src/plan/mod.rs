@@ -13,10 +13,11 @@ use std::path::PathBuf;
 
 use time::{Date, OffsetDateTime};
 
-use crate::config::{Item, ItemKind, Settings, collisions};
+use crate::config::{Item, ItemKind, ObjectLock, Settings, collisions};
 use crate::plan::schedule::{Day, Slot, SlotType};
 use crate::plan::sources::{Encryption, Source};
 use crate::store::keys::KeyStyle;
+use crate::store::lock::Retention;
 
 /// What is known about a Subversion repository before planning.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,6 +47,10 @@ pub struct Facts {
     /// Directory or Subversion item needs today: modified after the item's newest complete
     /// FULL (LEGACY.md §12). Rewriting one would lose what it holds.
     pub chain_diffs: HashMap<String, ChainLink>,
+    /// Today's local date (with `day`).
+    pub today: Option<Date>,
+    /// Each Directory and Subversion item's restore chain now (by name as configured).
+    pub chains: HashMap<String, CurrentChain>,
     /// How the server spells keys (Garage and MinIO strip the leading `/`).
     pub key_style: KeyStyle,
     /// The `--now` time, when the run acts at one (see [`Plan::state_mtime`]).
@@ -62,6 +67,8 @@ impl Default for Facts {
             svn_dirs: HashMap::new(),
             done_today: BTreeSet::new(),
             chain_diffs: HashMap::new(),
+            chains: HashMap::new(),
+            today: None,
             key_style: KeyStyle::Faithful,
             fixed_now: None,
         }
@@ -74,6 +81,33 @@ impl Default for Facts {
 pub struct ChainLink {
     pub diff: Date,
     pub full: Date,
+}
+
+/// An item's restore chain as the bucket holds it now: the FULL slot and the DIFF slots
+/// that build on it, oldest first (prefixes as listed), with each DIFF's dates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CurrentChain {
+    pub full: String,
+    pub diffs: Vec<(String, ChainLink)>,
+}
+
+impl CurrentChain {
+    /// Every slot of the chain, the FULL first.
+    pub fn prefixes(&self) -> Vec<String> {
+        std::iter::once(self.full.clone())
+            .chain(self.diffs.iter().map(|(p, _)| p.clone()))
+            .collect()
+    }
+}
+
+/// Object Lock for one run (`ObjectLockMode`): the lock its slot's objects get, and the
+/// slots of the item's restore chain it builds on (the FULL and earlier DIFFs, prefixes
+/// as listed), whose locks are extended to the same date once it is stored, so that
+/// nothing a kept DIFF needs loses its lock before it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunLock {
+    pub retention: Retention,
+    pub extend: Vec<String>,
 }
 
 /// Why a DIFF day's run backs up a FULL instead: its DIFF slot holds a DIFF the restore
@@ -107,6 +141,8 @@ pub struct Run {
     pub state: Option<StateFile>,
     /// Set when a DIFF day backs up a FULL to keep the restore chain (see [`chain_guard`]).
     pub promoted: Option<Promotion>,
+    /// `ObjectLockMode`: how the stored objects are locked.
+    pub lock: Option<RunLock>,
 }
 
 /// The decision for one item.
@@ -274,6 +310,7 @@ fn plan_item(
     let run = |slot: Slot, prefix: String, source: Source, state: Option<StateFile>| Run {
         slot,
         promoted: None,
+        lock: None,
         temp_file: item
             .cycle
             .use_temp_file
@@ -409,6 +446,9 @@ fn plan_item(
             Decision::Run(run(slot, prefix, db.source, None))
         }
     };
+    if let (Decision::Run(r), Some(lock)) = (&mut job.decision, &settings.object_lock) {
+        r.lock = Some(run_lock(lock, facts, item, r, incremental));
+    }
     if let Decision::Run(r) = &job.decision
         && !facts.force
         && facts.done_today.contains(&physical(facts, &r.prefix))
@@ -416,6 +456,36 @@ fn plan_item(
         job.decision = Decision::AlreadyDoneToday(r.clone());
     }
     jobs.push(job);
+}
+
+/// The lock of a run (see [`RunLock`]): until its slot's next scheduled rewrite plus the
+/// grace (`plan::retention`); a DIFF extends the chain it builds on to the same date.
+fn run_lock(
+    lock: &ObjectLock,
+    facts: &Facts,
+    item: &Item,
+    run: &Run,
+    incremental: bool,
+) -> RunLock {
+    let today = facts.today.expect("facts.today is set by the caller");
+    let until = retention::retain_until(
+        &item.cycle,
+        today,
+        run.slot.number,
+        incremental,
+        lock.grace_days,
+    );
+    let extend = match (run.slot.slot_type, facts.chains.get(&item.name)) {
+        (Some(SlotType::Diff), Some(chain)) => chain.prefixes(),
+        _ => Vec::new(),
+    };
+    RunLock {
+        retention: Retention {
+            mode: lock.mode,
+            until,
+        },
+        extend,
+    }
 }
 
 /// `NAME-SLOT-TYPE`, or `NAME-SLOT` for slots without a type (databases).

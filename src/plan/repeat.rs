@@ -128,6 +128,7 @@ mod tests {
                 head: to,
             }),
             promoted: None,
+            lock: None,
         }
     }
 

@@ -14,8 +14,8 @@ use time::OffsetDateTime;
 
 use crate::clock::to_local;
 use crate::inspect::catalog::{SlotKind, SlotName, physical_item, slots_of};
-use crate::plan::ChainLink;
 use crate::plan::schedule::SlotType;
+use crate::plan::{ChainLink, CurrentChain};
 use crate::store::keys::{KeyStyle, Slot, SlotProblem, check_complete};
 
 /// One slot of the item, as the chain selection sees it.
@@ -157,28 +157,37 @@ pub fn select_chain<'a>(
     Ok(Selection { chain, skipped })
 }
 
-/// The DIFF slots of a Directory or Subversion item (its name as configured) that its
-/// restore chain needs now (a backup run must not replace them), exactly as `restore`
-/// selects that chain (the newest complete
-/// FULL, then its DIFFs up to the first incomplete one), keyed by prefix as listed.
-pub fn needed_diffs(slots: &[Slot], name: &str, style: KeyStyle) -> HashMap<String, ChainLink> {
+/// The restore chain of a Directory or Subversion item (its name as configured) as the
+/// bucket holds it now, exactly as `restore` selects it (the newest complete FULL, then
+/// its DIFFs up to the first incomplete one), prefixes as listed; `None` without one.
+pub fn current_chain(slots: &[Slot], name: &str, style: KeyStyle) -> Option<CurrentChain> {
     let item = physical_item(SlotKind::Tree, name, style);
     let candidates = candidates(&slots_of(slots, SlotKind::Tree, &item));
-    let Ok(selection) = select_chain(&candidates, None, name, "now") else {
-        return HashMap::new();
-    };
+    let selection = select_chain(&candidates, None, name, "now").ok()?;
     let date = |c: &Candidate| to_local(c.last_modified).date();
     let full = date(selection.chain[0]);
-    selection.chain[1..]
-        .iter()
-        .map(|c| {
-            let link = ChainLink {
-                diff: date(c),
-                full,
-            };
-            (c.prefix.clone(), link)
-        })
-        .collect()
+    Some(CurrentChain {
+        full: selection.chain[0].prefix.clone(),
+        diffs: selection.chain[1..]
+            .iter()
+            .map(|c| {
+                let link = ChainLink {
+                    diff: date(c),
+                    full,
+                };
+                (c.prefix.clone(), link)
+            })
+            .collect(),
+    })
+}
+
+/// The DIFF slots of a Directory or Subversion item (its name as configured) that its
+/// restore chain needs now (a backup run must not replace them), keyed by prefix as
+/// listed (see [`current_chain`]).
+pub fn needed_diffs(slots: &[Slot], name: &str, style: KeyStyle) -> HashMap<String, ChainLink> {
+    current_chain(slots, name, style)
+        .map(|c| c.diffs.into_iter().collect())
+        .unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -42,7 +42,9 @@ const TARGET: &str = "Backup::S3napback";
 /// `s3napback restore`.
 #[derive(Debug, clap::Args)]
 pub struct RestoreArgs {
-    /// Restore the state as of the end of this local date (YYYY-MM-DD); default: now.
+    /// Restore the state as of the end of this local date (YYYY-MM-DD); default: now. On
+    /// a versioned bucket (ObjectLockMode) the bucket as it was then: versions written
+    /// later (an overwrite, a delete) do not count.
     #[arg(long, value_name = "DATE")]
     pub at: Option<String>,
     /// Directory to extract into (a file for database and Subversion dumps); nothing is
@@ -67,6 +69,10 @@ pub struct RestoreArgs {
 pub struct CatArgs {
     /// The slot prefix, e.g. /etc-3-FULL or MySQL/--all-databases-5.
     pub prefix: String,
+    /// The slot as it was at the end of this local date (YYYY-MM-DD), on a versioned
+    /// bucket (ObjectLockMode); default: as it is now.
+    #[arg(long, value_name = "DATE")]
+    pub at: Option<String>,
     /// Restore slots stored without encryption even though GpgRecipient is set (refused by
     /// default: whoever can write to the bucket could have put them there).
     #[arg(long)]
@@ -310,14 +316,6 @@ fn copy_out(mut decoded: impl io::Read, sink: &mut dyn Write) -> Result<Vec<Stri
 
 /// Runs `restore`; returns the exit status.
 pub fn run(args: &RestoreArgs, config: Option<&Path>, clock: &Clock) -> Result<u8> {
-    let inv = Inventory::open(config)?;
-    let Inventory {
-        settings,
-        store,
-        key_style,
-        slots,
-    } = inv;
-    let target = resolve(&settings, key_style, &slots, &args.item)?;
     let (until, date_text, end_date) = match &args.at {
         Some(text) => {
             let date = parse_date(text)?;
@@ -326,6 +324,16 @@ pub fn run(args: &RestoreArgs, config: Option<&Path>, clock: &Clock) -> Result<u
         }
         None => (None, "now".to_string(), clock.today()),
     };
+    // On a versioned bucket, the bucket as it was then: what was overwritten or deleted
+    // since (an attacker with the run's own key) does not count.
+    let inv = Inventory::open_as_of(config, until)?;
+    let Inventory {
+        settings,
+        store,
+        key_style,
+        slots,
+    } = inv;
+    let target = resolve(&settings, key_style, &slots, &args.item)?;
     let item_slots = slots_of(&slots, target.slot_kind, &target.stored);
     let candidates = chain::candidates(&item_slots);
     let selection = select_chain(&candidates, until, &args.item, &date_text)?;
@@ -436,7 +444,11 @@ pub fn run(args: &RestoreArgs, config: Option<&Path>, clock: &Clock) -> Result<u
 
 /// Runs `cat`; returns the exit status.
 pub fn run_cat(args: &CatArgs, config: Option<&Path>, _clock: &Clock) -> Result<u8> {
-    let inv = Inventory::open(config)?;
+    let until = match &args.at {
+        Some(text) => Some(local_day_bounds(parse_date(text)?)?.1),
+        None => None,
+    };
+    let inv = Inventory::open_as_of(config, until)?;
     let slot = inv
         .slot(&args.prefix)
         .cloned()

@@ -22,8 +22,9 @@ use serde::{Deserialize, Serialize};
 
 use super::keys::{
     COMMIT_NAMESPACE, chunk_key, commit_marker_key, is_reserved, marker_names_slot,
-    parse_chunk_key, staging_dir,
+    parse_chunk_key, record_key, staging_dir,
 };
+use super::lock::Retention;
 use super::{ObjectInfo, Store, StoreError};
 
 /// How many copies run at once (as many as chunk uploads).
@@ -48,6 +49,27 @@ pub struct Commit {
     /// commit time cannot leave an old chunk behind.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replaces: Option<u64>,
+    /// `ObjectLockMode`: the lock every copy into the slot gets; a locked commit ends
+    /// with a locked [`Record`] of the versions it wrote.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lock: Option<Retention>,
+}
+
+/// What a locked commit wrote: the slot's chunk count and the version id of each chunk
+/// copy, kept (locked like the chunks) at `.s3napback/record/PREFIX`. Each commit adds a
+/// version of the record, so the record's versions say which versions of the slot's keys
+/// this tool wrote, and when: `status` tells an attacker's overwrite from a backup by them,
+/// `restore --at` takes only the tool's versions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Record {
+    /// The slot (logical prefix).
+    pub slot: String,
+    /// How many chunks the slot holds.
+    pub chunks: u64,
+    /// The version id of chunk `i`'s copy (`None` where the server gave none).
+    pub versions: Vec<Option<String>>,
+    /// The lock the chunks got.
+    pub lock: Retention,
 }
 
 /// Why a commit could not be finished.
@@ -167,7 +189,7 @@ pub fn finish(
     replaced: &dyn Fn(&Commit) -> Result<(), CommitError>,
 ) -> Result<(), CommitError> {
     let indices: Vec<u64> = (0..commit.chunks).collect();
-    copy_all(store, commit, &indices, parallel)?;
+    let versions = copy_all(store, commit, &indices, parallel)?;
     let surplus: Vec<String> = chunks_of(store, &commit.slot)?
         .into_iter()
         .filter(|(i, _)| *i >= commit.chunks)
@@ -186,6 +208,16 @@ pub fn finish(
     );
     store.delete(&surplus)?;
     verify(store, commit)?;
+    if let Some(lock) = &commit.lock {
+        let record = Record {
+            slot: commit.slot.clone(),
+            chunks: commit.chunks,
+            versions,
+            lock: *lock,
+        };
+        let body = serde_json::to_vec(&record).expect("a record serialises");
+        store.put_locked(&record_key(&commit.slot), body.into(), lock)?;
+    }
     // the staging holds exactly the marker's chunks (the marker is written after them)
     let staged: Vec<String> = indices
         .iter()
@@ -225,17 +257,19 @@ fn verify(store: &dyn Store, commit: &Commit) -> Result<(), CommitError> {
     })
 }
 
-/// Copies staged chunks `indices` to the slot, up to `parallel` at once; stops at the
-/// first failure.
+/// Copies staged chunks `indices` (`0..n`) to the slot (locked with the commit's lock),
+/// up to `parallel` at once; stops at the first failure. Returns each copy's version id
+/// (`None` for a chunk copied by an earlier, killed run).
 fn copy_all(
     store: &dyn Store,
     commit: &Commit,
     indices: &[u64],
     parallel: usize,
-) -> Result<(), StoreError> {
+) -> Result<Vec<Option<String>>, StoreError> {
     let next = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
     let first_error = Mutex::new(None);
+    let versions = Mutex::new(vec![None; indices.len()]);
     std::thread::scope(|s| {
         for _ in 0..parallel.clamp(1, indices.len().max(1)) {
             s.spawn(|| {
@@ -246,7 +280,7 @@ fn copy_all(
                     let from = chunk_key(&commit.staging, index);
                     let to = chunk_key(&commit.slot, index);
                     log::debug!("COPY {from} -> {to}");
-                    match store.copy(&from, &to, None) {
+                    match store.copy(&from, &to, commit.lock.as_ref()) {
                         // copied before the staging was deleted (step 4 of a killed run)
                         Err(e) if e.code() == Some("NoSuchKey") => {}
                         Err(e) => {
@@ -254,7 +288,12 @@ fn copy_all(
                             let mut first = first_error.lock().unwrap_or_else(|p| p.into_inner());
                             first.get_or_insert(e);
                         }
-                        Ok(_) => {}
+                        Ok(version) => {
+                            let mut all = versions.lock().unwrap_or_else(|p| p.into_inner());
+                            if let Some(slot) = all.get_mut(index as usize) {
+                                *slot = version;
+                            }
+                        }
                     }
                 }
             });
@@ -262,7 +301,7 @@ fn copy_all(
     });
     match first_error.into_inner().unwrap_or_else(|p| p.into_inner()) {
         Some(e) => Err(e),
-        None => Ok(()),
+        None => Ok(versions.into_inner().unwrap_or_else(|p| p.into_inner())),
     }
 }
 
@@ -328,6 +367,7 @@ mod tests {
             chunks: 3,
             state: None,
             replaces: Some(5),
+            lock: None,
         };
         write_marker(&store, &commit).unwrap();
         (store, commit)

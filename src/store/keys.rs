@@ -43,6 +43,14 @@ pub fn staging_dir(prefix: &str) -> String {
     format!("{STAGING_NAMESPACE}{prefix}/")
 }
 
+/// Where locked commits keep their records (`store::commit::Record`).
+pub const RECORD_NAMESPACE: &str = ".s3napback/record/";
+
+/// The record of slot `prefix`'s locked commits: `.s3napback/record/PREFIX`.
+pub fn record_key(prefix: &str) -> String {
+    format!("{RECORD_NAMESPACE}{prefix}")
+}
+
 /// The commit marker of slot `prefix`: `.s3napback/commit/PREFIX`.
 pub fn commit_marker_key(prefix: &str) -> String {
     format!("{COMMIT_NAMESPACE}{prefix}")

@@ -3,6 +3,7 @@
 //! and the js3tream key layout (LEGACY.md §6 and §8). `s3` is the aws-sdk-s3 implementation; `memory` an
 //! in-memory one for tests (key styles, fault injection).
 
+pub mod as_of;
 pub mod commit;
 pub mod keys;
 pub mod lock;

@@ -257,7 +257,7 @@ impl<S: Store> ReadStore for RetryStore<S> {
     }
 
     fn retention_of(&self, key: &str, version_id: &str) -> Result<Option<Retention>, StoreError> {
-        self.retry("GetObjectRetention", key, || {
+        self.retry("HeadObject", key, || {
             self.inner.retention_of(key, version_id)
         })
     }

@@ -51,6 +51,9 @@ use versions::smithy_time;
 
 mod versions;
 
+/// Content-MD5 of an empty request body.
+const EMPTY_BODY_MD5: &str = "1B2M2Y8AsgTpgAmY7PhCfg==";
+
 use super::keys::KeyStyle;
 use super::lock::{BucketLock, Retention, VersionInfo};
 use super::{BoxError, Fetched, ObjectInfo, ReadStore, Store, StoreError, is_permanent_answer};
@@ -1008,7 +1011,7 @@ impl Store for S3Store {
             utf8_percent_encode(&source_key, COPY_SOURCE_ESCAPES)
         );
         self.rt.block_on(async {
-            let mut req = self
+            let req = self
                 .client
                 .copy_object()
                 .bucket(&self.bucket)
@@ -1016,12 +1019,22 @@ impl Store for S3Store {
                 .copy_source(source)
                 .metadata_directive(MetadataDirective::Copy)
                 .storage_class(StorageClass::Standard);
-            if let Some(lock) = lock {
-                req = req
-                    .object_lock_mode(ObjectLockMode::from(lock.mode.as_str()))
-                    .object_lock_retain_until_date(smithy_time(lock.until));
-            }
-            let out = req.send().await.map_err(|e| match status(&e) {
+            let out = match lock {
+                None => req.send().await,
+                // Some servers (moto) want a Content-MD5 on every request that sets a
+                // lock, a copy too: the MD5 of the empty request body, true everywhere.
+                Some(lock) => {
+                    req.object_lock_mode(ObjectLockMode::from(lock.mode.as_str()))
+                        .object_lock_retain_until_date(smithy_time(lock.until))
+                        .customize()
+                        .mutate_request(|r| {
+                            r.headers_mut().insert("Content-MD5", EMPTY_BODY_MD5);
+                        })
+                        .send()
+                        .await
+                }
+            };
+            let out = out.map_err(|e| match status(&e) {
                 Some(404) => StoreError::NotFound {
                     bucket: self.bucket.clone(),
                     key: from.to_owned(),

@@ -12,6 +12,7 @@ mod inspect;
 mod interrupted_commit;
 mod kit;
 mod listing_failure;
+mod object_lock;
 mod perf;
 mod pipeline;
 mod restore;

@@ -132,31 +132,30 @@ impl S3Store {
         })
     }
 
-    /// GetObjectRetention of one version; `None` when it has no lock.
+    /// The lock of one version, as HeadObject reports it (`x-amz-object-lock-mode` and
+    /// `-retain-until-date`: AWS answers them to a caller allowed
+    /// `s3:GetObjectRetention`; moto has no GetObjectRetention); `None` when unlocked.
     pub(super) fn retention_of(
         &self,
         key: &str,
         version_id: &str,
     ) -> Result<Option<Retention>, StoreError> {
         self.rt.block_on(async {
-            let answer = self
+            let out = self
                 .client
-                .get_object_retention()
+                .head_object()
                 .bucket(&self.bucket)
                 .key(key)
                 .version_id(version_id)
                 .send()
-                .await;
-            match answer {
-                Ok(out) => Ok(out.retention().and_then(|r| {
-                    Some(Retention {
-                        mode: mode_of(r.mode()?.as_str())?,
-                        until: to_offset(r.retain_until_date()),
-                    })
-                })),
-                Err(e) if e.code() == Some("NoSuchObjectLockConfiguration") => Ok(None),
-                Err(e) => Err(self.sdk_err("GetObjectRetention", key, e)),
-            }
+                .await
+                .map_err(|e| self.sdk_err("HeadObject", key, e))?;
+            Ok(out.object_lock_mode().and_then(|mode| {
+                Some(Retention {
+                    mode: mode_of(mode.as_str())?,
+                    until: to_offset(Some(out.object_lock_retain_until_date()?)),
+                })
+            }))
         })
     }
 

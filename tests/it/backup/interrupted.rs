@@ -171,6 +171,7 @@ fn a_commit_interrupted_mid_copy_is_finished_by_the_next_run() {
         chunks: new.len() as u64,
         state: None,
         replaces: None,
+        lock: None,
     };
     days.store
         .put(
@@ -382,6 +383,7 @@ fn replacing_slots_and_finishing_commits_on_garage() {
         chunks: newest.len() as u64,
         state: None,
         replaces: None,
+        lock: None,
     };
     store()
         .put(
