@@ -123,3 +123,17 @@ pub fn local_day_bounds(date: Date) -> Result<(OffsetDateTime, OffsetDateTime)> 
         .and_then(|d| local_from_wall(d.midnight()))?;
     Ok((start, next))
 }
+
+/// An `--at DATE` argument (`YYYY-MM-DD`, a local date); a usage error otherwise.
+pub fn parse_at(text: &str) -> anyhow::Result<Date> {
+    Date::parse(text.trim(), format_description!("[year]-[month]-[day]")).map_err(|e| {
+        anyhow::anyhow!(crate::exit::Fatal(format!(
+            "--at {text:?}: expected YYYY-MM-DD ({e})"
+        )))
+    })
+}
+
+/// The end of an `--at DATE` day: the start of the next local day.
+pub fn end_of_at(text: &str) -> anyhow::Result<OffsetDateTime> {
+    Ok(local_day_bounds(parse_at(text)?)?.1)
+}

@@ -2,6 +2,7 @@
 //! `js3tream -l -b BUCKET` printed it.
 
 pub mod js3tream;
+pub mod versions;
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -115,12 +116,34 @@ pub struct ListArgs {
     /// Exactly what `js3tream -l -b BUCKET` printed.
     #[arg(long)]
     pub js3tream: bool,
+    /// Every version of every slot chunk (a versioned bucket, ObjectLockMode).
+    #[arg(long, conflicts_with = "js3tream")]
+    pub versions: bool,
+    /// The slots as they were at the end of this local date (YYYY-MM-DD), on a versioned
+    /// bucket: versions written later (an overwrite, a delete) do not count.
+    #[arg(long, value_name = "DATE", conflicts_with = "versions")]
+    pub at: Option<String>,
 }
 
 /// Runs the command; returns the exit status.
 pub fn run(args: &ListArgs, config: Option<&Path>, _clock: &Clock) -> anyhow::Result<u8> {
-    let inv = Inventory::open(config)?;
-    let text = if args.js3tream {
+    let until = match &args.at {
+        Some(text) => Some(crate::clock::end_of_at(text)?),
+        None => None,
+    };
+    let inv = Inventory::open_as_of(config, until)?;
+    let text = if args.versions {
+        let listed = inv
+            .store
+            .list_versions("")
+            .with_context(|| format!("listing the versions in bucket {}", inv.settings.bucket))?;
+        let entries = versions::entries(&listed);
+        if args.json {
+            serde_json::to_string_pretty(&entries)? + "\n"
+        } else {
+            versions::table(&entries)
+        }
+    } else if args.js3tream {
         // js3tream listed every object, chunk keys or not, in the server's order.
         let objects = inv
             .store

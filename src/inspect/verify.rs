@@ -56,11 +56,19 @@ pub struct VerifyArgs {
     /// Also download every chunk, check its MD5, decrypt and read every stream to its end.
     #[arg(long)]
     pub deep: bool,
+    /// Check the slots as they were at the end of this local date (YYYY-MM-DD), on a
+    /// versioned bucket (ObjectLockMode): what `restore --at` would use.
+    #[arg(long, value_name = "DATE")]
+    pub at: Option<String>,
 }
 
 /// Runs the command; returns the exit status.
 pub fn run(args: &VerifyArgs, config: Option<&Path>, _clock: &Clock) -> anyhow::Result<u8> {
-    let inv = Inventory::open(config)?;
+    let until = match &args.at {
+        Some(text) => Some(crate::clock::end_of_at(text)?),
+        None => None,
+    };
+    let inv = Inventory::open_as_of(config, until)?;
     let dumps = subversion_prefixes(&inv.settings, &inv.slots, inv.key_style);
     let deep = if args.deep {
         let checks: Vec<deepcheck::SlotCheck<'_>> = inv

@@ -17,7 +17,6 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result, anyhow, bail};
 use time::Date;
-use time::macros::format_description;
 
 use crate::clock::{Clock, local_day_bounds, local_stamp, to_local};
 use crate::config::{CycleSettings, Item, ItemKind, Settings};
@@ -142,11 +141,6 @@ fn resolve(settings: &Settings, key_style: KeyStyle, slots: &[Slot], item: &str)
         slot_kind,
         stored,
     })
-}
-
-fn parse_date(text: &str) -> Result<Date> {
-    Date::parse(text.trim(), format_description!("[year]-[month]-[day]"))
-        .map_err(|e| anyhow!(Fatal(format!("--at {text:?}: expected YYYY-MM-DD ({e})"))))
 }
 
 /// Backup days of `cycle` strictly after `full` and up to `end` (and before `today`)
@@ -318,7 +312,7 @@ fn copy_out(mut decoded: impl io::Read, sink: &mut dyn Write) -> Result<Vec<Stri
 pub fn run(args: &RestoreArgs, config: Option<&Path>, clock: &Clock) -> Result<u8> {
     let (until, date_text, end_date) = match &args.at {
         Some(text) => {
-            let date = parse_date(text)?;
+            let date = crate::clock::parse_at(text)?;
             let (_, next) = local_day_bounds(date)?;
             (Some(next), text.trim().to_string(), date)
         }
@@ -445,7 +439,7 @@ pub fn run(args: &RestoreArgs, config: Option<&Path>, clock: &Clock) -> Result<u
 /// Runs `cat`; returns the exit status.
 pub fn run_cat(args: &CatArgs, config: Option<&Path>, _clock: &Clock) -> Result<u8> {
     let until = match &args.at {
-        Some(text) => Some(local_day_bounds(parse_date(text)?)?.1),
+        Some(text) => Some(crate::clock::end_of_at(text)?),
         None => None,
     };
     let inv = Inventory::open_as_of(config, until)?;

@@ -190,6 +190,17 @@ fn after_an_attack_with_the_runs_own_key_restore_at_gives_the_day_before_exactly
         status.expect(&format!("TAMPERED: {slot}:00000000000000000000: "));
     }
 
+    // the versions are there to see, and the slots as of the day before check out
+    let list = site.run(&["list", "-c", conf, "--versions"], "2026-11-15 13:00:00");
+    assert_eq!(list.status, 0, "{}", list.log);
+    list.expect(&format!("deleted        "))
+        .expect(&format!("{name}-7-FULL:00000000000000000000"));
+    let verify = site.run(
+        &["verify", "-c", conf, "--at", "2026-11-14"],
+        "2026-11-15 13:00:00",
+    );
+    assert_eq!(verify.status, 0, "{}", verify.log);
+
     // restore --at the day before the attack: that day's source, exactly
     let out = site.path("out");
     let run = site.run(
@@ -276,4 +287,53 @@ fn a_bucket_without_object_lock_stores_nothing_and_says_how_to_enable_it() {
         .filter(|n| n.ends_with(".diff"))
         .collect();
     assert!(state_files.is_empty(), "{state_files:?}");
+}
+
+#[test]
+fn status_flags_a_kept_slot_whose_lock_has_ended() {
+    let server = moto();
+    Attacker::new(&server).create_locked_bucket();
+    let site = Site::new();
+    let src = site.path("src/tree");
+    make_tree(&src);
+    let name = src.display().to_string();
+    let conf = site.config(
+        &server,
+        CHUNK,
+        false,
+        &locked_config(&format!("\tDirectory {name}\n")),
+    );
+    let conf = conf.to_str().unwrap();
+    let run = site.run(&["-c", conf], "2026-11-12 03:00:00");
+    assert_eq!(run.status, 0, "{}", run.log);
+    // the next day nothing is wrong
+    let status = site.run(&["status", "-c", conf], "2026-11-13 01:00:00");
+    assert_eq!(status.status, 0, "{}", status.log);
+    assert!(!status.log.contains("TAMPERED"), "{}", status.log);
+    // no run since: on 2026-12-02 the lock (until 2026-12-01) is over
+    let status = site.run(&["status", "-c", conf], "2026-12-02 01:00:00");
+    assert_eq!(status.status, 1, "{}", status.log);
+    status.expect(&format!(
+        "TAMPERED: {name}-7-FULL:00000000000000000000: its lock ended 2026-12-01"
+    ));
+}
+
+#[test]
+fn a_server_without_object_lock_says_so() {
+    let server = crate::support::s3::garage();
+    let store = server.store();
+    let site = Site::new();
+    let src = site.path("src/tree");
+    make_tree(&src);
+    let name = src.display().to_string();
+    let conf = site.config(
+        &server,
+        CHUNK,
+        false,
+        &locked_config(&format!("\tDirectory {name}\n")),
+    );
+    let run = site.run(&["-c", conf.to_str().unwrap()], "2026-11-12 03:00:00");
+    assert_eq!(run.status, 1, "{}", run.log);
+    run.expect("ObjectLockMode is set, but the S3 server does not support Object Lock");
+    assert!(store.list("").unwrap().is_empty());
 }
