@@ -193,7 +193,7 @@ fn after_an_attack_with_the_runs_own_key_restore_at_gives_the_day_before_exactly
     // the versions are there to see, and the slots as of the day before check out
     let list = site.run(&["list", "-c", conf, "--versions"], "2026-11-15 13:00:00");
     assert_eq!(list.status, 0, "{}", list.log);
-    list.expect(&format!("deleted        "))
+    list.expect("deleted        ")
         .expect(&format!("{name}-7-FULL:00000000000000000000"));
     let verify = site.run(
         &["verify", "-c", conf, "--at", "2026-11-14"],
