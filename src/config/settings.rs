@@ -287,7 +287,26 @@ struct ScopeView<'a> {
     directives: Vec<&'a Directive>,
 }
 
+/// Per-scope settings new in this tool (no legacy config has them): a block that does not
+/// set one takes the value of the scope around it (a `<Cycle>` the top level's, an item
+/// block its `<Cycle>`'s or the top level's). The legacy settings keep the legacy's
+/// scoping: no inheritance.
+const INHERITED_SETTINGS: &[&str] = &["Compressor", "GpgCompression"];
+
 impl<'a> ScopeView<'a> {
+    /// A block's view: its own directives, then the inherited settings of `outer`.
+    fn within(entries: &'a [Entry], outer: &ScopeView<'a>) -> ScopeView<'a> {
+        let mut view = ScopeView::new(entries);
+        view.directives.extend(
+            outer
+                .directives
+                .iter()
+                .copied()
+                .filter(|d| is_one_of(&d.name, INHERITED_SETTINGS)),
+        );
+        view
+    }
+
     fn new(entries: &'a [Entry]) -> ScopeView<'a> {
         let directives = entries
             .iter()
@@ -546,12 +565,16 @@ impl Builder<'_> {
     /// The items of one scope (`entries`) in file order: its item lines (with the scope's
     /// settings) and its item blocks (with their own). `<Cycle>` blocks at the top level
     /// are left to the caller.
-    fn scope(
+    fn scope<'e>(
         &mut self,
         cycle_name: Option<String>,
-        entries: &[Entry],
+        entries: &'e [Entry],
+        outer: Option<&ScopeView<'e>>,
     ) -> Result<Scope, SettingsError> {
-        let view = ScopeView::new(entries);
+        let view = match outer {
+            Some(outer) => ScopeView::within(entries, outer),
+            None => ScopeView::new(entries),
+        };
         let (settings, temp_origin) = scope_settings(&view)?;
         let mut items = Vec::new();
         for entry in entries {
@@ -578,7 +601,7 @@ impl Builder<'_> {
                 }
                 Entry::Block(b) => {
                     if let Some(kind) = ItemKind::from_directive(&b.name) {
-                        items.push(self.item_block(kind, b)?);
+                        items.push(self.item_block(kind, b, &view)?);
                     }
                 }
             }
@@ -587,14 +610,19 @@ impl Builder<'_> {
     }
 
     /// `<Directory /x> ... </Directory>`: one item with the block's own settings.
-    fn item_block(&mut self, kind: ItemKind, b: &Block) -> Result<Item, SettingsError> {
+    fn item_block<'e>(
+        &mut self,
+        kind: ItemKind,
+        b: &'e Block,
+        outer: &ScopeView<'e>,
+    ) -> Result<Item, SettingsError> {
         let Some(name) = b.args.first().filter(|n| !n.is_empty()) else {
             return Err(invalid(
                 &b.origin,
                 format!("<{}> block needs a name", b.name),
             ));
         };
-        let view = ScopeView::new(&b.body);
+        let view = ScopeView::within(&b.body, outer);
         let (cycle, temp_origin) = scope_settings(&view)?;
         if cycle.use_temp_file && self.temp_file_user.is_none() {
             self.temp_file_user = temp_origin;
@@ -765,13 +793,27 @@ impl Settings {
         let object_lock = object_lock(&top, &mut b)?;
 
         b.lint(&doc.entries, Place::Top);
-        let mut scopes = vec![b.scope(None, &doc.entries)?];
+        let mut scopes = vec![b.scope(None, &doc.entries, None)?];
         for entry in &doc.entries {
             if let Entry::Block(block) = entry
                 && block.is("Cycle")
             {
                 let name = block.args.first().cloned().unwrap_or_default();
-                scopes.push(b.scope(Some(name), &block.body)?);
+                scopes.push(b.scope(Some(name), &block.body, Some(&top))?);
+            }
+        }
+
+        if scopes[0].items.is_empty() {
+            for d in &top.directives {
+                if is_one_of(&d.name, SCOPE_SETTINGS) && !is_one_of(&d.name, INHERITED_SETTINGS) {
+                    b.warn(
+                        &d.origin,
+                        format!(
+                            "{} at the top level has no effect: there are no items at the top level, and blocks do not inherit it (as in s3napback.pl); set it in each block",
+                            d.name
+                        ),
+                    );
+                }
             }
         }
 
