@@ -49,7 +49,12 @@ use time::OffsetDateTime;
 use tokio::runtime::Runtime;
 use versions::smithy_time;
 
+mod setup;
 mod versions;
+
+pub use setup::{
+    ABORT_MULTIPART_DAYS, LIFECYCLE_RULE_ID, Lifecycle, RuleState, Versioning, is_exactly, our_rule,
+};
 
 use super::keys::KeyStyle;
 use super::lock::{BucketLock, Retention, VersionInfo};
