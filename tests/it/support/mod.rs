@@ -3,8 +3,10 @@
 pub mod clock;
 pub mod db;
 pub mod gpg;
+pub mod iam;
 pub mod kms;
 pub mod proxy;
 pub mod s3;
+pub mod s3admin;
 pub mod svn;
 pub mod tool;
