@@ -14,6 +14,7 @@ mod kit;
 mod listing_failure;
 mod perf;
 mod pipeline;
+mod prepare_bucket;
 mod restore;
 mod restore_damaged_gzip;
 mod restore_dumpdir;
