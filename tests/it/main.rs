@@ -8,6 +8,7 @@ mod commands;
 mod conformance;
 mod faults;
 mod hostile;
+mod iam_policies;
 mod inspect;
 mod interrupted_commit;
 mod kit;
