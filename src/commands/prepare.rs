@@ -366,8 +366,8 @@ fn lock_refused(
     };
     anyhow!(
         "bucket {bucket}: the server refused to enable Object Lock on this existing bucket \
-         ({err}); some servers enable it only on a new (or empty) bucket: create a new one \
-         instead: set `Bucket` in {config} to a name that does not exist yet and run \
+         ({err}); some servers enable it only on a new (or empty) bucket, so create a new \
+         one instead: set `Bucket` in {config} to a name that does not exist yet and run \
          `s3napback prepare-bucket -c {config}` again (it creates the bucket with Object Lock \
          enabled); versioning on {bucket} {versioning} and stays so",
         config = config.display()
