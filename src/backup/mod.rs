@@ -30,10 +30,10 @@ use crate::store::{ObjectInfo, ReadStore, Store};
 /// How many chunk uploads run at once.
 pub const PARALLEL_UPLOADS: usize = 4;
 
-/// Connects to the configured bucket (S3Keyfile / S3Endpoint / S3Region or the standard
-/// AWS chain and environment), every request retried (S3Retries) and timed out by the
-/// rule of [`S3Config::with_timeouts`] (S3Timeout, ChunkSize).
-pub fn open_store(settings: &Settings) -> Result<Box<dyn Store>> {
+/// How to reach the configured bucket: S3Keyfile / S3Endpoint / S3Region (else the
+/// standard AWS chain and environment), timed out by the rule of
+/// [`S3Config::with_timeouts`] (S3Timeout, ChunkSize).
+pub fn s3_config(settings: &Settings) -> Result<S3Config> {
     let base = settings
         .s3_timeout
         .map_or(DEFAULT_BASE_TIMEOUT, std::time::Duration::from_secs);
@@ -47,6 +47,12 @@ pub fn open_store(settings: &Settings) -> Result<Box<dyn Store>> {
     if let Some(keyfile) = &settings.s3_keyfile {
         cfg = cfg.with_keyfile(keyfile)?;
     }
+    Ok(cfg)
+}
+
+/// Connects to the configured bucket ([`s3_config`]), every request retried (S3Retries).
+pub fn open_store(settings: &Settings) -> Result<Box<dyn Store>> {
+    let cfg = s3_config(settings)?;
     let policy = settings
         .s3_retries
         .map_or_else(RetryPolicy::default, RetryPolicy::with_retries);

@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use crate::commands::prepare::PrepareArgs;
 use crate::inspect::list::ListArgs;
 use crate::inspect::status::StatusArgs;
 use crate::inspect::verify::VerifyArgs;
@@ -109,6 +110,15 @@ pub enum Command {
         after_help = "Example:\n  s3napback status -c /etc/s3napback/s3napback.conf --max-age 36"
     )]
     Status(WithCommon<StatusArgs>),
+    /// Prepare the bucket for S3 Object Lock: create it locked, or enable versioning and
+    /// Object Lock; the lifecycle rule for old versions. Idempotent.
+    #[command(
+        name = "prepare-bucket",
+        after_help = "Examples:\n  \
+        s3napback prepare-bucket -t -c /etc/s3napback/s3napback.conf   # what it would do\n  \
+        s3napback prepare-bucket -c /etc/s3napback/s3napback.conf      # do it (admin credentials)"
+    )]
+    PrepareBucket(WithCommon<PrepareArgs>),
     /// Print a shell completion script to stdout.
     #[command(after_help = "Example:\n  \
         s3napback completions bash > /usr/share/bash-completion/completions/s3napback")]
@@ -131,6 +141,7 @@ impl Command {
             Command::Cat(a) => &a.common,
             Command::Verify(a) => &a.common,
             Command::Status(a) => &a.common,
+            Command::PrepareBucket(a) => &a.common,
             Command::Completions(a) => &a.common,
             Command::Man(a) => &a.common,
             Command::Gzip(a) => &a.common,

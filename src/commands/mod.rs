@@ -4,6 +4,7 @@
 pub mod cli;
 mod jobs;
 pub mod notify;
+pub mod prepare;
 pub mod summary;
 
 use std::path::PathBuf;
@@ -171,6 +172,9 @@ fn run_logged(cli: &Cli, clock: Option<Clock>) -> u8 {
         }
         Some(Command::Status(a)) => {
             crate::inspect::status::run(&a.args, a.common.config.as_deref(), &clock)
+        }
+        Some(Command::PrepareBucket(a)) => {
+            crate::commands::prepare::run(&a.args, a.common.config.as_deref())
         }
         Some(Command::Completions(_) | Command::Man(_) | Command::Gzip(_)) => Ok(EXIT_OK),
     };

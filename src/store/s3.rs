@@ -49,10 +49,15 @@ use time::OffsetDateTime;
 use tokio::runtime::Runtime;
 use versions::smithy_time;
 
+mod setup;
 mod versions;
 
 /// Content-MD5 of an empty request body.
 const EMPTY_BODY_MD5: &str = "1B2M2Y8AsgTpgAmY7PhCfg==";
+
+pub use setup::{
+    ABORT_MULTIPART_DAYS, LIFECYCLE_RULE_ID, Lifecycle, RuleState, Versioning, is_exactly, our_rule,
+};
 
 use super::keys::KeyStyle;
 use super::lock::{BucketLock, Retention, VersionInfo};

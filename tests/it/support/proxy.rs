@@ -159,8 +159,14 @@ impl Rule {
 #[derive(Debug, Clone)]
 pub struct Seen {
     pub method: String,
+    /// The path with its query string, as sent.
     pub path: String,
     pub fault: Option<Fault>,
+    /// The request's headers, as sent.
+    pub headers: Vec<(String, String)>,
+    /// The body of a POST (a DeleteObjects list, a multipart upload's parts), once it was
+    /// read whole; other bodies (chunks) are not kept.
+    pub body: Vec<u8>,
 }
 
 #[derive(Default)]
@@ -334,11 +340,17 @@ fn serve(client: TcpStream, upstream: &str, shared: &Shared) -> std::io::Result<
         .unwrap()
         .iter_mut()
         .find_map(|r| r.applies(&method, &path));
-    shared.seen.lock().unwrap().push(Seen {
-        method: method.clone(),
-        path: path.clone(),
-        fault: fault.clone(),
-    });
+    let index = {
+        let mut seen = shared.seen.lock().unwrap();
+        seen.push(Seen {
+            method: method.clone(),
+            path: path.clone(),
+            fault: fault.clone(),
+            headers: head.headers.clone(),
+            body: Vec::new(),
+        });
+        seen.len() - 1
+    };
     if head
         .get("expect")
         .is_some_and(|v| v.eq_ignore_ascii_case("100-continue"))
@@ -353,6 +365,9 @@ fn serve(client: TcpStream, upstream: &str, shared: &Shared) -> std::io::Result<
     }
     let mut body = vec![0; length];
     reader.read_exact(&mut body)?;
+    if method == "POST" {
+        shared.seen.lock().unwrap()[index].body = body.clone();
+    }
     if let Some(Fault::Hold(gate)) = &fault {
         gate.pass();
     }

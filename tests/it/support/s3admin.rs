@@ -1,0 +1,199 @@
+//! A plain aws-sdk-s3 client on a test server, independent of the tool's store: to set a
+//! bucket up as a test needs it (a plain bucket, a lifecycle rule of someone else, a
+//! default retention) and to read back what the tool did (versioning, Object Lock,
+//! lifecycle rules) without trusting the tool's own reading of it.
+
+#![allow(dead_code)]
+
+use aws_sdk_s3::Client;
+use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{
+    BucketLifecycleConfiguration, DefaultRetention, LifecycleRule, ObjectLockConfiguration,
+    ObjectLockEnabled, ObjectLockRetentionMode, ObjectLockRule,
+};
+use tokio::runtime::Runtime;
+
+use super::s3::S3Server;
+
+/// A client on one bucket of a test server.
+pub struct Admin {
+    rt: Runtime,
+    client: Client,
+    /// The bucket it works on.
+    pub bucket: String,
+}
+
+impl Admin {
+    /// A client on `server`'s own bucket.
+    pub fn new(server: &S3Server) -> Admin {
+        Admin::on(server, &server.bucket)
+    }
+
+    /// A client on `bucket` of `server`.
+    pub fn on(server: &S3Server, bucket: &str) -> Admin {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        let shared = rt.block_on(
+            aws_config::defaults(BehaviorVersion::latest())
+                .region(Region::new(server.region.clone()))
+                .endpoint_url(&server.endpoint)
+                .credentials_provider(Credentials::new(
+                    &server.key,
+                    &server.secret,
+                    None,
+                    None,
+                    "test",
+                ))
+                .load(),
+        );
+        let conf = aws_sdk_s3::config::Builder::from(&shared)
+            .force_path_style(true)
+            .build();
+        Admin {
+            rt,
+            client: Client::from_conf(conf),
+            bucket: bucket.to_owned(),
+        }
+    }
+
+    /// Whether the bucket exists (HeadBucket).
+    pub fn exists(&self) -> bool {
+        let answer = self
+            .rt
+            .block_on(self.client.head_bucket().bucket(&self.bucket).send());
+        match answer {
+            Ok(_) => true,
+            Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 404) => false,
+            Err(e) => panic!("HeadBucket {}: {e:?}", self.bucket),
+        }
+    }
+
+    /// Creates the bucket without Object Lock (and without versioning).
+    pub fn create_plain(&self) {
+        self.rt
+            .block_on(self.client.create_bucket().bucket(&self.bucket).send())
+            .unwrap_or_else(|e| panic!("CreateBucket {}: {e:?}", self.bucket));
+    }
+
+    /// Stores `body` at `key`.
+    pub fn put(&self, key: &str, body: &[u8]) {
+        self.rt
+            .block_on(
+                self.client
+                    .put_object()
+                    .bucket(&self.bucket)
+                    .key(key)
+                    .body(ByteStream::from(body.to_vec()))
+                    .send(),
+            )
+            .unwrap_or_else(|e| panic!("PutObject {key}: {e:?}"));
+    }
+
+    /// The versioning status (`Enabled`, `Suspended`), `None` when never enabled.
+    pub fn versioning(&self) -> Option<String> {
+        let out = self
+            .rt
+            .block_on(
+                self.client
+                    .get_bucket_versioning()
+                    .bucket(&self.bucket)
+                    .send(),
+            )
+            .unwrap_or_else(|e| panic!("GetBucketVersioning {}: {e:?}", self.bucket));
+        out.status().map(|s| s.as_str().to_owned())
+    }
+
+    /// The Object Lock configuration, `None` when the bucket has none.
+    pub fn object_lock(&self) -> Option<ObjectLockConfiguration> {
+        let answer = self.rt.block_on(
+            self.client
+                .get_object_lock_configuration()
+                .bucket(&self.bucket)
+                .send(),
+        );
+        match answer {
+            Ok(out) => out.object_lock_configuration().cloned(),
+            Err(e)
+                if e.as_service_error()
+                    .and_then(aws_sdk_s3::error::ProvideErrorMetadata::code)
+                    == Some("ObjectLockConfigurationNotFoundError") =>
+            {
+                None
+            }
+            Err(e) => panic!("GetObjectLockConfiguration {}: {e:?}", self.bucket),
+        }
+    }
+
+    /// Object Lock is enabled on the bucket.
+    pub fn lock_enabled(&self) -> bool {
+        self.object_lock()
+            .is_some_and(|c| c.object_lock_enabled() == Some(&ObjectLockEnabled::Enabled))
+    }
+
+    /// Sets a default retention rule of `days` in `mode` (Object Lock enabled).
+    pub fn set_default_retention(&self, mode: &str, days: i32) {
+        let config = ObjectLockConfiguration::builder()
+            .object_lock_enabled(ObjectLockEnabled::Enabled)
+            .rule(
+                ObjectLockRule::builder()
+                    .default_retention(
+                        DefaultRetention::builder()
+                            .mode(ObjectLockRetentionMode::from(mode))
+                            .days(days)
+                            .build(),
+                    )
+                    .build(),
+            )
+            .build();
+        self.rt
+            .block_on(
+                self.client
+                    .put_object_lock_configuration()
+                    .bucket(&self.bucket)
+                    .object_lock_configuration(config)
+                    .send(),
+            )
+            .unwrap_or_else(|e| panic!("PutObjectLockConfiguration {}: {e:?}", self.bucket));
+    }
+
+    /// The lifecycle rules (none when the bucket has no configuration).
+    pub fn lifecycle(&self) -> Vec<LifecycleRule> {
+        let answer = self.rt.block_on(
+            self.client
+                .get_bucket_lifecycle_configuration()
+                .bucket(&self.bucket)
+                .send(),
+        );
+        match answer {
+            Ok(out) => out.rules().to_vec(),
+            Err(e)
+                if e.as_service_error()
+                    .and_then(aws_sdk_s3::error::ProvideErrorMetadata::code)
+                    == Some("NoSuchLifecycleConfiguration") =>
+            {
+                Vec::new()
+            }
+            Err(e) => panic!("GetBucketLifecycleConfiguration {}: {e:?}", self.bucket),
+        }
+    }
+
+    /// Replaces the lifecycle configuration by `rules`.
+    pub fn put_lifecycle(&self, rules: Vec<LifecycleRule>) {
+        let config = BucketLifecycleConfiguration::builder()
+            .set_rules(Some(rules))
+            .build()
+            .expect("a lifecycle configuration");
+        self.rt
+            .block_on(
+                self.client
+                    .put_bucket_lifecycle_configuration()
+                    .bucket(&self.bucket)
+                    .lifecycle_configuration(config)
+                    .send(),
+            )
+            .unwrap_or_else(|e| panic!("PutBucketLifecycleConfiguration {}: {e:?}", self.bucket));
+    }
+}
