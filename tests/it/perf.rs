@@ -265,3 +265,26 @@ fn prefetch_names_a_missing_chunk_and_delivers_the_ones_before_it() {
     );
     assert!(got == data[..7 * CHUNK as usize]);
 }
+
+/// Issue 18: the fast settings at the top of a config whose items sit in `<Cycle>` blocks
+/// (the usual legacy layout) apply to every block that does not set its own; a legacy
+/// per-scope setting there warns that it does nothing.
+#[test]
+fn top_level_fast_settings_reach_the_items_in_cycle_blocks() {
+    let server = moto();
+    let site = Site::new();
+    let src = site.path("src/tree");
+    make_tree(&src);
+    let name = src.display().to_string();
+    let body = format!(
+        "Compressor pigz\nGpgCompression no\nFulls 9\n<Cycle daily>\n\tDiffs 6\n\tFulls 2\n\
+         \tDirectory {name}\n</Cycle>\n"
+    );
+    let conf = site.config(&server, CHUNK, true, &body);
+    let run = site.run(&["-t", "-c", conf.to_str().unwrap()], "2026-11-12 03:00:00");
+    assert_eq!(run.status, 0, "{}", run.log);
+    run.expect(&format!(
+        "-cp {name} | s3napback gzip | gpg --batch  -r backup@example.com -z 0 -e"
+    ))
+    .expect("Fulls at the top level has no effect: there are no items at the top level");
+}

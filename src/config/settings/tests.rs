@@ -748,14 +748,16 @@ fn compressor_and_gpg_compression_default_to_the_legacy_commands() {
 }
 
 #[test]
-fn compressor_and_gpg_compression_at_every_scope_without_inheritance() {
+fn compressor_and_gpg_compression_inherit_from_the_scope_around_them() {
+    // issue 18: new settings at the top level are the default of every block
     let root = Root::new();
     let s = root
         .with_globals(
             "Compressor pigz\nGpgCompression no\nDirectory /top\n\
              <Directory /own>\nCompressor GZIP\n</Directory>\n\
-             <Cycle c>\nGpgCompression off\nDirectory /cyc\n\
-             <MySQL db>\nCompressor Pigz\n</MySQL>\n</Cycle>\n",
+             <Cycle c>\nGpgCompression on\nDirectory /cyc\n\
+             <MySQL db>\nCompressor gzip\n</MySQL>\n</Cycle>\n\
+             <Cycle d>\nDirectory /plain\n</Cycle>\n",
         )
         .unwrap();
     let get = |name: &str| {
@@ -765,11 +767,47 @@ fn compressor_and_gpg_compression_at_every_scope_without_inheritance() {
     assert_eq!(get("/top"), (Compressor::Pigz, false));
     assert_eq!(
         get("/own"),
-        (Compressor::Gzip, true),
-        "a block has its own scope"
+        (Compressor::Gzip, false),
+        "its own, then the top's"
     );
-    assert_eq!(get("/cyc"), (Compressor::Gzip, false));
-    assert_eq!(get("db"), (Compressor::Pigz, true));
+    assert_eq!(
+        get("/cyc"),
+        (Compressor::Pigz, true),
+        "the cycle's, then the top's"
+    );
+    assert_eq!(
+        get("db"),
+        (Compressor::Gzip, true),
+        "its own, then its cycle's"
+    );
+    assert_eq!(get("/plain"), (Compressor::Pigz, false), "the top's");
+    assert!(s.warnings.is_empty(), "{:?}", s.warnings);
+}
+
+#[test]
+fn legacy_settings_at_a_top_level_without_items_warn_that_they_do_nothing() {
+    let root = Root::new();
+    let s = root
+        .with_globals("Diffs 3\nCompressor pigz\n<Cycle c>\nDirectory /cyc\n</Cycle>\n")
+        .unwrap();
+    assert_eq!(
+        item(&s, "/cyc").cycle.diffs,
+        6,
+        "legacy scoping: not inherited"
+    );
+    assert_eq!(item(&s, "/cyc").cycle.compressor, Compressor::Pigz);
+    assert_eq!(
+        s.warnings,
+        vec![format!(
+            "{}Diffs at the top level has no effect: there are no items at the top level, and blocks do not inherit it (as in s3napback.pl); set it in each block",
+            root.at(4)
+        )]
+    );
+    // with a top-level item it is that item's setting: no warning
+    let s = root
+        .with_globals("Diffs 3\nDirectory /top\n<Cycle c>\nDirectory /cyc\n</Cycle>\n")
+        .unwrap();
+    assert_eq!(item(&s, "/top").cycle.diffs, 3);
     assert!(s.warnings.is_empty(), "{:?}", s.warnings);
 }
 
