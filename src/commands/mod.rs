@@ -57,6 +57,37 @@ fn config_files(common: &Common, names: &[String]) -> Result<Vec<PathBuf>, Fatal
     Ok(files)
 }
 
+/// Runs a read-only check on every config file (`-c FILE`, then each NAME); one exit
+/// status for all, the worst. A config that cannot be checked (its bucket unreachable)
+/// is reported and the others are still checked; with one config its error is the
+/// command's.
+fn each_config(
+    common: &Common,
+    names: &[String],
+    check: impl Fn(&std::path::Path) -> anyhow::Result<u8>,
+) -> anyhow::Result<u8> {
+    let files = config_files(common, names)?;
+    if let [one] = files.as_slice() {
+        return check(one);
+    }
+    let mut code = EXIT_OK;
+    for file in &files {
+        match check(file) {
+            Ok(c) => code = code.max(c),
+            Err(e) => {
+                log::error!(target: Category::Main.target(), "{}: {e:#}", file.display());
+                let severity = if e.downcast_ref::<Fatal>().is_some() {
+                    EXIT_USAGE
+                } else {
+                    EXIT_ITEM_FAILED
+                };
+                code = code.max(severity);
+            }
+        }
+    }
+    Ok(code)
+}
+
 /// Sets up logging from the log configuration (LEGACY.md §11).
 fn init_logging(common: &Common) -> Result<(), Fatal> {
     let spec = match crate::logconfig::find(common.logconfig.as_deref()) {
@@ -158,21 +189,21 @@ fn run_logged(cli: &Cli, clock: Option<Clock>) -> u8 {
     };
     let outcome = match &cli.command {
         None => Ok(backup_run(&cli.run, &clock)),
-        Some(Command::List(a)) => {
-            crate::inspect::list::run(&a.args, a.common.config.as_deref(), &clock)
-        }
+        Some(Command::List(a)) => config_files(&a.common, &a.args.names)
+            .map_err(anyhow::Error::from)
+            .and_then(|files| crate::inspect::list::run_all(&a.args, &files, &clock)),
         Some(Command::Restore(a)) => {
             crate::restore::run(&a.args, a.common.config.as_deref(), &clock)
         }
         Some(Command::Cat(a)) => {
             crate::restore::run_cat(&a.args, a.common.config.as_deref(), &clock)
         }
-        Some(Command::Verify(a)) => {
-            crate::inspect::verify::run(&a.args, a.common.config.as_deref(), &clock)
-        }
-        Some(Command::Status(a)) => {
-            crate::inspect::status::run(&a.args, a.common.config.as_deref(), &clock)
-        }
+        Some(Command::Verify(a)) => each_config(&a.common, &a.args.names, |file| {
+            crate::inspect::verify::run(&a.args, Some(file), &clock)
+        }),
+        Some(Command::Status(a)) => each_config(&a.common, &a.args.names, |file| {
+            crate::inspect::status::run(&a.args, Some(file), &clock)
+        }),
         Some(Command::PrepareBucket(a)) => {
             crate::commands::prepare::run(&a.args, a.common.config.as_deref())
         }

@@ -5,7 +5,7 @@ pub mod js3tream;
 pub mod versions;
 
 use std::fmt::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use serde::Serialize;
@@ -18,6 +18,8 @@ use crate::store::keys::Slot;
 /// One slot as `list` shows it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Entry {
+    /// The bucket that holds it.
+    pub bucket: String,
     /// The prefix as listed.
     pub prefix: String,
     /// `tree`, `mysql`, `postgresql`, or null for names that are no legacy slot.
@@ -43,6 +45,7 @@ pub use crate::clock::local_stamp;
 pub fn entry(slot: &Slot) -> Entry {
     let name = parse_prefix(&slot.prefix);
     Entry {
+        bucket: String::new(),
         prefix: slot.prefix.clone(),
         kind: name.as_ref().map(|n| match n.kind {
             SlotKind::Tree => "tree",
@@ -107,6 +110,28 @@ pub fn table(entries: &[Entry]) -> String {
     out
 }
 
+/// [`table`] with each item named `BUCKET:ITEM` (several configs, several buckets).
+pub fn table_with_buckets(entries: &[Entry]) -> String {
+    let named: Vec<Entry> = entries
+        .iter()
+        .map(|e| Entry {
+            item: Some(format!(
+                "{}:{}",
+                e.bucket,
+                match (e.kind, &e.item) {
+                    (Some("mysql"), Some(i)) => format!("MySQL/{i}"),
+                    (Some("postgresql"), Some(i)) => format!("PostgreSQL/{i}"),
+                    (_, Some(i)) => i.clone(),
+                    (_, None) => e.prefix.clone(),
+                }
+            )),
+            kind: None,
+            ..e.clone()
+        })
+        .collect();
+    table(&named)
+}
+
 /// `s3napback list`.
 #[derive(Debug, clap::Args)]
 pub struct ListArgs {
@@ -116,6 +141,10 @@ pub struct ListArgs {
     /// Exactly what `js3tream -l -b BUCKET` printed.
     #[arg(long)]
     pub js3tream: bool,
+    /// Further configurations, /etc/s3napback/NAME.conf or /etc/s3napback/NAME: one
+    /// table for all.
+    #[arg(value_name = "NAME")]
+    pub names: Vec<String>,
     /// Every version of every slot chunk (a versioned bucket, ObjectLockMode).
     #[arg(long, conflicts_with = "js3tream")]
     pub versions: bool,
@@ -125,7 +154,45 @@ pub struct ListArgs {
     pub at: Option<String>,
 }
 
-/// Runs the command; returns the exit status.
+/// Runs the command on every config file (`-c FILE`, then each NAME): one table (or
+/// JSON array) of all their slots, a `BUCKET:` before each item when they use several
+/// buckets; `--versions` and `--js3tream` print each bucket in turn. Returns the exit
+/// status.
+pub fn run_all(args: &ListArgs, configs: &[PathBuf], clock: &Clock) -> anyhow::Result<u8> {
+    if args.versions || args.js3tream {
+        for config in configs {
+            run(args, Some(config), clock)?;
+        }
+        return Ok(crate::exit::EXIT_OK);
+    }
+    let until = match &args.at {
+        Some(text) => Some(crate::clock::end_of_at(text)?),
+        None => None,
+    };
+    let mut entries = Vec::new();
+    let mut buckets = Vec::new();
+    for config in configs {
+        let inv = Inventory::open_as_of(Some(config), until)?;
+        buckets.push(inv.settings.bucket.clone());
+        entries.extend(inv.slots.iter().map(|s| Entry {
+            bucket: inv.settings.bucket.clone(),
+            ..entry(s)
+        }));
+    }
+    buckets.sort();
+    buckets.dedup();
+    let text = if args.json {
+        serde_json::to_string_pretty(&entries)? + "\n"
+    } else if buckets.len() > 1 {
+        table_with_buckets(&entries)
+    } else {
+        table(&entries)
+    };
+    print!("{text}");
+    Ok(crate::exit::EXIT_OK)
+}
+
+/// Runs the command on one config file; returns the exit status.
 pub fn run(args: &ListArgs, config: Option<&Path>, _clock: &Clock) -> anyhow::Result<u8> {
     let until = match &args.at {
         Some(text) => Some(crate::clock::end_of_at(text)?),

@@ -101,6 +101,10 @@ pub struct StatusArgs {
     /// DiffDir saved (`svnlook youngest`).
     #[arg(long, value_name = "HOURS")]
     pub max_age: Option<f64>,
+    /// Further configurations, /etc/s3napback/NAME.conf or /etc/s3napback/NAME: all
+    /// checked, one exit status for all.
+    #[arg(value_name = "NAME")]
+    pub names: Vec<String>,
 }
 
 /// Runs the command; returns the exit status.

@@ -60,6 +60,10 @@ pub struct VerifyArgs {
     /// versioned bucket (ObjectLockMode): what `restore --at` would use.
     #[arg(long, value_name = "DATE")]
     pub at: Option<String>,
+    /// Further configurations, /etc/s3napback/NAME.conf or /etc/s3napback/NAME: all
+    /// checked, one exit status for all.
+    #[arg(value_name = "NAME")]
+    pub names: Vec<String>,
 }
 
 /// Runs the command; returns the exit status.

@@ -7,6 +7,7 @@ mod clock_discipline;
 mod commands;
 mod conformance;
 mod faults;
+mod fleet;
 mod hostile;
 mod iam_policies;
 mod inspect;
