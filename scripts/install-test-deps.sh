@@ -5,7 +5,7 @@ set -euo pipefail
 need_apt=()
 for pair in gpg:gnupg faketime:faketime svnadmin:subversion mariadbd:mariadb-server \
             mysqldump:mariadb-client pg_dump:postgresql-client gzip:gzip tar:tar \
-            pigz:pigz; do
+            pigz:pigz promtool:prometheus; do
   cmd=${pair%%:*}; pkg=${pair#*:}
   command -v "$cmd" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
@@ -16,7 +16,7 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
   # the packaged servers must not keep running in the background: tests start their own
-  (service mariadb stop; service postgresql stop) >/dev/null 2>&1 || true
+  (service mariadb stop; service postgresql stop; service prometheus stop) >/dev/null 2>&1 || true
 fi
 # moto in a virtual environment under target/ (system Pythons refuse `pip install`);
 # the tests find it there (or through S3NAPBACK_MOTO_PYTHON).

@@ -3,6 +3,7 @@
 
 pub mod cli;
 mod jobs;
+pub mod metrics;
 pub mod notify;
 pub mod prepare;
 pub mod summary;
@@ -201,6 +202,9 @@ fn run_logged(cli: &Cli, clock: Option<Clock>) -> u8 {
         Some(Command::Verify(a)) => each_config(&a.common, &a.args.names, |file| {
             crate::inspect::verify::run(&a.args, Some(file), &clock)
         }),
+        Some(Command::Status(a)) if a.args.prometheus => config_files(&a.common, &a.args.names)
+            .map_err(anyhow::Error::from)
+            .and_then(|files| crate::commands::metrics::status(&a.args, &files, &clock)),
         Some(Command::Status(a)) => each_config(&a.common, &a.args.names, |file| {
             crate::inspect::status::run(&a.args, Some(file), &clock)
         }),
@@ -226,7 +230,8 @@ fn run_logged(cli: &Cli, clock: Option<Clock>) -> u8 {
 fn backup_run(args: &RunArgs, clock: &Clock) -> u8 {
     let mut summary = RunSummary::new(args.test);
     let mut notify = Vec::new();
-    let code = match backup_configs(args, clock, &mut summary, &mut notify) {
+    let mut metrics = Vec::new();
+    let code = match backup_configs(args, clock, &mut summary, &mut notify, &mut metrics) {
         Ok(code) => code,
         Err(e) => {
             fatal(&format!("{e:#}"));
@@ -239,6 +244,7 @@ fn backup_run(args: &RunArgs, clock: &Clock) -> u8 {
     // Test mode keeps the legacy output and changes nothing, so it notifies nobody.
     if !args.test {
         summary.log();
+        write_metrics(&metrics, &summary, code, clock);
         crate::commands::notify::notify_all(&notify, &json, code);
     }
     if args.json {
@@ -247,12 +253,38 @@ fn backup_run(args: &RunArgs, clock: &Clock) -> u8 {
     code
 }
 
+/// Writes each `MetricsFile` of the run (`(config, file)`): the items of the configs
+/// that name it. A failure is logged; it does not change the exit status.
+fn write_metrics(targets: &[(String, PathBuf)], summary: &RunSummary, code: u8, clock: &Clock) {
+    let mut files: Vec<&PathBuf> = targets.iter().map(|(_, f)| f).collect();
+    files.sort();
+    files.dedup();
+    for file in files {
+        let configs: Vec<&str> = targets
+            .iter()
+            .filter(|(_, f)| f == file)
+            .map(|(c, _)| c.as_str())
+            .collect();
+        let items: Vec<_> = summary
+            .items
+            .iter()
+            .filter(|i| configs.contains(&i.config.as_str()))
+            .collect();
+        let previous = std::fs::read_to_string(file).unwrap_or_default();
+        let text = crate::commands::metrics::render_run(&items, code, clock.now(), &previous);
+        if let Err(e) = crate::commands::metrics::write_atomically(file, &text) {
+            log::error!(target: Category::Main.target(), "MetricsFile {}: {e}", file.display());
+        }
+    }
+}
+
 /// Every config file of the run; collects its items and `NotifyCommand`s.
 fn backup_configs(
     args: &RunArgs,
     clock: &Clock,
     summary: &mut RunSummary,
     notify: &mut Vec<Vec<String>>,
+    metrics: &mut Vec<(String, PathBuf)>,
 ) -> Result<u8, Fatal> {
     let files = config_files(&args.common, &args.names)?;
     let all: Vec<Settings> = files
@@ -260,6 +292,10 @@ fn backup_configs(
         .map(|f| load_settings_or_fatal(f))
         .collect::<Result<_, _>>()?;
     notify.extend(all.iter().filter_map(|s| s.notify_command.clone()));
+    metrics.extend(all.iter().filter_map(|s| {
+        let file = s.metrics_file.clone()?;
+        Some((s.path.display().to_string(), file))
+    }));
     report::emit(&report::run_header(args.test, args.force));
     if !args.test {
         interrupt::install()

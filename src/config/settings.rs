@@ -176,6 +176,8 @@ pub struct Settings {
     pub s3_timeout: Option<u64>,
     /// New directive `NotifyCommand`: the argument vector run after every run (no shell).
     pub notify_command: Option<Vec<String>>,
+    /// New directive `MetricsFile PATH`: Prometheus metrics written after every run.
+    pub metrics_file: Option<PathBuf>,
     /// New directives `ObjectLockMode COMPLIANCE|GOVERNANCE` and `ObjectLockGrace DAYS`:
     /// lock what a run stores (`None`: off, the legacy behaviour).
     pub object_lock: Option<ObjectLock>,
@@ -232,6 +234,7 @@ const GLOBALS: &[&str] = &[
     "NotifyCommand",
     "ObjectLockMode",
     "ObjectLockGrace",
+    "MetricsFile",
 ];
 
 /// Per-scope settings (the whole file or one block).
@@ -791,6 +794,7 @@ impl Settings {
         let s3_timeout = optional_int(&top, "S3Timeout", 1, 86_400)?.map(|n| n as u64);
         let notify_command = notify_command(&top)?;
         let object_lock = object_lock(&top, &mut b)?;
+        let metrics_file = optional(&top, "MetricsFile").map(PathBuf::from);
 
         b.lint(&doc.entries, Place::Top);
         let mut scopes = vec![b.scope(None, &doc.entries, None)?];
@@ -844,6 +848,7 @@ impl Settings {
             s3_timeout,
             notify_command,
             object_lock,
+            metrics_file,
             scopes,
             warnings: b.warnings,
             secret_warnings,

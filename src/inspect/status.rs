@@ -101,14 +101,50 @@ pub struct StatusArgs {
     /// DiffDir saved (`svnlook youngest`).
     #[arg(long, value_name = "HOURS")]
     pub max_age: Option<f64>,
+    /// Print every item's newest restorable backup and verdict in the Prometheus text
+    /// format (s3napback_newest_restorable_timestamp_seconds, s3napback_status_ok).
+    #[arg(long)]
+    pub prometheus: bool,
     /// Further configurations, /etc/s3napback/NAME.conf or /etc/s3napback/NAME: all
     /// checked, one exit status for all.
     #[arg(value_name = "NAME")]
     pub names: Vec<String>,
 }
 
+/// One configured item's verdict (for `status --prometheus`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ItemStatus {
+    /// `Directory`, `MySQL`, ... (as the legacy logs name them).
+    pub kind: String,
+    /// The item as configured.
+    pub item: String,
+    /// Its newest restorable backup.
+    pub newest: Option<OffsetDateTime>,
+    /// Recent enough, and not tampered with.
+    pub ok: bool,
+}
+
+/// What `status` finds for one config file: the text it prints, each item's verdict,
+/// and the exit status.
+pub struct StatusReport {
+    pub text: String,
+    pub items: Vec<ItemStatus>,
+    pub code: u8,
+}
+
 /// Runs the command; returns the exit status.
 pub fn run(args: &StatusArgs, config: Option<&Path>, clock: &Clock) -> anyhow::Result<u8> {
+    let report = check(args, config, clock)?;
+    print!("{}", report.text);
+    Ok(report.code)
+}
+
+/// Checks one config file's items (and, with ObjectLockMode, the bucket for tampering).
+pub fn check(
+    args: &StatusArgs,
+    config: Option<&Path>,
+    clock: &Clock,
+) -> anyhow::Result<StatusReport> {
     let inv = Inventory::open(config)?;
     for slot in &inv.slots {
         if let Err(problem) = check_complete(slot) {
@@ -127,30 +163,47 @@ pub fn run(args: &StatusArgs, config: Option<&Path>, clock: &Clock) -> anyhow::R
             &state_file_path(settings, repo),
         )
     };
-    let mut stale_items = 0;
+    let mut out = String::new();
+    let mut items = Vec::new();
+    let mut failures = 0;
     for view in item_views(settings, &inv.slots, inv.key_style, ok) {
         let (text, stale) = item_report(&view, clock.now(), args.max_age, &ask);
-        print!("{text}");
-        stale_items += usize::from(stale);
+        out.push_str(&text);
+        failures += usize::from(stale);
+        let (kind, item) = view.label.split_once(' ').unwrap_or((&view.label, ""));
+        items.push(ItemStatus {
+            kind: kind.to_owned(),
+            item: item.to_owned(),
+            newest: newest_restorable(&windows(&view.states)).map(|(_, t)| t),
+            ok: !stale,
+        });
     }
     // On a locked bucket: what was done to the slots by someone other than this tool.
     if settings.object_lock.is_some() {
         let findings = tamper::findings(inv.store.as_ref(), clock.now())
             .with_context(|| format!("checking bucket {} for tampering", settings.bucket))?;
         for f in &findings {
-            println!(
-                "{}: TAMPERED: {}: {}",
-                tamper::item_of(&f.slot),
-                f.key,
-                f.why
-            );
+            let item = tamper::item_of(&f.slot);
+            let _ = writeln!(out, "{item}: TAMPERED: {}: {}", f.key, f.why);
+            let same = |a: &str, b: &str| a.trim_start_matches('/') == b.trim_start_matches('/');
+            for status in items.iter_mut() {
+                if same(&status.item, item)
+                    || same(&format!("{}/{}", status.kind, status.item), item)
+                {
+                    status.ok = false;
+                }
+            }
         }
-        stale_items += findings.len();
+        failures += findings.len();
     }
-    Ok(if stale_items > 0 {
-        crate::exit::EXIT_ITEM_FAILED
-    } else {
-        crate::exit::EXIT_OK
+    Ok(StatusReport {
+        text: out,
+        items,
+        code: if failures > 0 {
+            crate::exit::EXIT_ITEM_FAILED
+        } else {
+            crate::exit::EXIT_OK
+        },
     })
 }
 

@@ -4,6 +4,7 @@
 
 mod commands;
 mod mail;
+mod metrics;
 mod smtp;
 mod summary;
 
