@@ -14,7 +14,7 @@ use s3napback::store::lock::{LockMode, Retention};
 use time::OffsetDateTime;
 use time::macros::datetime;
 
-use crate::backup::harness::{Site, make_tree, restored, tree};
+use crate::backup::harness::{Site, gunzip, make_tree, restored, tree};
 use crate::support::attacker::Attacker;
 use crate::support::db::MariaDb;
 use crate::support::s3::{S3Server, moto};
@@ -219,6 +219,28 @@ fn after_an_attack_with_the_runs_own_key_restore_at_gives_the_day_before_exactly
     assert_eq!(run.status, 0, "{}", run.log);
     assert_eq!(tree(&restored(&out, &src)), source_of_day_3);
 
+    // cat --at: the stream of a slot as it was, as stored (gzip)
+    // (the default log configuration: log lines on stderr, the stream alone on stdout)
+    let now = "2026-11-15 13:00:00";
+    site.set_server_clock(now);
+    let mut cat = crate::support::tool::command(
+        vec!["cat", "-c", conf, "--at", "2026-11-14", "MySQL/shop-1"],
+        now,
+    );
+    site.prepare(&mut cat);
+    let cat = cat.output().unwrap();
+    assert!(
+        cat.status.success(),
+        "{}",
+        String::from_utf8_lossy(&cat.stderr)
+    );
+    assert!(
+        cat.stdout.starts_with(&[0x1f, 0x8b]),
+        "{:?}",
+        &cat.stdout[..cat.stdout.len().min(64)]
+    );
+    let dump_by_cat = gunzip(&cat.stdout);
+
     let sql = site.path("shop.sql");
     let run = site.run(
         &[
@@ -240,6 +262,7 @@ fn after_an_attack_with_the_runs_own_key_restore_at_gives_the_day_before_exactly
         db.sql_db("shop_restored", "SELECT id, name FROM items ORDER BY id"),
         dump_of_day_3
     );
+    assert_eq!(fs::read(&sql).unwrap(), dump_by_cat);
 
     let dump = site.path("repo.dump");
     let run = site.run(
@@ -336,4 +359,31 @@ fn a_server_without_object_lock_says_so() {
     assert_eq!(run.status, 1, "{}", run.log);
     run.expect("ObjectLockMode is set, but the S3 server does not support Object Lock");
     assert!(store.list("").unwrap().is_empty());
+}
+
+#[test]
+fn a_bucket_default_retention_is_allowed_with_a_warning_of_its_cost() {
+    let server = moto();
+    let attacker = Attacker::new(&server);
+    attacker.create_locked_bucket();
+    attacker.set_default_retention(5);
+    let site = Site::new();
+    let src = site.path("src/tree");
+    make_tree(&src);
+    let name = src.display().to_string();
+    let conf = site.config(
+        &server,
+        CHUNK,
+        false,
+        &locked_config(&format!("\tDirectory {name}\n")),
+    );
+    let run = site.run(&["-c", conf.to_str().unwrap()], "2026-11-12 03:00:00");
+    assert_eq!(run.status, 0, "{}", run.log);
+    run.expect("its default retention (GOVERNANCE, 5 days) also locks every staged upload");
+    // the slot itself carries the tool's own lock, not the default
+    let locks = locks(&server);
+    assert_eq!(
+        until(&format!("{name}-7-FULL:00000000000000000000"), &locks),
+        datetime!(2026-12-01 00:00 UTC)
+    );
 }

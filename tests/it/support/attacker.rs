@@ -65,6 +65,35 @@ impl Attacker {
             .expect("CreateBucket with Object Lock");
     }
 
+    /// Gives the bucket a default retention (what `prepare-bucket` never sets).
+    pub fn set_default_retention(&self, days: i32) {
+        use aws_sdk_s3::types::{
+            DefaultRetention, ObjectLockConfiguration, ObjectLockEnabled, ObjectLockRetentionMode,
+            ObjectLockRule,
+        };
+        let rule = ObjectLockRule::builder()
+            .default_retention(
+                DefaultRetention::builder()
+                    .mode(ObjectLockRetentionMode::Governance)
+                    .days(days)
+                    .build(),
+            )
+            .build();
+        let config = ObjectLockConfiguration::builder()
+            .object_lock_enabled(ObjectLockEnabled::Enabled)
+            .rule(rule)
+            .build();
+        self.rt
+            .block_on(
+                self.client
+                    .put_object_lock_configuration()
+                    .bucket(&self.bucket)
+                    .object_lock_configuration(config)
+                    .send(),
+            )
+            .expect("PutObjectLockConfiguration");
+    }
+
     /// Every current key (ListObjectsV2).
     pub fn keys(&self) -> Vec<String> {
         let out = self
