@@ -71,6 +71,22 @@ fn restore(
     tree(&restored(&out, src))
 }
 
+/// Waits (polling the gate's state) until a request is held at `gate`; panics when the
+/// run ends first or after two minutes.
+fn wait_held(gate: &Gate, child: &mut Child, log: &Path) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while gate.waiting() < 1 {
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!(
+                "the run ended ({status}) before a chunk was held:\n{}",
+                fs::read_to_string(log).unwrap()
+            );
+        }
+        assert!(Instant::now() < deadline, "no chunk reached the proxy");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// Nothing under the staging namespace.
 fn assert_nothing_staged(cluster: &GarageCluster) {
     let staged = cluster.store().list(".s3napback/staging").unwrap();
@@ -149,17 +165,7 @@ fn cluster_backup_with_one_node_stopped_in_the_middle() {
         .stderr(out)
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while gate.waiting() < 1 {
-        if let Some(status) = child.try_wait().unwrap() {
-            panic!(
-                "the run ended ({status}) before chunk 3 was held:\n{}",
-                fs::read_to_string(&log).unwrap()
-            );
-        }
-        assert!(Instant::now() < deadline, "chunk 3 never reached the proxy");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_held(&gate, &mut child, &log);
     cluster.stop_node(1);
     gate.open();
     let status = child.wait().unwrap();
@@ -172,13 +178,24 @@ fn cluster_backup_with_one_node_stopped_in_the_middle() {
     assert_nothing_staged(&cluster);
 }
 
-#[test]
-fn cluster_backup_with_two_nodes_stopped_fails_cleanly() {
+/// When the two nodes stop: before the run (its listing fails) or while the DIFF's chunk 1
+/// is held at a proxy (its uploads and the clean-up of what it staged fail).
+#[derive(PartialEq)]
+enum Stop {
+    Before,
+    Midway,
+}
+
+/// Two of three nodes stopped: the item fails (exit 1), the snapshot file keeps its bytes,
+/// the FULL of the day before still restores once the nodes are back, and the next run
+/// makes the DIFF and leaves nothing staged.
+fn two_nodes_stopped(when: Stop) {
     let mut cluster = garage_cluster();
+    let proxy = FaultProxy::start(&cluster.endpoint);
     let site = Site::new();
     let src = site.path("src/tree");
     make_tree(&src);
-    let conf = site.config(&cluster, CHUNK, true, &body(&src));
+    let conf = site.config_via(&cluster, &proxy.endpoint, CHUNK, true, &body(&src));
     let conf = conf.to_str().unwrap();
 
     let full = site.run(&["-c", conf], DAY_1);
@@ -188,15 +205,44 @@ fn cluster_backup_with_two_nodes_stopped_fails_cleanly() {
     let snapshot_before = fs::read(&snapshot).unwrap();
 
     change(&src);
-    cluster.stop_node(1);
-    cluster.stop_node(2);
-    let failed = site.run(&["-c", conf], DAY_2);
-    assert_eq!(failed.status, 1, "{}\n{}", failed.log, cluster.logs());
+    let gate = Gate::default();
+    let log = site.path("diff.log");
+    let out = fs::File::create(&log).unwrap();
+    if when == Stop::Before {
+        cluster.stop_node(1);
+        cluster.stop_node(2);
+    } else {
+        proxy.add(Rule::chunk("PUT", 1, Fault::Hold(gate.clone())));
+    }
+    let mut child: Child = site
+        .command(&["-c", conf], DAY_2)
+        .stdin(Stdio::null())
+        .stdout(out.try_clone().unwrap())
+        .stderr(out)
+        .spawn()
+        .unwrap();
+    if when == Stop::Midway {
+        wait_held(&gate, &mut child, &log);
+        cluster.stop_node(1);
+        cluster.stop_node(2);
+        gate.open();
+    }
+    let status = child.wait().unwrap();
+    let text = fs::read_to_string(&log).unwrap();
+    assert_eq!(status.code(), Some(1), "{text}\n{}", cluster.logs());
+    assert!(
+        text.contains(&format!(
+            "Backup.S3napback.Directory ERROR Backup of Directory {}",
+            src.display()
+        )) || text.contains("ERROR cannot list bucket"),
+        "{text}"
+    );
     assert_eq!(
         fs::read(&snapshot).unwrap(),
         snapshot_before,
         "the failed run changed the snapshot file"
     );
+    proxy.clear();
     cluster.start_node(1);
     cluster.start_node(2);
 
@@ -210,4 +256,14 @@ fn cluster_backup_with_two_nodes_stopped_fails_cleanly() {
     assert_nothing_staged(&cluster);
     let got = restore(&site, conf, &src, "out2", "2026-11-13 12:00:00", &cluster);
     assert_eq!(got, tree(&src));
+}
+
+#[test]
+fn cluster_backup_with_two_nodes_stopped_before_it_fails_cleanly() {
+    two_nodes_stopped(Stop::Before);
+}
+
+#[test]
+fn cluster_backup_with_two_nodes_stopped_in_the_middle_fails_cleanly() {
+    two_nodes_stopped(Stop::Midway);
 }
