@@ -4,6 +4,7 @@ mod argv;
 pub(crate) mod backup;
 mod cli;
 mod clock_discipline;
+mod cluster;
 mod commands;
 mod conformance;
 mod faults;

@@ -3,6 +3,7 @@
 pub mod attacker;
 pub mod clock;
 pub mod db;
+pub mod garage_cluster;
 pub mod gpg;
 pub mod iam;
 pub mod kms;

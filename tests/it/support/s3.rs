@@ -32,11 +32,12 @@ pub struct S3Server {
     pub bucket: String,
     /// Which server this is, for messages.
     pub kind: &'static str,
-    child: Child,
-    log: PathBuf,
+    /// The server process (none for a cluster's front, whose nodes the cluster owns).
+    pub(super) child: Option<Child>,
+    pub(super) log: PathBuf,
     /// libfaketime's timestamp file of the server.
-    clock: PathBuf,
-    _dir: tempfile::TempDir,
+    pub(super) clock: PathBuf,
+    pub(super) _dir: tempfile::TempDir,
 }
 
 impl S3Server {
@@ -83,8 +84,10 @@ impl S3Server {
 
 impl Drop for S3Server {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        if let Some(child) = &mut self.child {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }
 
@@ -138,7 +141,11 @@ impl ClosedPort {
 
 /// Starts a server with `start(ports)` on `n` free ports, again on new ports (up to five
 /// times) when it exits because another process took one of them first.
-fn start_on_free_ports<T>(kind: &str, n: usize, start: impl Fn(&[u16]) -> Started<T>) -> T {
+pub(super) fn start_on_free_ports<T>(
+    kind: &str,
+    n: usize,
+    start: impl Fn(&[u16]) -> Started<T>,
+) -> T {
     for _ in 0..5 {
         let ports: Vec<u16> = (0..n).map(|_| free_port()).collect();
         match start(&ports) {
@@ -150,7 +157,7 @@ fn start_on_free_ports<T>(kind: &str, n: usize, start: impl Fn(&[u16]) -> Starte
 }
 
 /// What starting a server gave.
-enum Started<T> {
+pub(super) enum Started<T> {
     Up(T),
     /// It exited saying "Address already in use" (its log).
     AddressInUse(String),
@@ -158,7 +165,7 @@ enum Started<T> {
 
 /// Waits until `port` accepts connections. Returns the log when `child` exited saying a
 /// port was in use; panics with the log when it died otherwise or the deadline passed.
-fn wait_for_port(
+pub(super) fn wait_for_port(
     kind: &str,
     child: &mut Child,
     port: u16,
@@ -238,7 +245,7 @@ pub fn moto() -> S3Server {
         secret: "testing".into(),
         bucket: "s3napback-test".into(),
         kind: "moto",
-        child,
+        child: Some(child),
         log,
         clock: clock_file,
         _dir: dir,
@@ -267,7 +274,7 @@ pub fn garage_binary() -> PathBuf {
     );
 }
 
-fn garage_cli(bin: &Path, conf: &Path, args: &[&str]) -> Output {
+pub(super) fn garage_cli(bin: &Path, conf: &Path, args: &[&str]) -> Output {
     Command::new(bin)
         .arg("-c")
         .arg(conf)
@@ -279,7 +286,7 @@ fn garage_cli(bin: &Path, conf: &Path, args: &[&str]) -> Output {
 
 /// Runs a garage CLI command until it succeeds (the cluster needs a moment after the
 /// layout is applied) or 30 s have passed; returns the last output.
-fn garage_cli_retry(bin: &Path, conf: &Path, args: &[&str]) -> Output {
+pub(super) fn garage_cli_retry(bin: &Path, conf: &Path, args: &[&str]) -> Output {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let o = garage_cli(bin, conf, args);
@@ -290,7 +297,7 @@ fn garage_cli_retry(bin: &Path, conf: &Path, args: &[&str]) -> Output {
     }
 }
 
-fn text(o: &Output) -> String {
+pub(super) fn text(o: &Output) -> String {
     format!(
         "{}{}",
         String::from_utf8_lossy(&o.stdout),
@@ -421,7 +428,7 @@ root_domain = ".s3.garage.localhost"
         secret: key_secret,
         bucket,
         kind: "garage",
-        child,
+        child: Some(child),
         log,
         clock: clock_file,
         _dir: dir,
@@ -429,7 +436,7 @@ root_domain = ".s3.garage.localhost"
 }
 
 /// A random-enough byte for secrets of throwaway servers (no rand dependency).
-fn rand_byte() -> u8 {
+pub(super) fn rand_byte() -> u8 {
     use std::collections::hash_map::RandomState;
     use std::hash::{BuildHasher, Hasher};
     let mut h = RandomState::new().build_hasher();
