@@ -18,7 +18,8 @@ use crate::store::keys::Slot;
 /// One slot as `list` shows it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Entry {
-    /// The bucket that holds it.
+    /// The bucket that holds it (listed only for several config files).
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub bucket: String,
     /// The prefix as listed.
     pub prefix: String,
@@ -174,8 +175,13 @@ pub fn run_all(args: &ListArgs, configs: &[PathBuf], clock: &Clock) -> anyhow::R
     for config in configs {
         let inv = Inventory::open_as_of(Some(config), until)?;
         buckets.push(inv.settings.bucket.clone());
+        let bucket = if configs.len() > 1 {
+            inv.settings.bucket.clone()
+        } else {
+            String::new()
+        };
         entries.extend(inv.slots.iter().map(|s| Entry {
-            bucket: inv.settings.bucket.clone(),
+            bucket: bucket.clone(),
             ..entry(s)
         }));
     }
