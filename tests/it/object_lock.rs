@@ -15,9 +15,9 @@ use time::OffsetDateTime;
 use time::macros::datetime;
 
 use crate::backup::harness::{Site, gunzip, make_tree, restored, tree};
-use crate::support::attacker::Attacker;
 use crate::support::db::MariaDb;
 use crate::support::s3::{S3Server, moto};
+use crate::support::s3admin::Admin;
 use crate::support::svn::SvnRepo;
 
 const CHUNK: u64 = 700;
@@ -54,7 +54,7 @@ fn until(key: &str, locks: &BTreeMap<String, Option<Retention>>) -> OffsetDateTi
 #[test]
 fn slots_are_locked_until_their_next_rewrite_and_a_full_as_long_as_its_diffs() {
     let server = moto();
-    Attacker::new(&server).create_locked_bucket();
+    Admin::new(&server).create_locked_bucket();
     let site = Site::new();
     let src = site.path("src/tree");
     make_tree(&src);
@@ -130,7 +130,7 @@ fn slots_are_locked_until_their_next_rewrite_and_a_full_as_long_as_its_diffs() {
 #[test]
 fn after_an_attack_with_the_runs_own_key_restore_at_gives_the_day_before_exactly() {
     let server = moto();
-    let attacker = Attacker::new(&server);
+    let attacker = Admin::new(&server);
     attacker.create_locked_bucket();
     let db = MariaDb::start();
     db.sql("CREATE DATABASE shop; CREATE TABLE shop.items (id INT PRIMARY KEY, name VARCHAR(40));");
@@ -315,7 +315,7 @@ fn a_bucket_without_object_lock_stores_nothing_and_says_how_to_enable_it() {
 #[test]
 fn status_flags_a_kept_slot_whose_lock_has_ended() {
     let server = moto();
-    Attacker::new(&server).create_locked_bucket();
+    Admin::new(&server).create_locked_bucket();
     let site = Site::new();
     let src = site.path("src/tree");
     make_tree(&src);
@@ -364,9 +364,9 @@ fn a_server_without_object_lock_says_so() {
 #[test]
 fn a_bucket_default_retention_is_allowed_with_a_warning_of_its_cost() {
     let server = moto();
-    let attacker = Attacker::new(&server);
+    let attacker = Admin::new(&server);
     attacker.create_locked_bucket();
-    attacker.set_default_retention(5);
+    attacker.set_default_retention("GOVERNANCE", 5);
     let site = Site::new();
     let src = site.path("src/tree");
     make_tree(&src);

@@ -1,6 +1,5 @@
 //! Helpers that start real servers and prepare real tool state for the tests.
 
-pub mod attacker;
 pub mod clock;
 pub mod db;
 pub mod garage_cluster;

@@ -1,7 +1,8 @@
 //! A plain aws-sdk-s3 client on a test server, independent of the tool's store: to set a
-//! bucket up as a test needs it (a plain bucket, a lifecycle rule of someone else, a
-//! default retention) and to read back what the tool did (versioning, Object Lock,
-//! lifecycle rules) without trusting the tool's own reading of it.
+//! bucket up as a test needs it (a plain bucket, a locked bucket, a lifecycle rule of
+//! someone else, a default retention), to read back what the tool did (versioning, Object
+//! Lock, lifecycle rules) without trusting the tool's own reading of it, and to attack a
+//! bucket with the run's own credentials (overwrite, delete, delete every version).
 
 #![allow(dead_code)]
 
@@ -196,4 +197,123 @@ impl Admin {
             )
             .unwrap_or_else(|e| panic!("PutBucketLifecycleConfiguration {}: {e:?}", self.bucket));
     }
+
+    // ---- what the tool never does: an administrator's locked bucket, an attack ----
+
+    /// Creates the test bucket with Object Lock (and so versioning) enabled.
+    pub fn create_locked_bucket(&self) {
+        self.rt
+            .block_on(
+                self.client
+                    .create_bucket()
+                    .bucket(&self.bucket)
+                    .object_lock_enabled_for_bucket(true)
+                    .send(),
+            )
+            .expect("CreateBucket with Object Lock");
+    }
+
+    /// Every current key (ListObjectsV2).
+    pub fn keys(&self) -> Vec<String> {
+        let out = self
+            .rt
+            .block_on(self.client.list_objects_v2().bucket(&self.bucket).send())
+            .expect("ListObjectsV2");
+        out.contents()
+            .iter()
+            .filter_map(|o| o.key().map(str::to_owned))
+            .collect()
+    }
+
+    /// Every version and delete marker: (key, version id, is a delete marker).
+    pub fn versions(&self) -> Vec<(String, String, bool)> {
+        let out = self
+            .rt
+            .block_on(
+                self.client
+                    .list_object_versions()
+                    .bucket(&self.bucket)
+                    .send(),
+            )
+            .expect("ListObjectVersions");
+        let data = out
+            .versions()
+            .iter()
+            .map(|v| (v.key(), v.version_id(), false));
+        let markers = out
+            .delete_markers()
+            .iter()
+            .map(|m| (m.key(), m.version_id(), true));
+        data.chain(markers)
+            .filter_map(|(k, v, dm)| Some((k?.to_owned(), v?.to_owned(), dm)))
+            .collect()
+    }
+
+    /// The attack: every current object overwritten with garbage, every key deleted,
+    /// then the deletion of every version stored before the attack tried (the attacker
+    /// keeps their own garbage and delete markers current).
+    pub fn destroy_everything(&self) -> Damage {
+        let before = self.versions();
+        let keys = self.overwrite_and_delete();
+        let mut damage = Damage {
+            keys,
+            ..Damage::default()
+        };
+        for (key, version, _) in before {
+            let answer = self.rt.block_on(
+                self.client
+                    .delete_object()
+                    .bucket(&self.bucket)
+                    .key(&key)
+                    .version_id(&version)
+                    .send(),
+            );
+            match answer {
+                Ok(_) => damage.versions_deleted += 1,
+                Err(_) => damage.versions_refused += 1,
+            }
+        }
+        damage
+    }
+
+    /// Overwrites every current object with garbage and deletes every key (no version
+    /// deletions: what `status` must see).
+    pub fn overwrite_and_delete(&self) -> usize {
+        let keys = self.keys();
+        for key in &keys {
+            self.rt
+                .block_on(
+                    self.client
+                        .put_object()
+                        .bucket(&self.bucket)
+                        .key(key)
+                        .body(ByteStream::from_static(b"garbage"))
+                        .send(),
+                )
+                .expect("the attacker's PutObject");
+        }
+        for key in &keys {
+            self.rt
+                .block_on(
+                    self.client
+                        .delete_object()
+                        .bucket(&self.bucket)
+                        .key(key)
+                        .send(),
+                )
+                .expect("the attacker's DeleteObject");
+        }
+        keys.len()
+    }
+}
+
+/// What an attack achieved.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Damage {
+    /// Keys overwritten with garbage, then deleted.
+    pub keys: usize,
+    /// Versions (and delete markers) whose DeleteObject by version id succeeded.
+    pub versions_deleted: usize,
+    /// Versions whose deletion was refused (locked).
+    pub versions_refused: usize,
 }
