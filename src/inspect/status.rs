@@ -187,8 +187,8 @@ pub fn check(
             let _ = writeln!(out, "{item}: TAMPERED: {}: {}", f.key, f.why);
             let same = |a: &str, b: &str| a.trim_start_matches('/') == b.trim_start_matches('/');
             for status in items.iter_mut() {
-                if same(&status.item, item)
-                    || same(&format!("{}/{}", status.kind, status.item), item)
+                if same(&status.item, &item)
+                    || same(&format!("{}/{}", status.kind, status.item), &item)
                 {
                     status.ok = false;
                 }

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use time::OffsetDateTime;
 
+use crate::inspect::catalog::{SlotKind, parse_prefix};
 use crate::store::commit::Record;
 use crate::store::keys::{RECORD_NAMESPACE, chunk_key, parse_chunk_key};
 use crate::store::lock::VersionInfo;
@@ -170,19 +171,16 @@ fn slot_findings(
     Ok(out)
 }
 
-/// The item a slot prefix belongs to: the prefix without `-NUMBER-TYPE` (or `-NUMBER`).
-pub fn item_of(slot: &str) -> &str {
-    let base = slot
-        .strip_suffix("-FULL")
-        .or_else(|| slot.strip_suffix("-DIFF"))
-        .unwrap_or(slot);
-    match base.rsplit_once('-') {
-        Some((item, number))
-            if !number.is_empty() && number.bytes().all(|b| b.is_ascii_digit()) =>
-        {
-            item
-        }
-        _ => slot,
+/// The item a slot prefix belongs to, as its slots name it (`/etc`, `MySQL/shop`); the
+/// prefix itself when it is no slot name.
+pub fn item_of(slot: &str) -> String {
+    match parse_prefix(slot) {
+        Some(name) => match name.kind {
+            SlotKind::Tree => name.item,
+            SlotKind::MySql => format!("MySQL/{}", name.item),
+            SlotKind::PostgreSql => format!("PostgreSQL/{}", name.item),
+        },
+        None => slot.to_owned(),
     }
 }
 
