@@ -62,6 +62,17 @@ pub fn entry(slot: &Slot) -> Entry {
     }
 }
 
+/// The ITEM column of an entry: `MySQL/NAME`, `PostgreSQL/NAME`, the path, or the prefix
+/// of a name that is no legacy slot.
+fn item_label(e: &Entry) -> String {
+    match (e.kind, &e.item) {
+        (Some("mysql"), Some(i)) => format!("MySQL/{i}"),
+        (Some("postgresql"), Some(i)) => format!("PostgreSQL/{i}"),
+        (_, Some(i)) => i.clone(),
+        (_, None) => e.prefix.clone(),
+    }
+}
+
 /// A readable table, one row per entry, columns aligned.
 pub fn table(entries: &[Entry]) -> String {
     let header = ["LAST MODIFIED", "SIZE", "CHUNKS", "TYPE", "SLOT", "ITEM"];
@@ -74,12 +85,7 @@ pub fn table(entries: &[Entry]) -> String {
                 e.chunks.to_string(),
                 e.slot_type.unwrap_or("-").to_string(),
                 e.slot.map_or("-".into(), |n| n.to_string()),
-                match (e.kind, &e.item) {
-                    (Some("mysql"), Some(i)) => format!("MySQL/{i}"),
-                    (Some("postgresql"), Some(i)) => format!("PostgreSQL/{i}"),
-                    (_, Some(i)) => i.clone(),
-                    (_, None) => e.prefix.clone(),
-                },
+                item_label(e),
             ]
         })
         .collect();
@@ -116,16 +122,7 @@ pub fn table_with_buckets(entries: &[Entry]) -> String {
     let named: Vec<Entry> = entries
         .iter()
         .map(|e| Entry {
-            item: Some(format!(
-                "{}:{}",
-                e.bucket,
-                match (e.kind, &e.item) {
-                    (Some("mysql"), Some(i)) => format!("MySQL/{i}"),
-                    (Some("postgresql"), Some(i)) => format!("PostgreSQL/{i}"),
-                    (_, Some(i)) => i.clone(),
-                    (_, None) => e.prefix.clone(),
-                }
-            )),
+            item: Some(format!("{}:{}", e.bucket, item_label(e))),
             kind: None,
             ..e.clone()
         })
@@ -166,10 +163,11 @@ pub fn run_all(args: &ListArgs, configs: &[PathBuf], clock: &Clock) -> anyhow::R
         }
         return Ok(crate::exit::EXIT_OK);
     }
-    let until = match &args.at {
-        Some(text) => Some(crate::clock::end_of_at(text)?),
-        None => None,
-    };
+    let until = args
+        .at
+        .as_deref()
+        .map(crate::clock::end_of_at)
+        .transpose()?;
     let mut entries = Vec::new();
     let mut buckets = Vec::new();
     for config in configs {
@@ -200,10 +198,11 @@ pub fn run_all(args: &ListArgs, configs: &[PathBuf], clock: &Clock) -> anyhow::R
 
 /// Runs the command on one config file; returns the exit status.
 pub fn run(args: &ListArgs, config: Option<&Path>, _clock: &Clock) -> anyhow::Result<u8> {
-    let until = match &args.at {
-        Some(text) => Some(crate::clock::end_of_at(text)?),
-        None => None,
-    };
+    let until = args
+        .at
+        .as_deref()
+        .map(crate::clock::end_of_at)
+        .transpose()?;
     let inv = Inventory::open_as_of(config, until)?;
     let text = if args.versions {
         let listed = inv

@@ -68,10 +68,11 @@ pub struct VerifyArgs {
 
 /// Runs the command; returns the exit status.
 pub fn run(args: &VerifyArgs, config: Option<&Path>, _clock: &Clock) -> anyhow::Result<u8> {
-    let until = match &args.at {
-        Some(text) => Some(crate::clock::end_of_at(text)?),
-        None => None,
-    };
+    let until = args
+        .at
+        .as_deref()
+        .map(crate::clock::end_of_at)
+        .transpose()?;
     let inv = Inventory::open_as_of(config, until)?;
     let dumps = subversion_prefixes(&inv.settings, &inv.slots, inv.key_style);
     let deep = if args.deep {

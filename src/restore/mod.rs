@@ -438,10 +438,11 @@ pub fn run(args: &RestoreArgs, config: Option<&Path>, clock: &Clock) -> Result<u
 
 /// Runs `cat`; returns the exit status.
 pub fn run_cat(args: &CatArgs, config: Option<&Path>, _clock: &Clock) -> Result<u8> {
-    let until = match &args.at {
-        Some(text) => Some(crate::clock::end_of_at(text)?),
-        None => None,
-    };
+    let until = args
+        .at
+        .as_deref()
+        .map(crate::clock::end_of_at)
+        .transpose()?;
     let inv = Inventory::open_as_of(config, until)?;
     let slot = inv
         .slot(&args.prefix)
