@@ -37,12 +37,20 @@ fn snapshot_of(site: &Site, src: &Path) -> std::path::PathBuf {
     ))
 }
 
-/// A change for the DIFF: a file changed (other size), one added. The second's wait lets
-/// the mtimes differ from the FULL's snapshot (tar compares whole seconds).
+/// A change for the DIFF: a file changed (other size), one added, both dated two seconds
+/// ahead so that tar sees them newer than the FULL's snapshot whatever the timestamp
+/// resolution (no waiting for the clock).
 fn change(src: &Path) {
-    std::thread::sleep(Duration::from_millis(1100));
     fs::write(src.join("a.txt"), "alpha, changed\n").unwrap();
     fs::write(src.join("sub/new.bin"), noise(3_000, 7)).unwrap();
+    let ahead = std::time::SystemTime::now() + Duration::from_secs(2);
+    for file in ["a.txt", "sub/new.bin"] {
+        fs::File::options()
+            .write(true)
+            .open(src.join(file))
+            .and_then(|f| f.set_modified(ahead))
+            .unwrap();
+    }
 }
 
 /// `restore --into OUT NAME` at `now`; panics unless it exits 0; the restored tree.
