@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 
 use crate::support::clock;
 use crate::support::s3::{
-    S3Server, Started, garage_binary, garage_cli, garage_cli_retry, rand_byte, start_on_free_ports,
-    text, wait_for_port,
+    S3Server, Started, garage_binary, garage_cli, garage_cli_retry, garage_listening, log_end,
+    rand_byte, start_on_free_ports, text, wait_until_listening,
 };
 
 /// How many nodes a cluster has.
@@ -128,6 +128,7 @@ impl GarageCluster {
 /// Starts node `node` under libfaketime reading `clock_file`; waits until it listens on
 /// its RPC port. `Err(log)` when a port was in use.
 fn spawn(bin: &Path, node: &mut Node, clock_file: &Path) -> Result<(), String> {
+    let from = log_end(&node.log);
     let out = File::options()
         .create(true)
         .append(true)
@@ -144,22 +145,14 @@ fn spawn(bin: &Path, node: &mut Node, clock_file: &Path) -> Result<(), String> {
         .stderr(out)
         .spawn()
         .unwrap_or_else(|e| panic!("cannot start {} server: {e}", bin.display()));
-    let up = wait_for_port(
+    let up = wait_until_listening(
         "garage node",
         &mut child,
-        node.rpc_port,
         &node.log,
+        from,
+        &garage_listening(node.s3_port, node.rpc_port),
         Duration::from_secs(60),
-    )
-    .and_then(|()| {
-        wait_for_port(
-            "garage node",
-            &mut child,
-            node.s3_port,
-            &node.log,
-            Duration::from_secs(60),
-        )
-    });
+    );
     node.child = Some(child);
     up
 }

@@ -7,7 +7,7 @@
 //! LastModified it gives is a date the test chose, never the real one.
 
 use std::fs::File;
-use std::net::{Ipv4Addr, SocketAddrV4, TcpListener, TcpStream};
+use std::net::{Ipv4Addr, SocketAddrV4, TcpListener};
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -159,39 +159,71 @@ pub(super) fn start_on_free_ports<T>(
 /// What starting a server gave.
 pub(super) enum Started<T> {
     Up(T),
-    /// It exited saying "Address already in use" (its log).
+    /// It said "Address already in use" (its log); it was killed.
     AddressInUse(String),
 }
 
-/// Waits until `port` accepts connections. Returns the log when `child` exited saying a
-/// port was in use; panics with the log when it died otherwise or the deadline passed.
-pub(super) fn wait_for_port(
+impl<T> Started<T> {
+    fn map<U>(self, f: impl FnOnce(T) -> U) -> Started<U> {
+        match self {
+            Started::Up(t) => Started::Up(f(t)),
+            Started::AddressInUse(log) => Started::AddressInUse(log),
+        }
+    }
+}
+
+/// Waits until `child` has written every line of `listening` (what the server logs once
+/// it holds its port) to the part of `log` after byte `from`. A port that accepts
+/// connections proves nothing: another program may hold it while our server failed to
+/// bind. Returns that part of the log when it says a port was in use, the server killed
+/// (it may have exited, or like Garage panicked in a task and lived on); panics with it when the
+/// server died otherwise or the deadline passed.
+pub(super) fn wait_until_listening(
     kind: &str,
     child: &mut Child,
-    port: u16,
     log: &Path,
+    from: u64,
+    listening: &[String],
     within: Duration,
 ) -> Result<(), String> {
     let deadline = Instant::now() + within;
+    let read = || {
+        let bytes = std::fs::read(log).unwrap_or_default();
+        let start = (from as usize).min(bytes.len());
+        String::from_utf8_lossy(&bytes[start..]).into_owned()
+    };
     loop {
-        if let Ok(Some(status)) = child.try_wait() {
-            let text = std::fs::read_to_string(log).unwrap_or_default();
-            if text.contains("Address already in use") {
-                return Err(text);
-            }
-            panic!("{kind} exited ({status}) before listening on {port}:\n{text}");
+        let exited = child.try_wait().ok().flatten();
+        let text = read();
+        if text.contains("Address already in use") {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(text);
         }
-        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+        if listening.iter().all(|line| text.contains(line.as_str())) {
             return Ok(());
         }
+        if let Some(status) = exited {
+            panic!("{kind} exited ({status}) before listening ({listening:?}):\n{text}");
+        }
         if Instant::now() > deadline {
-            panic!(
-                "{kind} did not listen on {port} within {within:?}:\n{}",
-                std::fs::read_to_string(log).unwrap_or_default()
-            );
+            panic!("{kind} did not log {listening:?} within {within:?}:\n{text}");
         }
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// What a Garage node logs once it holds its S3 and RPC ports.
+pub(super) fn garage_listening(s3_port: u16, rpc_port: u16) -> [String; 2] {
+    [
+        format!("S3 API server listening on http://127.0.0.1:{s3_port}"),
+        format!("Listening on 127.0.0.1:{rpc_port}"),
+    ]
+}
+
+/// The length of `log` now: where the output of a server started next begins.
+pub(super) fn log_end(log: &Path) -> u64 {
+    std::fs::metadata(log).map(|m| m.len()).unwrap_or(0)
 }
 
 /// The Python that has moto: `S3NAPBACK_MOTO_PYTHON`, else the virtual environment
@@ -207,6 +239,39 @@ pub fn moto_python() -> PathBuf {
     PathBuf::from("python3")
 }
 
+/// Starts moto on `port`, in `dir`, writing `log`, reading its time from `clock_file`.
+fn moto_on(port: u16, dir: &Path, log: &Path, clock_file: &Path) -> Started<Child> {
+    let out = File::create(log).expect("moto log");
+    let mut child = Command::new(moto_python())
+        .args([
+            "-m",
+            "moto.server",
+            "-H",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+        ])
+        .current_dir(dir)
+        .envs(clock::faketime_env(clock_file))
+        .stdin(Stdio::null())
+        .stdout(out.try_clone().expect("dup log"))
+        .stderr(out)
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start python3 -m moto.server: {e}"));
+    let listening = [format!("Running on http://127.0.0.1:{port}")];
+    match wait_until_listening(
+        "moto",
+        &mut child,
+        log,
+        0,
+        &listening,
+        Duration::from_secs(60),
+    ) {
+        Ok(()) => Started::Up(child),
+        Err(text) => Started::AddressInUse(text),
+    }
+}
+
 /// Starts moto's S3 server (`python3 -m moto.server`) on a free port, under libfaketime
 /// with its clock at [`clock::DAY_1`] (move it with [`S3Server::set_clock`]).
 pub fn moto() -> S3Server {
@@ -215,28 +280,7 @@ pub fn moto() -> S3Server {
     let clock_file = dir.path().join("clock");
     clock::write_faketime(&clock_file, clock::DAY_1);
     let (child, port) = start_on_free_ports("moto", 1, |ports| {
-        let port = ports[0];
-        let out = File::create(&log).expect("moto log");
-        let mut child = Command::new(moto_python())
-            .args([
-                "-m",
-                "moto.server",
-                "-H",
-                "127.0.0.1",
-                "-p",
-                &port.to_string(),
-            ])
-            .current_dir(dir.path())
-            .envs(clock::faketime_env(&clock_file))
-            .stdin(Stdio::null())
-            .stdout(out.try_clone().expect("dup log"))
-            .stderr(out)
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start python3 -m moto.server: {e}"));
-        match wait_for_port("moto", &mut child, port, &log, Duration::from_secs(60)) {
-            Ok(()) => Started::Up((child, port)),
-            Err(text) => Started::AddressInUse(text),
-        }
+        moto_on(ports[0], dir.path(), &log, &clock_file).map(|child| (child, ports[0]))
     });
     S3Server {
         endpoint: format!("http://127.0.0.1:{port}"),
@@ -352,11 +396,12 @@ root_domain = ".s3.garage.localhost"
         .stderr(out)
         .spawn()
         .unwrap_or_else(|e| panic!("cannot start {} server: {e}", bin.display()));
-    if let Err(text) = wait_for_port(
+    if let Err(text) = wait_until_listening(
         "garage",
         &mut child,
-        rpc_port,
         &log,
+        0,
+        &garage_listening(s3_port, rpc_port),
         Duration::from_secs(60),
     ) {
         return Started::AddressInUse(text);
@@ -417,9 +462,6 @@ root_domain = ".s3.garage.localhost"
     );
     if !o.status.success() {
         fail("bucket allow", &o);
-    }
-    if let Err(text) = wait_for_port("garage", &mut child, s3_port, &log, Duration::from_secs(30)) {
-        return Started::AddressInUse(text);
     }
     Started::Up(S3Server {
         endpoint: format!("http://127.0.0.1:{s3_port}"),
@@ -487,5 +529,22 @@ fn concurrent_puts_are_all_dated_by_the_fake_clock() {
             .filter(|(_, date)| *date < day_1 || *date >= day_2)
             .collect();
         assert!(wrong.is_empty(), "{}: {wrong:?}", server.kind);
+    }
+}
+
+#[test]
+fn a_server_whose_port_another_program_holds_is_not_taken_for_started() {
+    // another program listens on the port: connections succeed, yet moto did not bind
+    let holder = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = holder.local_addr().expect("addr").port();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (log, clock_file) = (dir.path().join("moto.log"), dir.path().join("clock"));
+    clock::write_faketime(&clock_file, clock::DAY_1);
+    match moto_on(port, dir.path(), &log, &clock_file) {
+        Started::Up(mut child) => {
+            let _ = child.kill();
+            panic!("moto on a port held by another program was taken for started");
+        }
+        Started::AddressInUse(text) => assert!(text.contains("Address already in use"), "{text}"),
     }
 }
