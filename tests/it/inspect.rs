@@ -70,9 +70,19 @@ fn put_slot(store: &S3Store, prefix: &str, data: &[u8]) {
     }
 }
 
+/// When the fixture stored slot `prefix`.
+fn stored_at(prefix: &str) -> &'static str {
+    match prefix {
+        "/etc-0-FULL" => "2026-11-12 03:00:00",
+        "/etc-1-DIFF" => "2026-11-12 03:01:00",
+        "/etc-2-DIFF" => "2026-11-12 03:02:00",
+        _ => "2026-11-12 03:03:00",
+    }
+}
+
 /// A bucket, a config file for it and a gpg home with the key.
 struct Fixture {
-    _server: S3Server,
+    server: S3Server,
     store: S3Store,
     gpg: GpgHome,
     conf: PathBuf,
@@ -86,17 +96,23 @@ impl Fixture {
         let gpg = GpgHome::new();
         let dir = tempfile::tempdir().unwrap();
         let conf = write_config(&server, dir.path(), CHUNK, "Directory /etc\nMySQL all\n");
+        // each slot dated its own minute (the server's clock stands still there), so that
+        // the order of the slots never depends on how fast the test runs
+        server.freeze_clock(stored_at("/etc-0-FULL"));
         put_slot(&store, "/etc-0-FULL", &tar_gz(2500, 1));
+        server.freeze_clock(stored_at("/etc-1-DIFF"));
         put_slot(&store, "/etc-1-DIFF", &tar_gz(2400, 2));
+        server.freeze_clock(stored_at("/etc-2-DIFF"));
         put_slot(&store, "/etc-2-DIFF", &encrypt(&gpg, &tar_gz(2300, 3)));
         // a dump of exactly two chunks: ends with a zero-length object
         let dump = (1900..2000)
             .map(|len| gzip(len, 4))
             .find(|d| d.len() == 2 * CHUNK)
             .expect("a stored gzip stream of 2000 bytes");
+        server.freeze_clock(stored_at("MySQL/--all-databases-0"));
         put_slot(&store, "MySQL/--all-databases-0", &dump);
         Fixture {
-            _server: server,
+            server,
             store,
             gpg,
             conf,
@@ -182,8 +198,14 @@ fn list_verify_and_status_on_a_good_bucket() {
     assert!(stdout(&out).contains("Directory /etc: STALE: newest /etc-2-DIFF"));
 }
 
-fn replace(store: &S3Store, key: &str, body: Vec<u8>) {
-    store.put(key, Bytes::from(body)).unwrap();
+impl Fixture {
+    /// Stores `body` at chunk `index` of slot `prefix`, dated when the slot was stored.
+    fn replace(&self, prefix: &str, index: u64, body: impl Into<Bytes>) {
+        self.server.freeze_clock(stored_at(prefix));
+        self.store
+            .put(&chunk_key(prefix, index), body.into())
+            .unwrap();
+    }
 }
 
 #[test]
@@ -209,12 +231,12 @@ fn verify_names_slot_and_chunk() {
         text.contains("Directory /etc: STALE: no restorable backup\n"),
         "{text}"
     );
-    s.put(&key, saved).unwrap();
+    fx.replace("/etc-0-FULL", 1, saved);
 
     // a truncated middle chunk
     let key = chunk_key("/etc-1-DIFF", 1);
     let saved = s.get(&key).unwrap();
-    replace(s, &key, saved[..600].to_vec());
+    fx.replace("/etc-1-DIFF", 1, saved[..600].to_vec());
     let out = fx.run(&["verify"]);
     assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
     let text = stdout(&out);
@@ -222,8 +244,11 @@ fn verify_names_slot_and_chunk() {
         text.contains("/etc-1-DIFF: chunk 1 has 600 bytes, expected 1000\n"),
         "{text}"
     );
-    assert!(text.contains("(FULL /etc-0-FULL + 0 DIFFs); chain broken at /etc-1-DIFF"));
-    s.put(&key, saved).unwrap();
+    assert!(
+        text.contains("(FULL /etc-0-FULL + 0 DIFFs); chain broken at /etc-1-DIFF"),
+        "{text}"
+    );
+    fx.replace("/etc-1-DIFF", 1, saved);
     assert_eq!(fx.run(&["verify"]).status.code(), Some(0));
 
     // corrupted content of the right size: only --deep sees it
@@ -240,7 +265,7 @@ fn verify_names_slot_and_chunk() {
         for b in &mut body[100..200] {
             *b ^= 0x5a;
         }
-        replace(s, &key, body);
+        fx.replace(prefix, 1, body);
         assert_eq!(fx.run(&["verify"]).status.code(), Some(0));
         let out = fx.run(&["verify", "--deep"]);
         assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
