@@ -1,24 +1,34 @@
 //! Cuts a byte stream into js3tream chunks and uploads them (LEGACY.md §8).
 //!
-//! The stream is read into pieces of exactly ChunkSize bytes (short reads are filled up),
-//! each stored as `PREFIX:` + 20-digit index. The last piece is shorter than ChunkSize;
+//! The stream is cut into chunks of exactly ChunkSize bytes (short reads are filled up),
+//! each stored as `PREFIX:` + 20-digit index. The last chunk is shorter than ChunkSize;
 //! a stream whose length is a multiple of ChunkSize (the empty one included) therefore
-//! ends with one zero-length object. Up to `parallel` PUTs run at once on scoped threads;
-//! the reader hands each full piece over a rendezvous channel, so at most `parallel + 1`
-//! chunks are in memory.
+//! ends with one zero-length object. Up to `parallel` uploads run at once on scoped
+//! threads; the reader hands each piece over a rendezvous channel, so at most
+//! `parallel + 1` pieces are in memory.
 //!
-//! The final short piece is held back ([`HeldBack`]): the caller stores it only once every
-//! stage of the pipeline has exited successfully, so a stream that died half-way never
-//! ends in the short chunk that makes a slot look complete.
+//! A piece is a whole chunk up to [`crate::store::multipart::MULTIPART_ABOVE`] bytes (one PUT); larger chunks are
+//! multipart uploads ([`parted`]) whose pieces are parts of [`part_size`] bytes, so memory
+//! does not grow with ChunkSize. The reader computes each such chunk's MD5 as it passes
+//! and stores it with the chunk once the upload is complete.
+//!
+//! The final short chunk is held back ([`HeldBack`]): the caller stores it (or, for a
+//! multipart one, completes its upload) only once every stage of the pipeline has exited
+//! successfully, so a stream that died half-way never ends in the short chunk that makes
+//! a slot look complete.
+
+mod parted;
 
 use std::io::{self, Read};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, mpsc};
+use std::sync::{Arc, Mutex, mpsc};
 
 use bytes::Bytes;
+use md5::{Digest, Md5};
 
 use crate::store::keys::chunk_key;
+use crate::store::multipart::{is_multipart, part_size};
 use crate::store::{Store, StoreError};
+use parted::{Job, PartedChunk, Uploads};
 
 /// What an upload wrote.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,37 +81,55 @@ impl UploadError {
     }
 }
 
-/// The last, short piece of a stream whose full chunks are stored: not stored yet.
+/// The final chunk held back: its bytes, or its multipart upload with every part stored.
+#[derive(Debug)]
+enum Held {
+    Whole(Bytes),
+    Parted {
+        chunk: Arc<PartedChunk>,
+        parts: usize,
+        md5: String,
+    },
+}
+
+/// The last, short chunk of a stream whose full chunks are stored: not stored yet.
 #[derive(Debug)]
 pub struct HeldBack {
     prefix: String,
     index: u64,
-    body: Bytes,
+    held: Held,
     stream_bytes: u64,
 }
 
 impl HeldBack {
-    /// The whole stream's length (the held piece included).
+    /// The whole stream's length (the held chunk included).
     pub fn stream_bytes(&self) -> u64 {
         self.stream_bytes
     }
 
-    /// The index the held piece gets (the number of chunks already stored).
+    /// The index the held chunk gets (the number of chunks already stored).
     pub fn index(&self) -> u64 {
         self.index
     }
 
-    /// Stores the held piece as the final chunk; the summary covers the whole stream.
+    /// Stores the held chunk as the final one; the summary covers the whole stream.
     pub fn store(self, store: &dyn Store) -> Result<UploadSummary, UploadError> {
         let key = chunk_key(&self.prefix, self.index);
-        log::debug!("PUT {key} ({} bytes, the final chunk)", self.body.len());
-        store
-            .put(&key, self.body)
-            .map_err(|error| UploadError::Put {
-                prefix: self.prefix.clone(),
-                index: self.index,
-                error: Box::new(error),
-            })?;
+        let stored = match self.held {
+            Held::Whole(body) => {
+                log::debug!("PUT {key} ({} bytes, the final chunk)", body.len());
+                store.put(&key, body)
+            }
+            Held::Parted { chunk, parts, md5 } => {
+                log::debug!("completing {key} ({parts} parts, the final chunk)");
+                chunk.complete(store, parts, &md5)
+            }
+        };
+        stored.map_err(|error| UploadError::Put {
+            prefix: self.prefix.clone(),
+            index: self.index,
+            error: Box::new(error),
+        })?;
         let chunks = self.index + 1;
         Ok(UploadSummary {
             chunks,
@@ -109,10 +137,17 @@ impl HeldBack {
             keys: (0..chunks).map(|i| chunk_key(&self.prefix, i)).collect(),
         })
     }
+
+    /// Gives the held chunk up: a multipart upload is aborted (its parts deleted).
+    pub fn discard(self, store: &dyn Store) {
+        if let Held::Parted { chunk, .. } = self.held {
+            chunk.abort(store);
+        }
+    }
 }
 
 /// Reads `reader` to its end and stores it as chunks `chunk_key(prefix, 0..)` of
-/// `chunk_size` bytes, with up to `parallel` (at least 1) PUTs in flight, the final
+/// `chunk_size` bytes, with up to `parallel` (at least 1) uploads in flight, the final
 /// short chunk included. See [`upload_full_chunks`] to hold that one back.
 pub fn upload_stream(
     store: &dyn Store,
@@ -125,12 +160,13 @@ pub fn upload_stream(
 }
 
 /// Reads `reader` to its end and stores every full chunk `chunk_key(prefix, 0..)` of
-/// `chunk_size` bytes, with up to `parallel` (at least 1) PUTs in flight; the final short
-/// (possibly empty) piece is returned, not stored.
+/// `chunk_size` bytes, with up to `parallel` (at least 1) uploads in flight; the final
+/// short (possibly empty) chunk is returned, not stored.
 ///
-/// On the first failed PUT reading stops and the error names the chunk; a read error is
-/// returned with the reader's text. Either way every PUT already started has finished
-/// when this returns, so the caller can list and delete the partial upload.
+/// On the first failed upload reading stops and the error names the chunk; a read error
+/// is returned with the reader's text. Either way every upload already started has
+/// finished when this returns, and every multipart upload left open is aborted, so the
+/// caller can list and delete the partial upload.
 pub fn upload_full_chunks(
     store: &dyn Store,
     prefix: &str,
@@ -141,95 +177,176 @@ pub fn upload_full_chunks(
     if chunk_size == 0 {
         return Err(UploadError::ZeroChunkSize);
     }
-    let parallel = parallel.max(1);
-    let abort = AtomicBool::new(false);
-    let put_error: Mutex<Option<UploadError>> = Mutex::new(None);
-    let (tx, rx) = mpsc::sync_channel::<(u64, Bytes)>(0);
+    let uploads = Uploads::new(store, prefix);
+    let (tx, rx) = mpsc::sync_channel::<Job>(0);
     let rx = Mutex::new(rx);
 
-    let (chunks, bytes, held, read_error) = std::thread::scope(|s| {
-        for _ in 0..parallel {
-            s.spawn(|| {
-                loop {
-                    let msg = rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
-                    let Ok((index, body)) = msg else { break };
-                    if abort.load(Ordering::SeqCst) {
-                        continue;
-                    }
-                    let key = chunk_key(prefix, index);
-                    log::debug!("PUT {key} ({} bytes)", body.len());
-                    if let Err(error) = store.put(&key, body) {
-                        abort.store(true, Ordering::SeqCst);
-                        let mut slot = put_error.lock().unwrap_or_else(|p| p.into_inner());
-                        // keep the lowest failing index: the most useful one to report
-                        if slot.as_ref().and_then(UploadError::chunk_index) > Some(index)
-                            || slot.is_none()
-                        {
-                            *slot = Some(UploadError::Put {
-                                prefix: prefix.to_owned(),
-                                index,
-                                error: Box::new(error),
-                            });
-                        }
-                    }
-                }
-            });
+    let read = std::thread::scope(|s| {
+        for _ in 0..parallel.max(1) {
+            s.spawn(|| uploads.work(&rx));
         }
-
-        let mut index = 0u64;
-        let mut bytes = 0u64;
-        let mut held = None;
-        let mut read_error = None;
-        while !abort.load(Ordering::SeqCst) {
-            let mut buf = Vec::with_capacity(usize::try_from(chunk_size).unwrap_or(usize::MAX));
-            match reader.by_ref().take(chunk_size).read_to_end(&mut buf) {
-                Ok(n) => {
-                    bytes += n as u64;
-                    if (n as u64) < chunk_size {
-                        held = Some(Bytes::from(buf));
-                        break;
-                    }
-                    if tx.send((index, Bytes::from(buf))).is_err() {
-                        break;
-                    }
-                    index += 1;
-                }
-                Err(error) => {
-                    read_error = Some(UploadError::Read {
-                        prefix: prefix.to_owned(),
-                        index,
-                        offset: bytes + buf.len() as u64,
-                        error,
-                    });
-                    abort.store(true, Ordering::SeqCst);
-                    break;
-                }
-            }
-        }
-        drop(tx);
-        (index, bytes, held, read_error)
+        let mut cutter = Cutter {
+            uploads: &uploads,
+            tx,
+            prefix,
+            chunk_size,
+            index: 0,
+            bytes: 0,
+        };
+        let held = cutter.run(&mut reader);
+        (held, cutter.index, cutter.bytes)
+        // the sender drops with the cutter: the workers finish what they hold and stop
     });
-
-    if let Some(e) = read_error {
-        return Err(e);
+    let (held, index, bytes) = read;
+    let failed = |e: UploadError, held: Option<Held>| {
+        if let Some(Held::Parted { chunk, .. }) = held {
+            chunk.abort(store);
+        }
+        uploads.abort_open();
+        Err(e)
+    };
+    let held = match held {
+        Err(read_error) => return failed(read_error, None),
+        Ok(held) => held,
+    };
+    if let Some(e) = uploads.take_error() {
+        return failed(e, held);
     }
-    if let Some(e) = put_error.into_inner().unwrap_or_else(|p| p.into_inner()) {
-        return Err(e);
-    }
-    let Some(body) = held else {
-        return Err(UploadError::Read {
-            prefix: prefix.to_owned(),
-            index: chunks,
-            offset: bytes,
-            error: io::Error::other("the upload workers stopped"),
-        });
+    let Some(held) = held else {
+        return failed(
+            UploadError::Read {
+                prefix: prefix.to_owned(),
+                index,
+                offset: bytes,
+                error: io::Error::other("the upload workers stopped"),
+            },
+            None,
+        );
     };
     Ok(HeldBack {
         prefix: prefix.to_owned(),
-        index: chunks,
-        body,
+        index,
+        held,
         stream_bytes: bytes,
     })
+}
+
+/// The reader's side: cuts the stream into pieces and hands them to the workers.
+struct Cutter<'a> {
+    uploads: &'a Uploads<'a>,
+    tx: mpsc::SyncSender<Job>,
+    prefix: &'a str,
+    chunk_size: u64,
+    /// The chunk being filled.
+    index: u64,
+    /// Bytes read so far.
+    bytes: u64,
+}
+
+impl Cutter<'_> {
+    /// Reads to the end: the final chunk, or `None` when the workers stopped it.
+    fn run(&mut self, reader: &mut impl Read) -> Result<Option<Held>, UploadError> {
+        while !self.uploads.aborted() {
+            let held = if is_multipart(self.chunk_size) {
+                self.parted_chunk(reader)?
+            } else {
+                self.whole_chunk(reader)?
+            };
+            if held.is_some() {
+                return Ok(held);
+            }
+            self.index += 1;
+        }
+        Ok(None)
+    }
+
+    /// Reads up to `len` bytes (fewer only at the end of the stream).
+    fn piece(&mut self, reader: &mut impl Read, len: u64) -> Result<Vec<u8>, UploadError> {
+        let mut buf = Vec::with_capacity(usize::try_from(len).unwrap_or(usize::MAX));
+        match reader.by_ref().take(len).read_to_end(&mut buf) {
+            Ok(n) => {
+                self.bytes += n as u64;
+                Ok(buf)
+            }
+            Err(error) => {
+                self.uploads.stop();
+                Err(UploadError::Read {
+                    prefix: self.prefix.to_owned(),
+                    index: self.index,
+                    offset: self.bytes + buf.len() as u64,
+                    error,
+                })
+            }
+        }
+    }
+
+    /// One chunk as one PUT: `Some` when it is the final, short one.
+    fn whole_chunk(&mut self, reader: &mut impl Read) -> Result<Option<Held>, UploadError> {
+        let buf = self.piece(reader, self.chunk_size)?;
+        if (buf.len() as u64) < self.chunk_size {
+            return Ok(Some(Held::Whole(buf.into())));
+        }
+        let job = Job::Whole {
+            index: self.index,
+            body: buf.into(),
+        };
+        let _ = self.tx.send(job);
+        Ok(None)
+    }
+
+    /// One chunk as a multipart upload, its parts handed out as they are read: `Some`
+    /// when it is the final, short one. A final chunk that fits in its first part is
+    /// held whole.
+    fn parted_chunk(&mut self, reader: &mut impl Read) -> Result<Option<Held>, UploadError> {
+        let part = part_size(self.chunk_size);
+        let mut md5 = Md5::new();
+        let mut filled = 0u64;
+        let mut chunk: Option<Arc<PartedChunk>> = None;
+        let mut parts = 0usize;
+        loop {
+            let want = part.min(self.chunk_size - filled);
+            let buf = self.piece(reader, want)?;
+            let n = buf.len() as u64;
+            let chunk = match &chunk {
+                Some(c) => c.clone(),
+                None if n < want => return Ok(Some(Held::Whole(buf.into()))),
+                None => match self.uploads.start(self.index) {
+                    Some(c) => chunk.insert(c).clone(),
+                    None => return Ok(None), // the failure is recorded
+                },
+            };
+            if n > 0 {
+                md5.update(&buf);
+                parts += 1;
+                let number = parts as i32;
+                let job = Job::Part {
+                    chunk: chunk.clone(),
+                    number,
+                    body: buf.into(),
+                };
+                if self.tx.send(job).is_err() {
+                    return Ok(None);
+                }
+            }
+            filled += n;
+            let md5 = || crate::store::hex(&md5.clone().finalize());
+            if n < want {
+                return Ok(Some(Held::Parted {
+                    chunk,
+                    parts,
+                    md5: md5(),
+                }));
+            }
+            if filled == self.chunk_size {
+                let _ = self.tx.send(Job::Complete {
+                    chunk,
+                    parts,
+                    md5: md5(),
+                });
+                return Ok(None);
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -334,5 +451,103 @@ mod tests {
         // Dropped (a stage failed): nothing more is stored, no short chunk exists.
         drop(held);
         assert!(sizes(&store).iter().all(|&n| n == 100));
+    }
+
+    fn pattern(len: usize) -> Vec<u8> {
+        (0..len).map(|i| (i % 251) as u8).collect()
+    }
+
+    const BIG: u64 = crate::store::multipart::MULTIPART_ABOVE + 1;
+    const PART: usize = crate::store::multipart::PIECE_SIZE as usize;
+
+    #[test]
+    fn large_chunks_are_multipart_uploads_in_the_legacy_layout() {
+        let store = store();
+        let data = pattern(2 * BIG as usize + 5);
+        let sum = upload_stream(&store, "/p-1-FULL", &data[..], BIG, 3).unwrap();
+        assert_eq!(sizes(&store), [BIG as usize, BIG as usize, 5]);
+        assert_eq!(sum.chunks, 3);
+        let joined: Vec<u8> = store
+            .objects()
+            .iter()
+            .flat_map(|(_, b)| b.to_vec())
+            .collect();
+        assert_eq!(joined, data);
+        assert!(
+            store.open_uploads().is_empty(),
+            "{:?}",
+            store.open_uploads()
+        );
+    }
+
+    #[test]
+    fn a_large_final_chunk_stays_an_open_upload_until_stored() {
+        let data = pattern(BIG as usize + PART + 7);
+        let store = store();
+        let held = upload_full_chunks(&store, "x", &data[..], BIG, 2).unwrap();
+        assert_eq!(keys(&store), [chunk_key("x", 0)]);
+        let open = store.open_uploads();
+        assert_eq!(open.len(), 1);
+        assert_eq!(open[0].0, chunk_key("x", 1));
+        assert_eq!(open[0].2, [PART, 7], "its parts are stored already");
+        held.store(&store).unwrap();
+        assert_eq!(sizes(&store), [BIG as usize, PART + 7]);
+        assert!(store.open_uploads().is_empty());
+
+        // a stage failed: the upload is aborted and no final chunk exists
+        let store = self::store();
+        let held = upload_full_chunks(&store, "x", &data[..], BIG, 2).unwrap();
+        held.discard(&store);
+        assert_eq!(keys(&store), [chunk_key("x", 0)]);
+        assert!(store.open_uploads().is_empty());
+    }
+
+    #[test]
+    fn a_failed_part_names_its_chunk_and_leaves_no_open_upload() {
+        let store = store();
+        // PUT calls: chunk 0's three parts, then chunk 1's first part fails
+        store.fail_nth(Op::Put, 4);
+        let data = pattern(3 * BIG as usize);
+        let err = upload_stream(&store, "x", &data[..], BIG, 1).unwrap_err();
+        assert_eq!(err.chunk_index(), Some(1), "{err}");
+        assert!(err.to_string().contains("injected fault"), "{err}");
+        assert!(
+            store.open_uploads().is_empty(),
+            "{:?}",
+            store.open_uploads()
+        );
+        assert!(keys(&store).len() <= 1);
+    }
+
+    #[test]
+    fn parts_upload_in_parallel_within_the_bound() {
+        let store = store();
+        store.hold_puts_until_in_flight(3);
+        let data = pattern(2 * BIG as usize);
+        upload_stream(&store, "x", &data[..], BIG, 3).unwrap();
+        assert_eq!(store.max_puts_in_flight(), 3);
+        assert_eq!(sizes(&store), [BIG as usize, BIG as usize, 0]);
+    }
+
+    #[test]
+    fn a_read_error_in_a_large_chunk_aborts_its_upload() {
+        let store = store();
+        let data = pattern(BIG as usize + PART + 3);
+        let failing = (&data[..]).chain(FailingReader);
+        let err = upload_full_chunks(&store, "x", failing, BIG, 2).unwrap_err();
+        assert!(matches!(err, UploadError::Read { index: 1, .. }), "{err}");
+        assert!(
+            store.open_uploads().is_empty(),
+            "{:?}",
+            store.open_uploads()
+        );
+    }
+
+    struct FailingReader;
+
+    impl Read for FailingReader {
+        fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+            Err(io::Error::other("gzip died"))
+        }
     }
 }

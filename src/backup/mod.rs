@@ -23,6 +23,7 @@ use crate::process::pipeline::{self, Output, Pipeline, PipelineReport};
 use crate::process::progress::Progress;
 use crate::store::commit::{self, Commit};
 use crate::store::keys::{commit_marker_key, staging_prefix};
+use crate::store::multipart::is_multipart;
 use crate::store::retry::{RetryPolicy, RetryStore};
 use crate::store::s3::{DEFAULT_BASE_TIMEOUT, S3Config, S3Store};
 use crate::store::{ObjectInfo, ReadStore, Store};
@@ -288,6 +289,22 @@ fn clear_leftovers(store: &dyn Store, plan: &Plan, run: &Run) -> Result<()> {
     Ok(())
 }
 
+/// Aborts the multipart uploads killed runs left open in the slot's staging (a listing
+/// of objects does not show them; their parts cost storage until aborted).
+fn abort_abandoned_uploads(store: &dyn Store, plan: &Plan, run: &Run) -> Result<()> {
+    let aborted = commit::abort_abandoned_uploads(store, &run.prefix)
+        .context("aborting the multipart uploads killed runs had left for the slot")?;
+    if aborted > 0 {
+        log::info!(
+            target: Category::Main.target(),
+            "{}:{}: aborted {aborted} multipart uploads a killed run had left",
+            plan.bucket,
+            run.prefix
+        );
+    }
+    Ok(())
+}
+
 struct Outcome {
     upload: UploadSummary,
     warnings: Vec<String>,
@@ -306,6 +323,9 @@ fn attempt(
 ) -> Result<Outcome> {
     if commit::has_leftovers(store, &run.prefix, listing) {
         clear_leftovers(store, plan, run)?;
+    }
+    if is_multipart(plan.chunk_size) {
+        abort_abandoned_uploads(store, plan, run)?;
     }
     let (work, snapshot_override) = match &run.state {
         Some(StateFile::TarSnapshot { path, fresh }) => {
@@ -421,7 +441,13 @@ fn stream_upload(
             };
         }
     };
-    let report = pipeline.finish()?;
+    let report = match pipeline.finish() {
+        Ok(report) => report,
+        Err(stage_error) => {
+            held.discard(store);
+            return Err(stage_error.into());
+        }
+    };
     if held.stream_bytes() == 0 {
         bail!("the pipeline produced no data");
     }

@@ -13,19 +13,79 @@ use crate::inspect::content::{Content, detect};
 use crate::process::gpg_status::{self, StatusFile};
 use crate::process::pipeline::{Output, Pipeline, PipelineError};
 use crate::store::keys::{Slot, parse_chunk_key};
-use crate::store::{Fetched, Md5Mismatch, ReadStore};
+use crate::store::multipart::{ChunkDigest, PieceMismatch, piece_ranges};
+use crate::store::{Fetched, Md5Mismatch, ObjectInfo, ReadStore};
 
 /// The problem with chunk `index` whose listed ETag is `etag`, given its bytes: see
 /// [`Fetched::md5_mismatch`].
 pub fn md5_problem(index: u64, etag: Option<&str>, data: &Fetched) -> Option<String> {
-    match data.md5_mismatch(etag)? {
-        Md5Mismatch::Stored { md5, stored } => Some(format!(
+    data.md5_mismatch(etag).map(|m| mismatch_problem(index, m))
+}
+
+fn mismatch_problem(index: u64, mismatch: Md5Mismatch) -> String {
+    match mismatch {
+        Md5Mismatch::Stored { md5, stored } => format!(
             "chunk {index}: MD5 {md5} does not match the MD5 {stored} stored with it at upload"
-        )),
-        Md5Mismatch::Etag { md5, etag } => Some(format!(
-            "chunk {index}: MD5 {md5} does not match ETag {etag}"
-        )),
+        ),
+        Md5Mismatch::Etag { md5, etag } => {
+            format!("chunk {index}: MD5 {md5} does not match ETag {etag}")
+        }
     }
+}
+
+fn piece_problem(index: u64, mismatch: PieceMismatch) -> String {
+    match mismatch {
+        PieceMismatch::Md5(m) => mismatch_problem(index, m),
+        changed @ PieceMismatch::Changed { .. } => format!("chunk {index}: {changed}"),
+    }
+}
+
+/// Downloads one chunk piece by piece into `out` (a chunk of at most
+/// [`crate::store::multipart::MULTIPART_ABOVE`] bytes in one piece), keeping the first two
+/// bytes of the slot in `head`; returns its problems. `Err` when `out` cannot be written.
+fn download_chunk(
+    store: &dyn ReadStore,
+    chunk: &ObjectInfo,
+    index: u64,
+    head: &mut Vec<u8>,
+    out: &mut impl Write,
+) -> io::Result<Option<String>> {
+    let ranges = piece_ranges(chunk.size);
+    let whole = ranges.len() == 1;
+    let mut digest = ChunkDigest::default();
+    for (start, len) in ranges {
+        let fetched = if whole {
+            store.get_sized(&chunk.key, chunk.size)
+        } else {
+            store.get_range(&chunk.key, None, start, len)
+        };
+        let data = match fetched {
+            Ok(d) => d,
+            Err(e) => {
+                return Ok(Some(format!(
+                    "chunk {index}: download failed: {}",
+                    crate::store::error_chain(&e)
+                )));
+            }
+        };
+        if whole && let Some(problem) = md5_problem(index, chunk.etag.as_deref(), &data) {
+            return Ok(Some(problem));
+        }
+        if !whole && let Err(m) = digest.add(&data) {
+            return Ok(Some(piece_problem(index, m)));
+        }
+        if head.len() < 2 {
+            head.extend_from_slice(&data[..data.len().min(2 - head.len())]);
+        }
+        out.write_all(&data)?;
+    }
+    if whole {
+        return Ok(None);
+    }
+    Ok(digest
+        .finish(chunk.etag.as_deref())
+        .err()
+        .map(|m| piece_problem(index, m)))
 }
 
 /// Whether a stream starting with `head` is gzip (else it is taken as OpenPGP); the same
@@ -113,22 +173,9 @@ pub fn check_slot(
     let mut head = Vec::new();
     for chunk in &slot.chunks {
         let index = parse_chunk_key(&chunk.key).map_or(0, |(_, i)| i);
-        let data = match store.get_sized(&chunk.key, chunk.size) {
-            Ok(d) => d,
-            Err(e) => {
-                problems.push(format!(
-                    "chunk {index}: download failed: {}",
-                    crate::store::error_chain(&e)
-                ));
-                continue;
-            }
-        };
-        problems.extend(md5_problem(index, chunk.etag.as_deref(), &data));
-        if head.len() < 2 {
-            head.extend_from_slice(&data[..data.len().min(2 - head.len())]);
-        }
-        if let Err(e) = file.write_all(&data) {
-            return vec![format!("cannot write the temp file: {e}")];
+        match download_chunk(store, chunk, index, &mut head, &mut file) {
+            Ok(problem) => problems.extend(problem),
+            Err(e) => return vec![format!("cannot write the temp file: {e}")],
         }
     }
     if !structure_ok || !problems.is_empty() || head.is_empty() {

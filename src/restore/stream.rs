@@ -1,18 +1,23 @@
 //! One slot's stream: its chunks fetched in parallel a few ahead of the reader and handed
 //! over in index order, each checked against its listed size and its MD5: against the MD5
 //! stored with it at upload, and against its ETag when that can be an MD5.
+//!
+//! A chunk larger than [`crate::store::multipart::MULTIPART_ABOVE`] is fetched in ranged pieces (so memory does not
+//! grow with ChunkSize): its MD5 is computed as the pieces pass and checked before its
+//! last piece is handed over, so a corrupted chunk fails the stream before it ends.
 
 use std::io::{self, Read};
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, sync_channel};
 
 use crate::store::keys::parse_chunk_key;
+use crate::store::multipart::{ChunkDigest, PieceMismatch, piece_ranges};
 use crate::store::{Fetched, Md5Mismatch, ObjectInfo, ReadStore, StoreError};
 use bytes::{Buf, Bytes};
 
-/// How many chunks are downloading or waiting at once (the one being read included):
-/// enough parallel GETs to hide each request's latency, and at most this many chunks
-/// in memory.
+/// How many chunks (or pieces of a large chunk) are downloading or waiting at once (the
+/// one being read included): enough parallel GETs to hide each request's latency, and at
+/// most this many in memory.
 pub const PREFETCH: usize = 4;
 
 /// Why a chunk of a slot's stream could not be delivered. Each names the chunk; a store
@@ -54,6 +59,14 @@ pub enum ChunkError {
         /// How the MD5 differs.
         mismatch: Md5Mismatch,
     },
+    /// The pieces of a large chunk came from different versions of it.
+    #[error("chunk {key} is unusable: {mismatch}")]
+    Changed {
+        /// The chunk key as listed.
+        key: String,
+        /// What the answers said.
+        mismatch: PieceMismatch,
+    },
     /// The download thread ended without a result.
     #[error("a chunk download ended without a result")]
     Lost,
@@ -92,19 +105,31 @@ pub fn check_chunk(info: &ObjectInfo, data: &Fetched) -> Result<(), ChunkError> 
     }
 }
 
-/// One chunk's download, delivered once (by the thread that fetched it).
-type Pending = Receiver<Result<Bytes, ChunkError>>;
+/// What one download delivers: a whole chunk already checked, or a piece of a large one.
+enum Delivery {
+    Checked(Bytes),
+    Piece {
+        piece: Fetched,
+        /// The chunk the piece belongs to, and whether it is its last piece.
+        info: Arc<ObjectInfo>,
+        last: bool,
+    },
+}
+
+/// One download, delivered once (by the thread that fetched it).
+type Pending = Receiver<Result<Delivery, ChunkError>>;
 
 /// Reads the chunks of one slot in order as one stream. Errors name the chunk.
 ///
-/// A dispatcher thread walks the chunks in index order; for each it queues a [`Pending`]
-/// in a bounded queue (which blocks it while `ahead - 1` wait unread) and then starts
-/// that chunk's GET on a thread of its own. The reader takes the pendings in queue
-/// order, so the stream comes out in key order whatever order the GETs finish in, and
-/// at most `ahead` chunks are fetched or held at once.
+/// A dispatcher thread walks the chunks (and the pieces of large ones) in order; for each
+/// it queues a [`Pending`] in a bounded queue (which blocks it while `ahead - 1` wait
+/// unread) and then starts that download on a thread of its own. The reader takes the
+/// pendings in queue order, so the stream comes out in key order whatever order the GETs
+/// finish in, and at most `ahead` downloads are running or held at once.
 pub struct ChunkReader {
     pending: Receiver<Pending>,
     current: Bytes,
+    digest: ChunkDigest,
     finished: bool,
 }
 
@@ -115,7 +140,7 @@ impl ChunkReader {
         ChunkReader::with_prefetch(store, chunks, PREFETCH)
     }
 
-    /// Like [`ChunkReader::new`] with at most `ahead` (at least 1) chunks at once; 1
+    /// Like [`ChunkReader::new`] with at most `ahead` (at least 1) downloads at once; 1
     /// fetches each chunk only when the reader needs it.
     pub fn with_prefetch(
         store: Arc<dyn ReadStore>,
@@ -125,23 +150,41 @@ impl ChunkReader {
         let (queue, pending) = sync_channel::<Pending>(ahead.max(1) - 1);
         std::thread::spawn(move || {
             for (pos, info) in chunks.into_iter().enumerate() {
-                let (deliver, chunk) = sync_channel(1);
-                if queue.send(chunk).is_err() {
-                    return; // the reader is gone
+                let pos = pos as u64;
+                let ranges = piece_ranges(info.size);
+                let pieces = ranges.len();
+                let info = Arc::new(info);
+                for (n, (start, len)) in ranges.into_iter().enumerate() {
+                    let (deliver, chunk) = sync_channel(1);
+                    if queue.send(chunk).is_err() {
+                        return; // the reader is gone
+                    }
+                    if let Err(e) = check_position(pos, &info) {
+                        let _ = deliver.send(Err(e));
+                        return;
+                    }
+                    let (store, info) = (store.clone(), info.clone());
+                    std::thread::spawn(move || {
+                        let got = if pieces == 1 {
+                            fetch(store.as_ref(), pos, &info).map(Delivery::Checked)
+                        } else {
+                            fetch_piece(store.as_ref(), pos, &info, start, len).map(|piece| {
+                                Delivery::Piece {
+                                    piece,
+                                    info: info.clone(),
+                                    last: n + 1 == pieces,
+                                }
+                            })
+                        };
+                        let _ = deliver.send(got);
+                    });
                 }
-                if let Err(e) = check_position(pos as u64, &info) {
-                    let _ = deliver.send(Err(e));
-                    return;
-                }
-                let store = store.clone();
-                std::thread::spawn(move || {
-                    let _ = deliver.send(fetch(store.as_ref(), pos as u64, &info));
-                });
             }
         });
         ChunkReader {
             pending,
             current: Bytes::new(),
+            digest: ChunkDigest::default(),
             finished: false,
         }
     }
@@ -164,7 +207,7 @@ impl ChunkReader {
                 return Ok(());
             }
         };
-        match delivered {
+        match delivered.and_then(|d| self.take(d)) {
             Ok(data) => self.current = data,
             Err(e) => {
                 self.finished = true;
@@ -172,6 +215,32 @@ impl ChunkReader {
             }
         }
         Ok(())
+    }
+
+    /// The bytes of a delivery; the last piece of a large chunk only once the whole chunk
+    /// checks.
+    fn take(&mut self, delivery: Delivery) -> Result<Bytes, ChunkError> {
+        let (piece, info, last) = match delivery {
+            Delivery::Checked(data) => return Ok(data),
+            Delivery::Piece { piece, info, last } => (piece, info, last),
+        };
+        let failed = |mismatch| match mismatch {
+            PieceMismatch::Md5(mismatch) => ChunkError::Corrupted {
+                key: info.key.clone(),
+                mismatch,
+            },
+            mismatch => ChunkError::Changed {
+                key: info.key.clone(),
+                mismatch,
+            },
+        };
+        self.digest.add(&piece).map_err(failed)?;
+        if last {
+            std::mem::take(&mut self.digest)
+                .finish(info.etag.as_deref())
+                .map_err(failed)?;
+        }
+        Ok(piece.data)
     }
 }
 
@@ -195,6 +264,21 @@ fn fetch(store: &dyn ReadStore, pos: u64, info: &ObjectInfo) -> Result<Bytes, Ch
         })?;
     check_chunk(info, &data)?;
     Ok(data.data)
+}
+
+fn fetch_piece(
+    store: &dyn ReadStore,
+    pos: u64,
+    info: &ObjectInfo,
+    start: u64,
+    len: u64,
+) -> Result<Fetched, ChunkError> {
+    store
+        .get_range(&info.key, None, start, len)
+        .map_err(|error| ChunkError::Store {
+            pos,
+            error: Box::new(error),
+        })
 }
 
 impl Read for ChunkReader {
@@ -264,5 +348,37 @@ mod tests {
         // The cause is printed once: by the source chain, not by the text.
         let chain = format!("{:#}", anyhow::Error::new(gone));
         assert_eq!(chain.matches("no such object").count(), 1, "{chain}");
+    }
+
+    #[test]
+    fn a_large_chunk_is_read_in_pieces_and_checked_whole() {
+        use crate::store::Store;
+        use crate::store::memory::MemoryStore;
+        let size = crate::store::multipart::MULTIPART_ABOVE as usize + 9;
+        let data: Vec<u8> = (0..size).map(|i| (i % 253) as u8).collect();
+        let store = Arc::new(MemoryStore::new("b"));
+        store
+            .put("/x:00000000000000000000", data.clone().into())
+            .unwrap();
+        let listed = store.list("/x").unwrap();
+        let mut out = Vec::new();
+        ChunkReader::new(store.clone(), listed.clone())
+            .read_to_end(&mut out)
+            .unwrap();
+        assert!(out == data, "the stream read in pieces is the chunk");
+
+        // a listed ETag the bytes do not match fails the stream before its last piece
+        let mut wrong = listed;
+        wrong[0].etag = Some(crate::store::md5_hex(b"other"));
+        let mut out = Vec::new();
+        let err = ChunkReader::new(store, wrong)
+            .read_to_end(&mut out)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("/x:00000000000000000000 is corrupted"),
+            "{err}"
+        );
+        assert!(out.len() < size, "the last piece was withheld");
     }
 }

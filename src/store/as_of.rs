@@ -169,6 +169,18 @@ impl ReadStore for AsOf {
         self.inner.get_version(&v.key, &v.version_id, expected)
     }
 
+    fn get_range(
+        &self,
+        key: &str,
+        _version: Option<&str>,
+        start: u64,
+        len: u64,
+    ) -> Result<Fetched, StoreError> {
+        let v = self.version(key)?;
+        self.inner
+            .get_range(&v.key, Some(&v.version_id), start, len)
+    }
+
     fn physical_key(&self, logical: &str) -> String {
         self.inner.physical_key(logical)
     }

@@ -128,32 +128,62 @@ pub fn chunks_of(store: &dyn Store, prefix: &str) -> Result<Vec<(u64, String)>, 
     Ok(found)
 }
 
-/// Deletes every chunk stored under `prefix`; returns how many there were.
+/// Deletes every chunk stored under `prefix`, and aborts the multipart uploads left
+/// open under it; returns how many chunks there were.
 pub fn delete_chunks(store: &dyn Store, prefix: &str) -> Result<usize, StoreError> {
+    abort_uploads(store, prefix)?;
     let keys: Vec<String> = chunks_of(store, prefix)?.into_iter().map(|c| c.1).collect();
     store.delete(&keys)?;
     Ok(keys.len())
+}
+
+/// Aborts every multipart upload open under `prefix` (their parts are deleted); returns
+/// how many there were.
+pub fn abort_uploads(store: &dyn Store, prefix: &str) -> Result<usize, StoreError> {
+    let open = store.list_multipart(prefix)?;
+    for upload in &open {
+        store.abort_multipart(&upload.key, &upload.upload_id)?;
+    }
+    Ok(open.len())
 }
 
 /// Deletes what earlier runs staged for `slot` and never committed (runs killed before
 /// their commit marker); returns how many objects went. Call with no commit of the slot
 /// pending.
 pub fn delete_abandoned_staging(store: &dyn Store, slot: &str) -> Result<usize, StoreError> {
-    let dir = staging_dir(slot);
-    let physical_dir = store.physical_key(&dir);
     let keys: Vec<String> = store
-        .list(&dir)?
+        .list(&staging_dir(slot))?
         .into_iter()
         .map(|o| o.key)
-        .filter(|k| {
-            // `DIR/RUN-ID:NNNN` only: not the staging of a slot whose name continues.
-            parse_chunk_key(k)
-                .and_then(|(p, _)| p.strip_prefix(&physical_dir).or(p.strip_prefix(&dir)))
-                .is_some_and(|run_id| !run_id.is_empty() && !run_id.contains('/'))
-        })
+        .filter(|k| staged_for(store, slot, k))
         .collect();
     store.delete(&keys)?;
     Ok(keys.len())
+}
+
+/// Aborts the multipart uploads earlier runs left open in the staging of `slot` (runs
+/// killed while uploading a large chunk); returns how many there were. Call with no other
+/// run of the slot under way.
+pub fn abort_abandoned_uploads(store: &dyn Store, slot: &str) -> Result<usize, StoreError> {
+    let open: Vec<_> = store
+        .list_multipart(&staging_dir(slot))?
+        .into_iter()
+        .filter(|u| staged_for(store, slot, &u.key))
+        .collect();
+    for upload in &open {
+        store.abort_multipart(&upload.key, &upload.upload_id)?;
+    }
+    Ok(open.len())
+}
+
+/// Whether `key` (as listed) is a chunk some run staged for `slot`: `DIR/RUN-ID:NNNN`
+/// only, not the staging of a slot whose name continues.
+fn staged_for(store: &dyn Store, slot: &str, key: &str) -> bool {
+    let dir = staging_dir(slot);
+    let physical_dir = store.physical_key(&dir);
+    parse_chunk_key(key)
+        .and_then(|(p, _)| p.strip_prefix(&physical_dir).or(p.strip_prefix(&dir)))
+        .is_some_and(|run_id| !run_id.is_empty() && !run_id.contains('/'))
 }
 
 /// Whether `listing` (the bucket as listed at the start of the run) holds anything a killed

@@ -17,6 +17,7 @@ use time::OffsetDateTime;
 
 use super::keys::KeyStyle;
 use super::lock::Retention;
+use super::multipart::{OpenUpload, UploadedPart};
 use super::{ObjectInfo, ReadStore, Store, StoreError, md5_hex};
 
 /// The store operations faults can be injected into.
@@ -54,6 +55,9 @@ struct Stored {
     last_modified: OffsetDateTime,
 }
 
+/// A multipart upload in progress: its physical key and its parts by number.
+type OpenParts = (String, BTreeMap<i32, Bytes>);
+
 /// What to break, and how the store has been used so far.
 #[derive(Debug, Default)]
 struct Faults {
@@ -83,6 +87,9 @@ pub struct MemoryStore {
     /// While Some(n): PUTs wait until n of them are in flight at once (then it opens).
     put_gate: Mutex<Option<usize>>,
     put_gate_opened: Condvar,
+    /// Multipart uploads in progress: id -> (physical key, parts by number).
+    uploads: Mutex<BTreeMap<String, OpenParts>>,
+    next_upload: AtomicUsize,
 }
 
 impl Default for MemoryStore {
@@ -105,6 +112,8 @@ impl MemoryStore {
             max_puts_in_flight: AtomicUsize::new(0),
             put_gate: Mutex::default(),
             put_gate_opened: Condvar::new(),
+            uploads: Mutex::default(),
+            next_upload: AtomicUsize::new(0),
         }
     }
 
@@ -195,6 +204,58 @@ impl MemoryStore {
             .collect()
     }
 
+    /// Counts a PUT (or part upload) in flight while the result lives, after the gate
+    /// ([`MemoryStore::hold_puts_until_in_flight`]) and the delay.
+    fn enter_put(&self) -> InFlight<'_> {
+        let now = self.puts_in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        let in_flight = InFlight(&self.puts_in_flight);
+        self.max_puts_in_flight.fetch_max(now, Ordering::SeqCst);
+        {
+            let mut gate = lock(&self.put_gate);
+            if gate.is_some_and(|n| now >= n) {
+                *gate = None;
+                self.put_gate_opened.notify_all();
+            }
+            while gate.is_some() {
+                gate = self
+                    .put_gate_opened
+                    .wait(gate)
+                    .unwrap_or_else(|e| e.into_inner());
+            }
+        }
+        let delay = *lock(&self.put_delay);
+        if !delay.is_zero() {
+            std::thread::sleep(delay);
+        }
+        in_flight
+    }
+
+    /// The multipart uploads in progress: (physical key, upload id, part sizes).
+    pub fn open_uploads(&self) -> Vec<(String, String, Vec<usize>)> {
+        lock(&self.uploads)
+            .iter()
+            .map(|(id, (k, parts))| {
+                (
+                    k.clone(),
+                    id.clone(),
+                    parts.values().map(Bytes::len).collect(),
+                )
+            })
+            .collect()
+    }
+
+    fn no_upload(&self, key: &str, upload_id: &str) -> StoreError {
+        StoreError::Request {
+            op: "UploadPart",
+            bucket: self.bucket.clone(),
+            key: key.to_owned(),
+            summary: format!("NoSuchUpload: no upload {upload_id}"),
+            code: Some("NoSuchUpload".into()),
+            permanent: true,
+            source: None,
+        }
+    }
+
     /// Counts the call and fails it when a fault says so. `keys` are physical.
     fn check(&self, op: Op, keys: &[String]) -> Result<(), StoreError> {
         let mut faults = lock(&self.faults);
@@ -283,26 +344,7 @@ impl ReadStore for MemoryStore {
 
 impl Store for MemoryStore {
     fn put(&self, key: &str, body: Bytes) -> Result<(), StoreError> {
-        let now = self.puts_in_flight.fetch_add(1, Ordering::SeqCst) + 1;
-        let _in_flight = InFlight(&self.puts_in_flight);
-        self.max_puts_in_flight.fetch_max(now, Ordering::SeqCst);
-        {
-            let mut gate = lock(&self.put_gate);
-            if gate.is_some_and(|n| now >= n) {
-                *gate = None;
-                self.put_gate_opened.notify_all();
-            }
-            while gate.is_some() {
-                gate = self
-                    .put_gate_opened
-                    .wait(gate)
-                    .unwrap_or_else(|e| e.into_inner());
-            }
-        }
-        let delay = *lock(&self.put_delay);
-        if !delay.is_zero() {
-            std::thread::sleep(delay);
-        }
+        let _in_flight = self.enter_put();
         let physical = self.physical_key(key);
         self.check(Op::Put, std::slice::from_ref(&physical))?;
         let last_modified = lock(&self.clock).unwrap_or_else(OffsetDateTime::now_utc);
@@ -340,6 +382,80 @@ impl Store for MemoryStore {
             },
         );
         Ok(None)
+    }
+
+    /// Part uploads count as PUTs (faults, the gate, the in-flight count).
+    fn create_multipart(&self, key: &str) -> Result<String, StoreError> {
+        let id = format!("upload-{}", self.next_upload.fetch_add(1, Ordering::SeqCst));
+        lock(&self.uploads).insert(id.clone(), (self.physical_key(key), BTreeMap::new()));
+        Ok(id)
+    }
+
+    fn upload_part(
+        &self,
+        key: &str,
+        upload_id: &str,
+        number: i32,
+        body: Bytes,
+    ) -> Result<UploadedPart, StoreError> {
+        let _in_flight = self.enter_put();
+        let physical = self.physical_key(key);
+        self.check(Op::Put, std::slice::from_ref(&physical))?;
+        let etag = format!("\"{}\"", md5_hex(&body));
+        match lock(&self.uploads).get_mut(upload_id) {
+            Some((_, parts)) => parts.insert(number, body),
+            None => return Err(self.no_upload(key, upload_id)),
+        };
+        Ok(UploadedPart { number, etag })
+    }
+
+    fn complete_multipart(
+        &self,
+        key: &str,
+        upload_id: &str,
+        parts: &[UploadedPart],
+    ) -> Result<(), StoreError> {
+        let Some((physical, stored)) = lock(&self.uploads).remove(upload_id) else {
+            return Err(self.no_upload(key, upload_id));
+        };
+        let mut body = Vec::new();
+        for p in parts {
+            let part = stored
+                .get(&p.number)
+                .ok_or_else(|| self.no_upload(key, upload_id))?;
+            body.extend_from_slice(part);
+        }
+        let last_modified = lock(&self.clock).unwrap_or_else(OffsetDateTime::now_utc);
+        lock(&self.objects).insert(
+            physical,
+            Stored {
+                body: body.into(),
+                last_modified,
+            },
+        );
+        Ok(())
+    }
+
+    /// No user metadata is kept: only checks that the object exists.
+    fn store_md5(&self, key: &str, _md5: &str) -> Result<(), StoreError> {
+        self.get(key).map(|_| ())
+    }
+
+    fn abort_multipart(&self, _key: &str, upload_id: &str) -> Result<(), StoreError> {
+        lock(&self.uploads).remove(upload_id);
+        Ok(())
+    }
+
+    fn list_multipart(&self, prefix: &str) -> Result<Vec<OpenUpload>, StoreError> {
+        let physical = self.physical_key(prefix);
+        Ok(lock(&self.uploads)
+            .iter()
+            .filter(|(_, (k, _))| k.starts_with(&physical))
+            .map(|(id, (k, _))| OpenUpload {
+                key: k.clone(),
+                upload_id: id.clone(),
+            })
+            .collect())
     }
 
     fn delete(&self, keys: &[String]) -> Result<(), StoreError> {

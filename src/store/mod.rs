@@ -8,6 +8,7 @@ pub mod commit;
 pub mod keys;
 pub mod lock;
 pub mod memory;
+pub mod multipart;
 pub mod retry;
 pub mod s3;
 
@@ -16,6 +17,7 @@ use time::OffsetDateTime;
 
 use keys::KeyStyle;
 use lock::{BucketLock, Retention, VersionInfo};
+use multipart::{OpenUpload, UploadedPart};
 
 /// The MD5 of `data` as lower-case hex, the form of a plain S3 ETag.
 pub fn md5_hex(data: &[u8]) -> String {
@@ -55,6 +57,10 @@ pub struct Fetched {
     pub etag_is_md5: bool,
     /// The MD5 stored with the object at upload ([`MD5_METADATA`]), when it has one.
     pub stored_md5: Option<String>,
+    /// The object's ETag as the answer gave it (unquoted, lower case): the whole object's,
+    /// also for a ranged read, so that the pieces of one object can be told to come from
+    /// the same version.
+    pub etag: Option<String>,
 }
 
 impl Fetched {
@@ -66,6 +72,7 @@ impl Fetched {
             md5: None,
             etag_is_md5: true,
             stored_md5: None,
+            etag: None,
         }
     }
 
@@ -350,6 +357,33 @@ pub trait ReadStore: Send + Sync {
         }
         Ok(Fetched::unhashed(data))
     }
+    /// Reads bytes `start..start + len` of an object (key as listed; of one version with
+    /// `version`), which must exist: fewer bytes are a (transient) [`StoreError::BodySize`],
+    /// more are refused. The answer's ETag and stored MD5 are the whole object's; the
+    /// bytes are not checked against them (see [`multipart::ChunkDigest`]). This default
+    /// reads the whole (current) object and slices it.
+    fn get_range(
+        &self,
+        key: &str,
+        version: Option<&str>,
+        start: u64,
+        len: u64,
+    ) -> Result<Fetched, StoreError> {
+        if version.is_some() {
+            return Err(StoreError::unsupported("GetObject", self.bucket()));
+        }
+        let whole = self.get(key)?;
+        let end = start.saturating_add(len);
+        if (whole.len() as u64) < end {
+            return Err(StoreError::BodySize {
+                bucket: self.bucket().to_owned(),
+                key: key.to_owned(),
+                expected: len,
+                received: (whole.len() as u64).saturating_sub(start),
+            });
+        }
+        Ok(Fetched::unhashed(whole.slice(start as usize..end as usize)))
+    }
     /// How this server spells a logical key in listings (servers such as Garage and MinIO
     /// strip leading `/`); identity on AWS-faithful servers.
     fn physical_key(&self, logical: &str) -> String;
@@ -422,6 +456,60 @@ pub trait Store: ReadStore {
     ) -> Result<(), StoreError> {
         let _ = (key, version_id, lock);
         Err(StoreError::unsupported("PutObjectRetention", self.bucket()))
+    }
+    /// Starts a multipart upload of `key` (with the tag metadata, where the store keeps
+    /// it); returns its upload id.
+    fn create_multipart(&self, key: &str) -> Result<String, StoreError> {
+        let _ = key;
+        Err(StoreError::unsupported(
+            "CreateMultipartUpload",
+            self.bucket(),
+        ))
+    }
+    /// Uploads part `number` (from 1) of an upload with Content-MD5, the returned ETag
+    /// checked against the MD5 when it can be one.
+    fn upload_part(
+        &self,
+        key: &str,
+        upload_id: &str,
+        number: i32,
+        body: Bytes,
+    ) -> Result<UploadedPart, StoreError> {
+        let _ = (key, upload_id, number, body);
+        Err(StoreError::unsupported("UploadPart", self.bucket()))
+    }
+    /// Completes an upload from its `parts` (in order).
+    fn complete_multipart(
+        &self,
+        key: &str,
+        upload_id: &str,
+        parts: &[UploadedPart],
+    ) -> Result<(), StoreError> {
+        let _ = (key, upload_id, parts);
+        Err(StoreError::unsupported(
+            "CompleteMultipartUpload",
+            self.bucket(),
+        ))
+    }
+    /// Stores `md5` (of the whole object, lower-case hex) with an object as
+    /// [`MD5_METADATA`], which a multipart upload cannot carry from its start: the object
+    /// is copied onto itself with the metadata replaced (the tag kept).
+    fn store_md5(&self, key: &str, md5: &str) -> Result<(), StoreError> {
+        let _ = (key, md5);
+        Err(StoreError::unsupported("CopyObject", self.bucket()))
+    }
+    /// Aborts an upload: its parts are deleted; one already gone is not an error.
+    fn abort_multipart(&self, key: &str, upload_id: &str) -> Result<(), StoreError> {
+        let _ = (key, upload_id);
+        Err(StoreError::unsupported(
+            "AbortMultipartUpload",
+            self.bucket(),
+        ))
+    }
+    /// The uploads started and neither completed nor aborted under `prefix` (logical).
+    fn list_multipart(&self, prefix: &str) -> Result<Vec<OpenUpload>, StoreError> {
+        let _ = prefix;
+        Ok(Vec::new())
     }
     /// Deletes objects (keys as returned by `list`); missing ones are not an error.
     fn delete(&self, keys: &[String]) -> Result<(), StoreError>;

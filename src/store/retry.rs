@@ -16,6 +16,7 @@ use bytes::Bytes;
 
 use super::keys::KeyStyle;
 use super::lock::{BucketLock, Retention, VersionInfo};
+use super::multipart::{OpenUpload, UploadedPart};
 use super::{Fetched, ObjectInfo, ReadStore, Store, StoreError, error_chain, place};
 
 /// The log target of retry messages (`Backup.S3napback.S3` in a log config).
@@ -225,6 +226,18 @@ impl<S: Store> ReadStore for RetryStore<S> {
         self.retry("GetObject", key, || self.inner.get_sized(key, expected))
     }
 
+    fn get_range(
+        &self,
+        key: &str,
+        version: Option<&str>,
+        start: u64,
+        len: u64,
+    ) -> Result<Fetched, StoreError> {
+        self.retry("GetObject", key, || {
+            self.inner.get_range(key, version, start, len)
+        })
+    }
+
     fn physical_key(&self, logical: &str) -> String {
         self.inner.physical_key(logical)
     }
@@ -304,6 +317,57 @@ impl<S: Store> Store for RetryStore<S> {
         self.retry("PutObjectRetention", key, || {
             self.stopped("PutObjectRetention", key)?;
             self.inner.extend_retention(key, version_id, lock)
+        })
+    }
+
+    fn create_multipart(&self, key: &str) -> Result<String, StoreError> {
+        self.retry("CreateMultipartUpload", key, || {
+            self.stopped("CreateMultipartUpload", key)?;
+            self.inner.create_multipart(key)
+        })
+    }
+
+    fn upload_part(
+        &self,
+        key: &str,
+        upload_id: &str,
+        number: i32,
+        body: Bytes,
+    ) -> Result<UploadedPart, StoreError> {
+        self.retry("UploadPart", key, || {
+            self.stopped("UploadPart", key)?;
+            self.inner.upload_part(key, upload_id, number, body.clone())
+        })
+    }
+
+    fn complete_multipart(
+        &self,
+        key: &str,
+        upload_id: &str,
+        parts: &[UploadedPart],
+    ) -> Result<(), StoreError> {
+        self.retry("CompleteMultipartUpload", key, || {
+            self.stopped("CompleteMultipartUpload", key)?;
+            self.inner.complete_multipart(key, upload_id, parts)
+        })
+    }
+
+    fn store_md5(&self, key: &str, md5: &str) -> Result<(), StoreError> {
+        self.retry("CopyObject", key, || {
+            self.stopped("CopyObject", key)?;
+            self.inner.store_md5(key, md5)
+        })
+    }
+
+    fn abort_multipart(&self, key: &str, upload_id: &str) -> Result<(), StoreError> {
+        self.retry("AbortMultipartUpload", key, || {
+            self.inner.abort_multipart(key, upload_id)
+        })
+    }
+
+    fn list_multipart(&self, prefix: &str) -> Result<Vec<OpenUpload>, StoreError> {
+        self.retry("ListMultipartUploads", prefix, || {
+            self.inner.list_multipart(prefix)
         })
     }
 

@@ -49,6 +49,7 @@ use time::OffsetDateTime;
 use tokio::runtime::Runtime;
 use versions::smithy_time;
 
+mod multipart;
 mod setup;
 mod versions;
 
@@ -61,6 +62,7 @@ pub use setup::{
 
 use super::keys::KeyStyle;
 use super::lock::{BucketLock, Retention, VersionInfo};
+use super::multipart::{OpenUpload, UploadedPart};
 use super::{BoxError, Fetched, ObjectInfo, ReadStore, Store, StoreError, is_permanent_answer};
 
 /// The region used when nothing else names one (and the one AWS calls the default).
@@ -601,11 +603,15 @@ impl S3Store {
     /// Reads one object as a stream, each piece under the stall timeout. With `expected`,
     /// a body announced or found longer is refused before more than `expected` bytes
     /// are held, and a shorter one is an error.
+    ///
+    /// With `range` (start, length) only those bytes are read (`expected` is the length);
+    /// the answer's ETag is the whole object's and is returned, not checked.
     fn read_object(
         &self,
         key: &str,
         version: Option<&str>,
         expected: Option<u64>,
+        range: Option<(u64, u64)>,
     ) -> Result<Fetched, StoreError> {
         let size_error = |received| StoreError::BodySize {
             bucket: self.bucket.clone(),
@@ -620,6 +626,11 @@ impl S3Store {
                 .bucket(&self.bucket)
                 .key(key)
                 .set_version_id(version.map(str::to_owned))
+                .set_range(
+                    range
+                        .filter(|&(_, len)| len > 0)
+                        .map(|(start, len)| format!("bytes={start}-{}", start + len - 1)),
+                )
                 .send()
                 .await
             {
@@ -647,10 +658,12 @@ impl S3Store {
                 out.server_side_encryption().map(|s| s.as_str()),
                 out.sse_customer_algorithm(),
             );
-            let etag = out
+            let answer_etag = out
                 .e_tag()
-                .map(|e| e.trim_matches('"').to_ascii_lowercase())
-                .filter(|e| etag_is_md5 && super::is_plain_md5(e));
+                .map(|e| e.trim_matches('"').to_ascii_lowercase());
+            let etag = answer_etag
+                .clone()
+                .filter(|e| range.is_none() && etag_is_md5 && super::is_plain_md5(e));
             let stored_md5 = out
                 .metadata()
                 .and_then(|m| m.get(super::MD5_METADATA))
@@ -716,6 +729,7 @@ impl S3Store {
                 md5,
                 etag_is_md5,
                 stored_md5,
+                etag: answer_etag,
             })
         })
     }
@@ -857,11 +871,21 @@ impl ReadStore for S3Store {
     }
 
     fn get(&self, key: &str) -> Result<Bytes, StoreError> {
-        self.read_object(key, None, None).map(|f| f.data)
+        self.read_object(key, None, None, None).map(|f| f.data)
     }
 
     fn get_sized(&self, key: &str, expected: u64) -> Result<Fetched, StoreError> {
-        self.read_object(key, None, Some(expected))
+        self.read_object(key, None, Some(expected), None)
+    }
+
+    fn get_range(
+        &self,
+        key: &str,
+        version: Option<&str>,
+        start: u64,
+        len: u64,
+    ) -> Result<Fetched, StoreError> {
+        self.read_object(key, version, Some(len), Some((start, len)))
     }
 
     fn get_version(
@@ -870,7 +894,7 @@ impl ReadStore for S3Store {
         version_id: &str,
         expected: u64,
     ) -> Result<Fetched, StoreError> {
-        self.read_object(key, Some(version_id), Some(expected))
+        self.read_object(key, Some(version_id), Some(expected), None)
     }
 
     fn list_versions(&self, prefix: &str) -> Result<Vec<VersionInfo>, StoreError> {
@@ -909,6 +933,18 @@ impl ReadStore for S3Store {
 }
 
 impl S3Store {
+    /// The copy source header of `from` (logical key): `bucket/key`, URL-encoded. Servers
+    /// do not normalise it as they do request paths: the key is named as the server
+    /// spells it.
+    fn copy_source(&self, from: &str) -> Result<String, StoreError> {
+        let source_key = self.key_style()?.apply(from);
+        Ok(format!(
+            "{}/{}",
+            self.bucket,
+            utf8_percent_encode(&source_key, COPY_SOURCE_ESCAPES)
+        ))
+    }
+
     /// PutObject with Content-MD5 (which a lock needs too), the MD5 as metadata and the
     /// ETag checked; returns the version id.
     fn put_object(
@@ -1007,14 +1043,7 @@ impl Store for S3Store {
         to: &str,
         lock: Option<&Retention>,
     ) -> Result<Option<String>, StoreError> {
-        // The copy source is a header (`bucket/key`, URL-encoded) that servers do not
-        // normalise as they do request paths: name it as the server spells it.
-        let source_key = self.key_style()?.apply(from);
-        let source = format!(
-            "{}/{}",
-            self.bucket,
-            utf8_percent_encode(&source_key, COPY_SOURCE_ESCAPES)
-        );
+        let source = self.copy_source(from)?;
         self.rt.block_on(async {
             let req = self
                 .client
@@ -1057,6 +1086,42 @@ impl Store for S3Store {
             }
             Ok(out.version_id().map(str::to_owned))
         })
+    }
+
+    fn create_multipart(&self, key: &str) -> Result<String, StoreError> {
+        S3Store::create_multipart(self, key)
+    }
+
+    fn upload_part(
+        &self,
+        key: &str,
+        upload_id: &str,
+        number: i32,
+        body: Bytes,
+    ) -> Result<UploadedPart, StoreError> {
+        S3Store::upload_part(self, key, upload_id, number, body)
+    }
+
+    fn complete_multipart(
+        &self,
+        key: &str,
+        upload_id: &str,
+        parts: &[UploadedPart],
+    ) -> Result<(), StoreError> {
+        S3Store::complete_multipart(self, key, upload_id, parts)
+    }
+
+    fn store_md5(&self, key: &str, md5: &str) -> Result<(), StoreError> {
+        S3Store::store_md5(self, key, md5)
+    }
+
+    fn abort_multipart(&self, key: &str, upload_id: &str) -> Result<(), StoreError> {
+        S3Store::abort_multipart(self, key, upload_id)
+    }
+
+    fn list_multipart(&self, prefix: &str) -> Result<Vec<OpenUpload>, StoreError> {
+        let server_prefix = self.key_style()?.apply(prefix);
+        self.list_multipart_raw(&server_prefix)
     }
 
     fn delete(&self, keys: &[String]) -> Result<(), StoreError> {

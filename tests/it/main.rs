@@ -14,6 +14,7 @@ mod iam_policies;
 mod inspect;
 mod interrupted_commit;
 mod kit;
+mod large_chunks;
 mod listing_failure;
 mod object_lock;
 mod perf;

@@ -93,6 +93,87 @@ impl Admin {
             .unwrap_or_else(|e| panic!("PutObject {key}: {e:?}"));
     }
 
+    /// Stores `body` at `key` with user metadata `metadata` (name, value).
+    pub fn put_with_metadata(&self, key: &str, body: &[u8], metadata: &[(&str, &str)]) {
+        let mut req = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .body(ByteStream::from(body.to_vec()));
+        for (name, value) in metadata {
+            req = req.metadata(*name, *value);
+        }
+        self.rt
+            .block_on(req.send())
+            .unwrap_or_else(|e| panic!("PutObject {key}: {e:?}"));
+    }
+
+    /// The user metadata and the ETag of `key` (HeadObject).
+    pub fn head(&self, key: &str) -> (std::collections::HashMap<String, String>, String) {
+        let out = self
+            .rt
+            .block_on(
+                self.client
+                    .head_object()
+                    .bucket(&self.bucket)
+                    .key(key)
+                    .send(),
+            )
+            .unwrap_or_else(|e| panic!("HeadObject {key}: {e:?}"));
+        (
+            out.metadata().cloned().unwrap_or_default(),
+            out.e_tag().unwrap_or_default().trim_matches('"').to_owned(),
+        )
+    }
+
+    /// Starts a multipart upload of `key` and stores `part` as its part 1, as a run
+    /// killed in the middle of a large chunk leaves it.
+    pub fn start_upload(&self, key: &str, part: &[u8]) {
+        let id = self
+            .rt
+            .block_on(
+                self.client
+                    .create_multipart_upload()
+                    .bucket(&self.bucket)
+                    .key(key)
+                    .send(),
+            )
+            .unwrap_or_else(|e| panic!("CreateMultipartUpload {key}: {e:?}"))
+            .upload_id()
+            .expect("an upload id")
+            .to_owned();
+        self.rt
+            .block_on(
+                self.client
+                    .upload_part()
+                    .bucket(&self.bucket)
+                    .key(key)
+                    .upload_id(id)
+                    .part_number(1)
+                    .body(ByteStream::from(part.to_vec()))
+                    .send(),
+            )
+            .unwrap_or_else(|e| panic!("UploadPart {key}: {e:?}"));
+    }
+
+    /// The keys of the multipart uploads open in the bucket (ListMultipartUploads).
+    pub fn open_uploads(&self) -> Vec<String> {
+        let out = self
+            .rt
+            .block_on(
+                self.client
+                    .list_multipart_uploads()
+                    .bucket(&self.bucket)
+                    .send(),
+            )
+            .expect("ListMultipartUploads");
+        out.uploads()
+            .iter()
+            .filter_map(|u| u.key().map(str::to_owned))
+            .collect()
+    }
+
     /// The versioning status (`Enabled`, `Suspended`), `None` when never enabled.
     pub fn versioning(&self) -> Option<String> {
         let out = self

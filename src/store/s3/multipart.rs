@@ -1,0 +1,222 @@
+//! Multipart uploads on S3 (see [`crate::store::multipart`]): parts with Content-MD5 and
+//! their ETags checked, the whole chunk's MD5 stored after completion, and the uploads a
+//! killed run left listed so the next run can abort them.
+
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, MetadataDirective, StorageClass};
+use base64::Engine;
+use bytes::Bytes;
+use md5::{Digest, Md5};
+
+use super::{EMPTY_BODY_MD5, S3Store, etag_can_be_md5, status};
+use crate::store::multipart::{OpenUpload, UploadedPart};
+use crate::store::{MD5_METADATA, StoreError};
+
+impl S3Store {
+    /// CreateMultipartUpload, with the tag as metadata.
+    pub(super) fn create_multipart(&self, key: &str) -> Result<String, StoreError> {
+        self.rt.block_on(async {
+            let mut req = self
+                .client
+                .create_multipart_upload()
+                .bucket(&self.bucket)
+                .key(key)
+                .storage_class(StorageClass::Standard);
+            if let Some(tag) = &self.tag {
+                req = req.metadata("tag", tag);
+            }
+            let out = req
+                .send()
+                .await
+                .map_err(|e| self.sdk_err("CreateMultipartUpload", key, e))?;
+            out.upload_id().map(str::to_owned).ok_or_else(|| {
+                self.err(
+                    "CreateMultipartUpload",
+                    key,
+                    "no upload id in the answer".into(),
+                )
+            })
+        })
+    }
+
+    /// UploadPart with Content-MD5; the ETag is checked when it can be an MD5.
+    pub(super) fn upload_part(
+        &self,
+        key: &str,
+        upload_id: &str,
+        number: i32,
+        body: Bytes,
+    ) -> Result<UploadedPart, StoreError> {
+        let digest = Md5::digest(&body);
+        let md5_hex = crate::store::hex(&digest);
+        let md5_b64 = base64::engine::general_purpose::STANDARD.encode(digest);
+        let size = body.len();
+        let op = "UploadPart";
+        self.rt.block_on(async {
+            let out = self
+                .client
+                .upload_part()
+                .bucket(&self.bucket)
+                .key(key)
+                .upload_id(upload_id)
+                .part_number(number)
+                .content_length(size as i64)
+                .content_md5(md5_b64)
+                .body(ByteStream::from(body))
+                .send()
+                .await
+                .map_err(|e| self.sdk_err(op, key, e))?;
+            let etag = out
+                .e_tag()
+                .map(|e| e.trim_matches('"').to_ascii_lowercase())
+                .unwrap_or_default();
+            let sse = out.server_side_encryption().map(|s| s.as_str());
+            if etag_can_be_md5(sse, out.sse_customer_algorithm()) && etag != md5_hex {
+                return Err(StoreError::EtagMismatch {
+                    op,
+                    bucket: self.bucket.clone(),
+                    key: format!("{key} (part {number})"),
+                    etag: if etag.is_empty() {
+                        "(none)".into()
+                    } else {
+                        etag
+                    },
+                    md5: md5_hex,
+                    size,
+                });
+            }
+            Ok(UploadedPart {
+                number,
+                etag: out.e_tag().unwrap_or_default().to_owned(),
+            })
+        })
+    }
+
+    /// CompleteMultipartUpload.
+    pub(super) fn complete_multipart(
+        &self,
+        key: &str,
+        upload_id: &str,
+        parts: &[UploadedPart],
+    ) -> Result<(), StoreError> {
+        let completed = CompletedMultipartUpload::builder()
+            .set_parts(Some(
+                parts
+                    .iter()
+                    .map(|p| {
+                        CompletedPart::builder()
+                            .part_number(p.number)
+                            .e_tag(&p.etag)
+                            .build()
+                    })
+                    .collect(),
+            ))
+            .build();
+        self.rt.block_on(async {
+            self.client
+                .complete_multipart_upload()
+                .bucket(&self.bucket)
+                .key(key)
+                .upload_id(upload_id)
+                .multipart_upload(completed)
+                .send()
+                .await
+                .map_err(|e| self.sdk_err("CompleteMultipartUpload", key, e))?;
+            Ok(())
+        })
+    }
+
+    /// A copy of the object onto itself that stores its MD5 as metadata (the tag kept).
+    pub(super) fn store_md5(&self, key: &str, md5: &str) -> Result<(), StoreError> {
+        let source = self.copy_source(key)?;
+        self.rt.block_on(async {
+            let mut req = self
+                .client
+                .copy_object()
+                .bucket(&self.bucket)
+                .key(key)
+                .copy_source(source)
+                .metadata_directive(MetadataDirective::Replace)
+                .metadata(MD5_METADATA, md5)
+                .storage_class(StorageClass::Standard);
+            if let Some(tag) = &self.tag {
+                req = req.metadata("tag", tag);
+            }
+            // a bucket with a default lock wants a Content-MD5 on a copy too (moto)
+            let out = req
+                .customize()
+                .mutate_request(|r| {
+                    r.headers_mut().insert("Content-MD5", EMPTY_BODY_MD5);
+                })
+                .send()
+                .await
+                .map_err(|e| self.sdk_err("CopyObject", key, e))?;
+            if out.copy_object_result().is_none() {
+                return Err(self.err(
+                    "CopyObject",
+                    key,
+                    "no CopyObjectResult in the answer".into(),
+                ));
+            }
+            Ok(())
+        })
+    }
+
+    /// AbortMultipartUpload; an upload already gone (404) is not an error.
+    pub(super) fn abort_multipart(&self, key: &str, upload_id: &str) -> Result<(), StoreError> {
+        self.rt.block_on(async {
+            match self
+                .client
+                .abort_multipart_upload()
+                .bucket(&self.bucket)
+                .key(key)
+                .upload_id(upload_id)
+                .send()
+                .await
+            {
+                Ok(_) => Ok(()),
+                Err(e) if status(&e) == Some(404) => Ok(()),
+                Err(e) => Err(self.sdk_err("AbortMultipartUpload", key, e)),
+            }
+        })
+    }
+
+    /// ListMultipartUploads under `server_prefix`, every page.
+    pub(super) fn list_multipart_raw(
+        &self,
+        server_prefix: &str,
+    ) -> Result<Vec<OpenUpload>, StoreError> {
+        self.rt.block_on(async {
+            let mut out = Vec::new();
+            let (mut key_marker, mut id_marker) = (None::<String>, None::<String>);
+            loop {
+                let page = self
+                    .client
+                    .list_multipart_uploads()
+                    .bucket(&self.bucket)
+                    .prefix(server_prefix)
+                    .set_key_marker(key_marker.take())
+                    .set_upload_id_marker(id_marker.take())
+                    .send()
+                    .await
+                    .map_err(|e| self.sdk_err("ListMultipartUploads", server_prefix, e))?;
+                for u in page.uploads() {
+                    if let (Some(key), Some(id)) = (u.key(), u.upload_id()) {
+                        out.push(OpenUpload {
+                            key: key.to_owned(),
+                            upload_id: id.to_owned(),
+                        });
+                    }
+                }
+                if page.is_truncated() != Some(true) {
+                    return Ok(out);
+                }
+                key_marker = page.next_key_marker().map(str::to_owned);
+                id_marker = page.next_upload_id_marker().map(str::to_owned);
+                if key_marker.is_none() && id_marker.is_none() {
+                    return Ok(out);
+                }
+            }
+        })
+    }
+}
