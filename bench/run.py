@@ -7,11 +7,15 @@ instead, as ratios to the bare legacy pipeline timed in the same invocation.
 One invocation:
   1. builds a reproducible tree (seeded): --mb MB, half text-like, half random bytes;
   2. starts a local single-node Garage on LMDB (~/.cargo/bin/garage or PATH; else moto,
-     with a notice) and a throw-away GnuPG home with one key; the restores and the
-     listing wait until the server is idle again after the writes before them;
+     with a notice), a local three-node Garage cluster (replication factor 3, one zone
+     per node, all on 127.0.0.1; only with a garage binary, else skipped with a notice)
+     and a throw-away GnuPG home with one key; every timed case, the restores and the
+     listing wait until their server is idle again after the writes before them;
   3. times, alternating the order every round and repeating --rounds times (medians):
        backup:  the bare legacy pipeline `tar -czp | gpg -e > /dev/null` (the baseline);
-                this tool's full backup with default settings, and with `Compressor pigz`
+                this tool's full backup with default settings, the same to the
+                three-node Garage cluster (its own bucket and config; in its own rounds
+                after the others, in the same table), and with `Compressor pigz`
                 + `GpgCompression no`; the bare fast pipelines without upload, with the
                 pigz program and with the tool's own stage (`s3napback gzip`, which
                 `Compressor pigz` runs); `tar -czp | gpg -e | aws s3 cp -` (when the AWS
@@ -119,12 +123,25 @@ def cpu_seconds(pid):
 
 
 class Server:
-    """A local S3 server: endpoint, region, credentials, and its buckets."""
+    """A local S3 server: endpoint, region, credentials, and its buckets. `child` is the
+    process the S3 endpoint talks to; `others` are more processes of the same server (the
+    other nodes of a cluster), watched by `settle` and stopped by `stop` with it."""
 
-    def __init__(self, kind, endpoint, region, key, secret, child, make_bucket):
+    def __init__(self, kind, endpoint, region, key, secret, child, make_bucket, others=()):
         self.kind, self.endpoint, self.region = kind, endpoint, region
         self.key, self.secret, self.child = key, secret, child
         self.make_bucket = make_bucket
+        self.others = list(others)
+
+    def cpu(self):
+        """CPU seconds of all the server's processes so far, or None."""
+        total = 0.0
+        for child in [self.child, *self.others]:
+            used = cpu_seconds(child.pid)
+            if used is None:
+                return None
+            total += used
+        return total
 
     def env(self):
         return {"AWS_ACCESS_KEY_ID": self.key, "AWS_SECRET_ACCESS_KEY": self.secret,
@@ -137,10 +154,10 @@ class Server:
         before it."""
         start = time.monotonic()
         os.sync()  # the writes before, on disk: no writeback during the next case
-        last = cpu_seconds(self.child.pid)
+        last = self.cpu()
         while time.monotonic() - start < limit:
             time.sleep(1)
-            now = cpu_seconds(self.child.pid)
+            now = self.cpu()
             if now is None or last is None or now - last < quiet:
                 break
             last = now
@@ -148,11 +165,16 @@ class Server:
             note(f"  (the server settled in {time.monotonic() - start:.0f} s)")
 
     def stop(self):
-        self.child.terminate()
-        try:
-            self.child.wait(10)
-        except subprocess.TimeoutExpired:
-            self.child.kill()
+        children = [self.child, *self.others]
+        for child in children:
+            if child.poll() is None:
+                child.terminate()
+        for child in children:
+            try:
+                child.wait(10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
 
 
 def garage_binary():
@@ -218,6 +240,107 @@ def start_garage(binary, work):
     wait_for_port(s3_port, child, "garage", 30)
     return Server("garage", f"http://127.0.0.1:{s3_port}", "garage", key, secret, child,
                   make_bucket)
+
+
+def start_garage_cluster(binary, work, nodes=3):
+    """A three-node Garage cluster on 127.0.0.1: each node with its own directories, S3
+    and RPC ports, one shared rpc_secret, replication factor 3 (every block and table entry
+    written to all three nodes), one zone per node, LMDB and no block compression as in
+    start_garage. The S3 endpoint is node 0's; stop() stops all three."""
+    secret = os.urandom(32).hex()
+    confs, children, rpc_ports, s3_ports = [], [], [], []
+    try:
+        for n in range(nodes):
+            d = os.path.join(work, "garage-cluster", f"node{n}")
+            os.makedirs(d)
+            conf = os.path.join(d, "garage.toml")
+            s3_port, rpc_port = free_port(), free_port()
+            with open(conf, "w") as f:
+                f.write(f'metadata_dir = "{d}/meta"\ndata_dir = "{d}/data"\ndb_engine = "lmdb"\n'
+                        f'compression_level = "none"\n'
+                        f'replication_factor = {nodes}\nrpc_bind_addr = "127.0.0.1:{rpc_port}"\n'
+                        f'rpc_public_addr = "127.0.0.1:{rpc_port}"\nrpc_secret = "{secret}"\n'
+                        f'[s3_api]\ns3_region = "garage"\napi_bind_addr = "127.0.0.1:{s3_port}"\n'
+                        f'root_domain = ".s3.garage.localhost"\n')
+            log = open(os.path.join(d, "garage.log"), "w")
+            children.append(subprocess.Popen([binary, "-c", conf, "server"],
+                                             stdin=subprocess.DEVNULL, stdout=log, stderr=log))
+            log.close()  # the child holds its own copy
+            confs.append(conf)
+            rpc_ports.append(rpc_port)
+            s3_ports.append(s3_port)
+        for n in range(nodes):
+            wait_for_port(rpc_ports[n], children[n], f"garage cluster node {n}")
+
+        def cli(n, *args, retry=True):
+            deadline = time.monotonic() + 30
+            while True:
+                p = subprocess.run([binary, "-c", confs[n], *args], capture_output=True,
+                                   text=True, stdin=subprocess.DEVNULL)
+                if p.returncode == 0 or not retry or time.monotonic() > deadline:
+                    if p.returncode != 0:
+                        sys.exit(f"garage (cluster node {n}) {' '.join(args)} failed: "
+                                 f"{p.stdout}{p.stderr}")
+                    return p.stdout + p.stderr
+                time.sleep(0.5)
+
+        full_ids = [cli(n, "node", "id", "-q").strip().splitlines()[-1].strip()
+                    for n in range(nodes)]
+        short_ids = [i.split("@")[0] for i in full_ids]
+        for n in range(1, nodes):
+            cli(0, "node", "connect", full_ids[n])
+        for n in range(nodes):
+            cli(0, "layout", "assign", "-z", f"dc{n + 1}", "-c", "100G", short_ids[n],
+                retry=False)
+        cli(0, "layout", "apply", "--version", "1", retry=False)
+
+        # healthy: every node connected, with its role in the applied layout, and no
+        # node listed as failed
+        deadline = time.monotonic() + 60
+        while True:
+            status = subprocess.run([binary, "-c", confs[0], "status"], capture_output=True,
+                                    text=True, stdin=subprocess.DEVNULL)
+            out = status.stdout
+            # the rows under "==== HEALTHY NODES ====", up to the next "====" heading
+            healthy = out.split("HEALTHY NODES", 1)[1].partition("\n")[2].split("====", 1)[0] \
+                if "HEALTHY NODES" in out else ""
+            rows = [line for line in healthy.splitlines() if line.strip()]
+            if (status.returncode == 0 and "FAILED NODES" not in out
+                    and all(any(line.startswith(i[:16]) and "NO ROLE" not in line
+                                for line in rows) for i in short_ids)):
+                break
+            if time.monotonic() > deadline:
+                sys.exit(f"the garage cluster did not become healthy within 60 s:\n"
+                         f"{out}{status.stderr}")
+            time.sleep(0.5)
+
+        out = cli(0, "key", "create", "bench-key")
+
+        def field(name):
+            for line in out.splitlines():
+                if line.strip().startswith(name):
+                    return line.strip()[len(name):].strip()
+            sys.exit(f"no {name} in `garage key create` output:\n{out}")
+
+        key, key_secret = field("Key ID:"), field("Secret key:")
+
+        def make_bucket(name):
+            cli(0, "bucket", "create", name)
+            cli(0, "bucket", "allow", "--read", "--write", "--owner", name, "--key", "bench-key")
+
+        for n in range(nodes):
+            wait_for_port(s3_ports[n], children[n], f"garage cluster node {n}", 30)
+    except BaseException:
+        for child in children:
+            child.terminate()
+        for child in children:
+            try:
+                child.wait(10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        raise
+    return Server(f"garage cluster ({nodes} nodes)", f"http://127.0.0.1:{s3_ports[0]}",
+                  "garage", key, key_secret, children[0], make_bucket, others=children[1:])
 
 
 def start_moto(work):
@@ -362,7 +485,7 @@ def main():
             sys.exit(f"`{tool}` is needed (scripts/install-test-deps.sh installs it)")
 
     work = tempfile.mkdtemp(prefix="s3napback-bench.")
-    server = None
+    server = cluster = None
     try:
         note(f"building a {a.mb} MB tree (seed {a.seed}) in {work}")
         src = os.path.join(work, "tree")
@@ -388,19 +511,22 @@ def main():
 
         made = set()
 
-        def config(name, chunk_size, body, bucket=None, encrypt=True):
+        def config(name, chunk_size, body, bucket=None, encrypt=True, srv=None, keys=None):
+            """A config for the tool on SRV (default: the main server) with the S3 keyfile
+            KEYS (default: the main server's)."""
+            srv, keys = srv or server, keys or keyfile
             bucket = f"bench-{bucket or name}"
-            if bucket not in made:
-                server.make_bucket(bucket)
-                made.add(bucket)
+            if (id(srv), bucket) not in made:
+                srv.make_bucket(bucket)
+                made.add((id(srv), bucket))
             diffs = os.path.join(work, f"diffs-{name}")
             os.makedirs(diffs)
             path = os.path.join(work, f"{name}.conf")
             gpg = f"GpgRecipient {RECIPIENT}\n" if encrypt else ""
             with open(path, "w") as f:
-                f.write(f"DiffDir {diffs}\nBucket {bucket}\nS3Keyfile {keyfile}\n"
-                        f"ChunkSize {chunk_size}\nS3Endpoint {server.endpoint}\n"
-                        f"S3Region {server.region}\n{gpg}Diffs 0\nFulls 4\n{body}")
+                f.write(f"DiffDir {diffs}\nBucket {bucket}\nS3Keyfile {keys}\n"
+                        f"ChunkSize {chunk_size}\nS3Endpoint {srv.endpoint}\n"
+                        f"S3Region {srv.region}\n{gpg}Diffs 0\nFulls 4\n{body}")
             return path
 
         def tool(conf, *args):
@@ -463,8 +589,31 @@ def main():
         else:
             note("NOTICE: duplicity (with python3-boto3) not installed: skipped")
 
+        cluster_case = None
+        cluster_garage = garage or garage_binary()  # with --server moto too
+        if cluster_garage:
+            note("starting a three-node Garage cluster")
+            cluster = start_garage_cluster(cluster_garage, work)
+            cluster_keyfile = os.path.join(work, "key-cluster.txt")
+            with open(os.open(cluster_keyfile, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600),
+                      "w") as f:
+                f.write(f"key={cluster.key}\nsecret={cluster.secret}\n")
+            cluster_conf = config("cluster", a.chunk_size, f"Directory {src}\n", srv=cluster,
+                                  keys=cluster_keyfile)
+            cluster_case = Case("s3napback, default settings, to a 3-node Garage cluster",
+                                tool(cluster_conf, "-f"), dict(env, **cluster.env()))
+        else:
+            note("NOTICE: no garage binary (PATH or ~/.cargo/bin): the 3-node Garage cluster "
+                 "case skipped")
+
         note("backups")
         run_rounds(backups, a.rounds, server)
+        if cluster_case:
+            note("backup to the 3-node Garage cluster")
+            run_rounds([cluster_case], a.rounds, cluster)
+            cluster.stop()  # not needed any more: no idle nodes beside the restores
+            # in the table under the single-server default-settings case
+            backups.insert(2, cluster_case)
 
         legacy_stream = os.path.join(work, "legacy.gpg")
         subprocess.run(["sh", "-c", tar_gpg + ' > "$3"', "sh", rel, RECIPIENT, legacy_stream],
@@ -488,7 +637,8 @@ def main():
         now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
         load = os.getloadavg()[1]
         print(f"\n{now}; {machine()}; load average {load:.1f} (5 min, after the restores); "
-              f"{server.kind} on 127.0.0.1; {a.mb} MB tree "
+              f"{server.kind}{' and a 3-node Garage cluster' if cluster_case else ''} "
+              f"on 127.0.0.1; {a.mb} MB tree "
               f"(seed {a.seed}, half text, half random); ChunkSize {a.chunk_size}; "
               f"medians of {a.rounds} alternated rounds\n")
         print(table("backup", backups, base))
@@ -504,10 +654,14 @@ def main():
                 lines.append(f"| {cell(c.label)} | {statistics.median(c.walls):.2f} s "
                              f"| {statistics.median(c.cpus):.1f} s | {c.rss / 1024:.0f} MB |")
             print("\n".join(lines))
-        bound = (4 + 1) * a.chunk_size / 2**20 + 64
-        print(f"\nPeak RSS bound for the tool (4 parallel uploads + 1) × ChunkSize + 64 MiB "
-              f"= {bound:.0f} MiB")
+        piece = a.chunk_size if a.chunk_size <= 32 << 20 else 16 << 20
+        bound = (4 + 1) * piece / 2**20 + 64
+        print(f"\nPeak RSS bound for the tool (4 parallel uploads + 1) × min(ChunkSize, "
+              f"16 MiB parts above 32 MiB) + 64 MiB = {bound:.0f} MiB "
+              f"(bench/memory.py measures it at 1.5 GB)")
     finally:
+        if cluster:
+            cluster.stop()
         if server:
             server.stop()
         if a.keep:
