@@ -97,6 +97,42 @@ impl GarageCluster {
             .collect()
     }
 
+    /// After a node restart: has every node sync its metadata tables (`garage repair
+    /// tables`) and waits (two minutes at most) until the listing under `prefix` holds no
+    /// key for which `stale` is true. A node killed right after a run may miss that run's
+    /// last deletes; Garage filters each node's part of a listing before merging them, so
+    /// the restarted node's copy of a deleted object shows in listings until the tables
+    /// are synced. The wait ends on the state the tool wrote, or fails naming what stayed.
+    pub fn converge(&self, prefix: &str, stale: impl Fn(&str) -> bool) {
+        let o = garage_cli(
+            &self.bin,
+            &self.nodes[0].conf,
+            &["repair", "--all-nodes", "--yes", "tables"],
+        );
+        assert!(o.status.success(), "garage repair tables: {}", text(&o));
+        let store = self.server.store();
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            let left: Vec<String> = match s3napback::store::ReadStore::list(&store, prefix) {
+                Ok(listed) => listed
+                    .into_iter()
+                    .map(|o| o.key)
+                    .filter(|k| stale(k))
+                    .collect(),
+                Err(e) => vec![format!("(listing failed: {e})")],
+            };
+            if left.is_empty() {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "still listed two minutes after the table repair: {left:?}\n{}",
+                self.logs()
+            );
+            std::thread::sleep(Duration::from_millis(250));
+        }
+    }
+
     /// Waits until `garage status` on node 0 sees every running node up and, when all
     /// three run, no failed node (60 s at most).
     fn wait_healthy(&self) {
