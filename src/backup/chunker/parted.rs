@@ -234,8 +234,13 @@ impl<'a> Uploads<'a> {
                     {
                         Ok(part) => chunk.part_done(Some(part)),
                         Err(e) => {
+                            // after a failure the upload may have been aborted under
+                            // this part: that failure is the one to report
+                            let consequence = self.aborted();
                             chunk.part_done(None);
-                            self.fail(chunk.index, e);
+                            if !consequence {
+                                self.fail(chunk.index, e);
+                            }
                         }
                     }
                 }
