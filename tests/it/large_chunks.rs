@@ -23,11 +23,11 @@ const BIG_CHUNK: u64 = 36_000_000;
 const DAY_1: &str = "2026-11-12 03:00:00";
 const LATER: &str = "2026-11-12 12:00:00";
 
-/// A daily cycle of `src` with few, quick retries.
-fn body(src: &Path) -> String {
+/// `settings`, then a daily cycle of `src`, with few, quick retries.
+fn body(settings: &str, src: &Path) -> String {
     format!(
-        "S3Retries 1\nS3Timeout 5\n<Cycle daily>\n\tFrequency 1\n\tDiffs 6\n\tFulls 2\n\
-         \tDirectory {}\n</Cycle>\n",
+        "S3Retries 1\nS3Timeout 5\n{settings}<Cycle daily>\n\tFrequency 1\n\tDiffs 6\n\
+         \tFulls 2\n\tDirectory {}\n</Cycle>\n",
         src.display()
     )
 }
@@ -45,12 +45,28 @@ struct Scene {
 
 impl Scene {
     fn new(server: &S3Server, chunk_size: u64, noise_bytes: usize) -> Scene {
+        Scene::with_settings(server, chunk_size, noise_bytes, "")
+    }
+
+    /// [`Scene::new`] with more top-level `settings`.
+    fn with_settings(
+        server: &S3Server,
+        chunk_size: u64,
+        noise_bytes: usize,
+        settings: &str,
+    ) -> Scene {
         let site = Site::new();
         let src = site.path("src/tree");
         make_tree(&src);
         fs::write(src.join("big.bin"), noise(noise_bytes, 11)).unwrap();
         let proxy = FaultProxy::start(&server.endpoint);
-        let conf = site.config_via(server, &proxy.endpoint, chunk_size, true, &body(&src));
+        let conf = site.config_via(
+            server,
+            &proxy.endpoint,
+            chunk_size,
+            true,
+            &body(settings, &src),
+        );
         Scene {
             site,
             src,
@@ -240,6 +256,41 @@ fn a_failed_part_leaves_no_upload_and_the_next_run_aborts_a_killed_runs() {
         run.log
     );
     assert!(scene.admin.open_uploads().is_empty());
+    let (status, log, got) = scene.restore("out");
+    assert_eq!(status, 0, "{log}");
+    assert_eq!(tree(&got), tree(&scene.src));
+}
+
+#[test]
+fn large_chunks_on_a_locked_bucket_are_locked_and_restore() {
+    let server = moto();
+    let admin = Admin::new(&server);
+    admin.create_locked_bucket();
+    // a default retention locks every version written, the staged parts' too
+    admin.set_default_retention("GOVERNANCE", 1);
+    let scene = Scene::with_settings(
+        &server,
+        BIG_CHUNK,
+        40_000_000,
+        "ObjectLockMode COMPLIANCE\nObjectLockGrace 3\n",
+    );
+    let run = scene.site.run(&["-c", scene.conf()], DAY_1);
+    assert_eq!(run.status, 0, "{}", run.log);
+    let key = chunk_key(&scene.slot(), 0);
+    let version = scene
+        .store
+        .list_versions(&key)
+        .unwrap()
+        .into_iter()
+        .find(|v| v.is_latest && v.key == key)
+        .expect("chunk 0");
+    assert_eq!(version.size, BIG_CHUNK);
+    let lock = scene.store.retention_of(&key, &version.version_id).unwrap();
+    assert_eq!(
+        lock.map(|l| l.mode),
+        Some(s3napback::store::lock::LockMode::Compliance),
+        "the large chunk is locked as the rotation asks"
+    );
     let (status, log, got) = scene.restore("out");
     assert_eq!(status, 0, "{log}");
     assert_eq!(tree(&got), tree(&scene.src));
