@@ -140,7 +140,21 @@ pub fn delete_chunks(store: &dyn Store, prefix: &str) -> Result<usize, StoreErro
 /// Aborts every multipart upload open under `prefix` (their parts are deleted); returns
 /// how many there were.
 pub fn abort_uploads(store: &dyn Store, prefix: &str) -> Result<usize, StoreError> {
-    let open = store.list_multipart(prefix)?;
+    abort_open_uploads(store, prefix, |_| true)
+}
+
+/// Aborts the multipart uploads open under `prefix` whose key (as listed) `keep` accepts;
+/// returns how many there were.
+fn abort_open_uploads(
+    store: &dyn Store,
+    prefix: &str,
+    keep: impl Fn(&str) -> bool,
+) -> Result<usize, StoreError> {
+    let open: Vec<_> = store
+        .list_multipart(prefix)?
+        .into_iter()
+        .filter(|u| keep(&u.key))
+        .collect();
     for upload in &open {
         store.abort_multipart(&upload.key, &upload.upload_id)?;
     }
@@ -165,15 +179,9 @@ pub fn delete_abandoned_staging(store: &dyn Store, slot: &str) -> Result<usize, 
 /// killed while uploading a large chunk); returns how many there were. Call with no other
 /// run of the slot under way.
 pub fn abort_abandoned_uploads(store: &dyn Store, slot: &str) -> Result<usize, StoreError> {
-    let open: Vec<_> = store
-        .list_multipart(&staging_dir(slot))?
-        .into_iter()
-        .filter(|u| staged_for(store, slot, &u.key))
-        .collect();
-    for upload in &open {
-        store.abort_multipart(&upload.key, &upload.upload_id)?;
-    }
-    Ok(open.len())
+    abort_open_uploads(store, &staging_dir(slot), |key| {
+        staged_for(store, slot, key)
+    })
 }
 
 /// Whether `key` (as listed) is a chunk some run staged for `slot`: `DIR/RUN-ID:NNNN`

@@ -85,21 +85,39 @@ impl Fetched {
     /// it (whatever the ETag) and against its listed ETag `etag` when that can be an MD5
     /// (a plain 32-hex ETag of an object the answer does not call SSE-KMS/SSE-C).
     pub fn md5_mismatch(&self, etag: Option<&str>) -> Option<Md5Mismatch> {
-        if let Some(stored) = &self.stored_md5 {
-            let md5 = self.md5_hex();
-            if !md5.eq_ignore_ascii_case(stored) {
-                return Some(Md5Mismatch::Stored {
-                    md5,
-                    stored: stored.clone(),
-                });
-            }
-        }
-        let etag = etag
-            .map(|e| e.trim_matches('"').to_ascii_lowercase())
-            .filter(|e| self.etag_is_md5 && is_plain_md5(e))?;
-        let md5 = self.md5_hex();
-        (md5 != etag).then_some(Md5Mismatch::Etag { md5, etag })
+        judge_md5(
+            || self.md5_hex(),
+            self.stored_md5.as_deref(),
+            etag,
+            self.etag_is_md5,
+        )
     }
+}
+
+/// How bytes differ from what was stored, given their MD5 (`md5`, computed only when
+/// there is something to compare it with): from the MD5 stored with the object at upload
+/// (`stored`, whatever the ETag), and from its ETag `etag` when that can be an MD5 (a
+/// plain 32-hex ETag of an object the answer did not call SSE-KMS/SSE-C: `etag_is_md5`).
+pub fn judge_md5(
+    md5: impl Fn() -> String,
+    stored: Option<&str>,
+    etag: Option<&str>,
+    etag_is_md5: bool,
+) -> Option<Md5Mismatch> {
+    if let Some(stored) = stored {
+        let md5 = md5();
+        if !md5.eq_ignore_ascii_case(stored) {
+            return Some(Md5Mismatch::Stored {
+                md5,
+                stored: stored.to_owned(),
+            });
+        }
+    }
+    let etag = etag
+        .map(|e| e.trim_matches('"').to_ascii_lowercase())
+        .filter(|e| etag_is_md5 && is_plain_md5(e))?;
+    let md5 = md5();
+    (md5 != etag).then_some(Md5Mismatch::Etag { md5, etag })
 }
 
 /// How a chunk's bytes differ from what was stored (see [`Fetched::md5_mismatch`]).

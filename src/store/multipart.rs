@@ -6,7 +6,7 @@
 
 use md5::{Digest, Md5};
 
-use super::{Fetched, Md5Mismatch, is_plain_md5};
+use super::{Fetched, Md5Mismatch, judge_md5};
 
 /// Chunks up to this size are one PUT held whole in memory; larger ones are multipart.
 /// With the backup's four PUTs in flight and one chunk being filled, a run holds at most
@@ -109,22 +109,15 @@ impl ChunkDigest {
     /// ETag (`listed`, else the answers') when that can be an MD5.
     pub fn finish(self, listed: Option<&str>) -> Result<(), PieceMismatch> {
         let md5 = super::hex(&self.md5.finalize());
-        if let Some(stored) = &self.stored_md5
-            && !md5.eq_ignore_ascii_case(stored)
-        {
-            return Err(Md5Mismatch::Stored {
-                md5,
-                stored: stored.clone(),
-            }
-            .into());
-        }
-        let etag = listed
-            .map(|e| e.trim_matches('"').to_ascii_lowercase())
-            .or(self.etag)
-            .filter(|e| self.etag_is_md5 && is_plain_md5(e));
-        match etag {
-            Some(etag) if etag != md5 => Err(Md5Mismatch::Etag { md5, etag }.into()),
-            _ => Ok(()),
+        let etag = listed.or(self.etag.as_deref());
+        match judge_md5(
+            || md5.clone(),
+            self.stored_md5.as_deref(),
+            etag,
+            self.etag_is_md5,
+        ) {
+            Some(mismatch) => Err(mismatch.into()),
+            None => Ok(()),
         }
     }
 }

@@ -932,7 +932,60 @@ impl ReadStore for S3Store {
     }
 }
 
+/// The MD5 of a body to send, from one pass over its bytes: lower-case hex (to compare
+/// with the answer's ETag) and base64 (the Content-MD5 header).
+fn body_md5(body: &[u8]) -> (String, String) {
+    let digest = Md5::digest(body);
+    (
+        super::hex(&digest),
+        base64::engine::general_purpose::STANDARD.encode(digest),
+    )
+}
+
 impl S3Store {
+    /// Checks the ETag of a PutObject or UploadPart answer (`op`, for `key` as errors name
+    /// it) against the MD5 of the `size` bytes sent, unless the answer says they are
+    /// encrypted with SSE-KMS or a customer key, whose ETags are no MD5 (the server
+    /// checked the Content-MD5 then).
+    #[allow(clippy::too_many_arguments)]
+    fn check_sent(
+        &self,
+        op: &'static str,
+        key: &str,
+        etag: Option<&str>,
+        sse: Option<&str>,
+        sse_customer: Option<&str>,
+        md5_hex: &str,
+        size: usize,
+    ) -> Result<(), StoreError> {
+        if !etag_can_be_md5(sse, sse_customer) {
+            log::debug!(
+                "{}:{key}: encrypted with {} on the server; the ETag is no MD5, the Content-MD5 was checked there",
+                self.bucket,
+                sse.unwrap_or("a customer key")
+            );
+            return Ok(());
+        }
+        let etag = etag
+            .map(|e| e.trim_matches('"').to_ascii_lowercase())
+            .unwrap_or_default();
+        if etag == md5_hex {
+            return Ok(());
+        }
+        Err(StoreError::EtagMismatch {
+            op,
+            bucket: self.bucket.clone(),
+            key: key.to_owned(),
+            etag: if etag.is_empty() {
+                "(none)".into()
+            } else {
+                etag
+            },
+            md5: md5_hex.to_owned(),
+            size,
+        })
+    }
+
     /// The copy source header of `from` (logical key): `bucket/key`, URL-encoded. Servers
     /// do not normalise it as they do request paths: the key is named as the server
     /// spells it.
@@ -953,10 +1006,7 @@ impl S3Store {
         body: Bytes,
         lock: Option<&Retention>,
     ) -> Result<Option<String>, StoreError> {
-        // one pass over the chunk: the digest gives both Content-MD5 and the hex for the ETag
-        let digest = Md5::digest(&body);
-        let md5_hex = super::hex(&digest);
-        let md5_b64 = base64::engine::general_purpose::STANDARD.encode(digest);
+        let (md5_hex, md5_b64) = body_md5(&body);
         let size = body.len();
         self.rt.block_on(async {
             let mut req = self
@@ -982,33 +1032,15 @@ impl S3Store {
                 .await
                 .map_err(|e| self.sdk_err("PutObject", key, e))?;
             let version = out.version_id().map(str::to_owned);
-            let etag = out
-                .e_tag()
-                .map(|e| e.trim_matches('"').to_ascii_lowercase())
-                .unwrap_or_default();
-            let sse = out.server_side_encryption().map(|s| s.as_str());
-            if !etag_can_be_md5(sse, out.sse_customer_algorithm()) {
-                log::debug!(
-                    "{}:{key}: encrypted with {} on the server; the ETag is no MD5, the Content-MD5 was checked there",
-                    self.bucket,
-                    sse.unwrap_or("a customer key")
-                );
-                return Ok(version);
-            }
-            if etag != md5_hex {
-                return Err(StoreError::EtagMismatch {
-                    op: "PutObject",
-                    bucket: self.bucket.clone(),
-                    key: key.to_owned(),
-                    etag: if etag.is_empty() {
-                        "(none)".into()
-                    } else {
-                        etag
-                    },
-                    md5: md5_hex,
-                    size,
-                });
-            }
+            self.check_sent(
+                "PutObject",
+                key,
+                out.e_tag(),
+                out.server_side_encryption().map(|s| s.as_str()),
+                out.sse_customer_algorithm(),
+                &md5_hex,
+                size,
+            )?;
             Ok(version)
         })
     }

@@ -4,11 +4,9 @@
 
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, MetadataDirective, StorageClass};
-use base64::Engine;
 use bytes::Bytes;
-use md5::{Digest, Md5};
 
-use super::{EMPTY_BODY_MD5, S3Store, etag_can_be_md5, status};
+use super::{EMPTY_BODY_MD5, S3Store, body_md5, status};
 use crate::store::multipart::{OpenUpload, UploadedPart};
 use crate::store::{MD5_METADATA, StoreError};
 
@@ -47,9 +45,7 @@ impl S3Store {
         number: i32,
         body: Bytes,
     ) -> Result<UploadedPart, StoreError> {
-        let digest = Md5::digest(&body);
-        let md5_hex = crate::store::hex(&digest);
-        let md5_b64 = base64::engine::general_purpose::STANDARD.encode(digest);
+        let (md5_hex, md5_b64) = body_md5(&body);
         let size = body.len();
         let op = "UploadPart";
         self.rt.block_on(async {
@@ -66,25 +62,15 @@ impl S3Store {
                 .send()
                 .await
                 .map_err(|e| self.sdk_err(op, key, e))?;
-            let etag = out
-                .e_tag()
-                .map(|e| e.trim_matches('"').to_ascii_lowercase())
-                .unwrap_or_default();
-            let sse = out.server_side_encryption().map(|s| s.as_str());
-            if etag_can_be_md5(sse, out.sse_customer_algorithm()) && etag != md5_hex {
-                return Err(StoreError::EtagMismatch {
-                    op,
-                    bucket: self.bucket.clone(),
-                    key: format!("{key} (part {number})"),
-                    etag: if etag.is_empty() {
-                        "(none)".into()
-                    } else {
-                        etag
-                    },
-                    md5: md5_hex,
-                    size,
-                });
-            }
+            self.check_sent(
+                op,
+                &format!("{key} (part {number})"),
+                out.e_tag(),
+                out.server_side_encryption().map(|s| s.as_str()),
+                out.sse_customer_algorithm(),
+                &md5_hex,
+                size,
+            )?;
             Ok(UploadedPart {
                 number,
                 etag: out.e_tag().unwrap_or_default().to_owned(),
