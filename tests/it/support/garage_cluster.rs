@@ -13,8 +13,9 @@ use std::time::{Duration, Instant};
 
 use crate::support::clock;
 use crate::support::s3::{
-    S3Server, Started, garage_binary, garage_cli, garage_cli_retry, garage_listening, log_end,
-    rand_byte, start_on_free_ports, text, wait_until_listening,
+    S3Server, Started, garage_binary, garage_cli, garage_cli_retry, garage_listening,
+    key_and_bucket, log_end, rand_byte, start_on_free_ports, text, wait_until_listening,
+    write_garage_toml,
 };
 
 /// How many nodes a cluster has.
@@ -210,28 +211,7 @@ fn cluster_on(ports: &[u16]) -> Started<GarageCluster> {
         let (s3_port, rpc_port) = (ports[2 * i], ports[2 * i + 1]);
         let node_dir = dir.path().join(format!("node{i}"));
         std::fs::create_dir(&node_dir).expect("node dir");
-        let conf = node_dir.join("garage.toml");
-        std::fs::write(
-            &conf,
-            format!(
-                r#"metadata_dir = "{meta}"
-data_dir = "{data}"
-db_engine = "sqlite"
-replication_factor = 3
-rpc_bind_addr = "127.0.0.1:{rpc_port}"
-rpc_public_addr = "127.0.0.1:{rpc_port}"
-rpc_secret = "{secret}"
-
-[s3_api]
-s3_region = "garage"
-api_bind_addr = "127.0.0.1:{s3_port}"
-root_domain = ".s3.garage.localhost"
-"#,
-                meta = node_dir.join("meta").display(),
-                data = node_dir.join("data").display(),
-            ),
-        )
-        .expect("write garage.toml");
+        let conf = write_garage_toml(&node_dir, NODES, s3_port, rpc_port, &secret);
         nodes.push(Node {
             conf,
             log: node_dir.join("garage.log"),
@@ -304,33 +284,11 @@ root_domain = ".s3.garage.localhost"
         fail("layout apply", &o, &cluster);
     }
     cluster.wait_healthy();
-    let o = garage_cli_retry(&bin, &conf0, &["key", "create", "test-key"]);
-    if !o.status.success() {
-        fail("key create", &o, &cluster);
-    }
-    let out = text(&o);
-    let field = |name: &str| {
-        out.lines()
-            .find_map(|l| l.trim().strip_prefix(name).map(|v| v.trim().to_owned()))
-            .unwrap_or_else(|| panic!("no `{name}` in garage key create output:\n{out}"))
-    };
-    cluster.server.key = field("Key ID:");
-    cluster.server.secret = field("Secret key:");
     let bucket = cluster.server.bucket.clone();
-    let o = garage_cli_retry(&bin, &conf0, &["bucket", "create", &bucket]);
-    if !o.status.success() {
-        fail("bucket create", &o, &cluster);
-    }
-    let o = garage_cli_retry(
-        &bin,
-        &conf0,
-        &[
-            "bucket", "allow", "--read", "--write", "--owner", &bucket, "--key", "test-key",
-        ],
-    );
-    if !o.status.success() {
-        fail("bucket allow", &o, &cluster);
-    }
+    let (key, secret) =
+        key_and_bucket(&bin, &conf0, &bucket).unwrap_or_else(|(what, o)| fail(what, &o, &cluster));
+    cluster.server.key = key;
+    cluster.server.secret = secret;
     Started::Up(cluster)
 }
 

@@ -213,6 +213,72 @@ pub(super) fn wait_until_listening(
     }
 }
 
+/// Writes `DIR/garage.toml` for a node keeping its data in `DIR` (SQLite metadata),
+/// listening on 127.0.0.1; returns its path.
+pub(super) fn write_garage_toml(
+    dir: &Path,
+    replication: usize,
+    s3_port: u16,
+    rpc_port: u16,
+    secret: &str,
+) -> PathBuf {
+    let conf = dir.join("garage.toml");
+    std::fs::write(
+        &conf,
+        format!(
+            r#"metadata_dir = "{meta}"
+data_dir = "{data}"
+db_engine = "sqlite"
+replication_factor = {replication}
+rpc_bind_addr = "127.0.0.1:{rpc_port}"
+rpc_public_addr = "127.0.0.1:{rpc_port}"
+rpc_secret = "{secret}"
+
+[s3_api]
+s3_region = "garage"
+api_bind_addr = "127.0.0.1:{s3_port}"
+root_domain = ".s3.garage.localhost"
+"#,
+            meta = dir.join("meta").display(),
+            data = dir.join("data").display(),
+        ),
+    )
+    .expect("write garage.toml");
+    conf
+}
+
+/// Creates the key `test-key` and `bucket`, owned by it, through the node configured by
+/// `conf`; returns the key id and secret, or the step that failed and its output.
+pub(super) fn key_and_bucket(
+    bin: &Path,
+    conf: &Path,
+    bucket: &str,
+) -> Result<(String, String), (&'static str, Output)> {
+    let o = garage_cli_retry(bin, conf, &["key", "create", "test-key"]);
+    if !o.status.success() {
+        return Err(("key create", o));
+    }
+    let out = text(&o);
+    let field = |name: &str| {
+        out.lines()
+            .find_map(|l| l.trim().strip_prefix(name).map(|v| v.trim().to_owned()))
+            .unwrap_or_else(|| panic!("no `{name}` in garage key create output:\n{out}"))
+    };
+    let key = (field("Key ID:"), field("Secret key:"));
+    let o = garage_cli_retry(bin, conf, &["bucket", "create", bucket]);
+    if !o.status.success() {
+        return Err(("bucket create", o));
+    }
+    let allow = [
+        "bucket", "allow", "--read", "--write", "--owner", bucket, "--key", "test-key",
+    ];
+    let o = garage_cli_retry(bin, conf, &allow);
+    if !o.status.success() {
+        return Err(("bucket allow", o));
+    }
+    Ok(key)
+}
+
 /// What a Garage node logs once it holds its S3 and RPC ports.
 pub(super) fn garage_listening(s3_port: u16, rpc_port: u16) -> [String; 2] {
     [
@@ -359,31 +425,10 @@ fn garage_on(s3_port: u16, rpc_port: u16) -> Started<S3Server> {
     let bin = garage_binary();
     let dir = tempfile::tempdir().expect("temp dir");
     let log = dir.path().join("garage.log");
-    let conf = dir.path().join("garage.toml");
     let clock_file = dir.path().join("clock");
     clock::write_faketime(&clock_file, clock::DAY_1);
     let secret: String = (0..32).map(|_| format!("{:02x}", rand_byte())).collect();
-    std::fs::write(
-        &conf,
-        format!(
-            r#"metadata_dir = "{meta}"
-data_dir = "{data}"
-db_engine = "sqlite"
-replication_factor = 1
-rpc_bind_addr = "127.0.0.1:{rpc_port}"
-rpc_public_addr = "127.0.0.1:{rpc_port}"
-rpc_secret = "{secret}"
-
-[s3_api]
-s3_region = "garage"
-api_bind_addr = "127.0.0.1:{s3_port}"
-root_domain = ".s3.garage.localhost"
-"#,
-            meta = dir.path().join("meta").display(),
-            data = dir.path().join("data").display(),
-        ),
-    )
-    .expect("write garage.toml");
+    let conf = write_garage_toml(dir.path(), 1, s3_port, rpc_port, &secret);
     let out = File::create(&log).expect("garage log");
     let mut child = Command::new(&bin)
         .arg("-c")
@@ -437,32 +482,9 @@ root_domain = ".s3.garage.localhost"
     if !o.status.success() {
         fail("layout apply", &o);
     }
-    let o = garage_cli_retry(&bin, &conf, &["key", "create", "test-key"]);
-    if !o.status.success() {
-        fail("key create", &o);
-    }
-    let out = text(&o);
-    let field = |name: &str| {
-        out.lines()
-            .find_map(|l| l.trim().strip_prefix(name).map(|v| v.trim().to_owned()))
-            .unwrap_or_else(|| panic!("no `{name}` in garage key create output:\n{out}"))
-    };
-    let (key, key_secret) = (field("Key ID:"), field("Secret key:"));
     let bucket = "s3napback-test".to_owned();
-    let o = garage_cli_retry(&bin, &conf, &["bucket", "create", &bucket]);
-    if !o.status.success() {
-        fail("bucket create", &o);
-    }
-    let o = garage_cli(
-        &bin,
-        &conf,
-        &[
-            "bucket", "allow", "--read", "--write", "--owner", &bucket, "--key", "test-key",
-        ],
-    );
-    if !o.status.success() {
-        fail("bucket allow", &o);
-    }
+    let (key, key_secret) =
+        key_and_bucket(&bin, &conf, &bucket).unwrap_or_else(|(what, o)| fail(what, &o));
     Started::Up(S3Server {
         endpoint: format!("http://127.0.0.1:{s3_port}"),
         region: "garage".into(),
