@@ -24,13 +24,12 @@ import argparse
 import filecmp
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from run import (RECIPIENT, NOW, garage_binary, measure, note, start_garage,  # noqa: E402
-                 start_moto, tool_files)
+from run import (RECIPIENT, NOW, garage_binary, gpg_home, measure, note,  # noqa: E402
+                 start_garage, start_moto, tool_files)
 
 LIMIT_KB = 256 * 1024
 LATER = "2026-11-12 12:00:00"  # restore and verify, the day of the backup
@@ -57,12 +56,7 @@ def main():
             for _ in range(a.mb):
                 f.write(os.urandom(1 << 20))
 
-        gnupg = os.path.join(work, "gnupg")
-        os.makedirs(gnupg, mode=0o700)
-        env = dict(os.environ, GNUPGHOME=gnupg, TZ="UTC")
-        subprocess.run(["gpg", "--batch", "--quiet", "--passphrase", "", "--quick-gen-key",
-                        RECIPIENT, "default", "default", "never"], env=env, check=True,
-                       stderr=subprocess.DEVNULL)
+        env = gpg_home(work)
         garage = garage_binary() if a.server == "garage" else None
         server = start_garage(garage, work) if garage else start_moto(work)
         env.update(server.env())
@@ -82,15 +76,13 @@ def main():
                         f"GpgRecipient {RECIPIENT}\nCompressor pigz\nGpgCompression no\n"
                         f"Diffs 0\nFulls 1\nDirectory {src}\n")
             out = os.path.join(work, f"out-{chunk_size}")
+            tool = [binary, "--logconfig", logconf]
             runs = [
-                ("backup", ["-f", "--now", NOW]),
-                ("verify --deep", ["verify", "--deep", "--now", LATER]),
-                ("restore", ["restore", "--into", out, "--now", LATER, src]),
+                ("backup", [*tool, "-c", conf, "-f", "--now", NOW]),
+                ("verify --deep", [*tool, "verify", "-c", conf, "--deep", "--now", LATER]),
+                ("restore", [*tool, "restore", "-c", conf, "--into", out, "--now", LATER, src]),
             ]
-            for label, args in runs:
-                argv = [binary, "--logconfig", logconf, *args[:1], "-c", conf, *args[1:]]
-                if label == "backup":
-                    argv = [binary, "--logconfig", logconf, "-c", conf, *args]
+            for label, argv in runs:
                 wall, rss, _cpu, status, err = measure(argv, env)
                 if status != 0:
                     sys.exit(f"{label} (ChunkSize {chunk_size}): exit status {status}\n"

@@ -185,6 +185,31 @@ def garage_binary():
     return home if os.access(home, os.X_OK) else None
 
 
+def write_garage_conf(conf, d, replication, s3_port, rpc_port, secret):
+    """Writes CONF for a Garage node keeping its data in D on LMDB, listening on 127.0.0.1.
+    Every stream timed here is compressed or encrypted: zstd on the server (Garage's
+    default, level 1) would only burn the cores the cases share, so it is off."""
+    with open(conf, "w") as f:
+        f.write(f'metadata_dir = "{d}/meta"\ndata_dir = "{d}/data"\ndb_engine = "lmdb"\n'
+                f'compression_level = "none"\n'
+                f'replication_factor = {replication}\nrpc_bind_addr = "127.0.0.1:{rpc_port}"\n'
+                f'rpc_public_addr = "127.0.0.1:{rpc_port}"\nrpc_secret = "{secret}"\n'
+                f'[s3_api]\ns3_region = "garage"\napi_bind_addr = "127.0.0.1:{s3_port}"\n'
+                f'root_domain = ".s3.garage.localhost"\n')
+
+
+def gpg_home(work):
+    """A throw-away GnuPG home in WORK with one key for RECIPIENT; returns the environment
+    to run with (GNUPGHOME set, TZ=UTC)."""
+    gnupg = os.path.join(work, "gnupg")
+    os.makedirs(gnupg, mode=0o700)
+    env = dict(os.environ, GNUPGHOME=gnupg, TZ="UTC")
+    subprocess.run(["gpg", "--batch", "--quiet", "--passphrase", "", "--quick-gen-key",
+                    RECIPIENT, "default", "default", "never"], env=env, check=True,
+                   stderr=subprocess.DEVNULL)
+    return env
+
+
 def start_garage(binary, work):
     """A single-node Garage as tests/it/support/s3.rs starts it, but on LMDB, Garage's
     default and recommended metadata engine (the tests use SQLite, which lists 1.5 times
@@ -195,15 +220,7 @@ def start_garage(binary, work):
     os.makedirs(d)
     conf = os.path.join(d, "garage.toml")
     s3_port, rpc_port = free_port(), free_port()
-    with open(conf, "w") as f:
-        f.write(f'metadata_dir = "{d}/meta"\ndata_dir = "{d}/data"\ndb_engine = "lmdb"\n'
-                # every stream timed here is compressed or encrypted: zstd on the server
-                # (Garage's default, level 1) would only burn the cores the cases share
-                f'compression_level = "none"\n'
-                f'replication_factor = 1\nrpc_bind_addr = "127.0.0.1:{rpc_port}"\n'
-                f'rpc_public_addr = "127.0.0.1:{rpc_port}"\nrpc_secret = "{os.urandom(32).hex()}"\n'
-                f'[s3_api]\ns3_region = "garage"\napi_bind_addr = "127.0.0.1:{s3_port}"\n'
-                f'root_domain = ".s3.garage.localhost"\n')
+    write_garage_conf(conf, d, 1, s3_port, rpc_port, os.urandom(32).hex())
     log = open(os.path.join(d, "garage.log"), "w")
     child = subprocess.Popen([binary, "-c", conf, "server"], stdin=subprocess.DEVNULL,
                              stdout=log, stderr=log)
@@ -255,13 +272,7 @@ def start_garage_cluster(binary, work, nodes=3):
             os.makedirs(d)
             conf = os.path.join(d, "garage.toml")
             s3_port, rpc_port = free_port(), free_port()
-            with open(conf, "w") as f:
-                f.write(f'metadata_dir = "{d}/meta"\ndata_dir = "{d}/data"\ndb_engine = "lmdb"\n'
-                        f'compression_level = "none"\n'
-                        f'replication_factor = {nodes}\nrpc_bind_addr = "127.0.0.1:{rpc_port}"\n'
-                        f'rpc_public_addr = "127.0.0.1:{rpc_port}"\nrpc_secret = "{secret}"\n'
-                        f'[s3_api]\ns3_region = "garage"\napi_bind_addr = "127.0.0.1:{s3_port}"\n'
-                        f'root_domain = ".s3.garage.localhost"\n')
+            write_garage_conf(conf, d, nodes, s3_port, rpc_port, secret)
             log = open(os.path.join(d, "garage.log"), "w")
             children.append(subprocess.Popen([binary, "-c", conf, "server"],
                                              stdin=subprocess.DEVNULL, stdout=log, stderr=log))
@@ -492,12 +503,7 @@ def main():
         build_tree(src, a.mb, a.seed)
         rel = src.lstrip("/")
 
-        gnupg = os.path.join(work, "gnupg")
-        os.makedirs(gnupg, mode=0o700)
-        env = dict(os.environ, GNUPGHOME=gnupg, TZ="UTC")
-        subprocess.run(["gpg", "--batch", "--quiet", "--passphrase", "", "--quick-gen-key",
-                        RECIPIENT, "default", "default", "never"], env=env, check=True,
-                       stderr=subprocess.DEVNULL)
+        env = gpg_home(work)
 
         garage = garage_binary() if a.server == "garage" else None
         if a.server == "garage" and not garage:
