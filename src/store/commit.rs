@@ -128,37 +128,13 @@ pub fn chunks_of(store: &dyn Store, prefix: &str) -> Result<Vec<(u64, String)>, 
     Ok(found)
 }
 
-/// Deletes every chunk stored under `prefix`, and aborts the multipart uploads left
-/// open under it; returns how many chunks there were.
+/// Deletes every chunk stored under `prefix`; returns how many there were. (The
+/// multipart uploads a failed run started are aborted by its chunker; those of a killed
+/// run by the next run, [`abort_abandoned_uploads`].)
 pub fn delete_chunks(store: &dyn Store, prefix: &str) -> Result<usize, StoreError> {
-    abort_uploads(store, prefix)?;
     let keys: Vec<String> = chunks_of(store, prefix)?.into_iter().map(|c| c.1).collect();
     store.delete(&keys)?;
     Ok(keys.len())
-}
-
-/// Aborts every multipart upload open under `prefix` (their parts are deleted); returns
-/// how many there were.
-pub fn abort_uploads(store: &dyn Store, prefix: &str) -> Result<usize, StoreError> {
-    abort_open_uploads(store, prefix, |_| true)
-}
-
-/// Aborts the multipart uploads open under `prefix` whose key (as listed) `keep` accepts;
-/// returns how many there were.
-fn abort_open_uploads(
-    store: &dyn Store,
-    prefix: &str,
-    keep: impl Fn(&str) -> bool,
-) -> Result<usize, StoreError> {
-    let open: Vec<_> = store
-        .list_multipart(prefix)?
-        .into_iter()
-        .filter(|u| keep(&u.key))
-        .collect();
-    for upload in &open {
-        store.abort_multipart(&upload.key, &upload.upload_id)?;
-    }
-    Ok(open.len())
 }
 
 /// Deletes what earlier runs staged for `slot` and never committed (runs killed before
@@ -179,9 +155,15 @@ pub fn delete_abandoned_staging(store: &dyn Store, slot: &str) -> Result<usize, 
 /// killed while uploading a large chunk); returns how many there were. Call with no other
 /// run of the slot under way.
 pub fn abort_abandoned_uploads(store: &dyn Store, slot: &str) -> Result<usize, StoreError> {
-    abort_open_uploads(store, &staging_dir(slot), |key| {
-        staged_for(store, slot, key)
-    })
+    let open: Vec<_> = store
+        .list_multipart(&staging_dir(slot))?
+        .into_iter()
+        .filter(|u| staged_for(store, slot, &u.key))
+        .collect();
+    for upload in &open {
+        store.abort_multipart(&upload.key, &upload.upload_id)?;
+    }
+    Ok(open.len())
 }
 
 /// Whether `key` (as listed) is a chunk some run staged for `slot`: `DIR/RUN-ID:NNNN`
