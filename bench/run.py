@@ -25,8 +25,10 @@ One invocation:
                 (the baseline) and this tool's `restore` of its default-settings FULL;
   4. the listing case: one slot of --objects objects (ChunkSize 1), then `status`, `list`,
      `verify` and a test-mode run (which checks "already done today") on that bucket;
-  5. prints Markdown tables of medians, ratios to the baseline, CPU time and peak RSS
-     (the largest single process of the run, from wait4's rusage).
+  5. prints Markdown tables of medians, ratios to the baseline, CPU time, the local S3
+     server's CPU time during the case and peak RSS (the largest single process of the
+     run, from wait4's rusage), and the least wall time the machine's cores allow the
+     fast-settings backup (its CPU plus the server's, over the cores).
 
 Python 3 standard library only.
 """
@@ -413,6 +415,7 @@ class Case:
         self.label, self.argv, self.env, self.setup = label, argv, env, setup
         self.accept = accept
         self.walls, self.rss, self.cpus, self.status = [], 0, [], None
+        self.server_cpus = []  # CPU seconds the S3 server spent during each repetition
 
     def run(self, round_no):
         if self.setup:
@@ -438,9 +441,14 @@ def run_rounds(cases, rounds, server=None):
             order.reverse()
         note(f"round {r + 1}/{rounds}")
         for case in order:
+            before = None
             if server:
                 server.settle(report=False)
+                before = server.cpu()
             case.run(r)
+            after = server.cpu() if server else None
+            if before is not None and after is not None:
+                case.server_cpus.append(after - before)
 
 
 def cell(label):
@@ -450,14 +458,34 @@ def cell(label):
 
 def table(title, cases, base):
     b = statistics.median(base.walls)
-    lines = [f"| {title} | median | × baseline | CPU | peak RSS |", "|---|---:|---:|---:|---:|"]
+    lines = [f"| {title} | median | × baseline | CPU | server CPU | peak RSS |",
+             "|---|---:|---:|---:|---:|---:|"]
     for c in cases:
         if not c.walls:
             continue
         m = statistics.median(c.walls)
+        server = f"{statistics.median(c.server_cpus):.1f} s" if c.server_cpus else "-"
         lines.append(f"| {cell(c.label)} | {m:.2f} s | {m / b:.2f} | {statistics.median(c.cpus):.1f} s "
-                     f"| {c.rss / 1024:.0f} MB |")
+                     f"| {server} | {c.rss / 1024:.0f} MB |")
     return "\n".join(lines)
+
+
+def cpu_floor(case, pipeline):
+    """The fast backup against its own pipeline, and the least wall time this machine's
+    cores allow it: the pipeline keeps every core busy, and the backup adds its uploads'
+    work (the tool's hashing, the local server's) on the same cores, so no schedule runs
+    it faster than (its CPU + the server's CPU) / cores."""
+    if not case.walls or not pipeline.walls:
+        return ""
+    wall, pipe = statistics.median(case.walls), statistics.median(pipeline.walls)
+    cpu, pipe_cpu = statistics.median(case.cpus), statistics.median(pipeline.cpus)
+    server = statistics.median(case.server_cpus) if case.server_cpus else 0.0
+    cores = os.cpu_count() or 1
+    floor = (cpu + server) / cores
+    return (f"Fast settings against their own pipeline: {wall:.2f} s against {pipe:.2f} s, "
+            f"{wall / pipe:.2f} ×. CPU: the tool {cpu:.1f} s + the local server {server:.1f} s "
+            f"against the pipeline's {pipe_cpu:.1f} s; on {cores} cores no schedule runs the "
+            f"backup in less than {floor:.2f} s ({floor / pipe:.2f} × the pipeline).")
 
 
 def machine():
@@ -546,16 +574,19 @@ def main():
         tar_gpg = 'tar -czp -f - -C / "$1" | gpg --batch -r "$2" -e'
         base = Case("`tar -czp | gpg -e > /dev/null` (bare legacy pipeline)",
                     ["sh", "-c", tar_gpg + " > /dev/null", "sh", rel, RECIPIENT], env)
+        fast = Case("s3napback, `Compressor pigz` + `GpgCompression no`", tool(fast_conf, "-f"), env)
+        fast_pipeline = Case(
+            "`tar -cp | s3napback gzip | gpg -z 0 -e > /dev/null` (no upload)",
+            ["sh", "-c", 'tar -cp -f - -C / "$1" | "$3" gzip | gpg --batch -z 0 -r "$2" -e > /dev/null',
+             "sh", rel, RECIPIENT, binary], env)
         backups = [
             base,
             Case("s3napback, default settings (legacy commands)", tool(default_conf, "-f"), env),
-            Case("s3napback, `Compressor pigz` + `GpgCompression no`", tool(fast_conf, "-f"), env),
+            fast,
             Case("`tar -cp | pigz | gpg -z 0 -e > /dev/null` (no upload)",
                  ["sh", "-c", 'tar -cp -f - -C / "$1" | pigz | gpg --batch -z 0 -r "$2" -e > /dev/null',
                   "sh", rel, RECIPIENT], env),
-            Case("`tar -cp | s3napback gzip | gpg -z 0 -e > /dev/null` (no upload)",
-                 ["sh", "-c", 'tar -cp -f - -C / "$1" | "$3" gzip | gpg --batch -z 0 -r "$2" -e > /dev/null',
-                  "sh", rel, RECIPIENT, binary], env),
+            fast_pipeline,
         ]
         if shutil.which("aws") and subprocess.run(["aws", "--version"], capture_output=True).returncode == 0:
             server.make_bucket("bench-aws")
@@ -648,6 +679,8 @@ def main():
               f"(seed {a.seed}, half text, half random); ChunkSize {a.chunk_size}; "
               f"medians of {a.rounds} alternated rounds\n")
         print(table("backup", backups, base))
+        print()
+        print(cpu_floor(fast, fast_pipeline))
         print()
         print(table("restore", restores, restore_base))
         sys.stdout.flush()
