@@ -33,12 +33,15 @@ pub const PARALLEL_UPLOADS: usize = 4;
 
 /// How to reach the configured bucket: S3Keyfile / S3Endpoint / S3Region (else the
 /// standard AWS chain and environment), timed out by the rule of
-/// [`S3Config::with_timeouts`] (S3Timeout, ChunkSize).
+/// [`S3Config::with_timeouts`] (S3Timeout, ChunkSize), upload bodies signed as
+/// S3PayloadSigning says.
 pub fn s3_config(settings: &Settings) -> Result<S3Config> {
     let base = settings
         .s3_timeout
         .map_or(DEFAULT_BASE_TIMEOUT, std::time::Duration::from_secs);
-    let mut cfg = S3Config::new(settings.bucket.clone()).with_timeouts(base, settings.chunk_size);
+    let mut cfg = S3Config::new(settings.bucket.clone())
+        .with_timeouts(base, settings.chunk_size)
+        .with_payload_signing(settings.s3_payload_signing);
     if let Some(endpoint) = &settings.s3_endpoint {
         cfg = cfg.with_endpoint(endpoint.clone());
     }

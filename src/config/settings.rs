@@ -8,6 +8,7 @@ use std::time::Duration;
 use super::limits;
 use super::parse::{Block, Directive, Document, Entry, Origin};
 use crate::store::lock::LockMode;
+use crate::store::s3::PayloadSigning;
 
 /// The cycle arithmetic an item follows (LEGACY.md §5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -174,6 +175,9 @@ pub struct Settings {
     pub s3_retries: Option<u32>,
     /// New directive `S3Timeout SECONDS`: the base of the S3 timeouts (`None`: 60).
     pub s3_timeout: Option<u64>,
+    /// New directive `S3PayloadSigning auto|yes|no`: whether upload bodies are signed
+    /// (default `auto`: over plain HTTP only).
+    pub s3_payload_signing: PayloadSigning,
     /// New directive `NotifyCommand`: the argument vector run after every run (no shell).
     pub notify_command: Option<Vec<String>>,
     /// New directive `MetricsFile PATH`: Prometheus metrics written after every run.
@@ -231,6 +235,7 @@ const GLOBALS: &[&str] = &[
     "LockWait",
     "S3Retries",
     "S3Timeout",
+    "S3PayloadSigning",
     "NotifyCommand",
     "ObjectLockMode",
     "ObjectLockGrace",
@@ -663,6 +668,20 @@ fn optional(view: &ScopeView<'_>, name: &str) -> Option<String> {
     d.values.first().filter(|v| !v.is_empty()).cloned()
 }
 
+/// `S3PayloadSigning auto|yes|no` (yes/no spelled as any boolean), default `auto`.
+fn payload_signing(top: &ScopeView<'_>) -> Result<PayloadSigning, SettingsError> {
+    match top.first_value("S3PayloadSigning") {
+        None => Ok(PayloadSigning::Auto),
+        Some((v, _)) if v.eq_ignore_ascii_case("auto") => Ok(PayloadSigning::Auto),
+        Some(("1", _)) => Ok(PayloadSigning::Always),
+        Some(("0", _)) => Ok(PayloadSigning::Never),
+        Some((value, origin)) => Err(invalid(
+            origin,
+            format!("S3PayloadSigning must be auto, yes or no, not {value:?}"),
+        )),
+    }
+}
+
 /// An optional whole-number global within `min..=max`, else an error naming the line.
 fn optional_int(
     view: &ScopeView<'_>,
@@ -792,6 +811,7 @@ impl Settings {
         };
         let s3_retries = optional_int(&top, "S3Retries", 0, 100)?.map(|n| n as u32);
         let s3_timeout = optional_int(&top, "S3Timeout", 1, 86_400)?.map(|n| n as u64);
+        let s3_payload_signing = payload_signing(&top)?;
         let notify_command = notify_command(&top)?;
         let object_lock = object_lock(&top, &mut b)?;
         let metrics_file = optional(&top, "MetricsFile").map(PathBuf::from);
@@ -846,6 +866,7 @@ impl Settings {
             lock_wait,
             s3_retries,
             s3_timeout,
+            s3_payload_signing,
             notify_command,
             object_lock,
             metrics_file,

@@ -51,7 +51,10 @@ use versions::smithy_time;
 
 mod multipart;
 mod setup;
+mod signing;
 mod versions;
+
+pub use signing::PayloadSigning;
 
 /// Content-MD5 of an empty request body.
 const EMPTY_BODY_MD5: &str = "1B2M2Y8AsgTpgAmY7PhCfg==";
@@ -136,6 +139,8 @@ pub struct S3Config {
     pub tag: Option<String>,
     /// How the server spells keys; `None`: detect on first need.
     pub key_style: Option<KeyStyle>,
+    /// Whether upload bodies are signed (`S3PayloadSigning`).
+    pub payload_signing: PayloadSigning,
 }
 
 impl S3Config {
@@ -152,12 +157,19 @@ impl S3Config {
             stall_timeout: DEFAULT_BASE_TIMEOUT,
             tag: None,
             key_style: None,
+            payload_signing: PayloadSigning::Auto,
         }
     }
 
     /// Sets a custom endpoint URL.
     pub fn with_endpoint(mut self, endpoint: impl Into<String>) -> Self {
         self.endpoint = Some(endpoint.into());
+        self
+    }
+
+    /// Sets whether upload bodies are signed.
+    pub fn with_payload_signing(mut self, signing: PayloadSigning) -> Self {
+        self.payload_signing = signing;
         self
     }
 
@@ -239,6 +251,8 @@ pub struct S3Store {
     tag: Option<String>,
     stall_timeout: Duration,
     key_style: OnceLock<KeyStyle>,
+    /// Whether PutObject and UploadPart bodies are part of the signature.
+    sign_payload: bool,
 }
 
 impl std::fmt::Debug for S3Store {
@@ -248,6 +262,7 @@ impl std::fmt::Debug for S3Store {
             .field("region", &self.region)
             .field("endpoint", &self.endpoint)
             .field("key_style", &self.key_style.get())
+            .field("sign_payload", &self.sign_payload)
             .finish()
     }
 }
@@ -411,6 +426,17 @@ impl S3Store {
         if let Some(style) = cfg.key_style {
             let _ = key_style.set(style);
         }
+        let sign_payload = cfg.payload_signing.signs(endpoint.as_deref());
+        log::debug!(
+            "upload bodies {} (S3PayloadSigning {}, endpoint {})",
+            if sign_payload {
+                "signed (SHA-256)"
+            } else {
+                "not signed (UNSIGNED-PAYLOAD; Content-MD5 signed and checked)"
+            },
+            cfg.payload_signing,
+            endpoint.as_deref().unwrap_or("AWS")
+        );
         Ok(S3Store {
             rt,
             client,
@@ -420,6 +446,7 @@ impl S3Store {
             tag: cfg.tag,
             stall_timeout: cfg.stall_timeout,
             key_style,
+            sign_payload,
         })
     }
 
@@ -1027,10 +1054,12 @@ impl S3Store {
                     .object_lock_mode(ObjectLockMode::from(lock.mode.as_str()))
                     .object_lock_retain_until_date(smithy_time(lock.until));
             }
-            let out = req
-                .send()
-                .await
-                .map_err(|e| self.sdk_err("PutObject", key, e))?;
+            let sent = if self.sign_payload {
+                req.send().await
+            } else {
+                req.customize().disable_payload_signing().send().await
+            };
+            let out = sent.map_err(|e| self.sdk_err("PutObject", key, e))?;
             let version = out.version_id().map(str::to_owned);
             self.check_sent(
                 "PutObject",

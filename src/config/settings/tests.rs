@@ -312,6 +312,33 @@ fn s3_retries_and_timeout() {
 }
 
 #[test]
+fn s3_payload_signing_is_auto_yes_or_no_and_names_its_line() {
+    use crate::store::s3::PayloadSigning;
+    let root = Root::new();
+    let signing = |text: &str| root.with_globals(text).map(|s| s.s3_payload_signing);
+    assert_eq!(signing("").unwrap(), PayloadSigning::Auto);
+    assert_eq!(
+        signing("S3PayloadSigning AUTO\n").unwrap(),
+        PayloadSigning::Auto
+    );
+    assert_eq!(
+        signing("S3PayloadSigning yes\n").unwrap(),
+        PayloadSigning::Always
+    );
+    assert_eq!(
+        signing("S3PayloadSigning off\n").unwrap(),
+        PayloadSigning::Never
+    );
+    let e = signing("S3PayloadSigning sometimes\n")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains(":4: S3PayloadSigning must be auto, yes or no, not \"sometimes\""),
+        "{e}"
+    );
+}
+
+#[test]
 fn notify_command_is_an_argument_vector() {
     let root = Root::new();
     let s = root

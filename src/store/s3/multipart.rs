@@ -49,7 +49,7 @@ impl S3Store {
         let size = body.len();
         let op = "UploadPart";
         self.rt.block_on(async {
-            let out = self
+            let req = self
                 .client
                 .upload_part()
                 .bucket(&self.bucket)
@@ -58,10 +58,13 @@ impl S3Store {
                 .part_number(number)
                 .content_length(size as i64)
                 .content_md5(md5_b64)
-                .body(ByteStream::from(body))
-                .send()
-                .await
-                .map_err(|e| self.sdk_err(op, key, e))?;
+                .body(ByteStream::from(body));
+            let sent = if self.sign_payload {
+                req.send().await
+            } else {
+                req.customize().disable_payload_signing().send().await
+            };
+            let out = sent.map_err(|e| self.sdk_err(op, key, e))?;
             self.check_sent(
                 op,
                 &format!("{key} (part {number})"),
