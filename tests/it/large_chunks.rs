@@ -89,17 +89,7 @@ impl Scene {
     fn restore(&self, out: &str) -> (i32, String, PathBuf) {
         let out = self.site.path(out);
         let name = self.src.display().to_string();
-        let run = self.site.run(
-            &[
-                "restore",
-                "-c",
-                self.conf(),
-                "--into",
-                out.to_str().unwrap(),
-                &name,
-            ],
-            LATER,
-        );
+        let run = self.site.restore(&self.conf, &out, &name, LATER);
         (run.status, run.log, restored(&out, &self.src))
     }
 }

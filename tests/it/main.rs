@@ -17,6 +17,7 @@ mod kit;
 mod large_chunks;
 mod listing_failure;
 mod object_lock;
+mod payload_signing;
 mod perf;
 mod pipeline;
 mod prepare_bucket;

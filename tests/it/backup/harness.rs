@@ -148,6 +148,12 @@ impl Site {
         }
     }
 
+    /// `restore -c CONF --into OUT NAME` at `now` (see [`Site::run`]).
+    pub fn restore(&self, conf: &Path, out: &Path, name: &str, now: &str) -> Run {
+        let (conf, out) = (conf.to_str().unwrap(), out.to_str().unwrap());
+        self.run(&["restore", "-c", conf, "--into", out, name], now)
+    }
+
     /// The command [`Site::run`] runs, for tests that start it themselves: the site's log
     /// config, GnuPG home and environment, `--now NOW` and `TZ=UTC` ([`tool::command`]).
     /// The server the site's config was written for (while it runs) is moved to `now`.
