@@ -15,10 +15,11 @@ One invocation:
        backup:  the bare legacy pipeline `tar -czp | gpg -e > /dev/null` (the baseline);
                 this tool's full backup with default settings, the same to the
                 three-node Garage cluster (its own bucket and config; in its own rounds
-                after the others, in the same table), and with `Compressor pigz`
-                + `GpgCompression no`; the bare fast pipelines without upload, with the
-                pigz program and with the tool's own stage (`s3napback gzip`, which
-                `Compressor pigz` runs); `tar -czp | gpg -e | aws s3 cp -` (when the AWS
+                after the others, in the same table), with `Compressor pigz`
+                + `GpgCompression no` (the fast settings), and with those and
+                `S3PayloadSigning no` (upload bodies not signed); the bare fast
+                pipelines without upload, with the pigz program and with the tool's
+                own stage (`s3napback gzip`, which `Compressor pigz` runs); `tar -czp | gpg -e | aws s3 cp -` (when the AWS
                 CLI works); restic and duplicity to the same server (each skipped with a
                 notice when absent);
        restore: the bare legacy restore `gpg -d < stream | tar -xz -g /dev/null`
@@ -28,7 +29,7 @@ One invocation:
   5. prints Markdown tables of medians, ratios to the baseline, CPU time, the local S3
      server's CPU time during the case and peak RSS (the largest single process of the
      run, from wait4's rusage), and the least wall time the machine's cores allow the
-     fast-settings backup (its CPU plus the server's, over the cores).
+     fast-settings backups (their CPU plus the server's, over the cores).
 
 Python 3 standard library only.
 """
@@ -482,7 +483,7 @@ def cpu_floor(case, pipeline):
     server = statistics.median(case.server_cpus) if case.server_cpus else 0.0
     cores = os.cpu_count() or 1
     floor = (cpu + server) / cores
-    return (f"Fast settings against their own pipeline: {wall:.2f} s against {pipe:.2f} s, "
+    return (f"{case.label}, against its own pipeline: {wall:.2f} s against {pipe:.2f} s, "
             f"{wall / pipe:.2f} ×. CPU: the tool {cpu:.1f} s + the local server {server:.1f} s "
             f"against the pipeline's {pipe_cpu:.1f} s; on {cores} cores no schedule runs the "
             f"backup in less than {floor:.2f} s ({floor / pipe:.2f} × the pipeline).")
@@ -574,7 +575,11 @@ def main():
         tar_gpg = 'tar -czp -f - -C / "$1" | gpg --batch -r "$2" -e'
         base = Case("`tar -czp | gpg -e > /dev/null` (bare legacy pipeline)",
                     ["sh", "-c", tar_gpg + " > /dev/null", "sh", rel, RECIPIENT], env)
+        unsigned_conf = config("unsigned", a.chunk_size,
+                               "S3PayloadSigning no\nCompressor pigz\nGpgCompression no\n"
+                               f"Directory {src}\n")
         fast = Case("s3napback, `Compressor pigz` + `GpgCompression no`", tool(fast_conf, "-f"), env)
+        unsigned = Case("s3napback, the same + `S3PayloadSigning no`", tool(unsigned_conf, "-f"), env)
         fast_pipeline = Case(
             "`tar -cp | s3napback gzip | gpg -z 0 -e > /dev/null` (no upload)",
             ["sh", "-c", 'tar -cp -f - -C / "$1" | "$3" gzip | gpg --batch -z 0 -r "$2" -e > /dev/null',
@@ -583,6 +588,7 @@ def main():
             base,
             Case("s3napback, default settings (legacy commands)", tool(default_conf, "-f"), env),
             fast,
+            unsigned,
             Case("`tar -cp | pigz | gpg -z 0 -e > /dev/null` (no upload)",
                  ["sh", "-c", 'tar -cp -f - -C / "$1" | pigz | gpg --batch -z 0 -r "$2" -e > /dev/null',
                   "sh", rel, RECIPIENT], env),
@@ -681,6 +687,8 @@ def main():
         print(table("backup", backups, base))
         print()
         print(cpu_floor(fast, fast_pipeline))
+        print()
+        print(cpu_floor(unsigned, fast_pipeline))
         print()
         print(table("restore", restores, restore_base))
         sys.stdout.flush()
