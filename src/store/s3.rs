@@ -2,7 +2,7 @@
 //!
 //! The rest of the program is synchronous; every [`Store`] call blocks on the store's own
 //! multi-thread runtime (safe to call from several threads at once, never from inside an
-//! async context). Settings follow S3-NOTES.md: checksums only when required, Content-MD5
+//! async context). Settings that non-AWS servers need: checksums only when required, Content-MD5
 //! on every PUT with the ETag checked when it can be an MD5 ([`etag_can_be_md5`]) and the
 //! MD5 stored as user metadata ([`super::MD5_METADATA`], checked on reading whatever the
 //! ETag),
@@ -14,7 +14,7 @@
 //! retry cannot (an ETag mismatch, a GET body broken after the headers arrived). Two
 //! nested retry layers would multiply the attempts and hide the SDK's from the log.
 //!
-//! Timeouts ([`S3Config::with_chunk_size`]): one attempt may take
+//! Timeouts ([`S3Config::with_timeouts`]): one attempt may take
 //! `attempt timeout = S3Timeout (default 60 s) + ChunkSize / 128 KiB/s`, so a whole chunk
 //! fits on a slow uplink (25 MB: 60 s + 191 s = 251 s; 4 parallel 25 MB PUTs on 5 Mbit/s
 //! need about 160 s each; 5 GiB: about 11.4 hours). A GET body is read under a stall
@@ -25,7 +25,6 @@
 //! store ([`KeyStyle`]) so that [`ReadStore::list`] and [`ReadStore::physical_key`] agree with
 //! what the server reports.
 
-use std::path::Path;
 use std::sync::OnceLock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -36,24 +35,29 @@ use aws_sdk_s3::config::{
     retry::RetryConfig, timeout::TimeoutConfig,
 };
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{
     BucketLocationConstraint, CreateBucketConfiguration, Delete, ObjectIdentifier, StorageClass,
 };
 use aws_sdk_s3::types::{MetadataDirective, ObjectLockMode};
-use base64::Engine;
 use bytes::Bytes;
-use md5::{Digest, Md5};
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use time::OffsetDateTime;
 use tokio::runtime::Runtime;
 use versions::smithy_time;
 
+mod config;
+mod errors;
 mod multipart;
 mod setup;
 mod signing;
+mod upload;
 mod versions;
 
+pub use config::{
+    DEFAULT_BASE_TIMEOUT, DEFAULT_REGION, MIN_THROUGHPUT, S3Config, Secret, attempt_timeout_for,
+    read_keyfile,
+};
+pub use errors::etag_can_be_md5;
+use errors::{classify, no_such_bucket, request_error, status};
 pub use signing::PayloadSigning;
 
 /// Content-MD5 of an empty request body.
@@ -67,179 +71,6 @@ use super::keys::KeyStyle;
 use super::lock::{BucketLock, Retention, VersionInfo};
 use super::multipart::{OpenUpload, UploadedPart};
 use super::{BoxError, Fetched, ObjectInfo, ReadStore, Store, StoreError, is_permanent_answer};
-
-/// The region used when nothing else names one (and the one AWS calls the default).
-pub const DEFAULT_REGION: &str = "us-east-1";
-
-/// The base of every attempt timeout and the GET stall timeout (`S3Timeout`).
-pub const DEFAULT_BASE_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// The slowest transfer rate one request is assumed to get (bytes per second): 128 KiB/s,
-/// a quarter of a 4-5 Mbit/s uplink shared by the parallel uploads.
-pub const MIN_THROUGHPUT: u64 = 128 * 1024;
-
-/// The per-attempt timeout for requests carrying up to `size` bytes:
-/// `base + size / MIN_THROUGHPUT`.
-pub fn attempt_timeout_for(base: Duration, size: u64) -> Duration {
-    base + Duration::from_secs(size / MIN_THROUGHPUT)
-}
-
-/// A secret that never shows in a `Debug` print (or anywhere else unless asked for).
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wraps a secret.
-    pub fn new(secret: impl Into<String>) -> Secret {
-        Secret(secret.into())
-    }
-
-    /// The secret itself, for the credential provider.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Secret(<redacted>)")
-    }
-}
-
-/// What a CopyObject source key escapes: everything but unreserved characters and `/`.
-const COPY_SOURCE_ESCAPES: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'~')
-    .remove(b'/');
-
-/// How to reach one bucket. Build with [`S3Config::new`] and the `with_*` methods.
-#[derive(Debug, Clone, PartialEq)]
-pub struct S3Config {
-    /// The bucket name.
-    pub bucket: String,
-    /// A custom endpoint URL (Garage, MinIO, moto); `None`: `AWS_ENDPOINT_URL_S3`, then
-    /// `AWS_ENDPOINT_URL`, else AWS itself.
-    pub endpoint: Option<String>,
-    /// The signing region; `None`: `AWS_REGION`, `AWS_DEFAULT_REGION`, the AWS profile,
-    /// the bucket's own region (`x-amz-bucket-region`), else `us-east-1`.
-    pub region: Option<String>,
-    /// Access key id and secret (from the legacy S3Keyfile); `None`: the standard AWS
-    /// credential chain (environment, profile, web identity, instance metadata).
-    pub credentials: Option<(String, Secret)>,
-    /// Timeout for establishing a connection.
-    pub connect_timeout: Duration,
-    /// Timeout for one attempt of one request until its answer arrives (a whole chunk
-    /// PUT must fit in it; see [`attempt_timeout_for`]).
-    pub attempt_timeout: Duration,
-    /// How long a GET body may stall (no byte arriving) before the attempt is abandoned.
-    pub stall_timeout: Duration,
-    /// Optional user metadata `tag` stored with every object (js3tream's `-t`).
-    pub tag: Option<String>,
-    /// How the server spells keys; `None`: detect on first need.
-    pub key_style: Option<KeyStyle>,
-    /// Whether upload bodies are signed (`S3PayloadSigning`).
-    pub payload_signing: PayloadSigning,
-}
-
-impl S3Config {
-    /// Defaults for `bucket`: environment endpoint/region/credentials, 10 s connect
-    /// timeout, 60 s per attempt and GET stall, no tag, key style detected.
-    pub fn new(bucket: impl Into<String>) -> Self {
-        S3Config {
-            bucket: bucket.into(),
-            endpoint: None,
-            region: None,
-            credentials: None,
-            connect_timeout: Duration::from_secs(10),
-            attempt_timeout: DEFAULT_BASE_TIMEOUT,
-            stall_timeout: DEFAULT_BASE_TIMEOUT,
-            tag: None,
-            key_style: None,
-            payload_signing: PayloadSigning::Auto,
-        }
-    }
-
-    /// Sets a custom endpoint URL.
-    pub fn with_endpoint(mut self, endpoint: impl Into<String>) -> Self {
-        self.endpoint = Some(endpoint.into());
-        self
-    }
-
-    /// Sets whether upload bodies are signed.
-    pub fn with_payload_signing(mut self, signing: PayloadSigning) -> Self {
-        self.payload_signing = signing;
-        self
-    }
-
-    /// Sets the signing region.
-    pub fn with_region(mut self, region: impl Into<String>) -> Self {
-        self.region = Some(region.into());
-        self
-    }
-
-    /// Sets static credentials.
-    pub fn with_credentials(mut self, key: impl Into<String>, secret: impl Into<String>) -> Self {
-        self.credentials = Some((key.into(), Secret::new(secret)));
-        self
-    }
-
-    /// Sets the timeouts for objects of up to `chunk_size` bytes: the GET stall timeout
-    /// is `base`, the attempt timeout [`attempt_timeout_for`]`(base, chunk_size)`.
-    pub fn with_timeouts(mut self, base: Duration, chunk_size: u64) -> Self {
-        self.stall_timeout = base;
-        self.attempt_timeout = attempt_timeout_for(base, chunk_size);
-        self
-    }
-
-    /// Reads static credentials from a legacy S3Keyfile (see [`read_keyfile`]).
-    pub fn with_keyfile(mut self, path: impl AsRef<Path>) -> Result<Self, StoreError> {
-        let (key, secret) = read_keyfile(path)?;
-        self.credentials = Some((key, Secret::new(secret)));
-        Ok(self)
-    }
-}
-
-/// Reads a legacy S3Keyfile: a Java properties file with `key=` and `secret=` lines
-/// (`:` also separates, `#`/`!` start comments, blanks around the separator are ignored).
-/// Errors name the file.
-pub fn read_keyfile(path: impl AsRef<Path>) -> Result<(String, String), StoreError> {
-    let path = path.as_ref();
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| StoreError::Setup(format!("S3Keyfile {}: {e}", path.display())))?;
-    let (mut key, mut secret) = (None, None);
-    for line in text.lines() {
-        let line = line.trim_start();
-        if line.is_empty() || line.starts_with('#') || line.starts_with('!') {
-            continue;
-        }
-        let Some(sep) = line.find(['=', ':']) else {
-            continue;
-        };
-        let name = line[..sep].trim();
-        let value = line[sep + 1..].trim().to_owned();
-        match name {
-            "key" => key = Some(value),
-            "secret" => secret = Some(value),
-            _ => {}
-        }
-    }
-    match (key, secret) {
-        (Some(k), Some(s)) if !k.is_empty() && !s.is_empty() => Ok((k, s)),
-        (k, _) => {
-            let missing = if k.as_deref().is_none_or(str::is_empty) {
-                "key"
-            } else {
-                "secret"
-            };
-            Err(StoreError::Setup(format!(
-                "S3Keyfile {}: no `{missing}=` line",
-                path.display()
-            )))
-        }
-    }
-}
 
 /// A bucket on an S3 server, reached with aws-sdk-s3.
 pub struct S3Store {
@@ -274,98 +105,6 @@ fn env_nonempty(name: &str) -> Option<String> {
 fn to_offset(dt: Option<&aws_smithy_types::DateTime>) -> OffsetDateTime {
     dt.and_then(|d| OffsetDateTime::from_unix_timestamp_nanos(d.as_nanos()).ok())
         .unwrap_or(OffsetDateTime::UNIX_EPOCH)
-}
-
-/// Judges an SDK error: a summary in our words, the S3 error code, and whether it is
-/// permanent (see [`is_permanent_answer`]; transport failures and timeouts are not,
-/// a request that could not even be built is).
-fn classify<E>(
-    err: &SdkError<E, aws_sdk_s3::config::http::HttpResponse>,
-) -> (String, Option<Box<str>>, bool)
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-{
-    match err {
-        SdkError::ServiceError(se) => {
-            let status = se.raw().status().as_u16();
-            let code: Option<Box<str>> = se.err().code().map(Into::into);
-            let summary = match (&code, se.err().message()) {
-                (Some(c), Some(m)) => format!("{c}: {m} (HTTP {status})"),
-                (Some(c), None) => format!("{c} (HTTP {status})"),
-                (None, _) => format!("HTTP {status}"),
-            };
-            let permanent = is_permanent_answer(Some(status), code.as_deref());
-            (summary, code, permanent)
-        }
-        SdkError::TimeoutError(_) => ("the attempt timed out".into(), None, false),
-        SdkError::DispatchFailure(d) if d.is_user() => {
-            ("the request could not be sent".into(), None, true)
-        }
-        // No credentials is not cured by asking again (environment, profile, IMDS all tried).
-        SdkError::DispatchFailure(_) if mentions(err, "loading credentials") => {
-            ("no usable credentials".into(), None, true)
-        }
-        SdkError::DispatchFailure(_) => ("the connection failed".into(), None, false),
-        SdkError::ResponseError(_) => (
-            "the connection broke while reading the answer".into(),
-            None,
-            false,
-        ),
-        SdkError::ConstructionFailure(_) => ("the request could not be built".into(), None, true),
-        _ => ("the request failed".into(), None, false),
-    }
-}
-
-/// A [`StoreError::Request`] for an SDK error, the error kept as its source.
-fn request_error<E>(
-    op: &'static str,
-    bucket: &str,
-    key: &str,
-    err: SdkError<E, aws_sdk_s3::config::http::HttpResponse>,
-) -> StoreError
-where
-    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-{
-    let (summary, code, permanent) = classify(&err);
-    StoreError::Request {
-        op,
-        bucket: bucket.to_owned(),
-        key: key.to_owned(),
-        summary,
-        code,
-        permanent,
-        source: Some(Box::new(err)),
-    }
-}
-
-/// Whether the ETag of a PutObject answer can be the MD5 of the body: not when the
-/// object is encrypted with SSE-KMS or DSSE-KMS (`x-amz-server-side-encryption:
-/// aws:kms`, `aws:kms:dsse`, or any other kind but `AES256`) or with a customer key
-/// (SSE-C: `x-amz-server-side-encryption-customer-algorithm`). There the server checked
-/// the Content-MD5 the PUT carried.
-pub fn etag_can_be_md5(server_side_encryption: Option<&str>, sse_customer: Option<&str>) -> bool {
-    sse_customer.is_none() && server_side_encryption.is_none_or(|s| s == "AES256")
-}
-
-/// True when `err` or one of its sources says `text`.
-fn mentions(err: &(dyn std::error::Error + 'static), text: &str) -> bool {
-    let mut next = Some(err);
-    while let Some(e) = next {
-        if e.to_string().contains(text) {
-            return true;
-        }
-        next = e.source();
-    }
-    false
-}
-
-/// True for the answer "NoSuchBucket": nothing there can be deleted or found.
-fn no_such_bucket<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
-    err.as_service_error().and_then(|e| e.code()) == Some("NoSuchBucket")
-}
-
-fn status<E>(err: &SdkError<E, aws_sdk_s3::config::http::HttpResponse>) -> Option<u16> {
-    err.raw_response().map(|r| r.status().as_u16())
 }
 
 impl S3Store {
@@ -959,122 +698,6 @@ impl ReadStore for S3Store {
     }
 }
 
-/// The MD5 of a body to send, from one pass over its bytes: lower-case hex (to compare
-/// with the answer's ETag) and base64 (the Content-MD5 header).
-fn body_md5(body: &[u8]) -> (String, String) {
-    let digest = Md5::digest(body);
-    (
-        super::hex(&digest),
-        base64::engine::general_purpose::STANDARD.encode(digest),
-    )
-}
-
-impl S3Store {
-    /// Checks the ETag of a PutObject or UploadPart answer (`op`, for `key` as errors name
-    /// it) against the MD5 of the `size` bytes sent, unless the answer says they are
-    /// encrypted with SSE-KMS or a customer key, whose ETags are no MD5 (the server
-    /// checked the Content-MD5 then).
-    #[allow(clippy::too_many_arguments)]
-    fn check_sent(
-        &self,
-        op: &'static str,
-        key: &str,
-        etag: Option<&str>,
-        sse: Option<&str>,
-        sse_customer: Option<&str>,
-        md5_hex: &str,
-        size: usize,
-    ) -> Result<(), StoreError> {
-        if !etag_can_be_md5(sse, sse_customer) {
-            log::debug!(
-                "{}:{key}: encrypted with {} on the server; the ETag is no MD5, the Content-MD5 was checked there",
-                self.bucket,
-                sse.unwrap_or("a customer key")
-            );
-            return Ok(());
-        }
-        let etag = etag
-            .map(|e| e.trim_matches('"').to_ascii_lowercase())
-            .unwrap_or_default();
-        if etag == md5_hex {
-            return Ok(());
-        }
-        Err(StoreError::EtagMismatch {
-            op,
-            bucket: self.bucket.clone(),
-            key: key.to_owned(),
-            etag: if etag.is_empty() {
-                "(none)".into()
-            } else {
-                etag
-            },
-            md5: md5_hex.to_owned(),
-            size,
-        })
-    }
-
-    /// The copy source header of `from` (logical key): `bucket/key`, URL-encoded. Servers
-    /// do not normalise it as they do request paths: the key is named as the server
-    /// spells it.
-    fn copy_source(&self, from: &str) -> Result<String, StoreError> {
-        let source_key = self.key_style()?.apply(from);
-        Ok(format!(
-            "{}/{}",
-            self.bucket,
-            utf8_percent_encode(&source_key, COPY_SOURCE_ESCAPES)
-        ))
-    }
-
-    /// PutObject with Content-MD5 (which a lock needs too), the MD5 as metadata and the
-    /// ETag checked; returns the version id.
-    fn put_object(
-        &self,
-        key: &str,
-        body: Bytes,
-        lock: Option<&Retention>,
-    ) -> Result<Option<String>, StoreError> {
-        let (md5_hex, md5_b64) = body_md5(&body);
-        let size = body.len();
-        self.rt.block_on(async {
-            let mut req = self
-                .client
-                .put_object()
-                .bucket(&self.bucket)
-                .key(key)
-                .content_length(size as i64)
-                .content_md5(md5_b64)
-                .metadata(super::MD5_METADATA, &md5_hex)
-                .storage_class(StorageClass::Standard)
-                .body(ByteStream::from(body));
-            if let Some(tag) = &self.tag {
-                req = req.metadata("tag", tag);
-            }
-            if let Some(lock) = lock {
-                req = req
-                    .object_lock_mode(ObjectLockMode::from(lock.mode.as_str()))
-                    .object_lock_retain_until_date(smithy_time(lock.until));
-            }
-            let sent = if self.sign_payload {
-                req.send().await
-            } else {
-                req.customize().disable_payload_signing().send().await
-            };
-            let out = sent.map_err(|e| self.sdk_err("PutObject", key, e))?;
-            let version = out.version_id().map(str::to_owned);
-            self.check_sent(
-                "PutObject",
-                key,
-                out.e_tag(),
-                out.server_side_encryption().map(|s| s.as_str()),
-                out.sse_customer_algorithm(),
-                &md5_hex,
-                size,
-            )?;
-            Ok(version)
-        })
-    }
-}
-
 impl Store for S3Store {
     fn put(&self, key: &str, body: Bytes) -> Result<(), StoreError> {
         self.put_object(key, body, None).map(|_| ())
@@ -1202,65 +825,5 @@ impl Store for S3Store {
 
     fn key_style(&self) -> Result<KeyStyle, StoreError> {
         S3Store::key_style(self)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn etag_is_an_md5_only_without_kms_or_customer_keys() {
-        assert!(etag_can_be_md5(None, None));
-        assert!(etag_can_be_md5(Some("AES256"), None));
-        assert!(!etag_can_be_md5(Some("aws:kms"), None));
-        assert!(!etag_can_be_md5(Some("aws:kms:dsse"), None));
-        assert!(!etag_can_be_md5(None, Some("AES256")), "SSE-C");
-        assert!(!etag_can_be_md5(Some("AES256"), Some("AES256")));
-    }
-
-    #[test]
-    fn attempt_timeouts_grow_with_the_chunk_size() {
-        let base = DEFAULT_BASE_TIMEOUT;
-        assert_eq!(attempt_timeout_for(base, 1000), base);
-        // 4 parallel 25 MB PUTs on a 5 Mbit/s uplink need about 160 s each
-        assert!(attempt_timeout_for(base, 25_000_000) > Duration::from_secs(200));
-        // a 5 GiB chunk at 128 KiB/s
-        assert_eq!(
-            attempt_timeout_for(base, 5 << 30),
-            base + Duration::from_secs(40960)
-        );
-        let cfg = S3Config::new("b").with_timeouts(Duration::from_secs(5), 25_000_000);
-        assert_eq!(cfg.stall_timeout, Duration::from_secs(5));
-        assert_eq!(cfg.attempt_timeout, Duration::from_secs(5 + 190));
-    }
-
-    #[test]
-    fn the_secret_never_shows_in_debug() {
-        let cfg = S3Config::new("b").with_credentials("AKIAKEY", "very-secret-value");
-        let text = format!("{cfg:?} {cfg:#?}");
-        assert!(!text.contains("very-secret-value"), "{text}");
-        assert!(
-            text.contains("AKIAKEY") && text.contains("redacted"),
-            "{text}"
-        );
-    }
-
-    #[test]
-    fn keyfile() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("keys");
-        std::fs::write(&p, "# comment\nkey = AKIA123\nsecret=abc/def=\n").unwrap();
-        assert_eq!(
-            read_keyfile(&p).unwrap(),
-            ("AKIA123".to_owned(), "abc/def=".to_owned())
-        );
-        std::fs::write(&p, "key=AKIA123\n").unwrap();
-        let e = read_keyfile(&p).unwrap_err().to_string();
-        assert!(e.contains("no `secret=` line") && e.contains("keys"), "{e}");
-        let e = read_keyfile(dir.path().join("nope"))
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("nope"), "{e}");
     }
 }

@@ -6,7 +6,8 @@ use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, MetadataDirective, StorageClass};
 use bytes::Bytes;
 
-use super::{EMPTY_BODY_MD5, S3Store, body_md5, status};
+use super::upload::body_md5;
+use super::{EMPTY_BODY_MD5, S3Store, status};
 use crate::store::multipart::{OpenUpload, UploadedPart};
 use crate::store::{MD5_METADATA, StoreError};
 
