@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test on a fresh machine: installs what the tests need (gpg, faketime, tar,
-# MariaDB, PostgreSQL, Subversion, moto, Garage), then formatting, lints, unit and
+# MariaDB, PostgreSQL, Subversion, moto, Garage), then formatting, lints, doc links, unit and
 # integration tests (which start their own throwaway S3 servers and databases), the
 # golden parity runner, and the legacy recorder's own checker against the release binary;
 # builds the Debian package and lists its contents.
@@ -12,6 +12,8 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy -D warnings"
 cargo clippy --all-targets -- -D warnings
+echo "== cargo doc -D warnings (every doc link resolves)"
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --quiet
 echo "== cargo build --release"
 cargo build --release
 echo "== cargo deb: the Debian package and its contents (scripts/package.sh)"

@@ -8,7 +8,7 @@
 //! `parallel + 1` pieces are in memory.
 //!
 //! A piece is a whole chunk up to [`crate::store::multipart::MULTIPART_ABOVE`] bytes (one PUT); larger chunks are
-//! multipart uploads ([`parted`]) whose pieces are parts of [`part_size`] bytes, so memory
+//! multipart uploads (`parted`) whose pieces are parts of [`part_size`] bytes, so memory
 //! does not grow with ChunkSize. The reader computes each such chunk's MD5 as it passes
 //! and stores it with the chunk once the upload is complete.
 //!

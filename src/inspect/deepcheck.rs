@@ -2,7 +2,7 @@
 //! it at upload and against its ETag when that can be an MD5, then decrypt (OpenPGP) and
 //! read the stream to its end through gzip, and for tree slots through `tar -t`, to prove
 //! the archive is readable. With GpgRecipient set, OpenPGP data that gpg does not really
-//! decrypt (see [`gpg_status`](crate::process::gpg_status)) is a problem.
+//! decrypt (see [`crate::process::gpg_status`]) is a problem.
 
 use std::io::{self, Write};
 use std::path::Path;

@@ -1,7 +1,7 @@
 //! A slot's stream decoded: decrypted by `gpg --batch -d` when it is OpenPGP (a child
 //! process whose exit status, gpg's integrity check, is judged at the end of the stream,
 //! and whose status lines say whether it decrypted at all, see
-//! [`gpg_status`](crate::process::gpg_status)), then decompressed in process as `gzip -dc`
+//! [`crate::process::gpg_status`]), then decompressed in process as `gzip -dc`
 //! reads it: gzip members one after the other, each CRC and length checked, a stream cut
 //! short an error. Decompressing here instead of in a `gzip -dc` child saves a pipe hop of
 //! the largest stream and is faster than GNU gzip's inflate.

@@ -4,7 +4,7 @@
 //! hard link whose target is reached that way), or whose header GNU tar could read
 //! differently from this filter. It also drops the members a partial restore leaves out,
 //! so that tar extracts exactly what was checked (hostile names are refused there too).
-//! The renames of GNU incremental dumpdirs are judged like member names ([`dumpdir`]).
+//! The renames of GNU incremental dumpdirs are judged like member names (`dumpdir`).
 //! Bytes pass unchanged otherwise, in the same read, so GNU incremental semantics
 //! (`-g /dev/null` deletions and renames) stay tar's.
 

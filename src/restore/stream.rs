@@ -122,7 +122,7 @@ type Pending = Receiver<Result<Delivery, ChunkError>>;
 /// Reads the chunks of one slot in order as one stream. Errors name the chunk.
 ///
 /// A dispatcher thread walks the chunks (and the pieces of large ones) in order; for each
-/// it queues a [`Pending`] in a bounded queue (which blocks it while `ahead - 1` wait
+/// it queues a `Pending` in a bounded queue (which blocks it while `ahead - 1` wait
 /// unread) and then starts that download on a thread of its own. The reader takes the
 /// pendings in queue order, so the stream comes out in key order whatever order the GETs
 /// finish in, and at most `ahead` downloads are running or held at once.

@@ -1,7 +1,7 @@
 //! Replacing a slot without ever losing the backup it holds.
 //!
 //! A run uploads its stream under a staging prefix in the reserved namespace
-//! ([`keys::staging_prefix`]), which every reader ignores. Only when the whole stream is
+//! ([`super::keys::staging_prefix`]), which every reader ignores. Only when the whole stream is
 //! stored and every pipeline stage exited 0 is it committed:
 //!
 //! 1. a commit marker `.s3napback/commit/PREFIX` ([`Commit`], JSON) names the slot, the
