@@ -5,10 +5,22 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::limits;
 use super::parse::{Block, Directive, Document, Entry, Origin};
 use crate::store::lock::LockMode;
 use crate::store::s3::PayloadSigning;
+
+mod error;
+mod globals;
+mod view;
+
+pub use error::SettingsError;
+use error::invalid;
+pub use globals::DEFAULT_LOCK_WAIT;
+use globals::{keyfile_readable_by_others, notify_command, parse_lock_wait, payload_signing};
+use view::{
+    INHERITED_SETTINGS, ScopeView, bool_setting, bool_setting_or, int_setting, is_one_of, optional,
+    optional_int, parse_int,
+};
 
 /// The cycle arithmetic an item follows (LEGACY.md §5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -210,14 +222,6 @@ pub struct ObjectLock {
 /// `ObjectLockGrace` when not set: a week.
 pub const DEFAULT_LOCK_GRACE_DAYS: i64 = 7;
 
-/// Why a configuration cannot be used. Every message names the file (and line when known).
-#[derive(Debug, thiserror::Error)]
-pub enum SettingsError {
-    /// The message names the file (and line when known): `FILE:LINE: what is wrong`.
-    #[error("{0}")]
-    Invalid(String),
-}
-
 /// The largest `ChunkSize` accepted: 5 GiB, the largest single S3 PUT.
 pub const MAX_CHUNK_SIZE: u64 = 5 * 1024 * 1024 * 1024;
 
@@ -257,163 +261,6 @@ const SCOPE_SETTINGS: &[&str] = &[
     "Compressor",
     "GpgCompression",
 ];
-
-/// `LockWait` when not set: an hour.
-pub const DEFAULT_LOCK_WAIT: Duration = Duration::from_secs(60 * 60);
-
-/// The longest `LockWait` accepted: a week.
-const MAX_LOCK_WAIT: Duration = Duration::from_secs(7 * 24 * 60 * 60);
-
-/// `N`, `Ns`, `Nm` or `Nh` (bare N: minutes), at most a week.
-fn parse_lock_wait(value: &str) -> Result<Duration, String> {
-    let value = value.trim();
-    let (digits, unit) = match value.char_indices().last() {
-        Some((i, c)) if c.is_ascii_alphabetic() => (&value[..i], c.to_ascii_lowercase()),
-        _ => (value, 'm'),
-    };
-    let seconds_per_unit = match unit {
-        's' => 1,
-        'm' => 60,
-        'h' => 60 * 60,
-        _ => return Err("the unit must be s, m or h (minutes when none)".into()),
-    };
-    let n: u64 = digits.trim().parse().map_err(|_| {
-        "must be a whole number of minutes, or of seconds/hours with s/h".to_string()
-    })?;
-    match n.checked_mul(seconds_per_unit).map(Duration::from_secs) {
-        Some(wait) if wait <= MAX_LOCK_WAIT => Ok(wait),
-        _ => Err("must be at most a week (168h)".into()),
-    }
-}
-
-fn is_one_of(name: &str, list: &[&str]) -> bool {
-    list.iter().any(|k| k.eq_ignore_ascii_case(name))
-}
-
-/// The directives written directly in one scope (not in nested blocks), in file order.
-struct ScopeView<'a> {
-    directives: Vec<&'a Directive>,
-}
-
-/// Per-scope settings new in this tool (no legacy config has them): a block that does not
-/// set one takes the value of the scope around it (a `<Cycle>` the top level's, an item
-/// block its `<Cycle>`'s or the top level's). The legacy settings keep the legacy's
-/// scoping: no inheritance.
-const INHERITED_SETTINGS: &[&str] = &["Compressor", "GpgCompression"];
-
-impl<'a> ScopeView<'a> {
-    /// A block's view: its own directives, then the inherited settings of `outer`.
-    fn within(entries: &'a [Entry], outer: &ScopeView<'a>) -> ScopeView<'a> {
-        let mut view = ScopeView::new(entries);
-        view.directives.extend(
-            outer
-                .directives
-                .iter()
-                .copied()
-                .filter(|d| is_one_of(&d.name, INHERITED_SETTINGS)),
-        );
-        view
-    }
-
-    fn new(entries: &'a [Entry]) -> ScopeView<'a> {
-        let directives = entries
-            .iter()
-            .filter_map(|e| match e {
-                Entry::Directive(d) => Some(d),
-                Entry::Block(_) => None,
-            })
-            .collect();
-        ScopeView { directives }
-    }
-
-    /// The first occurrence of `name` (repeats combine; single-valued settings take the
-    /// first value of the first occurrence).
-    fn first(&self, name: &str) -> Option<&'a Directive> {
-        self.directives.iter().copied().find(|d| d.is(name))
-    }
-
-    /// The first value of the first occurrence, with where it was written.
-    fn first_value(&self, name: &str) -> Option<(&'a str, &'a Origin)> {
-        self.first(name).map(|d| {
-            (
-                d.values.first().map(String::as_str).unwrap_or(""),
-                &d.origin,
-            )
-        })
-    }
-
-    /// Every occurrence of `name`, in file order.
-    fn all(&self, name: &str) -> Vec<&'a Directive> {
-        self.directives
-            .iter()
-            .copied()
-            .filter(|d| d.is(name))
-            .collect()
-    }
-}
-
-fn invalid(origin: &Origin, message: impl fmt::Display) -> SettingsError {
-    SettingsError::Invalid(format!("{origin}: {message}"))
-}
-
-/// A whole integer (`Frequency 1`), else an error naming the line.
-fn parse_int(name: &str, value: &str, origin: &Origin) -> Result<i64, SettingsError> {
-    use std::num::IntErrorKind::{NegOverflow, PosOverflow};
-    value.trim().parse::<i64>().map_err(|e| match e.kind() {
-        PosOverflow | NegOverflow => invalid(
-            origin,
-            format!("{name} {value} is out of range (see Limits in doc/configuration.md)"),
-        ),
-        _ => invalid(
-            origin,
-            format!("{name} must be a whole number, not {value:?}"),
-        ),
-    })
-}
-
-/// A schedule setting with a default, within its range in [`limits::SCHEDULE`].
-fn int_setting(view: &ScopeView<'_>, name: &str, default: i64) -> Result<i64, SettingsError> {
-    let Some((value, origin)) = view.first_value(name) else {
-        return Ok(default);
-    };
-    let n = parse_int(name, value, origin)?;
-    let (_, min, max) = limits::SCHEDULE
-        .iter()
-        .copied()
-        .find(|(limited, _, _)| limited.eq_ignore_ascii_case(name))
-        .expect("every schedule setting has limits");
-    if n < min {
-        return Err(invalid(
-            origin,
-            format!("{name} must be at least {min}, not {n}"),
-        ));
-    }
-    if n > max {
-        return Err(invalid(
-            origin,
-            format!("{name} must be at most {max}, not {n} (see Limits in doc/configuration.md)"),
-        ));
-    }
-    Ok(n)
-}
-
-/// A boolean setting, false when absent (after boolean fixing it must be `0` or `1`).
-fn bool_setting(view: &ScopeView<'_>, name: &str) -> Result<bool, SettingsError> {
-    bool_setting_or(view, name, false)
-}
-
-/// A boolean setting with its default.
-fn bool_setting_or(view: &ScopeView<'_>, name: &str, default: bool) -> Result<bool, SettingsError> {
-    match view.first_value(name) {
-        None => Ok(default),
-        Some(("1", _)) => Ok(true),
-        Some(("0", _)) => Ok(false),
-        Some((value, origin)) => Err(invalid(
-            origin,
-            format!("{name} must be yes/no, on/off, true/false or 1/0, not {value:?}"),
-        )),
-    }
-}
 
 /// The settings of one scope, plus where `UseTempFile` was switched on (for the TempDir check).
 fn scope_settings(view: &ScopeView<'_>) -> Result<(CycleSettings, Option<Origin>), SettingsError> {
@@ -643,80 +490,6 @@ impl Builder<'_> {
             origin: b.origin.clone(),
         })
     }
-}
-
-/// A warning when the S3 key file can be read by its group or others (it holds the
-/// secret).
-fn keyfile_readable_by_others(path: &Path, origin: &Origin) -> Option<String> {
-    use std::os::unix::fs::PermissionsExt;
-    let mode = std::fs::metadata(path).ok()?.permissions().mode() & 0o777;
-    (mode & 0o044 != 0).then(|| {
-        format!(
-            "{origin}: S3Keyfile {} is readable by group or others (mode {mode:o}); \
-             it holds the S3 secret: chmod 600 it",
-            path.display()
-        )
-    })
-}
-
-/// An optional global: absent, bare (`TempDir` alone) or empty means `None`.
-fn optional(view: &ScopeView<'_>, name: &str) -> Option<String> {
-    let d = view.first(name)?;
-    if d.bare {
-        return None;
-    }
-    d.values.first().filter(|v| !v.is_empty()).cloned()
-}
-
-/// `S3PayloadSigning auto|yes|no` (yes/no spelled as any boolean), default `auto`.
-fn payload_signing(top: &ScopeView<'_>) -> Result<PayloadSigning, SettingsError> {
-    match top.first_value("S3PayloadSigning") {
-        None => Ok(PayloadSigning::Auto),
-        Some((v, _)) if v.eq_ignore_ascii_case("auto") => Ok(PayloadSigning::Auto),
-        Some(("1", _)) => Ok(PayloadSigning::Always),
-        Some(("0", _)) => Ok(PayloadSigning::Never),
-        Some((value, origin)) => Err(invalid(
-            origin,
-            format!("S3PayloadSigning must be auto, yes or no, not {value:?}"),
-        )),
-    }
-}
-
-/// An optional whole-number global within `min..=max`, else an error naming the line.
-fn optional_int(
-    view: &ScopeView<'_>,
-    name: &str,
-    min: i64,
-    max: i64,
-) -> Result<Option<i64>, SettingsError> {
-    let Some((value, origin)) = view.first_value(name) else {
-        return Ok(None);
-    };
-    let n = parse_int(name, value, origin)?;
-    if !(min..=max).contains(&n) {
-        return Err(invalid(
-            origin,
-            format!("{name} must be between {min} and {max}, not {n}"),
-        ));
-    }
-    Ok(Some(n))
-}
-
-/// `NotifyCommand "PROGRAM ARG..."` (one value, split as a shell would, no shell is run)
-/// or `NotifyCommand PROGRAM ARG...` (several values, each one argument).
-fn notify_command(top: &ScopeView<'_>) -> Result<Option<Vec<String>>, SettingsError> {
-    let Some(d) = top.first("NotifyCommand") else {
-        return Ok(None);
-    };
-    let argv = match d.values.as_slice() {
-        [one] => shell_words::split(one)
-            .map_err(|e| invalid(&d.origin, format!("NotifyCommand {one:?}: {e}")))?,
-        many => many.to_vec(),
-    };
-    if d.bare || argv.first().is_none_or(String::is_empty) {
-        return Err(invalid(&d.origin, "NotifyCommand needs a command"));
-    }
-    Ok(Some(argv))
 }
 
 /// `ObjectLockMode` and `ObjectLockGrace` (at most ten years); a grace without a mode
