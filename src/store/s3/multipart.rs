@@ -66,15 +66,8 @@ impl S3Store {
                 req.customize().disable_payload_signing().send().await
             };
             let out = sent.map_err(|e| self.sdk_err(op, key, e))?;
-            self.check_sent(
-                op,
-                &format!("{key} (part {number})"),
-                out.e_tag(),
-                out.server_side_encryption().map(|s| s.as_str()),
-                out.sse_customer_algorithm(),
-                &md5_hex,
-                size,
-            )?;
+            let part = format!("{key} (part {number})");
+            self.check_sent(op, &part, &out, &md5_hex, size)?;
             Ok(UploadedPart {
                 number,
                 etag: out.e_tag().unwrap_or_default().to_owned(),

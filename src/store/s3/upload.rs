@@ -1,6 +1,8 @@
 //! Uploads: PutObject with its Content-MD5 and the answer's ETag checked, and the
 //! copy source a CopyObject names.
 
+use aws_sdk_s3::operation::put_object::PutObjectOutput;
+use aws_sdk_s3::operation::upload_part::UploadPartOutput;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{ObjectLockMode, StorageClass};
 use base64::Engine;
@@ -31,22 +33,54 @@ pub(super) fn body_md5(body: &[u8]) -> (String, String) {
     )
 }
 
+/// What the answer to an upload (PutObject, UploadPart) says about the bytes stored.
+pub(super) trait UploadAnswer {
+    /// The ETag, quoted as the server sent it.
+    fn etag(&self) -> Option<&str>;
+    /// `x-amz-server-side-encryption`.
+    fn sse(&self) -> Option<&str>;
+    /// `x-amz-server-side-encryption-customer-algorithm` (SSE-C).
+    fn sse_customer(&self) -> Option<&str>;
+}
+
+impl UploadAnswer for PutObjectOutput {
+    fn etag(&self) -> Option<&str> {
+        self.e_tag()
+    }
+    fn sse(&self) -> Option<&str> {
+        self.server_side_encryption().map(|s| s.as_str())
+    }
+    fn sse_customer(&self) -> Option<&str> {
+        self.sse_customer_algorithm()
+    }
+}
+
+impl UploadAnswer for UploadPartOutput {
+    fn etag(&self) -> Option<&str> {
+        self.e_tag()
+    }
+    fn sse(&self) -> Option<&str> {
+        self.server_side_encryption().map(|s| s.as_str())
+    }
+    fn sse_customer(&self) -> Option<&str> {
+        self.sse_customer_algorithm()
+    }
+}
+
 impl S3Store {
     /// Checks the ETag of a PutObject or UploadPart answer (`op`, for `key` as errors name
     /// it) against the MD5 of the `size` bytes sent, unless the answer says they are
     /// encrypted with SSE-KMS or a customer key, whose ETags are no MD5 (the server
     /// checked the Content-MD5 then).
-    #[allow(clippy::too_many_arguments)]
     pub(super) fn check_sent(
         &self,
         op: &'static str,
         key: &str,
-        etag: Option<&str>,
-        sse: Option<&str>,
-        sse_customer: Option<&str>,
+        answer: &impl UploadAnswer,
         md5_hex: &str,
         size: usize,
     ) -> Result<(), StoreError> {
+        let (sse, sse_customer) = (answer.sse(), answer.sse_customer());
         if !etag_can_be_md5(sse, sse_customer) {
             log::debug!(
                 "{}:{key}: encrypted with {} on the server; the ETag is no MD5, the Content-MD5 was checked there",
@@ -55,7 +89,8 @@ impl S3Store {
             );
             return Ok(());
         }
-        let etag = etag
+        let etag = answer
+            .etag()
             .map(|e| e.trim_matches('"').to_ascii_lowercase())
             .unwrap_or_default();
         if etag == md5_hex {
@@ -123,15 +158,7 @@ impl S3Store {
             };
             let out = sent.map_err(|e| self.sdk_err("PutObject", key, e))?;
             let version = out.version_id().map(str::to_owned);
-            self.check_sent(
-                "PutObject",
-                key,
-                out.e_tag(),
-                out.server_side_encryption().map(|s| s.as_str()),
-                out.sse_customer_algorithm(),
-                &md5_hex,
-                size,
-            )?;
+            self.check_sent("PutObject", key, &out, &md5_hex, size)?;
             Ok(version)
         })
     }
