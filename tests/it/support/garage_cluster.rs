@@ -112,8 +112,7 @@ impl GarageCluster {
         );
         assert!(o.status.success(), "garage repair tables: {}", text(&o));
         let store = self.server.store();
-        let deadline = Instant::now() + Duration::from_secs(120);
-        loop {
+        self.wait_for(Duration::from_secs(120), || {
             let left: Vec<String> = match s3napback::store::ReadStore::list(&store, prefix) {
                 Ok(listed) => listed
                     .into_iter()
@@ -123,15 +122,12 @@ impl GarageCluster {
                 Err(e) => vec![format!("(listing failed: {e})")],
             };
             if left.is_empty() {
-                return;
+                return Ok(());
             }
-            assert!(
-                Instant::now() < deadline,
-                "still listed two minutes after the table repair: {left:?}\n{}",
-                self.logs()
-            );
-            std::thread::sleep(Duration::from_millis(250));
-        }
+            Err(format!(
+                "still listed two minutes after the table repair: {left:?}"
+            ))
+        });
     }
 
     /// Waits until `garage status` on node 0 sees every running node up and, when all
@@ -140,8 +136,7 @@ impl GarageCluster {
         let running: Vec<usize> = (0..NODES)
             .filter(|&i| self.nodes[i].child.is_some())
             .collect();
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
+        self.wait_for(Duration::from_secs(60), || {
             let o = garage_cli(&self.bin, &self.nodes[0].conf, &["status"]);
             let out = text(&o);
             let healthy = o.status.success()
@@ -150,13 +145,24 @@ impl GarageCluster {
                     .iter()
                     .all(|&i| out.contains(&format!("127.0.0.1:{}", self.nodes[i].rpc_port)));
             if healthy {
-                return;
+                return Ok(());
             }
-            assert!(
-                Instant::now() < deadline,
-                "the garage cluster did not become healthy within 60 s:\n{out}\n{}",
-                self.logs()
-            );
+            Err(format!(
+                "the garage cluster did not become healthy within 60 s:\n{out}"
+            ))
+        });
+    }
+
+    /// Polls `check` (every 200 ms) until it is `Ok`; once `within` has passed, panics
+    /// with its last `Err` and the nodes' logs.
+    fn wait_for(&self, within: Duration, mut check: impl FnMut() -> Result<(), String>) {
+        let deadline = Instant::now() + within;
+        loop {
+            let failed = match check() {
+                Ok(()) => return,
+                Err(why) => why,
+            };
+            assert!(Instant::now() < deadline, "{failed}\n{}", self.logs());
             std::thread::sleep(Duration::from_millis(200));
         }
     }
