@@ -94,29 +94,33 @@ impl Fetched {
     }
 }
 
-/// How bytes differ from what was stored, given their MD5 (`md5`, computed only when
-/// there is something to compare it with): from the MD5 stored with the object at upload
-/// (`stored`, whatever the ETag), and from its ETag `etag` when that can be an MD5 (a
-/// plain 32-hex ETag of an object the answer did not call SSE-KMS/SSE-C: `etag_is_md5`).
+/// How bytes differ from what was stored, given their MD5 (`md5`, computed once, and
+/// only when there is something to compare it with): from the MD5 stored with the object
+/// at upload (`stored`, whatever the ETag), and from its ETag `etag` when that can be an
+/// MD5 (a plain 32-hex ETag of an object the answer did not call SSE-KMS/SSE-C:
+/// `etag_is_md5`).
 pub fn judge_md5(
-    md5: impl Fn() -> String,
+    md5: impl FnOnce() -> String,
     stored: Option<&str>,
     etag: Option<&str>,
     etag_is_md5: bool,
 ) -> Option<Md5Mismatch> {
-    if let Some(stored) = stored {
-        let md5 = md5();
-        if !md5.eq_ignore_ascii_case(stored) {
-            return Some(Md5Mismatch::Stored {
-                md5,
-                stored: stored.to_owned(),
-            });
-        }
-    }
     let etag = etag
         .map(|e| e.trim_matches('"').to_ascii_lowercase())
-        .filter(|e| etag_is_md5 && is_plain_md5(e))?;
+        .filter(|e| etag_is_md5 && is_plain_md5(e));
+    if stored.is_none() && etag.is_none() {
+        return None;
+    }
     let md5 = md5();
+    if let Some(stored) = stored
+        && !md5.eq_ignore_ascii_case(stored)
+    {
+        return Some(Md5Mismatch::Stored {
+            md5,
+            stored: stored.to_owned(),
+        });
+    }
+    let etag = etag?;
     (md5 != etag).then_some(Md5Mismatch::Etag { md5, etag })
 }
 

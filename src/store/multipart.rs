@@ -110,12 +110,7 @@ impl ChunkDigest {
     pub fn finish(self, listed: Option<&str>) -> Result<(), PieceMismatch> {
         let md5 = super::hex(&self.md5.finalize());
         let etag = listed.or(self.etag.as_deref());
-        match judge_md5(
-            || md5.clone(),
-            self.stored_md5.as_deref(),
-            etag,
-            self.etag_is_md5,
-        ) {
+        match judge_md5(|| md5, self.stored_md5.as_deref(), etag, self.etag_is_md5) {
             Some(mismatch) => Err(mismatch.into()),
             None => Ok(()),
         }
