@@ -26,6 +26,7 @@ use crate::store::keys::{commit_marker_key, staging_prefix};
 use crate::store::multipart::is_multipart;
 use crate::store::retry::{RetryPolicy, RetryStore};
 use crate::store::s3::{DEFAULT_BASE_TIMEOUT, S3Config, S3Store};
+use crate::store::stamp::{Stamp, next_seq};
 use crate::store::{ObjectInfo, ReadStore, Store};
 
 /// How many chunk uploads run at once.
@@ -330,6 +331,7 @@ fn attempt(
     if is_multipart(plan.chunk_size) {
         abort_abandoned_uploads(store, plan, run)?;
     }
+    let stamp = stamp_of(plan, run, listing);
     let (work, snapshot_override) = match &run.state {
         Some(StateFile::TarSnapshot { path, fresh }) => {
             let work = SnapshotWork::begin(path, *fresh)
@@ -383,6 +385,7 @@ fn attempt(
         state: parked.map(|p| p.display().to_string()),
         replaces: chunks_listed(store, &run.prefix, listing),
         lock: run.lock.as_ref().map(|l| l.retention),
+        stamp,
     };
     // The chain a DIFF builds on stays locked as long as the DIFF (before the commit: a
     // failure here leaves the slot as it was, with locks that only grew).
@@ -408,6 +411,24 @@ fn attempt(
     Ok(Outcome {
         upload,
         warnings: report.warnings,
+    })
+}
+
+/// The slot's stamp: the run's clock, a sequence after every stamp of `listing`, and
+/// whether a DIFF slot gets a full dump (tar with no snapshot file, Subversion from
+/// revision 0), from which a chain can start. Call before the run touches its state file.
+fn stamp_of(plan: &Plan, run: &Run, listing: &[ObjectInfo]) -> Option<Stamp> {
+    let time = plan.started?.unix_timestamp();
+    let diff = run.slot.slot_type == Some(crate::plan::schedule::SlotType::Diff);
+    let full_dump = match (&run.state, &run.source) {
+        (Some(StateFile::TarSnapshot { path, fresh }), _) => *fresh || !path.exists(),
+        (_, crate::plan::sources::Source::SvnDump { from, .. }) => *from == 0,
+        _ => false,
+    };
+    Some(Stamp {
+        time,
+        seq: next_seq(listing),
+        chain_start: diff && full_dump,
     })
 }
 
@@ -494,6 +515,7 @@ mod tests {
             chunk_size: 1000,
             jobs: Vec::new(),
             state_mtime: None,
+            started: None,
         };
         let run = Run {
             slot: Slot {

@@ -215,6 +215,7 @@ mod stored_tests {
             size: 0,
             commit_pending: false,
             staged: false,
+            stamp: None,
         };
         let slots = [
             slot("/svn/a-0-FULL"),

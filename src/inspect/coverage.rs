@@ -11,9 +11,10 @@ use time::{Date, OffsetDateTime};
 pub struct SlotState {
     /// The prefix as listed.
     pub prefix: String,
-    /// The newest LastModified of the slot (local time).
+    /// When the slot was backed up (local time): its stamp, else its newest LastModified.
     pub time: OffsetDateTime,
-    /// A FULL (tree FULL slots, and every database dump); false for DIFFs.
+    /// A chain start (tree FULL slots, DIFF slots stamped as a full dump, and every
+    /// database dump); false for other DIFFs.
     pub full: bool,
     /// The slot passed the checks (structure, and with `verify --deep` its content).
     pub complete: bool,

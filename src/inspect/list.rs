@@ -264,6 +264,7 @@ mod tests {
             size: 7,
             commit_pending: false,
             staged: false,
+            stamp: None,
         };
         let e = entry(&slot);
         assert_eq!(e.kind, Some("mysql"));

@@ -55,8 +55,9 @@ pub fn item_views(
                 .into_iter()
                 .map(|(name, slot)| SlotState {
                     prefix: slot.prefix.clone(),
-                    time: to_local(slot.last_modified),
-                    full: name.slot_type != Some(SlotType::Diff),
+                    time: to_local(slot.backup_time()),
+                    full: name.slot_type != Some(SlotType::Diff)
+                        || slot.stamp.is_some_and(|s| s.chain_start),
                     complete: ok(slot),
                 })
                 .collect(),

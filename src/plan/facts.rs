@@ -16,14 +16,14 @@ use crate::store::ObjectInfo;
 use crate::store::keys::KeyStyle;
 use crate::store::keys::{Slot, check_complete, group_slots};
 
-/// Prefixes of complete slots whose newest object was modified on the clock's local date
-/// (LEGACY.md §9). An incomplete slot (a killed run, an interrupted commit) is not done:
+/// Prefixes of complete slots backed up on the clock's local date (LEGACY.md §9: their
+/// newest object modified that day; a stamped slot by its stamp, `store::stamp`). An incomplete slot (a killed run, an interrupted commit) is not done:
 /// the run redoes it. The reserved namespace (staging, commit markers) is never a slot.
 pub fn done_today(slots: &[Slot], clock: &Clock) -> BTreeSet<String> {
     slots
         .iter()
         .filter(|slot| check_complete(slot).is_ok())
-        .filter(|slot| to_local(slot.last_modified).date() == clock.today())
+        .filter(|slot| to_local(slot.backup_time()).date() == clock.today())
         .map(|slot| slot.prefix.clone())
         .collect()
 }
@@ -142,6 +142,7 @@ pub fn gather(
         done_today: done_today(&slots, clock),
         key_style,
         fixed_now: clock.fixed_instant(),
+        now: Some(clock.now()),
         ..Facts::default()
     };
     let mut pending: Vec<Item> = settings

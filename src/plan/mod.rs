@@ -55,6 +55,8 @@ pub struct Facts {
     pub key_style: KeyStyle,
     /// The `--now` time, when the run acts at one (see [`Plan::state_mtime`]).
     pub fixed_now: Option<OffsetDateTime>,
+    /// The run's clock (see [`Plan::started`]).
+    pub now: Option<OffsetDateTime>,
 }
 
 impl Default for Facts {
@@ -71,6 +73,7 @@ impl Default for Facts {
             today: None,
             key_style: KeyStyle::Faithful,
             fixed_now: None,
+            now: None,
         }
     }
 }
@@ -190,6 +193,9 @@ pub struct Plan {
     /// With `--now`, the mtime the DiffDir state files written by the run get, so that a
     /// later run at the same `--now` date sees them as written that day.
     pub state_mtime: Option<std::time::SystemTime>,
+    /// The run's clock (`--now` or the system's): every slot it stores is stamped with it
+    /// (`store::stamp`). `None` only where nothing is stored.
+    pub started: Option<OffsetDateTime>,
 }
 
 /// `DIFFDIR/NAME` with every `/` turned into `_`, plus `.diff` (LEGACY.md §7).
@@ -267,6 +273,7 @@ pub fn plan(settings: &Settings, facts: &Facts) -> Plan {
         chunk_size: settings.chunk_size,
         jobs,
         state_mtime: facts.fixed_now.map(std::time::SystemTime::from),
+        started: facts.now,
     }
 }
 

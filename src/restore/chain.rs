@@ -1,7 +1,11 @@
-//! PURE: which slots restore an item as of a moment (LEGACY.md §12): the newest FULL
-//! modified before the end of the date, then every DIFF modified after it and before that
-//! end, oldest first. Slot numbers wrap, so the order is by LastModified; slots of the same
-//! second are ordered by their slot distance after the FULL.
+//! PURE: which slots restore an item as of a moment (LEGACY.md §12): the newest chain
+//! start (a FULL, or a DIFF slot stamped as a full dump) backed up before the end of the
+//! date, then every DIFF backed up after it and before that end, oldest first. A slot's
+//! backup time is its stamp (`store::stamp`), else (js3tream era, older runs) its newest
+//! LastModified; slot numbers wrap, so the order is by that time, and slots of the same
+//! second are ordered by their stamps' sequence, else by their slot distance after the
+//! chain start. LastModified has one-second resolution and a commit finished late re-dates
+//! a slot, so an unstamped DIFF of the same second as the FULL is not taken to follow it.
 //!
 //! Incomplete slots (a killed run, an interrupted commit) are skipped, each with a
 //! warning, rather than refusing the restore: an incomplete newest FULL gives way to the
@@ -27,15 +31,34 @@ pub struct Candidate {
     pub number: i64,
     /// FULL or DIFF; `None` (databases) counts as FULL.
     pub slot_type: Option<SlotType>,
-    /// The newest LastModified of its chunks.
-    pub last_modified: OffsetDateTime,
+    /// When the slot was backed up: its stamp's time, else its newest LastModified.
+    pub backup_time: OffsetDateTime,
+    /// The stamp's sequence number (stamped slots only).
+    pub seq: Option<u64>,
+    /// A DIFF slot whose stamp says it holds a full dump: a chain starts from it.
+    pub chain_start: bool,
     /// Why the slot is not a complete upload, if it is not.
     pub problem: Option<SlotProblem>,
 }
 
 impl Candidate {
-    fn is_full(&self) -> bool {
-        self.slot_type != Some(SlotType::Diff)
+    /// A FULL (or database) slot, or a DIFF slot holding a full dump.
+    fn starts_chain(&self) -> bool {
+        self.slot_type != Some(SlotType::Diff) || self.chain_start
+    }
+
+    /// Whether this slot was backed up after `start`: by time, and within one second by
+    /// the stamps' sequence (only when both are stamped).
+    fn follows(&self, start: &Candidate) -> bool {
+        match (self.seq, start.seq) {
+            (Some(a), Some(b)) => (self.backup_time, a) > (start.backup_time, b),
+            _ => self.backup_time > start.backup_time,
+        }
+    }
+
+    /// The order of backups: time, then sequence.
+    fn order(&self) -> (OffsetDateTime, u64) {
+        (self.backup_time, self.seq.unwrap_or(0))
     }
 }
 
@@ -49,7 +72,9 @@ pub fn candidates(item_slots: &[(SlotName, &Slot)]) -> Vec<Candidate> {
             prefix: slot.prefix.clone(),
             number: name.number,
             slot_type: name.slot_type,
-            last_modified: slot.last_modified,
+            backup_time: slot.backup_time(),
+            seq: slot.stamp.map(|s| s.seq),
+            chain_start: slot.stamp.is_some_and(|s| s.chain_start),
             problem: check_complete(slot).err(),
         })
         .collect()
@@ -87,8 +112,8 @@ pub struct Selection<'a> {
     pub skipped: Vec<String>,
 }
 
-/// Selects the chain: the newest complete FULL modified before `until` (no bound when
-/// `None`), then every DIFF modified at or after it and before `until` (and before any
+/// Selects the chain: the newest complete chain start backed up before `until` (no bound
+/// when `None`), then every DIFF backed up after it and before `until` (and before any
 /// newer, incomplete FULL), oldest first, up to the first incomplete DIFF. `item` and
 /// `date` only go into the error messages.
 pub fn select_chain<'a>(
@@ -97,18 +122,15 @@ pub fn select_chain<'a>(
     item: &str,
     date: &str,
 ) -> Result<Selection<'a>, ChainError> {
-    let in_time = |c: &&Candidate| until.is_none_or(|u| c.last_modified < u);
+    let in_time = |c: &&Candidate| until.is_none_or(|u| c.backup_time < u);
     let mut fulls: Vec<&Candidate> = candidates
         .iter()
         .filter(in_time)
-        .filter(|c| c.is_full())
+        .filter(|c| c.starts_chain())
         .collect();
-    fulls.sort_by_key(|c| (c.last_modified, c.number));
+    fulls.sort_by_key(|c| (c.order(), c.number));
     let Some(newest) = fulls.last().copied() else {
-        return Err(ChainError::NoFull {
-            item: item.to_string(),
-            date: date.to_string(),
-        });
+        return from_oldest_diff(candidates, until, item, date);
     };
     let Some(pos) = fulls.iter().rposition(|c| c.problem.is_none()) else {
         return Err(ChainError::IncompleteFull {
@@ -118,7 +140,7 @@ pub fn select_chain<'a>(
     };
     let full = fulls[pos];
     let mut skipped = Vec::new();
-    // Every FULL after the chosen one is incomplete; the first ends its chain.
+    // Every chain start after the chosen one is incomplete; the first ends its chain.
     let mut end = until;
     for broken in &fulls[pos + 1..] {
         let problem = broken.problem.as_ref().expect("newer FULLs are incomplete");
@@ -126,17 +148,28 @@ pub fn select_chain<'a>(
             "FULL slot {} is incomplete ({problem}); skipped: restoring the older FULL {} and its DIFFs before it",
             broken.prefix, full.prefix
         ));
-        end = Some(end.map_or(broken.last_modified, |e| e.min(broken.last_modified)));
+        end = Some(end.map_or(broken.backup_time, |e| e.min(broken.backup_time)));
     }
-    let before_end = |c: &&Candidate| end.is_none_or(|u| c.last_modified < u);
-    let modulus = candidates.iter().map(|c| c.number).max().unwrap_or(0) + 1;
-    let distance = |c: &Candidate| (c.number - full.number).rem_euclid(modulus.max(1));
+    let before_end = |c: &&Candidate| end.is_none_or(|u| c.backup_time < u);
+    // slot numbers come from the bucket: no arithmetic on them can overflow
+    let modulus = candidates
+        .iter()
+        .map(|c| c.number)
+        .max()
+        .unwrap_or(0)
+        .saturating_add(1)
+        .max(1);
+    let distance = |c: &Candidate| c.number.wrapping_sub(full.number).rem_euclid(modulus);
     let mut diffs: Vec<&Candidate> = candidates
         .iter()
         .filter(before_end)
-        .filter(|c| !c.is_full() && c.last_modified >= full.last_modified)
+        .filter(|c| c.slot_type == Some(SlotType::Diff) && c.follows(full))
         .collect();
-    diffs.sort_by_key(|c| (c.last_modified, distance(c)));
+    diffs.sort_by_key(|c| (c.order(), distance(c)));
+    // a later chain start (a DIFF stamped as a full dump) ends the chain before it
+    if let Some(pos) = diffs.iter().position(|c| c.chain_start) {
+        diffs.truncate(pos);
+    }
     if let Some(pos) = diffs.iter().position(|c| c.problem.is_some()) {
         let bad = diffs[pos];
         let later = diffs.len() - pos - 1;
@@ -157,6 +190,49 @@ pub fn select_chain<'a>(
     Ok(Selection { chain, skipped })
 }
 
+/// A bucket written before slots were stamped (js3tream era, older runs) whose item has
+/// DIFFs but no FULL before them (a first backup on a DIFF day, a FULL since lost): the
+/// chain starts from the oldest complete DIFF, which is complete only if it was a full dump
+/// (the item's first backup, or one after its snapshot file was lost); the warning names it.
+fn from_oldest_diff<'a>(
+    candidates: &'a [Candidate],
+    until: Option<OffsetDateTime>,
+    item: &str,
+    date: &str,
+) -> Result<Selection<'a>, ChainError> {
+    let mut diffs: Vec<&Candidate> = candidates
+        .iter()
+        .filter(|c| until.is_none_or(|u| c.backup_time < u))
+        .filter(|c| c.slot_type == Some(SlotType::Diff) && c.seq.is_none())
+        .collect();
+    diffs.sort_by_key(|c| (c.order(), c.number));
+    let Some(start) = diffs.iter().position(|c| c.problem.is_none()) else {
+        return Err(ChainError::NoFull {
+            item: item.to_string(),
+            date: date.to_string(),
+        });
+    };
+    let mut chain: Vec<&Candidate> = diffs[start..]
+        .iter()
+        .take_while(|c| c.problem.is_none())
+        .copied()
+        .collect();
+    let mut skipped = vec![format!(
+        "no FULL slot of {item} on or before {date}: restoring from its oldest DIFF slot {}, \
+         complete only if it was a full dump (the item's first backup)",
+        chain[0].prefix
+    )];
+    if let Some(bad) = diffs[start..].get(chain.len()) {
+        skipped.push(format!(
+            "DIFF slot {} is incomplete ({}); skipped with the DIFF(s) after it: restoring the state before it",
+            bad.prefix,
+            bad.problem.as_ref().expect("checked")
+        ));
+    }
+    chain.shrink_to_fit();
+    Ok(Selection { chain, skipped })
+}
+
 /// The restore chain of a Directory or Subversion item (its name as configured) as the
 /// bucket holds it now, exactly as `restore` selects it (the newest complete FULL, then
 /// its DIFFs up to the first incomplete one), prefixes as listed; `None` without one.
@@ -164,7 +240,7 @@ pub fn current_chain(slots: &[Slot], name: &str, style: KeyStyle) -> Option<Curr
     let item = physical_item(SlotKind::Tree, name, style);
     let candidates = candidates(&slots_of(slots, SlotKind::Tree, &item));
     let selection = select_chain(&candidates, None, name, "now").ok()?;
-    let date = |c: &Candidate| to_local(c.last_modified).date();
+    let date = |c: &Candidate| to_local(c.backup_time).date();
     let full = date(selection.chain[0]);
     Some(CurrentChain {
         full: selection.chain[0].prefix.clone(),
@@ -202,7 +278,9 @@ mod tests {
             prefix: format!("/x-{number}-{}", if full { "FULL" } else { "DIFF" }),
             number,
             slot_type: Some(if full { SlotType::Full } else { SlotType::Diff }),
-            last_modified: OffsetDateTime::from_unix_timestamp(T0 + at).unwrap(),
+            backup_time: OffsetDateTime::from_unix_timestamp(T0 + at).unwrap(),
+            seq: None,
+            chain_start: false,
             problem: None,
         }
     }
@@ -271,7 +349,8 @@ mod tests {
 
     #[test]
     fn no_full_names_item_and_date() {
-        let slots = vec![c(1, false, 0), c(0, true, 10 * DAY)];
+        // a stamped DIFF (not a full dump) before any FULL restores nothing
+        let slots = vec![stamped(1, false, 0, 1), c(0, true, 10 * DAY)];
         let err = select_chain(&slots, until(DAY), "/home/foo", "2026-11-20").unwrap_err();
         assert_eq!(
             err.to_string(),
@@ -340,6 +419,94 @@ mod tests {
             .chain;
         assert_eq!(chain.len(), 1);
         assert_eq!(chain[0].number, 1);
+    }
+
+    fn stamped(number: i64, full: bool, at: i64, seq: u64) -> Candidate {
+        Candidate {
+            seq: Some(seq),
+            ..c(number, full, at)
+        }
+    }
+
+    /// Issue 22: the DIFF of night 14 committed late (its slot re-dated to night 16, the
+    /// second of the new FULL) is older than the FULL by its stamp: never applied after it,
+    /// and still there for its own night.
+    #[test]
+    fn a_diff_committed_late_keeps_its_own_night() {
+        let slots = vec![
+            stamped(0, true, 10 * DAY, 10),
+            stamped(1, false, 11 * DAY, 11),
+            stamped(2, false, 14 * DAY, 14), // committed on night 16
+            stamped(4, true, 16 * DAY, 14),
+        ];
+        let chain = select_chain(&slots, None, "/x", "now").unwrap().chain;
+        assert_eq!(names(&chain), ["/x-4-FULL"]);
+        let chain = select_chain(&slots, until(15 * DAY), "/x", "d")
+            .unwrap()
+            .chain;
+        assert_eq!(names(&chain), ["/x-0-FULL", "/x-1-DIFF", "/x-2-DIFF"]);
+    }
+
+    /// Unstamped slots (js3tream era): a DIFF of the same second as the FULL is not taken
+    /// to follow it; stamped ones of one second follow by their sequence.
+    #[test]
+    fn the_same_second_orders_by_sequence_or_not_at_all() {
+        let slots = vec![c(0, true, DAY), c(1, false, DAY)];
+        let chain = select_chain(&slots, None, "/x", "now").unwrap().chain;
+        assert_eq!(names(&chain), ["/x-0-FULL"]);
+        let slots = vec![stamped(0, true, DAY, 5), stamped(1, false, DAY, 6)];
+        let chain = select_chain(&slots, None, "/x", "now").unwrap().chain;
+        assert_eq!(names(&chain), ["/x-0-FULL", "/x-1-DIFF"]);
+        let slots = vec![stamped(0, true, DAY, 6), stamped(1, false, DAY, 5)];
+        let chain = select_chain(&slots, None, "/x", "now").unwrap().chain;
+        assert_eq!(names(&chain), ["/x-0-FULL"]);
+    }
+
+    /// Issue 24: a DIFF slot stamped as a full dump starts a chain, like a FULL.
+    #[test]
+    fn a_full_dump_in_a_diff_slot_starts_a_chain() {
+        let start = Candidate {
+            chain_start: true,
+            ..stamped(3, false, DAY, 1)
+        };
+        let slots = vec![start, stamped(4, false, 2 * DAY, 2)];
+        let chain = select_chain(&slots, None, "/x", "now").unwrap().chain;
+        assert_eq!(names(&chain), ["/x-3-DIFF", "/x-4-DIFF"]);
+        // a newer FULL still wins
+        let mut slots = slots;
+        slots.push(stamped(0, true, 3 * DAY, 3));
+        let chain = select_chain(&slots, None, "/x", "now").unwrap().chain;
+        assert_eq!(names(&chain), ["/x-0-FULL"]);
+    }
+
+    /// Issue 24: unstamped DIFFs with no FULL before them restore from the oldest, with a
+    /// warning naming it; an incomplete one stops the chain; stamped DIFFs never do this.
+    #[test]
+    fn legacy_diffs_without_a_full_restore_from_the_oldest() {
+        let mut slots = vec![c(5, false, 2 * DAY), c(4, false, DAY), c(6, false, 3 * DAY)];
+        let sel = select_chain(&slots, None, "/x", "now").unwrap();
+        assert_eq!(names(&sel.chain), ["/x-4-DIFF", "/x-5-DIFF", "/x-6-DIFF"]);
+        assert_eq!(
+            sel.skipped,
+            [
+                "no FULL slot of /x on or before now: restoring from its oldest DIFF slot \
+              /x-4-DIFF, complete only if it was a full dump (the item's first backup)"
+            ]
+        );
+        slots[0].problem = Some(SlotProblem::Empty);
+        let sel = select_chain(&slots, None, "/x", "now").unwrap();
+        assert_eq!(names(&sel.chain), ["/x-4-DIFF"]);
+        assert!(sel.skipped[1].starts_with("DIFF slot /x-5-DIFF is incomplete"));
+        let slots = vec![stamped(4, false, DAY, 1)];
+        assert!(select_chain(&slots, None, "/x", "now").is_err());
+    }
+
+    /// Issue 23: slot numbers come from the bucket; the largest never overflows.
+    #[test]
+    fn huge_slot_numbers_do_not_overflow() {
+        let slots = vec![c(0, true, 0), c(i64::MAX, false, DAY), c(1, false, DAY)];
+        let chain = select_chain(&slots, None, "/x", "now").unwrap().chain;
+        assert_eq!(chain.len(), 3);
     }
 
     mod needed {

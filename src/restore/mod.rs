@@ -354,7 +354,7 @@ pub fn run(args: &RestoreArgs, config: Option<&Path>, clock: &Clock) -> Result<u
         chain.len(),
         chain
             .iter()
-            .map(|s| format!("{bucket}:{} ({})", s.prefix, local_stamp(s.last_modified)))
+            .map(|s| format!("{bucket}:{} ({})", s.prefix, local_stamp(s.backup_time())))
             .collect::<Vec<_>>()
             .join(", ")
     );
@@ -363,7 +363,7 @@ pub fn run(args: &RestoreArgs, config: Option<&Path>, clock: &Clock) -> Result<u
     {
         let have: Vec<Date> = chain
             .iter()
-            .map(|s| to_local(s.last_modified).date())
+            .map(|s| to_local(s.backup_time()).date())
             .collect();
         for d in missing_backup_days(cycle, have[0], end_date, clock.today(), &have) {
             log::warn!(
@@ -400,7 +400,7 @@ pub fn run(args: &RestoreArgs, config: Option<&Path>, clock: &Clock) -> Result<u
                     target: TARGET,
                     "restored {bucket}:{} ({}) into {}",
                     slot.prefix,
-                    local_stamp(slot.last_modified),
+                    local_stamp(slot.backup_time()),
                     dest.describe()
                 );
                 done.push(slot.prefix.clone());

@@ -7,8 +7,9 @@
 //! 1. a commit marker `.s3napback/commit/PREFIX` ([`Commit`], JSON) names the slot, the
 //!    staging prefix and the chunk count;
 //! 2. each staged chunk is copied on the server (CopyObject) to the slot's legacy key;
-//! 3. the slot's old chunks beyond the new count are deleted;
-//! 4. the staged chunks are deleted;
+//! 3. the slot's old chunks beyond the new count are deleted, and the slot's stamp (its
+//!    backup time, [`super::stamp`]) is written;
+//! 4. the staged chunks and the slot's older stamps are deleted;
 //! 5. the marker is deleted.
 //!
 //! Every step can be repeated, so a run killed anywhere in 2-5 is finished by the next run
@@ -25,6 +26,7 @@ use super::keys::{
     parse_chunk_key, record_key, staging_dir,
 };
 use super::lock::Retention;
+use super::stamp::{Stamp, stamp_dir, stamp_key};
 use super::{ObjectInfo, Store, StoreError};
 
 /// How many copies run at once (as many as chunk uploads).
@@ -53,6 +55,11 @@ pub struct Commit {
     /// with a locked [`Record`] of the versions it wrote.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lock: Option<Retention>,
+    /// When the run that staged the stream backed it up: written beside the slot as its
+    /// stamp, so a commit finished late by a later run keeps its own place in the order of
+    /// backups (absent in markers of older versions: the slot then goes unstamped).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stamp: Option<Stamp>,
 }
 
 /// What a locked commit wrote: the slot's chunk count and the version id of each chunk
@@ -208,6 +215,7 @@ pub fn finish(
     parallel: usize,
     replaced: &dyn Fn(&Commit) -> Result<(), CommitError>,
 ) -> Result<(), CommitError> {
+    check_count(store, commit)?;
     let indices: Vec<u64> = (0..commit.chunks).collect();
     let versions = copy_all(store, commit, &indices, parallel)?;
     let surplus: Vec<String> = chunks_of(store, &commit.slot)?
@@ -238,16 +246,54 @@ pub fn finish(
         let body = serde_json::to_vec(&record).expect("a record serialises");
         store.put_locked(&record_key(&commit.slot), body.into(), lock)?;
     }
+    // written after the copies, so no chunk of the slot is newer than its stamp
+    let stamp = commit.stamp.map(|s| stamp_key(&commit.slot, &s));
+    if let Some(key) = &stamp {
+        store.put(key, bytes::Bytes::new())?;
+    }
     // the staging holds exactly the marker's chunks (the marker is written after them)
-    let staged: Vec<String> = indices
+    let mut stale: Vec<String> = indices
         .iter()
         .map(|i| store.physical_key(&chunk_key(&commit.staging, *i)))
         .collect();
-    store.delete(&staged)?;
+    let current = stamp.map(|k| store.physical_key(&k));
+    stale.extend(
+        store
+            .list(&stamp_dir(&commit.slot))?
+            .into_iter()
+            .map(|o| o.key)
+            .filter(|k| Some(k) != current.as_ref()),
+    );
+    store.delete(&stale)?;
     replaced(commit)?;
     store.delete(&[store.physical_key(&commit_marker_key(&commit.slot))])?;
     Ok(())
 }
+
+/// A marker comes from the bucket: its chunk count is believed only as far as the bucket
+/// holds that many chunks, staged or already copied into the slot (nothing is allocated or
+/// copied for chunks that are not there).
+fn check_count(store: &dyn Store, commit: &Commit) -> Result<(), CommitError> {
+    let staged = chunks_of(store, &commit.staging)?.len() as u64;
+    let held = if staged >= commit.chunks {
+        staged
+    } else {
+        staged.max(chunks_of(store, &commit.slot)?.len() as u64)
+    };
+    if commit.chunks == 0 || commit.chunks > held {
+        return Err(CommitError::BadMarker {
+            key: commit_marker_key(&commit.slot),
+            message: format!(
+                "it names {} chunks, but the bucket holds {held} of its stream",
+                commit.chunks
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// The largest commit marker read (a marker holds a few hundred bytes of JSON).
+pub const MAX_MARKER_BYTES: u64 = 64 * 1024;
 
 /// The slot lists exactly the chunk indices `0..commit.chunks`.
 fn verify(store: &dyn Store, commit: &Commit) -> Result<(), CommitError> {
@@ -325,9 +371,34 @@ fn copy_all(
     }
 }
 
-/// Reads a commit marker (key as listed).
+/// Reads a commit marker (key as listed); one larger than [`MAX_MARKER_BYTES`] is refused
+/// unread.
 pub fn read_marker(store: &dyn Store, key: &str) -> Result<Commit, CommitError> {
+    let too_big = |size: u64| CommitError::BadMarker {
+        key: key.to_owned(),
+        message: format!("it holds {size} bytes, more than a marker's {MAX_MARKER_BYTES}"),
+    };
+    let physical = store.physical_key(key);
+    let size = store
+        .list(key)?
+        .into_iter()
+        .find(|o| o.key == key || o.key == physical)
+        .map(|o| o.size);
+    match size {
+        None => {
+            return Err(StoreError::NotFound {
+                bucket: store.bucket().to_owned(),
+                key: key.to_owned(),
+            }
+            .into());
+        }
+        Some(size) if size > MAX_MARKER_BYTES => return Err(too_big(size)),
+        Some(_) => {}
+    }
     let body = store.get(key)?;
+    if body.len() as u64 > MAX_MARKER_BYTES {
+        return Err(too_big(body.len() as u64));
+    }
     serde_json::from_slice(&body).map_err(|e| CommitError::BadMarker {
         key: key.to_owned(),
         message: e.to_string(),
@@ -388,6 +459,7 @@ mod tests {
             state: None,
             replaces: Some(5),
             lock: None,
+            stamp: None,
         };
         write_marker(&store, &commit).unwrap();
         (store, commit)

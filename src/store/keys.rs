@@ -18,6 +18,7 @@ use std::fmt;
 use time::OffsetDateTime;
 
 use super::ObjectInfo;
+use super::stamp::{Stamp, parse_stamp_key};
 
 /// Keys starting with this are never slots (every server spells it alike: no leading `/`).
 pub const RESERVED_NAMESPACE: &str = ".s3napback/";
@@ -112,9 +113,19 @@ pub struct Slot {
     /// `.s3napback/staging/`): the slot's newest complete backup until the next backup
     /// run finishes copying it into the slot's own keys.
     pub staged: bool,
+    /// The slot's stamp (see [`super::stamp`]), when it has one that still holds.
+    pub stamp: Option<Stamp>,
 }
 
 impl Slot {
+    /// When the slot's stream was backed up: its stamp's time, else (js3tream era, older
+    /// runs) its newest LastModified.
+    pub fn backup_time(&self) -> OffsetDateTime {
+        self.stamp
+            .and_then(|s| s.instant())
+            .unwrap_or(self.last_modified)
+    }
+
     /// The chunk index of every chunk, in order.
     pub fn indices(&self) -> impl Iterator<Item = u64> + '_ {
         self.chunks
@@ -130,10 +141,18 @@ pub fn group_slots(objects: impl IntoIterator<Item = ObjectInfo>) -> Vec<Slot> {
     let mut by_prefix: BTreeMap<String, Vec<(u64, ObjectInfo)>> = BTreeMap::new();
     let mut staged: BTreeMap<String, Vec<(u64, ObjectInfo)>> = BTreeMap::new();
     let mut markers = Vec::new();
+    // slot (without leading `/`) -> its newest stamp and the stamp object's LastModified
+    let mut stamps: BTreeMap<String, (OffsetDateTime, Stamp)> = BTreeMap::new();
     for obj in objects {
         if is_reserved(&obj.key) {
             if obj.key.starts_with(COMMIT_NAMESPACE) {
                 markers.push(obj.key);
+            } else if let Some((slot, stamp)) = parse_stamp_key(&obj.key) {
+                let entry = (obj.last_modified, stamp);
+                let newest = stamps.entry(slot.to_owned()).or_insert(entry);
+                if (entry.0, entry.1.time, entry.1.seq) > (newest.0, newest.1.time, newest.1.seq) {
+                    *newest = entry;
+                }
             } else if let Some((prefix, index)) = parse_chunk_key(&obj.key)
                 && prefix.starts_with(STAGING_NAMESPACE)
             {
@@ -190,7 +209,12 @@ pub fn group_slots(objects: impl IntoIterator<Item = ObjectInfo>) -> Vec<Slot> {
         .into_iter()
         .map(|(prefix, chunks)| {
             let commit_pending = markers.iter().any(|m| marker_names_slot(m, &prefix));
-            let slot = slot_of(prefix, chunks, commit_pending);
+            let mut slot = slot_of(prefix, chunks, commit_pending);
+            // a stamp holds while no chunk is newer (a writer that does not stamp)
+            slot.stamp = stamps
+                .get(slot.prefix.trim_start_matches('/'))
+                .filter(|(written, _)| slot.last_modified <= *written)
+                .map(|(_, stamp)| *stamp);
             match stand_in(&slot.prefix).filter(|_| commit_pending) {
                 Some(stream) => Slot {
                     prefix: slot.prefix,
@@ -230,6 +254,7 @@ fn slot_of(prefix: String, mut chunks: Vec<(u64, ObjectInfo)>, commit_pending: b
         size,
         commit_pending,
         staged: false,
+        stamp: None,
     }
 }
 
@@ -529,6 +554,7 @@ mod tests {
             size: 0,
             commit_pending: false,
             staged: false,
+            stamp: None,
         };
         assert_eq!(check_complete(&empty), Err(SlotProblem::Empty));
         assert_eq!(

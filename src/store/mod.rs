@@ -11,6 +11,7 @@ pub mod memory;
 pub mod multipart;
 pub mod retry;
 pub mod s3;
+pub mod stamp;
 
 use bytes::Bytes;
 use time::OffsetDateTime;
