@@ -95,7 +95,8 @@ pub enum Command {
     /// Restore an item as of a date: newest FULL, then its DIFFs, decrypted and extracted.
     #[command(after_help = "Examples:\n  \
         s3napback restore -c /etc/s3napback/s3napback.conf --into /srv/restore /home/foo\n  \
-        s3napback restore -c /etc/s3napback/s3napback.conf --at 2026-11-12 --to-stdout all > all.sql")]
+        s3napback restore -c /etc/s3napback/s3napback.conf --at 2026-11-12 --to-stdout all > all.sql\n  \
+        s3napback restore -c /root/restore.conf --all --into /root/restored   (a lost host: the config names only the bucket)")]
     Restore(WithCommon<RestoreArgs>),
     /// Write one slot's stream, decrypted, to stdout.
     #[command(

@@ -37,6 +37,13 @@ pub fn load_settings(path: &Path) -> Result<Settings, ConfigError> {
     Ok(Settings::from_document(&doc)?)
 }
 
+/// Reads a config file for a read-only command ([`Settings::for_reading`]): `Bucket`
+/// and the connection suffice; an unusable one stops the command ([`Fatal`]).
+pub fn load_settings_for_reading(path: &Path) -> Result<Settings, Fatal> {
+    let doc = load(path).map_err(|e| Fatal(format!("{e:#}")))?;
+    Settings::for_reading(&doc).map_err(|e| Fatal(format!("{e:#}")))
+}
+
 /// Loads and validates a config file; an unusable one stops the run ([`Fatal`]).
 pub fn load_settings_or_fatal(path: &Path) -> Result<Settings, Fatal> {
     load_settings(path).map_err(|e| Fatal(format!("{e:#}")))

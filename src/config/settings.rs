@@ -330,6 +330,19 @@ enum Place<'a> {
     ItemBlock(&'a Block),
 }
 
+/// What the settings are loaded for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Purpose {
+    /// A backup run (and test mode): everything it needs is required.
+    Backup,
+    /// A read-only command: the bucket and the connection suffice.
+    ReadOnly,
+}
+
+/// The ChunkSize of a read-only config that does not set one: it only scales the
+/// requests' timeouts (readers take each slot's chunk size from the bucket).
+pub const READ_ONLY_CHUNK_SIZE: u64 = 100_000_000;
+
 /// Builds the [`Settings`]: globals, then the scopes, collecting warnings.
 struct Builder<'a> {
     file: &'a Path,
@@ -527,6 +540,18 @@ impl Settings {
     /// `<Cycle>`, each item block) has its own settings with the legacy defaults and no
     /// inheritance. Unknown directives and blocks are warnings, not errors.
     pub fn from_document(doc: &Document) -> Result<Settings, SettingsError> {
+        Settings::build(doc, Purpose::Backup)
+    }
+
+    /// Like [`Settings::from_document`], for the read-only commands (`list`, `status`,
+    /// `verify`, `cat`, `restore`): `Bucket` and the connection are enough. `DiffDir` may be
+    /// missing or gone (a lost host: it is then an empty path) and `ChunkSize` missing
+    /// ([`READ_ONLY_CHUNK_SIZE`]); a config without items reads the bucket's items.
+    pub fn for_reading(doc: &Document) -> Result<Settings, SettingsError> {
+        Settings::build(doc, Purpose::ReadOnly)
+    }
+
+    fn build(doc: &Document, purpose: Purpose) -> Result<Settings, SettingsError> {
         let mut b = Builder {
             file: &doc.path,
             warnings: doc.warnings.clone(),
@@ -544,11 +569,13 @@ impl Settings {
             }
         };
         let (bucket, _) = required("Bucket")?;
-        let (diff_dir, diff_origin) = required("DiffDir")?;
-        let (chunk, chunk_origin) = required("ChunkSize")?;
-        let bucket = bucket.to_string();
-        let diff_dir = PathBuf::from(diff_dir);
-        if !diff_dir.is_dir() {
+        let reading = purpose == Purpose::ReadOnly;
+        let diff_dir = match top.first("DiffDir") {
+            None if reading => PathBuf::new(),
+            _ => PathBuf::from(required("DiffDir")?.0),
+        };
+        if !reading && !diff_dir.is_dir() {
+            let (_, diff_origin) = required("DiffDir")?;
             return Err(invalid(
                 diff_origin,
                 format!(
@@ -557,7 +584,18 @@ impl Settings {
                 ),
             ));
         }
-        let chunk_size = parse_int("ChunkSize", chunk, chunk_origin)?;
+        let bucket = bucket.to_string();
+        let chunk_size = match top.first("ChunkSize") {
+            None if reading => READ_ONLY_CHUNK_SIZE as i64,
+            _ => {
+                let (chunk, chunk_origin) = required("ChunkSize")?;
+                parse_int("ChunkSize", chunk, chunk_origin)?
+            }
+        };
+        let chunk_origin = top
+            .first("ChunkSize")
+            .map_or_else(|| Origin::new(&doc.path, 0), |d| d.origin.clone());
+        let chunk_origin = &chunk_origin;
         if chunk_size < 1 || chunk_size as u64 > MAX_CHUNK_SIZE {
             return Err(invalid(
                 chunk_origin,

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result, anyhow};
 
-use crate::config::{Settings, load_settings_or_fatal};
+use crate::config::{Settings, load_settings_for_reading};
 use crate::exit::Fatal;
 use crate::plan::facts::key_style_from_listing;
 use time::OffsetDateTime;
@@ -65,7 +65,7 @@ impl Inventory {
     /// failing to list the versions is an error.
     pub fn open_as_of(config: Option<&Path>, at: Option<OffsetDateTime>) -> Result<Inventory> {
         let path = config.ok_or_else(|| anyhow!(Fatal("this command needs -c FILE".into())))?;
-        let settings = load_settings_or_fatal(path)?;
+        let settings = load_settings_for_reading(path)?;
         for w in settings.warnings.iter().chain(&settings.secret_warnings) {
             log::warn!("{w}");
         }

@@ -118,7 +118,36 @@ pub fn item_views(
             shared,
         });
     }
+    if all.is_empty() {
+        views.extend(bucket_items(slots).into_iter().map(|(kind, item)| {
+            let label = match kind {
+                SlotKind::Tree => format!("Directory {item}"),
+                SlotKind::MySql => format!("MySQL {item}"),
+                SlotKind::PostgreSql => format!("PostgreSQL {item}"),
+            };
+            ItemView {
+                label,
+                frequency: 1,
+                states: states(kind, &item),
+                repository: None,
+                shared: None,
+            }
+        }));
+    }
     views
+}
+
+/// Every item the bucket's slot names show (kind and item part as listed), in order: what
+/// a config of the bucket alone (no items: a lost host) reads. A tree item may as well be
+/// a Subversion repository; its name does not tell.
+pub fn bucket_items(slots: &[Slot]) -> Vec<(SlotKind, String)> {
+    let mut seen = std::collections::BTreeSet::new();
+    slots
+        .iter()
+        .filter_map(|s| catalog::parse_prefix(&s.prefix))
+        .filter(|n| seen.insert((n.kind as u8, n.item.clone())))
+        .map(|n| (n.kind, n.item))
+        .collect()
 }
 
 /// How the slots of an item configured in several scopes share names: where each

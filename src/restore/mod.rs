@@ -4,6 +4,7 @@
 //! `--allow-unencrypted`), then extract (Directory, through the [`guard`], see [`extract`])
 //! or decompress (databases, Subversion).
 
+mod all;
 pub mod chain;
 pub mod decode;
 pub mod extract;
@@ -57,8 +58,15 @@ pub struct RestoreArgs {
     /// default: whoever can write to the bucket could have put them there).
     #[arg(long)]
     pub allow_unencrypted: bool,
+    /// Restore every item into `--into DIR`: the config's items, or with a config of the
+    /// bucket alone every item found in the bucket. Directories are extracted into DIR,
+    /// database and Subversion dumps land as files under DIR/MySQL, DIR/PostgreSQL and
+    /// DIR/Subversion; one summary line per item, exit 1 if any failed.
+    #[arg(long, conflicts_with_all = ["item", "to_stdout"])]
+    pub all: bool,
     /// The item as configured: a Directory path, a MySQL/PostgreSQL name, a Subversion path.
-    pub item: String,
+    #[arg(required_unless_present = "all")]
+    pub item: Option<String>,
     /// Only these paths of a Directory item (as tar names them, e.g. home/foo/file).
     pub paths: Vec<String>,
 }
@@ -192,18 +200,18 @@ impl Destination {
     }
 }
 
-fn destination(args: &RestoreArgs, kind: ItemKind) -> Result<Destination> {
+fn destination(args: &RestoreArgs, item: &str, kind: ItemKind) -> Result<Destination> {
     if kind == ItemKind::Directory {
         if args.to_stdout {
             bail!(Fatal(format!(
                 "{}: a Directory item is restored into a directory: use --into DIR, not --to-stdout",
-                args.item
+                item
             )));
         }
         let Some(dir) = &args.into else {
             bail!(Fatal(format!(
                 "{}: say where to restore it with --into DIR (--into / overwrites the live files)",
-                args.item
+                item
             )));
         };
         if dir.as_os_str() != "/" && dir.canonicalize().is_ok_and(|c| c == Path::new("/")) {
@@ -222,7 +230,7 @@ fn destination(args: &RestoreArgs, kind: ItemKind) -> Result<Destination> {
     if !args.paths.is_empty() {
         bail!(Fatal(format!(
             "{}: PATHs only apply to Directory items",
-            args.item
+            item
         )));
     }
     match (&args.into, args.to_stdout) {
@@ -231,7 +239,7 @@ fn destination(args: &RestoreArgs, kind: ItemKind) -> Result<Destination> {
         (None, true) => Ok(Destination::Stdout),
         (None, false) => bail!(Fatal(format!(
             "{}: say where the dump goes: --to-stdout or --into FILE",
-            args.item
+            item
         ))),
     }
 }
@@ -308,31 +316,102 @@ fn copy_out(mut decoded: impl io::Read, sink: &mut dyn Write) -> Result<Vec<Stri
     }
 }
 
+/// When a restore is for: the end of `--at`'s date (or now), as text and as a date.
+struct When {
+    until: Option<time::OffsetDateTime>,
+    text: String,
+    end_date: Date,
+}
+
+impl When {
+    fn of(at: Option<&str>, clock: &Clock) -> Result<When> {
+        Ok(match at {
+            Some(text) => {
+                let date = crate::clock::parse_at(text)?;
+                let (_, next) = local_day_bounds(date)?;
+                When {
+                    until: Some(next),
+                    text: text.trim().to_string(),
+                    end_date: date,
+                }
+            }
+            None => When {
+                until: None,
+                text: "now".to_string(),
+                end_date: clock.today(),
+            },
+        })
+    }
+}
+
+/// What a restore reads from: the settings, the bucket and its slots.
+struct Source {
+    settings: Settings,
+    store: Arc<dyn ReadStore>,
+    key_style: KeyStyle,
+    slots: Vec<Slot>,
+}
+
 /// Runs `restore`; returns the exit status.
 pub fn run(args: &RestoreArgs, config: Option<&Path>, clock: &Clock) -> Result<u8> {
-    let (until, date_text, end_date) = match &args.at {
-        Some(text) => {
-            let date = crate::clock::parse_at(text)?;
-            let (_, next) = local_day_bounds(date)?;
-            (Some(next), text.trim().to_string(), date)
-        }
-        None => (None, "now".to_string(), clock.today()),
-    };
+    let when = When::of(args.at.as_deref(), clock)?;
     // On a versioned bucket, the bucket as it was then: what was overwritten or deleted
     // since (an attacker with the run's own key) does not count.
-    let inv = Inventory::open_as_of(config, until)?;
     let Inventory {
         settings,
         store,
         key_style,
         slots,
-    } = inv;
-    let target = resolve(&settings, key_style, &slots, &args.item)?;
-    let item_slots = slots_of(&slots, target.slot_kind, &target.stored);
+    } = Inventory::open_as_of(config, when.until)?;
+    let source = Source {
+        settings,
+        store: Arc::from(store),
+        key_style,
+        slots,
+    };
+    if args.all {
+        return all::run(args, &source, &when, clock);
+    }
+    let item = args
+        .item
+        .as_deref()
+        .ok_or_else(|| anyhow!(Fatal("name the ITEM to restore, or say --all".into())))?;
+    let target = resolve(&source.settings, source.key_style, &source.slots, item)?;
+    let dest = destination(args, item, target.kind)?;
+    restore_item(
+        &source,
+        item,
+        &target,
+        &when,
+        clock,
+        &dest,
+        args.allow_unencrypted,
+    )?;
+    Ok(EXIT_OK)
+}
+
+/// Restores the chain of `item` (`target`) as of `when` into `dest`.
+fn restore_item(
+    source: &Source,
+    item: &str,
+    target: &Target,
+    when: &When,
+    clock: &Clock,
+    dest: &Destination,
+    allow_unencrypted: bool,
+) -> Result<()> {
+    let Source {
+        settings,
+        store,
+        slots,
+        ..
+    } = source;
+    let (until, date_text, end_date) = (when.until, &when.text, when.end_date);
+    let item_slots = slots_of(slots, target.slot_kind, &target.stored);
     let candidates = chain::candidates(&item_slots);
-    let selection = select_chain(&candidates, until, &args.item, &date_text)?;
+    let selection = select_chain(&candidates, until, item, date_text)?;
     for skipped in &selection.skipped {
-        log::warn!(target: TARGET, "{}: {skipped}", args.item);
+        log::warn!(target: TARGET, "{}: {skipped}", item);
     }
     let chain: Vec<&Slot> = selection
         .chain
@@ -350,7 +429,7 @@ pub fn run(args: &RestoreArgs, config: Option<&Path>, clock: &Clock) -> Result<u
         target: TARGET,
         "Restoring {} {} as of {date_text} from {} slot(s): {}",
         target.kind.legacy_name(),
-        args.item,
+        item,
         chain.len(),
         chain
             .iter()
@@ -369,13 +448,11 @@ pub fn run(args: &RestoreArgs, config: Option<&Path>, clock: &Clock) -> Result<u
             log::warn!(
                 target: TARGET,
                 "{}: {d} was a backup day but no slot of the chain is from that day",
-                args.item
+                item
             );
         }
     }
-    let dest = destination(args, target.kind)?;
-    let store: Arc<dyn ReadStore> = Arc::from(store);
-    let (decode, mut sink): (Decode, Box<dyn Write>) = match &dest {
+    let (decode, mut sink): (Decode, Box<dyn Write>) = match dest {
         Destination::Dir(_, extraction) => (Decode::Extract(extraction), Box::new(io::sink())),
         Destination::File(f) => {
             let file = File::create(f).with_context(|| format!("creating {}", f.display()))?;
@@ -386,10 +463,10 @@ pub fn run(args: &RestoreArgs, config: Option<&Path>, clock: &Clock) -> Result<u
             Box::new(io::BufWriter::new(io::stdout().lock())),
         ),
     };
-    let encrypted_by = encryption_required(&settings, args.allow_unencrypted);
+    let encrypted_by = encryption_required(settings, allow_unencrypted);
     let mut done: Vec<String> = Vec::new();
     for slot in &chain {
-        let result = apply_slot(&store, slot, encrypted_by.as_deref(), decode, &mut sink)
+        let result = apply_slot(store, slot, encrypted_by.as_deref(), decode, &mut sink)
             .and_then(|w| sink.flush().map(|_| w).map_err(anyhow::Error::from));
         match result {
             Ok(warnings) => {
@@ -414,26 +491,26 @@ pub fn run(args: &RestoreArgs, config: Option<&Path>, clock: &Clock) -> Result<u
                 let holds = if done.is_empty() { "may hold" } else { "holds" };
                 bail!(
                     "restore of {} failed: {before}failed in {bucket}:{}: {e:#}; {} {holds} a partial restore",
-                    args.item,
+                    item,
                     slot.prefix,
                     dest.describe()
                 );
             }
         }
     }
-    if let Destination::Dir(_, extraction) = &dest {
+    if let Destination::Dir(_, extraction) = dest {
         for path in extraction.unmatched() {
-            log::warn!(target: TARGET, "{}: PATH {path} is in none of the restored slots", args.item);
+            log::warn!(target: TARGET, "{}: PATH {path} is in none of the restored slots", item);
         }
     }
     log::info!(
         target: TARGET,
         "Restored {} as of {date_text} into {} from {} slot(s)",
-        args.item,
+        item,
         dest.describe(),
         done.len()
     );
-    Ok(EXIT_OK)
+    Ok(())
 }
 
 /// Runs `cat`; returns the exit status.

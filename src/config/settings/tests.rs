@@ -853,3 +853,30 @@ fn error_unknown_compressor_or_gpg_compression_value() {
     assert!(e.starts_with(&root.at(5)), "{e}");
     assert!(e.contains("GpgCompression must be yes/no"), "{e}");
 }
+
+/// Issue 24: the read-only commands read a config of the bucket alone (a lost host): no
+/// DiffDir (or one that is gone), no ChunkSize, no items; Bucket is still required, and a
+/// backup run still refuses such a config.
+#[test]
+fn a_config_of_the_bucket_alone_is_enough_for_reading() {
+    let root = Root::new();
+    let read = |text: &str| {
+        let text = text.replace("@ROOT@", &root.path().display().to_string());
+        let doc = parse_str(&root.conf(), &text).expect("parses");
+        Settings::for_reading(&doc)
+    };
+    let s = read("Bucket b\nS3Endpoint http://127.0.0.1:9\n").unwrap();
+    assert_eq!(s.bucket, "b");
+    assert_eq!(s.chunk_size, crate::config::settings::READ_ONLY_CHUNK_SIZE);
+    assert!(s.scopes.iter().all(|scope| scope.items.is_empty()));
+    let s = read("Bucket b\nDiffDir @ROOT@/gone\nChunkSize 10\n").unwrap();
+    assert_eq!(s.chunk_size, 10);
+    let e = read("S3Region x\n").unwrap_err().to_string();
+    assert!(e.ends_with("missing required setting Bucket"), "{e}");
+    let e = read("Bucket b\nChunkSize 0\n").unwrap_err().to_string();
+    assert!(e.contains("ChunkSize must be between"), "{e}");
+    assert!(
+        root.err("Bucket b\n")
+            .ends_with("missing required setting DiffDir")
+    );
+}
