@@ -27,6 +27,7 @@ mod restore_dumpdir;
 mod restore_safety;
 mod restore_unencrypted;
 mod signals;
+mod soak;
 mod sse_kms;
 mod store;
 mod support;
