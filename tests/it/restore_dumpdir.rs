@@ -12,7 +12,7 @@ use std::process::Command;
 
 use crate::backup::harness::{Site, fetch, gunzip, prefixes, restored, stdout_of, tree};
 use crate::restore::{encrypt, gzip, put_stream, snapshot};
-use crate::support::s3::moto;
+use crate::support::s3::{S3Server, garage, moto};
 
 /// `tar -cz -g SNAP -C DIR srv` (GNU format), a real incremental stream.
 fn tar_incremental(dir: &Path, snap: &Path) -> Vec<u8> {
@@ -211,4 +211,176 @@ fn a_directory_renamed_between_a_full_and_a_diff_restores_exactly() {
     run.expect(&format!("restored s3napback-test:{diff}"));
     assert_eq!(tree(&restored(&into, &src)), tree(&src));
     assert!(!restored(&into, &src).join("a/sub").exists());
+}
+
+/// Backs up `src` as a FULL after `before` made it and a DIFF after `moves` changed it
+/// (the tool's own backups, real `tar -g`, on `server`), then restores it into a fresh
+/// directory; returns the restore's run, where the source is, and where it was restored.
+fn moved_between_two_nights(
+    server: &S3Server,
+    before: impl FnOnce(&Path),
+    moves: impl FnOnce(&Path),
+) -> (
+    Site,
+    crate::backup::harness::Run,
+    std::path::PathBuf,
+    std::path::PathBuf,
+) {
+    let site = Site::new();
+    let src = site.path("src");
+    fs::create_dir_all(&src).unwrap();
+    before(&src);
+    let name = src.display().to_string();
+    let body = format!("<Cycle daily>\n\tDiffs 6\n\tFulls 2\n\tDirectory {name}\n</Cycle>\n");
+    let conf = site.config(server, 1000, true, &body);
+    let conf = conf.to_str().unwrap().to_string();
+    let backup = |now: &str| {
+        server.set_clock(now);
+        let run = site.run(&["-c", &conf], now);
+        assert_eq!(run.status, 0, "{}", run.log);
+    };
+    backup("2026-11-12 03:00:00");
+    moves(&src);
+    backup("2026-11-13 03:00:00");
+    let into = site.path("out");
+    server.set_clock("2026-11-13 06:00:00");
+    let run = site.run(
+        &[
+            "restore",
+            "-c",
+            &conf,
+            "--into",
+            into.to_str().unwrap(),
+            &name,
+        ],
+        "2026-11-13 06:00:00",
+    );
+    (site, run, src, into)
+}
+
+fn mv(src: &Path, from: &str, to: &str) {
+    fs::rename(src.join(from), src.join(to)).unwrap();
+}
+
+fn dirs_with_files(src: &Path, dirs: &[&str]) {
+    for d in dirs {
+        fs::create_dir_all(src.join(d)).unwrap();
+        fs::write(src.join(d).join("file"), format!("{d}\n")).unwrap();
+    }
+}
+
+/// Issue 22: `mv a m; mv c m/c2` (GNU tar: `Ra Tm Rc Tm/c2`, the second through the first).
+fn a_directory_moved_into_a_moved_one_restores_exactly(server: &S3Server) {
+    let (_site, run, src, into) = moved_between_two_nights(
+        server,
+        |src| {
+            fs::create_dir_all(src.join("a/b")).unwrap();
+            fs::create_dir_all(src.join("c")).unwrap();
+            fs::write(src.join("a/b/f"), "1\n").unwrap();
+            fs::write(src.join("c/g"), "2\n").unwrap();
+        },
+        |src| {
+            mv(src, "a", "m");
+            mv(src, "c", "m/c2");
+        },
+    );
+    assert_eq!(run.status, 0, "{}", run.log);
+    assert_eq!(tree(&restored(&into, &src)), tree(&src));
+    assert!(!restored(&into, &src).join("a").exists());
+}
+
+#[test]
+fn a_directory_moved_into_a_moved_one_restores_exactly_on_moto() {
+    a_directory_moved_into_a_moved_one_restores_exactly(&moto());
+}
+
+#[test]
+fn a_directory_moved_into_a_moved_one_restores_exactly_on_garage() {
+    a_directory_moved_into_a_moved_one_restores_exactly(&garage());
+}
+
+/// Nested moves, a chain, a move into new directories and one out of a deleted
+/// directory, in one night.
+fn nested_moves_and_moves_across_deleted_directories_restore_exactly(server: &S3Server) {
+    let (_site, run, src, into) = moved_between_two_nights(
+        server,
+        |src| {
+            dirs_with_files(
+                src,
+                &[
+                    "p1/a/b/c",
+                    "p2/a/b/c",
+                    "p2/d",
+                    "p3/a/x/y",
+                    "p4/x",
+                    "p5/d",
+                    "p5/d/e/f/g",
+                ],
+            )
+        },
+        |src| {
+            mv(src, "p1/a", "p1/m");
+            mv(src, "p1/m/b", "p1/m/b2");
+            mv(src, "p2/a", "p2/m");
+            mv(src, "p2/m/b/c", "p2/d/c2");
+            mv(src, "p2/d", "p2/m/b/d2");
+            mv(src, "p3/a", "p3/b");
+            mv(src, "p3/b/x", "p3/c");
+            fs::create_dir_all(src.join("p4/n/d")).unwrap();
+            mv(src, "p4/x", "p4/n/d/x2");
+            mv(src, "p5/d/e/f", "p5/top");
+            fs::remove_dir_all(src.join("p5/d")).unwrap();
+            fs::write(src.join("p5/top/g/new"), "new\n").unwrap();
+        },
+    );
+    assert_eq!(run.status, 0, "{}", run.log);
+    assert_eq!(tree(&restored(&into, &src)), tree(&src));
+}
+
+#[test]
+fn nested_moves_and_moves_across_deleted_directories_restore_exactly_on_moto() {
+    nested_moves_and_moves_across_deleted_directories_restore_exactly(&moto());
+}
+
+#[test]
+fn nested_moves_and_moves_across_deleted_directories_restore_exactly_on_garage() {
+    nested_moves_and_moves_across_deleted_directories_restore_exactly(&garage());
+}
+
+/// A swap (`mv a t; mv b a; mv t b`): GNU tar 1.34 writes a rename cycle through a
+/// temporary directory (`X/abs/src Rsrc/b T R Rsrc/a Tsrc/b R Tsrc/a`; the `X` name as
+/// given to `tar -c`, here absolute) that `tar -x -C DIR` makes there or relative to its
+/// own working directory, never in DIR: it fails ("Cannot create temporary directory")
+/// and empties both directories, or moves them out of DIR and back. The restore refuses
+/// it before tar acts, naming the entry, with the FULL restored.
+fn a_swap_is_refused_as_gnu_tar_cannot_restore_it(server: &S3Server) {
+    let (_site, run, src, into) = moved_between_two_nights(
+        server,
+        |src| dirs_with_files(src, &["a", "b"]),
+        |src| {
+            mv(src, "a", "t");
+            mv(src, "b", "a");
+            mv(src, "t", "b");
+        },
+    );
+    assert_eq!(run.status, 1, "{}", run.log);
+    // tar -C / writes the X name absolute: the source directory itself
+    run.expect(&format!(
+        "its dumpdir entry `X{}`: a temporary directory for a rename cycle",
+        src.display()
+    ));
+    // the FULL restored, the DIFF stopped before tar renamed anything
+    let out = restored(&into, &src);
+    assert_eq!(fs::read_to_string(out.join("a/file")).unwrap(), "a\n");
+    assert_eq!(fs::read_to_string(out.join("b/file")).unwrap(), "b\n");
+}
+
+#[test]
+fn a_swap_is_refused_as_gnu_tar_cannot_restore_it_on_moto() {
+    a_swap_is_refused_as_gnu_tar_cannot_restore_it(&moto());
+}
+
+#[test]
+fn a_swap_is_refused_as_gnu_tar_cannot_restore_it_on_garage() {
+    a_swap_is_refused_as_gnu_tar_cannot_restore_it(&garage());
 }

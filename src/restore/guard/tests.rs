@@ -309,11 +309,12 @@ fn dumpdir_renames_through_a_symlink_or_out_are_refused() {
 }
 
 #[test]
-fn what_a_rename_moved_is_gone_through_only_once_a_member_makes_it_again() {
+fn what_a_rename_moved_is_gone_through_as_what_it_was() {
     let root = tempfile::tempdir().unwrap();
     let outside = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(root.path().join("srv/t/real")).unwrap();
     symlink(outside.path(), root.path().join("srv/t/x")).unwrap();
+    symlink(outside.path(), root.path().join("srv/t/real/old")).unwrap();
     // the symlink moved to a new name, then written through
     let data = incremental(&[
         dumpdir_member("srv/t/", b"Rsrv/t/x\0Tsrv/t/y\0\0"),
@@ -321,7 +322,9 @@ fn what_a_rename_moved_is_gone_through_only_once_a_member_makes_it_again() {
     ]);
     let err = run(&data, root.path(), &[]).unwrap_err();
     assert!(
-        err.contains("\"srv/t/y/evil\"") && err.contains("a dumpdir of this slot renamed srv/t/y"),
+        err.contains("\"srv/t/y/evil\"")
+            && err.contains("goes through srv/t/x, a symlink to")
+            && err.contains("a dumpdir of this slot renamed srv/t/x to srv/t/y"),
         "{err}"
     );
     // a second rename through the first one's target
@@ -339,7 +342,67 @@ fn what_a_rename_moved_is_gone_through_only_once_a_member_makes_it_again() {
         file("srv/t/moved/old/evil", b"evil"),
     ]);
     let err = run(&data, root.path(), &[]).unwrap_err();
-    assert!(err.contains("\"srv/t/moved/old/evil\""), "{err}");
+    assert!(
+        err.contains("\"srv/t/moved/old/evil\"") && err.contains("srv/t/real/old, a symlink"),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_renames_gnu_tar_writes_for_moves_between_two_nights_pass_unchanged() {
+    // each: the directories on disk after the FULL, and the DIFF as GNU tar 1.34 writes it
+    for (dirs, members) in [
+        // mv a m; mv c m/c2
+        (
+            &["src/a/b", "src/c"][..],
+            vec![
+                dumpdir_member("src/", b"Dm\0Rsrc/a\0Tsrc/m\0Rsrc/c\0Tsrc/m/c2\0\0"),
+                dumpdir_member("src/m/", b"Db\0Dc2\0\0"),
+                dumpdir_member("src/m/b/", b"Nf\0\0"),
+                dumpdir_member("src/m/c2/", b"Ng\0Ynew\0\0"),
+                file("src/m/c2/new", b"new"),
+            ],
+        ),
+        // mv a b; mv b/x c
+        (
+            &["src/a/x/y"][..],
+            vec![
+                dumpdir_member("src/", b"Db\0Dc\0Rsrc/a\0Tsrc/b\0Rsrc/b/x\0Tsrc/c\0\0"),
+                dumpdir_member("src/b/", b"\0"),
+                dumpdir_member("src/c/", b"Dy\0\0"),
+                dumpdir_member("src/c/y/", b"Ynew\0\0"),
+                file("src/c/y/new", b"new"),
+            ],
+        ),
+        // mkdir -p n/d; mv a n/d/a2
+        (
+            &["src/a"][..],
+            vec![
+                dumpdir_member("src/", b"Dn\0Rsrc/a\0Tsrc/n/d/a2\0\0"),
+                dumpdir_member("src/n/", b"Dd\0\0"),
+                dumpdir_member("src/n/d/", b"Da2\0\0"),
+                dumpdir_member("src/n/d/a2/", b"Ynew\0\0"),
+                file("src/n/d/a2/new", b"new"),
+            ],
+        ),
+        // mv d/e/f top; rm -rf d
+        (
+            &["src/d/e/f/g"][..],
+            vec![
+                dumpdir_member("src/", b"Dtop\0Rsrc/d/e/f\0Tsrc/top\0\0"),
+                dumpdir_member("src/top/", b"Dg\0\0"),
+                dumpdir_member("src/top/g/", b"Ynew\0\0"),
+                file("src/top/g/new", b"new"),
+            ],
+        ),
+    ] {
+        let root = tempfile::tempdir().unwrap();
+        for d in dirs {
+            std::fs::create_dir_all(root.path().join(d)).unwrap();
+        }
+        let data = incremental(&members);
+        assert_eq!(run(&data, root.path(), &[]).unwrap(), data, "{dirs:?}");
+    }
 }
 
 #[test]

@@ -1,10 +1,13 @@
 //! Where a member would land: its name split into components (no `..`, not absolute), the
 //! PATH filter of a partial restore, and the restore directory as GNU tar will find it
-//! when it reaches the member: what this stream made so far (tar runs behind the guard),
-//! else what is on disk. Where a dumpdir of this stream renamed something, the disk no
-//! longer tells: there only what a later directory member makes is gone through.
+//! when it reaches the member: what this stream's members made and its dumpdirs renamed
+//! so far, in order (tar runs behind the guard), else what is on disk. A rename tar
+//! carries out in the restore directory moves what was at its `R` name to its `T` name
+//! (or fails): the guard follows both outcomes back to what was there, so a move through
+//! directories the same stream renamed is gone through exactly when every outcome is a
+//! directory or nothing, and a symlink a rename moved is still a symlink at its new name.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::io;
 use std::os::unix::ffi::OsStrExt;
@@ -39,10 +42,6 @@ pub fn components(name: &[u8]) -> Result<Vec<&[u8]>, String> {
 
 fn join(parts: &[&[u8]]) -> Vec<u8> {
     parts.join(&b'/')
-}
-
-fn show(parts: &[&[u8]]) -> String {
-    String::from_utf8_lossy(&join(parts)).into_owned()
 }
 
 /// The PATHs of a partial restore: a member is extracted when its name is one of them or
@@ -106,19 +105,108 @@ pub enum Made {
     NotDir,
 }
 
-/// The restore directory, and what this slot's stream has put into it so far.
+/// The most evaluations one path may cost before it is refused: every rename a path
+/// was moved through can double the outcomes to follow (it succeeded or failed).
+const MAX_OUTCOMES: usize = 100_000;
+/// The most events one outcome is followed back through (each one step of recursion).
+const MAX_DEPTH: usize = 1_000;
+
+/// What may be at a path at some point of the stream: every outcome the renames before it
+/// allow (each may have succeeded or failed), merged.
+#[derive(Debug, Clone, Default)]
+struct Kinds {
+    /// A directory (tar goes through it; what is below is what was there).
+    dir: bool,
+    /// Nothing: tar creates a directory if it needs one.
+    missing: bool,
+    /// Something tar must not go through, and why (the first such outcome found).
+    bad: Option<String>,
+}
+
+impl Kinds {
+    fn dir() -> Kinds {
+        Kinds {
+            dir: true,
+            ..Kinds::default()
+        }
+    }
+
+    fn missing() -> Kinds {
+        Kinds {
+            missing: true,
+            ..Kinds::default()
+        }
+    }
+
+    fn bad(why: String) -> Kinds {
+        Kinds {
+            bad: Some(why),
+            ..Kinds::default()
+        }
+    }
+
+    fn merge(&mut self, other: Kinds) {
+        self.dir |= other.dir;
+        self.missing |= other.missing;
+        if self.bad.is_none() {
+            self.bad = other.bad;
+        }
+    }
+}
+
+/// A rename of a dumpdir of this stream, as tar carries it out: `from` to `to` (names
+/// joined by `/`).
+#[derive(Debug)]
+struct Rename {
+    from: Vec<u8>,
+    to: Vec<u8>,
+}
+
+/// The event of this stream that last touched a path before some point.
+enum Latest {
+    /// A member made `Made` at this prefix of the path (the whole path when its length is
+    /// the path's).
+    Make(usize, Vec<u8>, Made),
+    /// The rename with this number.
+    Rename(usize),
+}
+
+/// The restore directory, and what this slot's stream has done to it so far, in order:
+/// the makes of its members (where they matter) and the renames of its dumpdirs. Tar runs
+/// behind the guard, so what tar finds at a path is found by going back through these
+/// events, and only where none touched the path or a directory above it, on disk.
 #[derive(Debug)]
 pub struct Tree {
     root: PathBuf,
     /// `root` with every symlink resolved: where "inside" ends.
     canonical: PathBuf,
-    made: HashMap<Vec<u8>, Made>,
-    /// Paths found on disk as directories (or symlinks to directories) inside: tar only
-    /// removes things until a member of this stream replaces them, which `made` records.
-    seen_dirs: HashSet<Vec<u8>>,
-    /// Where a dumpdir rename of this stream moved something away or to: below these,
-    /// what is on disk now is no guide to what tar will find.
-    moved: HashSet<Vec<u8>>,
+    /// The number of the next event: makes and renames share one count.
+    clock: usize,
+    /// The makes at each path, oldest first, with their event numbers.
+    makes: HashMap<Vec<u8>, Vec<(usize, Made)>>,
+    /// The renames with their event numbers, oldest first.
+    renames: Vec<(usize, Rename)>,
+    /// For each path some rename moved away or to, those renames (indexes into `renames`).
+    touched: HashMap<Vec<u8>, Vec<usize>>,
+    /// What the disk showed at a path before this stream touched it.
+    disk: HashMap<Vec<u8>, Kinds>,
+    /// One evaluation's outcomes per path and point, and how many it took so far.
+    memo: HashMap<(Vec<u8>, usize), Kinds>,
+    spent: usize,
+}
+
+/// Whether `key` is `prefix` or lies below it.
+fn under(key: &[u8], prefix: &[u8]) -> bool {
+    key.starts_with(prefix) && (key.len() == prefix.len() || key[prefix.len()] == b'/')
+}
+
+/// The prefixes of a joined name that are names themselves, shortest first, the name last.
+fn prefixes(key: &[u8]) -> impl Iterator<Item = &[u8]> {
+    key.iter()
+        .enumerate()
+        .filter(|&(_, &b)| b == b'/')
+        .map(|(i, _)| &key[..i])
+        .chain(std::iter::once(key))
 }
 
 impl Tree {
@@ -127,127 +215,196 @@ impl Tree {
         Ok(Tree {
             root: root.to_path_buf(),
             canonical: root.canonicalize()?,
-            made: HashMap::new(),
-            seen_dirs: HashSet::new(),
-            moved: HashSet::new(),
+            clock: 0,
+            makes: HashMap::new(),
+            renames: Vec::new(),
+            touched: HashMap::new(),
+            disk: HashMap::new(),
+            memo: HashMap::new(),
+            spent: 0,
         })
     }
 
     /// Notes what a member leaves at `parts`, when later members must know: links always;
-    /// directories only where the disk has no directory yet, other files only where this
-    /// stream made something before (or a rename moved something). So the model stays
-    /// small: a regular file or device cannot be gone through, a directory on disk stays one.
+    /// directories where the disk has no directory yet or where this stream did something
+    /// at or above them before; other files only in the latter case. So the model stays
+    /// small: a regular file or device cannot be gone through, a directory on disk that
+    /// nothing in the stream touched stays one.
     pub fn record(&mut self, parts: &[&[u8]], typeflag: u8, is_dir: bool) {
         let key = join(parts);
+        let touched = self.touched_at_or_above(&key);
         let made = if is_dir {
-            let on_disk = !self.made.contains_key(&key)
-                && self.moved_at(parts).is_none()
-                && std::fs::symlink_metadata(self.root.join(OsStr::from_bytes(&key)))
-                    .is_ok_and(|m| m.is_dir());
-            if on_disk {
+            if !touched
+                && self
+                    .on_disk(&key)
+                    .is_ok_and(|k| k.dir && !k.missing && k.bad.is_none())
+            {
                 return;
             }
             Made::Dir
-        } else if matches!(typeflag, b'1' | b'2')
-            || self.made.contains_key(&key)
-            || self.moved_at(parts).is_some()
-        {
+        } else if matches!(typeflag, b'1' | b'2') || touched {
             Made::NotDir
         } else {
             return;
         };
-        self.seen_dirs.remove(&key);
-        self.made.insert(key, made);
+        let at = self.tick();
+        self.makes.entry(key).or_default().push((at, made));
     }
 
-    /// Notes a rename of a dumpdir (`from` to `to`, either empty for tar's temporary
-    /// directory): whatever this stream made or the disk showed at and below both paths
-    /// is forgotten (the rename may move a symlink there, or fail), and going through them
-    /// is refused until a directory member of the stream makes them again.
+    /// Notes a rename of a dumpdir (`from` to `to`, whose parents were checked), which
+    /// tar carries out in order: what is at `to` and below is what was at `from` (the
+    /// rename succeeded) or what was there before (it failed); `from` is empty or as
+    /// before.
     pub fn rename(&mut self, from: &[&[u8]], to: &[&[u8]]) {
-        for parts in [from, to] {
-            if parts.is_empty() {
-                continue;
-            }
-            let key = join(parts);
-            let under =
-                |p: &Vec<u8>| p.starts_with(&key) && (p.len() == key.len() || p[key.len()] == b'/');
-            self.made.retain(|p, _| !under(p));
-            self.seen_dirs.retain(|p| !under(p));
-            self.moved.insert(key);
+        let (from, to) = (join(from), join(to));
+        let at = self.tick();
+        let index = self.renames.len();
+        self.touched.entry(from.clone()).or_default().push(index);
+        if to != from {
+            self.touched.entry(to.clone()).or_default().push(index);
         }
+        self.renames.push((at, Rename { from, to }));
     }
 
-    /// The renamed path `parts` is at or below, if any.
-    fn moved_at(&self, parts: &[&[u8]]) -> Option<String> {
-        if self.moved.is_empty() {
-            return None;
-        }
-        (1..=parts.len()).find_map(|n| {
-            self.moved
-                .contains(&join(&parts[..n]))
-                .then(|| show(&parts[..n]))
-        })
+    fn tick(&mut self) -> usize {
+        self.clock += 1;
+        self.clock - 1
+    }
+
+    /// Whether an event of this stream touched `key` or a directory above it.
+    fn touched_at_or_above(&self, key: &[u8]) -> bool {
+        (!self.makes.is_empty() || !self.touched.is_empty())
+            && prefixes(key).any(|p| self.makes.contains_key(p) || self.touched.contains_key(p))
     }
 
     /// Checks that tar reaches `parts` only through directories inside the restore
-    /// directory: each leading component is a directory this stream makes, a directory on
-    /// disk, a symlink on disk that resolves to a directory inside, or not there yet (tar
-    /// creates it as a directory). The last component itself is not followed by tar.
+    /// directory: whatever this stream's events may have left at each leading component
+    /// is a directory (made by the stream, or on disk), nothing (tar creates it as a
+    /// directory), or, into `/`, a symlink on disk. The last component itself is not
+    /// followed by tar.
     pub fn check_parents(&mut self, parts: &[&[u8]]) -> Result<(), String> {
-        // Once a component is new (made by this stream over something else, or missing),
-        // nothing below it exists yet but what the stream makes.
-        let mut fresh = false;
         for depth in 1..parts.len() {
-            let here = &parts[..depth];
-            let key = join(here);
-            let disk = self.root.join(OsStr::from_bytes(&key));
-            let moved = self.moved_at(here);
-            match self.made.get(&key) {
-                Some(Made::NotDir) => {
-                    return Err(format!(
-                        "it goes through {}, which an earlier member of this slot made a link or file",
-                        show(here)
-                    ));
-                }
-                Some(Made::Dir) => {
-                    if !fresh
-                        && moved.is_none()
-                        && !std::fs::symlink_metadata(&disk).is_ok_and(|m| m.is_dir())
-                    {
-                        fresh = true;
-                    }
-                }
-                None if moved.is_some() => {
-                    return Err(format!(
-                        "it goes through {}, where a dumpdir of this slot renamed {} \
-                         (no directory member made it since)",
-                        show(here),
-                        moved.unwrap_or_default()
-                    ));
-                }
-                None if fresh || self.seen_dirs.contains(&key) => {}
-                None => match std::fs::symlink_metadata(&disk) {
-                    Err(e) if e.kind() == io::ErrorKind::NotFound => fresh = true,
-                    Err(e) => return Err(format!("{}: {e}", disk.display())),
-                    Ok(m) if m.is_dir() => {
-                        self.seen_dirs.insert(key);
-                    }
-                    Ok(m) if m.file_type().is_symlink() => {
-                        self.check_link(here, &disk)?;
-                        self.seen_dirs.insert(key);
-                    }
-                    Ok(_) => {
-                        return Err(format!(
-                            "it goes through {}, which is not a directory in {}",
-                            show(here),
-                            self.root.display()
-                        ));
-                    }
-                },
+            let key = join(&parts[..depth]);
+            self.memo.clear();
+            self.spent = 0;
+            let kinds = self.kinds(&key, self.clock, 0);
+            if let Some(why) = kinds.bad {
+                return Err(why);
             }
         }
         Ok(())
+    }
+
+    /// What may be at `key` just before event number `t`.
+    fn kinds(&mut self, key: &[u8], t: usize, depth: usize) -> Kinds {
+        let Some(latest) = self.latest(key, t) else {
+            return self.on_disk(key).unwrap_or_else(Kinds::bad);
+        };
+        if let Some(k) = self.memo.get(&(key.to_vec(), t)) {
+            return k.clone();
+        }
+        self.spent += 1;
+        if self.spent > MAX_OUTCOMES || depth > MAX_DEPTH {
+            return Kinds::bad(format!(
+                "it goes through {}, where this slot's dumpdir renames leave more outcomes \
+                 than the guard follows ({MAX_OUTCOMES} evaluations, {MAX_DEPTH} renames deep)",
+                String::from_utf8_lossy(key)
+            ));
+        }
+        let depth = depth + 1;
+        let kinds = match latest {
+            Latest::Make(_, at, Made::NotDir) => Kinds::bad(format!(
+                "it goes through {}, which an earlier member of this slot made a link or file",
+                String::from_utf8_lossy(&at)
+            )),
+            Latest::Make(_, at, Made::Dir) if at.len() == key.len() => Kinds::dir(),
+            Latest::Make(i, at, Made::Dir) => {
+                // a directory where there was none is new and empty; one made over a
+                // directory (tar keeps it) holds what it held
+                if self.kinds(&at, i, depth).dir {
+                    let mut kinds = self.kinds(key, i, depth);
+                    kinds.merge(Kinds::missing());
+                    kinds
+                } else {
+                    Kinds::missing()
+                }
+            }
+            Latest::Rename(index) => {
+                let (i, rename) = &self.renames[index];
+                let (i, from, to) = (*i, rename.from.clone(), rename.to.clone());
+                // the rename failed
+                let mut kinds = self.kinds(key, i, depth);
+                if under(key, &to) {
+                    // it succeeded: what was at `from` is here
+                    let moved = [&from[..], &key[to.len()..]].concat();
+                    let mut was = self.kinds(&moved, i, depth);
+                    if let Some(why) = was.bad.take() {
+                        was.bad = Some(format!(
+                            "{why}, and a dumpdir of this slot renamed {} to {}",
+                            String::from_utf8_lossy(&from),
+                            String::from_utf8_lossy(&to)
+                        ));
+                    }
+                    kinds.merge(was);
+                }
+                if under(key, &from) && !under(key, &to) {
+                    kinds.merge(Kinds::missing());
+                }
+                kinds
+            }
+        };
+        self.memo.insert((key.to_vec(), t), kinds.clone());
+        kinds
+    }
+
+    /// The latest event before `t` at `key` or a directory above it.
+    fn latest(&self, key: &[u8], t: usize) -> Option<Latest> {
+        let mut best: Option<(usize, Latest)> = None;
+        for p in prefixes(key) {
+            if let Some(list) = self.makes.get(p) {
+                let n = list.partition_point(|&(at, _)| at < t);
+                if let Some(&(at, made)) = n.checked_sub(1).map(|n| &list[n])
+                    && best.as_ref().is_none_or(|(b, _)| at > *b)
+                {
+                    best = Some((at, Latest::Make(at, p.to_vec(), made)));
+                }
+            }
+            if let Some(list) = self.touched.get(p) {
+                let n = list.partition_point(|&r| self.renames[r].0 < t);
+                if let Some(&r) = n.checked_sub(1).map(|n| &list[n]) {
+                    let at = self.renames[r].0;
+                    if best.as_ref().is_none_or(|(b, _)| at > *b) {
+                        best = Some((at, Latest::Rename(r)));
+                    }
+                }
+            }
+        }
+        best.map(|(_, latest)| latest)
+    }
+
+    /// What the disk shows at `key`, as tar would go through it: a directory, nothing, a
+    /// symlink (gone through only into `/`) or something else (refused).
+    fn on_disk(&mut self, key: &[u8]) -> Result<Kinds, String> {
+        if let Some(k) = self.disk.get(key) {
+            return Ok(k.clone());
+        }
+        let disk = self.root.join(OsStr::from_bytes(key));
+        let kinds = match std::fs::symlink_metadata(&disk) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Kinds::missing(),
+            Err(e) => return Err(format!("{}: {e}", disk.display())),
+            Ok(m) if m.is_dir() => Kinds::dir(),
+            Ok(m) if m.file_type().is_symlink() => match self.check_link(key, &disk) {
+                Ok(()) => Kinds::dir(),
+                Err(why) => Kinds::bad(why),
+            },
+            Ok(_) => Kinds::bad(format!(
+                "it goes through {}, which is not a directory in {}",
+                String::from_utf8_lossy(key),
+                self.root.display()
+            )),
+        };
+        self.disk.insert(key.to_vec(), kinds.clone());
+        Ok(kinds)
     }
 
     /// A symlink on disk is gone through only by a restore into `/`, which may write
@@ -255,7 +412,7 @@ impl Tree {
     /// that resolves inside is refused: a member tar extracts before this one may have
     /// replaced what it resolves through, and legitimate streams make a directory before
     /// they write below it.
-    fn check_link(&self, here: &[&[u8]], disk: &Path) -> Result<(), String> {
+    fn check_link(&self, here: &[u8], disk: &Path) -> Result<(), String> {
         if self.canonical == Path::new("/") {
             return Ok(());
         }
@@ -271,7 +428,7 @@ impl Tree {
         };
         Err(format!(
             "it goes through {}, a symlink to {target}, {whereto} (tar would follow it)",
-            show(here)
+            String::from_utf8_lossy(here)
         ))
     }
 }
