@@ -210,7 +210,8 @@ impl Target {
             Target::Staged | Target::Copy => 5,
             Target::Listing => 10,
             Target::Delete => 4,
-            Target::Commit | Target::Stamp => 2,
+            Target::Stamp => 2,
+            Target::Commit => 1,
         }
     }
 }
@@ -830,6 +831,12 @@ fn soak_random_nights_with_faults_restore_a_state_the_tree_had() {
             failures.push(format!("seed {seed}: {text}"));
         }
         total.add(&stats);
+    }
+    for failure in &failures {
+        println!(
+            "soak mismatch: {}",
+            failure.lines().next().unwrap_or_default()
+        );
     }
     println!(
         "soak total: seeds={} {} mismatches={}",
