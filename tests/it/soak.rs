@@ -295,7 +295,7 @@ impl Stats {
         let faults: Vec<String> = self
             .faults
             .iter()
-            .map(|(k, (n, hit))| format!("{k}={n}({hit} hit)"))
+            .map(|(k, (n, hit))| format!("{k}={n}(hit:{hit})"))
             .collect();
         format!(
             "nights={} runs={} nights_ok={} restores_checked={} failed_restores_accepted={} \
