@@ -30,7 +30,7 @@ if [ -z "$total" ]; then
 fi
 # nights, faults by kind, restores checked, mismatches
 echo "$total" | sed 's/^soak total: //' | tr ' ' '\n' | grep -E '^(seeds|nights|runs|nights_ok|restores_checked|failed_restores_accepted|moves_into_moved|mismatches)='
-echo "faults by kind (runs; hit: how many of them the fault hit a request):"
+echo "faults by kind (runs, hit: in how many of them the fault hit a request):"
 echo "$total" | sed -e 's/.*faults: //' -e 's/ mismatches=.*//' | tr ' ' '\n' | sed 's/^/  /'
 if [ "$status" -ne 0 ]; then
   echo "mismatches (seed, night, diagnosis):"
