@@ -28,6 +28,7 @@ mod restore_dumpdir;
 mod restore_safety;
 mod restore_unencrypted;
 mod signals;
+mod soak;
 mod sse_kms;
 mod store;
 mod support;

@@ -9,7 +9,7 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
@@ -129,6 +129,14 @@ impl Rule {
         }
     }
 
+    /// Every `method` request whose path (with its query) holds `text`.
+    pub fn path(method: &str, text: &str, fault: Fault) -> Rule {
+        Rule {
+            path_contains: text.to_owned(),
+            ..Rule::chunks(method, fault)
+        }
+    }
+
     /// Lets the first `n` matching requests through untouched.
     pub fn after(mut self, n: u32) -> Rule {
         self.pass_first = n;
@@ -175,6 +183,8 @@ struct Shared {
     delay: Mutex<Duration>,
     seen: Mutex<Vec<Seen>>,
     sse_kms: AtomicBool,
+    /// Connections accepted and not yet served to the end.
+    in_flight: AtomicUsize,
 }
 
 /// A running proxy; stops accepting when dropped.
@@ -206,8 +216,10 @@ impl FaultProxy {
                 }
                 let Ok(conn) = conn else { continue };
                 let (s, up) = (s.clone(), upstream.clone());
+                s.in_flight.fetch_add(1, Ordering::SeqCst);
                 thread::spawn(move || {
                     let _ = serve(conn, &up, &s);
+                    s.in_flight.fetch_sub(1, Ordering::SeqCst);
                 });
             }
         });
@@ -244,6 +256,13 @@ impl FaultProxy {
     /// Every request seen so far.
     pub fn seen(&self) -> Vec<Seen> {
         self.shared.seen.lock().unwrap().clone()
+    }
+
+    /// How many requests the proxy is serving now (a held one, one forwarded after its
+    /// gate opened and not yet answered): 0 once every request it took has had its
+    /// effect on the server.
+    pub fn in_flight(&self) -> usize {
+        self.shared.in_flight.load(Ordering::SeqCst)
     }
 
     /// How many requests got a fault so far.
