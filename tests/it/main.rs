@@ -28,5 +28,6 @@ mod restore_safety;
 mod restore_unencrypted;
 mod signals;
 mod sse_kms;
+mod stalls;
 mod store;
 mod support;
