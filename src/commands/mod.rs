@@ -341,6 +341,10 @@ fn backup_configs(
             }
         }
         if interrupt::requested() {
+            // past RunTimeout the items not started are not done: the run failed
+            if interrupt::expired().is_some() {
+                code = code.max(EXIT_ITEM_FAILED);
+            }
             break;
         }
     }

@@ -198,7 +198,7 @@ fn uploads_never_answered_fail_the_item_cleanly_in_bounded_time() {
     assert!(bucket(&bench.store) == before, "the older slot changed");
 }
 
-/// `RunTimeout 0.0003` (about a second) on a server that takes every upload and never
+/// `RunTimeout 0.003` (about a second) on a server that takes every upload and never
 /// answers, with an S3Timeout of 10 minutes: the run stops as SIGTERM stops it (exit
 /// 1, an ERROR naming the item and the timeout, nothing committed, the snapshot file as
 /// it was), and releases the lock: the next run (LockWait 0) takes it and stores the slot.
@@ -208,7 +208,7 @@ fn run_timeout_ends_a_run_the_server_never_answers() {
         moto(),
         1000,
         0,
-        "S3Timeout 600\nRunTimeout 0.0003\nLockWait 0\n",
+        "S3Timeout 600\nRunTimeout 0.003\nLockWait 0\n",
     );
     let snapshot = bench.snapshot();
     let before = fs::read(&snapshot).ok();
@@ -220,7 +220,7 @@ fn run_timeout_ends_a_run_the_server_never_answers() {
             "ERROR Backup of Directory {}",
             bench.src.display()
         ))
-        .expect("the run took longer than RunTimeout (0.0003 hours)")
+        .expect("the run took longer than RunTimeout (0.003 hours)")
         .expect("the DiffDir state file was left as it was");
     assert!(bench.proxy.faults() >= 1, "{:?}", bench.proxy.seen());
     assert_eq!(fs::read(&snapshot).ok(), before, "snapshot file unchanged");
@@ -234,7 +234,7 @@ fn run_timeout_ends_a_run_the_server_never_answers() {
     // the lock was released (LockWait 0: a held lock fails at once)
     let next = bench.run(&[]);
     assert_eq!(next.status, 0, "{}", next.log);
-    assert_eq!(chunks(&bench.store, &bench.slot()).len() as u64 > 1, true);
+    assert!(chunks(&bench.store, &bench.slot()).len() > 1);
     drop(bench.server);
 }
 
