@@ -18,7 +18,7 @@
 //! default 60 s, without a byte sent or received aborts the attempt; a GET body is read
 //! under its own stall timeout that names the bytes received) and a total that follows
 //! the bytes it carries, `S3Timeout + bytes / 128 KiB/s` (a 16 MiB part: 60 + 128 s; a
-//! 25 MB chunk: 60 + 191 s). Requests without a body of ours (copies, listings) may take
+//! 25 MB chunk: 60 + 191 s). Other requests (copies, listings, GETs) may take
 //! `S3Timeout + ChunkSize / 128 KiB/s`, the server's work on a whole chunk.
 //!
 //! Keys: callers pass the logical (legacy) keys, which are PUT exactly as written. Some
@@ -456,8 +456,10 @@ impl S3Store {
             expected: expected.unwrap_or(0),
             received,
         };
+        // the body is read under its own stall timeout; the total stays the one sized
+        // for a whole chunk, as before (a GET body had no total)
         let watch = Stall::UntilAnswer;
-        self.watched_bytes("GetObject", key, expected, watch, async {
+        self.watched_bytes("GetObject", key, None, watch, async {
             let out = match self
                 .client
                 .get_object()

@@ -85,7 +85,8 @@ pub(super) enum Stall {
     /// The whole call: request, answer and the answer's body.
     Throughout,
     /// Until the answer's head arrives; the caller reads the body under its own stall
-    /// timeout (GetObject, which names the bytes received when a body stalls).
+    /// timeout (GetObject, which names the bytes received when a body stalls), and the
+    /// total no longer applies.
     UntilAnswer,
 }
 
@@ -132,9 +133,18 @@ pub(super) async fn watch<T>(
             if let Some(why) = cancel.and_then(|check| check()) {
                 return Expired::Cancelled(why);
             }
-            let quiet = activity.quiet_for();
             let stalls = mode == Stall::Throughout || !activity.0.answered.load(Ordering::SeqCst);
-            if stalls && quiet >= stall {
+            if !stalls {
+                // an answered GET: its body is read under the caller's stall timeout,
+                // with no total (as the SDK's attempt timeout never covered it)
+                if cancel.is_none() {
+                    std::future::pending::<()>().await;
+                }
+                tokio::time::sleep(CANCEL_POLL).await;
+                continue;
+            }
+            let quiet = activity.quiet_for();
+            if quiet >= stall {
                 return Expired::Stalled {
                     quiet,
                     bytes: activity.bytes(),
@@ -144,7 +154,7 @@ pub(super) async fn watch<T>(
             if elapsed >= total {
                 return Expired::Total(total);
             }
-            let mut next = if stalls { stall - quiet } else { stall };
+            let mut next = stall.saturating_sub(quiet);
             if cancel.is_some() {
                 next = next.min(CANCEL_POLL);
             }
