@@ -62,8 +62,11 @@ pub fn open_store(settings: &Settings) -> Result<Box<dyn Store>> {
         .s3_retries
         .map_or_else(RetryPolicy::default, RetryPolicy::with_retries);
     Ok(Box::new(
-        RetryStore::new(S3Store::connect(cfg)?, policy)
-            .with_stop(crate::process::interrupt::reason),
+        RetryStore::new(
+            S3Store::connect(cfg)?.with_cancel(crate::process::interrupt::expired),
+            policy,
+        )
+        .with_stop(crate::process::interrupt::reason),
     ))
 }
 

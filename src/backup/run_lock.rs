@@ -74,6 +74,50 @@ pub fn lock_diff_dir(diff_dir: &Path, wait: Duration) -> Result<std::fs::File> {
     }
 }
 
+/// Writes who holds the lock into the lock file: `PID UNIX-SECONDS` (the run's start by
+/// its clock), so that `status` can name a run that holds it past `RunTimeout`. The
+/// lock does not depend on it; a failure is only logged.
+pub fn record_holder(lock: &std::fs::File, started: time::OffsetDateTime) {
+    use std::io::{Seek, Write};
+    let line = format!("{} {}\n", std::process::id(), started.unix_timestamp());
+    let mut file = lock;
+    let written = file
+        .set_len(0)
+        .and_then(|()| file.rewind())
+        .and_then(|()| file.write_all(line.as_bytes()));
+    if let Err(e) = written {
+        log::debug!("cannot record the run in its lock file: {e}");
+    }
+}
+
+/// The run holding the lock of `diff_dir` (its pid and start, as it recorded them), or
+/// `None` when no run holds it.
+pub fn holder(diff_dir: &Path) -> Option<(u32, time::OffsetDateTime)> {
+    let path = diff_dir.join(".s3napback.lock");
+    let file = std::fs::File::open(&path).ok()?;
+    match file.try_lock_shared() {
+        // nobody holds it (ours goes when `file` is dropped)
+        Ok(()) => return None,
+        Err(std::fs::TryLockError::WouldBlock) => {}
+        Err(std::fs::TryLockError::Error(_)) => return None,
+    }
+    let text = std::fs::read_to_string(&path).ok()?;
+    let mut words = text.split_whitespace();
+    let pid = words.next()?.parse().ok()?;
+    let started = words.next()?.parse().ok()?;
+    Some((
+        pid,
+        time::OffsetDateTime::from_unix_timestamp(started).ok()?,
+    ))
+}
+
+/// "6 hours", "0.5 hours", "0.0003 hours": a RunTimeout as it is written.
+pub fn describe_hours(limit: Duration) -> String {
+    let hours = format!("{:.6}", limit.as_secs_f64() / 3600.0);
+    let hours = hours.trim_end_matches('0').trim_end_matches('.');
+    format!("{hours} hour{}", if hours == "1" { "" } else { "s" })
+}
+
 /// "60 minutes", "90 seconds", "1 second".
 fn describe_wait(wait: Duration) -> String {
     let secs = wait.as_secs();
@@ -96,6 +140,29 @@ mod tests {
         assert_eq!(describe_wait(Duration::from_secs(90)), "90 seconds");
         assert_eq!(describe_wait(Duration::from_secs(1)), "1 second");
         assert_eq!(describe_wait(Duration::ZERO), "0 seconds");
+    }
+
+    #[test]
+    fn run_timeouts_are_described_in_hours() {
+        assert_eq!(describe_hours(Duration::from_secs(6 * 3600)), "6 hours");
+        assert_eq!(describe_hours(Duration::from_secs(3600)), "1 hour");
+        assert_eq!(describe_hours(Duration::from_secs(1800)), "0.5 hours");
+        assert_eq!(
+            describe_hours(Duration::from_secs_f64(0.0003 * 3600.0)),
+            "0.0003 hours"
+        );
+    }
+
+    #[test]
+    fn the_holder_of_a_lock_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(holder(dir.path()), None, "no lock file");
+        let held = lock_diff_dir(dir.path(), Duration::ZERO).unwrap();
+        let started = time::macros::datetime!(2026-11-12 03:00 UTC);
+        record_holder(&held, started);
+        assert_eq!(holder(dir.path()), Some((std::process::id(), started)));
+        drop(held);
+        assert_eq!(holder(dir.path()), None, "released");
     }
 
     #[test]

@@ -300,6 +300,16 @@ fn backup_configs(
     if !args.test {
         interrupt::install()
             .map_err(|e| Fatal(format!("installing the SIGINT/SIGTERM handler: {e:#}")))?;
+        // the shortest RunTimeout of the config files bounds the whole run
+        if let Some(limit) = all.iter().filter_map(|s| s.run_timeout).min() {
+            interrupt::expire_after(
+                limit,
+                format!(
+                    "the run took longer than RunTimeout ({})",
+                    crate::backup::run_lock::describe_hours(limit)
+                ),
+            );
+        }
     }
     // Each config file is a run of its own: one that cannot start does not stop the next.
     let mut code = EXIT_OK;
@@ -331,6 +341,10 @@ fn backup_configs(
             }
         }
         if interrupt::requested() {
+            // past RunTimeout the items not started are not done: the run failed
+            if interrupt::expired().is_some() {
+                code = code.max(EXIT_ITEM_FAILED);
+            }
             break;
         }
     }
@@ -362,10 +376,9 @@ fn run_config(
     let _lock = if args.test {
         None
     } else {
-        Some(crate::backup::run_lock::lock_diff_dir(
-            &settings.diff_dir,
-            settings.lock_wait,
-        )?)
+        let lock = crate::backup::run_lock::lock_diff_dir(&settings.diff_dir, settings.lock_wait)?;
+        crate::backup::run_lock::record_holder(&lock, clock.now());
+        Some(lock)
     };
     let today = clock
         .today()

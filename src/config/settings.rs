@@ -16,7 +16,9 @@ mod view;
 pub use error::SettingsError;
 use error::invalid;
 pub use globals::DEFAULT_LOCK_WAIT;
-use globals::{keyfile_readable_by_others, notify_command, parse_lock_wait, payload_signing};
+use globals::{
+    keyfile_readable_by_others, notify_command, parse_lock_wait, parse_run_timeout, payload_signing,
+};
 use view::{
     INHERITED_SETTINGS, ScopeView, bool_setting, bool_setting_or, int_setting, is_one_of, optional,
     optional_int, parse_int,
@@ -183,6 +185,10 @@ pub struct Settings {
     /// New directive `LockWait N[s|m|h]` (bare N: minutes): how long a run waits for
     /// another run on the same DiffDir to finish; default 60 minutes, 0 = do not wait.
     pub lock_wait: Duration,
+    /// New directive `RunTimeout HOURS` (a positive number, fractions allowed): past it a
+    /// run stops as SIGTERM stops it, and `status` reports a run still holding the DiffDir
+    /// lock; `None`: no limit.
+    pub run_timeout: Option<Duration>,
     /// New directive `S3Retries N`: retries of a failed S3 request (`None`: 6).
     pub s3_retries: Option<u32>,
     /// New directive `S3Timeout SECONDS`: the base of the S3 timeouts (`None`: 60).
@@ -237,6 +243,7 @@ const GLOBALS: &[&str] = &[
     "S3Endpoint",
     "S3Region",
     "LockWait",
+    "RunTimeout",
     "S3Retries",
     "S3Timeout",
     "S3PayloadSigning",
@@ -620,6 +627,13 @@ impl Settings {
             Some((value, origin)) => parse_lock_wait(value)
                 .map_err(|why| invalid(origin, format!("LockWait {value:?}: {why}")))?,
         };
+        let run_timeout = match top.first_value("RunTimeout") {
+            None => None,
+            Some((value, origin)) => Some(
+                parse_run_timeout(value)
+                    .map_err(|why| invalid(origin, format!("RunTimeout {value:?}: {why}")))?,
+            ),
+        };
         let s3_retries = optional_int(&top, "S3Retries", 0, 100)?.map(|n| n as u32);
         let s3_timeout = optional_int(&top, "S3Timeout", 1, 86_400)?.map(|n| n as u64);
         let s3_payload_signing = payload_signing(&top)?;
@@ -675,6 +689,7 @@ impl Settings {
             s3_endpoint,
             s3_region,
             lock_wait,
+            run_timeout,
             s3_retries,
             s3_timeout,
             s3_payload_signing,

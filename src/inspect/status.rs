@@ -178,6 +178,22 @@ pub fn check(
             ok: !stale,
         });
     }
+    // A run still holding the DiffDir lock past RunTimeout is stuck (or its RunTimeout
+    // was raised meanwhile): say so, and fail the check.
+    if let (Some(limit), Some((pid, started))) = (
+        settings.run_timeout,
+        crate::backup::run_lock::holder(&settings.diff_dir),
+    ) && clock.now() - started > limit
+    {
+        let _ = writeln!(
+            out,
+            "RUN TOO LONG: a backup run (pid {pid}) has held the lock of DiffDir {} since {}, longer than RunTimeout ({})",
+            settings.diff_dir.display(),
+            crate::clock::local_stamp(started),
+            crate::backup::run_lock::describe_hours(limit)
+        );
+        failures += 1;
+    }
     // On a locked bucket: what was done to the slots by someone other than this tool.
     if settings.object_lock.is_some() {
         let findings = tamper::findings(inv.store.as_ref(), clock.now())

@@ -14,11 +14,18 @@
 //! that started the child ends: pipelines must be started and finished on one thread.
 //!
 //! The handler only touches atomics and calls `kill(2)`, both async-signal-safe.
+//!
+//! `RunTimeout` ([`expire_after`]) stops a run the same way once its time is up: the
+//! pipelines get SIGTERM, [`reason`] names the timeout, no new store request that
+//! stores data starts, and the run winds down through the same failure path. It is no
+//! signal: the exit status is the ordinary one of a failed item (1).
 
 use std::io::{self, Read};
 use std::os::unix::process::CommandExt;
 use std::process::Command;
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::time::Duration;
 
 use signal_hook::consts::{SIGINT, SIGTERM};
 
@@ -28,6 +35,8 @@ static SIGNAL: AtomicI32 = AtomicI32::new(0);
 static INSTALLED: AtomicBool = AtomicBool::new(false);
 /// How many pipelines can be watched at once (the tool runs one at a time per item).
 const MAX_GROUPS: usize = 64;
+/// Why the run's time is up (`RunTimeout`), once it is.
+static EXPIRED: OnceLock<String> = OnceLock::new();
 /// Process group ids of the running pipelines; 0 marks a free entry.
 static GROUPS: [AtomicI32; MAX_GROUPS] = [const { AtomicI32::new(0) }; MAX_GROUPS];
 
@@ -74,9 +83,39 @@ pub fn signal() -> Option<i32> {
     }
 }
 
-/// Whether SIGINT or SIGTERM was received.
+/// Whether SIGINT or SIGTERM was received, or the run's time is up.
 pub fn requested() -> bool {
-    signal().is_some()
+    signal().is_some() || EXPIRED.get().is_some()
+}
+
+/// Stops the run as SIGTERM would, for `why` (the first reason given is kept): every
+/// watched pipeline gets SIGTERM and [`reason`] says `why` from now on.
+pub fn expire(why: String) {
+    if EXPIRED.set(why).is_ok() {
+        for group in &GROUPS {
+            stop_group(group.load(Ordering::SeqCst));
+        }
+    }
+}
+
+/// Why the run's time is up, once it is (not a signal: uploads under way end at once,
+/// see [`crate::store::s3::S3Store::with_cancel`]).
+pub fn expired() -> Option<String> {
+    EXPIRED.get().cloned()
+}
+
+/// Calls [`expire`] with `why` once `limit` has passed (on a thread of its own, which
+/// ends with the process).
+pub fn expire_after(limit: Duration, why: String) {
+    let spawned = std::thread::Builder::new()
+        .name("s3napback-run-timeout".into())
+        .spawn(move || {
+            std::thread::sleep(limit);
+            expire(why);
+        });
+    if let Err(e) = spawned {
+        log::warn!("cannot watch the RunTimeout: {e}");
+    }
 }
 
 /// `SIGINT`, `SIGTERM` (or `signal N`).
@@ -98,9 +137,12 @@ fn status_of(signal: i32) -> Option<u8> {
     u8::try_from(128 + signal).ok()
 }
 
-/// "interrupted by SIGTERM", when the run was interrupted.
+/// "interrupted by SIGTERM", when the run was interrupted; the RunTimeout's reason when
+/// its time is up.
 pub fn reason() -> Option<String> {
-    signal().map(|s| format!("interrupted by {}", signal_name(s)))
+    signal()
+        .map(|s| format!("interrupted by {}", signal_name(s)))
+        .or_else(|| EXPIRED.get().cloned())
 }
 
 /// Adds "interrupted by SIGTERM" to an error when a signal is the real cause of it (the

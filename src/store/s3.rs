@@ -14,17 +14,19 @@
 //! retry cannot (an ETag mismatch, a GET body broken after the headers arrived). Two
 //! nested retry layers would multiply the attempts and hide the SDK's from the log.
 //!
-//! Timeouts ([`S3Config::with_timeouts`]): one attempt may take
-//! `attempt timeout = S3Timeout (default 60 s) + ChunkSize / 128 KiB/s`, so a whole chunk
-//! fits on a slow uplink (25 MB: 60 s + 191 s = 251 s; 4 parallel 25 MB PUTs on 5 Mbit/s
-//! need about 160 s each; 5 GiB: about 11.4 hours). A GET body is read under a stall
-//! timeout instead: S3Timeout without a single byte arriving aborts the attempt.
+//! Timeouts ([`watch`], issue 27): every request runs under a stall timeout (S3Timeout,
+//! default 60 s, without a byte sent or received aborts the attempt; a GET body is read
+//! under its own stall timeout that names the bytes received) and a total that follows
+//! the bytes it carries, `S3Timeout + bytes / 128 KiB/s` (a 16 MiB part: 60 + 128 s; a
+//! 25 MB chunk: 60 + 191 s). Other requests (copies, listings, GETs) may take
+//! `S3Timeout + ChunkSize / 128 KiB/s`, the server's work on a whole chunk.
 //!
 //! Keys: callers pass the logical (legacy) keys, which are PUT exactly as written. Some
 //! servers (Garage, MinIO) strip leading `/` from keys; [`S3Store`] detects this once per
 //! store ([`KeyStyle`]) so that [`ReadStore::list`] and [`ReadStore::physical_key`] agree with
 //! what the server reports.
 
+use std::future::Future;
 use std::sync::OnceLock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -43,6 +45,7 @@ use bytes::Bytes;
 use time::OffsetDateTime;
 use tokio::runtime::Runtime;
 use versions::smithy_time;
+use watch::{Expired, Stall, WatchInterceptor, watch};
 
 mod config;
 mod errors;
@@ -51,6 +54,7 @@ mod setup;
 mod signing;
 mod upload;
 mod versions;
+mod watch;
 
 pub use config::{
     DEFAULT_BASE_TIMEOUT, DEFAULT_REGION, MIN_THROUGHPUT, S3Config, Secret, attempt_timeout_for,
@@ -80,10 +84,16 @@ pub struct S3Store {
     region: String,
     endpoint: Option<String>,
     tag: Option<String>,
+    /// `S3Timeout`: the stall timeout of every request, the base of every total.
     stall_timeout: Duration,
+    /// The total of one request that carries no body of ours (a copy, a listing): the
+    /// server's work on a whole chunk must fit in it.
+    attempt_timeout: Duration,
     key_style: OnceLock<KeyStyle>,
     /// Whether PutObject and UploadPart bodies are part of the signature.
     sign_payload: bool,
+    /// Says why an upload under way must end now (the run's time is up), if so.
+    cancel: Option<super::retry::StopCheck>,
 }
 
 impl std::fmt::Debug for S3Store {
@@ -129,38 +139,50 @@ impl S3Store {
             .or_else(|| env_nonempty("AWS_REGION"))
             .or_else(|| env_nonempty("AWS_DEFAULT_REGION"));
 
-        let (client, region) = rt.block_on(async {
-            let explicit_region = match explicit_region {
-                Some(r) => Some(r),
-                None => aws_config::profile::ProfileFileRegionProvider::new()
-                    .region()
-                    .await
-                    .map(|r| r.to_string()),
-            };
-            let first_region = explicit_region
-                .clone()
-                .unwrap_or_else(|| DEFAULT_REGION.to_owned());
-            let client = Self::build_client(&cfg, endpoint.as_deref(), &first_region).await;
-            if explicit_region.is_some() {
-                return (client, first_region);
-            }
-            // No region configured: ask the bucket where it lives (AWS answers with
-            // x-amz-bucket-region, even on the 301 for a bucket in another region).
-            let found = match client.head_bucket().bucket(&cfg.bucket).send().await {
-                Ok(out) => out.bucket_region().map(str::to_owned),
-                Err(e) => e
-                    .raw_response()
-                    .and_then(|r| r.headers().get("x-amz-bucket-region"))
-                    .map(str::to_owned),
-            };
-            match found {
-                Some(r) if r != first_region => {
-                    let client = Self::build_client(&cfg, endpoint.as_deref(), &r).await;
-                    (client, r)
+        let discovery = watch(
+            cfg.stall_timeout,
+            cfg.attempt_timeout,
+            Stall::Throughout,
+            None,
+            async {
+                let explicit_region = match explicit_region {
+                    Some(r) => Some(r),
+                    None => aws_config::profile::ProfileFileRegionProvider::new()
+                        .region()
+                        .await
+                        .map(|r| r.to_string()),
+                };
+                let first_region = explicit_region
+                    .clone()
+                    .unwrap_or_else(|| DEFAULT_REGION.to_owned());
+                let client = Self::build_client(&cfg, endpoint.as_deref(), &first_region).await;
+                if explicit_region.is_some() {
+                    return (client, first_region);
                 }
-                _ => (client, first_region),
-            }
-        });
+                // No region configured: ask the bucket where it lives (AWS answers with
+                // x-amz-bucket-region, even on the 301 for a bucket in another region).
+                let found = match client.head_bucket().bucket(&cfg.bucket).send().await {
+                    Ok(out) => out.bucket_region().map(str::to_owned),
+                    Err(e) => e
+                        .raw_response()
+                        .and_then(|r| r.headers().get("x-amz-bucket-region"))
+                        .map(str::to_owned),
+                };
+                match found {
+                    Some(r) if r != first_region => {
+                        let client = Self::build_client(&cfg, endpoint.as_deref(), &r).await;
+                        (client, r)
+                    }
+                    _ => (client, first_region),
+                }
+            },
+        );
+        let (client, region) = rt.block_on(discovery).map_err(|expired| {
+            StoreError::Setup(format!(
+                "asking bucket {} for its region: {expired}",
+                cfg.bucket
+            ))
+        })?;
         let key_style = OnceLock::new();
         if let Some(style) = cfg.key_style {
             let _ = key_style.set(style);
@@ -184,9 +206,18 @@ impl S3Store {
             endpoint,
             tag: cfg.tag,
             stall_timeout: cfg.stall_timeout,
+            attempt_timeout: cfg.attempt_timeout,
             key_style,
             sign_payload,
+            cancel: None,
         })
+    }
+
+    /// Once `cancel` says why, an upload (PutObject, UploadPart) under way is ended with
+    /// that reason as a permanent error, whatever its timeouts.
+    pub fn with_cancel(mut self, cancel: super::retry::StopCheck) -> Self {
+        self.cancel = Some(cancel);
+        self
     }
 
     async fn build_client(cfg: &S3Config, endpoint: Option<&str>, region: &str) -> Client {
@@ -194,9 +225,9 @@ impl S3Store {
             .region(Region::new(region.to_owned()))
             .retry_config(RetryConfig::disabled())
             .timeout_config(
+                // the attempt's total and stall timeouts are ours (`watched`)
                 TimeoutConfig::builder()
                     .connect_timeout(cfg.connect_timeout)
-                    .operation_attempt_timeout(cfg.attempt_timeout)
                     .build(),
             );
         if let Some((key, secret)) = &cfg.credentials {
@@ -216,6 +247,7 @@ impl S3Store {
             .force_path_style(endpoint.is_some())
             .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
             .response_checksum_validation(ResponseChecksumValidation::WhenRequired)
+            .interceptor(WatchInterceptor)
             .build();
         Client::from_conf(conf)
     }
@@ -228,6 +260,45 @@ impl S3Store {
     /// The custom endpoint in use, if any.
     pub fn endpoint(&self) -> Option<&str> {
         self.endpoint.as_deref()
+    }
+
+    /// Runs one store call (`op` on `key`, as its errors name them) on the runtime under
+    /// the stall timeout and the total of a request without a body of ours.
+    fn watched<T>(
+        &self,
+        op: &'static str,
+        key: &str,
+        call: impl Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        self.watched_bytes(op, key, None, Stall::Throughout, call)
+    }
+
+    /// Runs one store call that carries `bytes` (a body sent or an answer expected of
+    /// that size) under the stall timeout (as `stall` says) and the total
+    /// [`attempt_timeout_for`]`(S3Timeout, bytes)`; `None`: the total of a request
+    /// without a body. A call that runs out is a transient error (retried, logged).
+    fn watched_bytes<T>(
+        &self,
+        op: &'static str,
+        key: &str,
+        bytes: Option<u64>,
+        stall: Stall,
+        call: impl Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        let total = bytes.map_or(self.attempt_timeout, |n| {
+            attempt_timeout_for(self.stall_timeout, n)
+        });
+        let cancel = matches!(op, "PutObject" | "UploadPart")
+            .then_some(self.cancel)
+            .flatten();
+        match self
+            .rt
+            .block_on(watch(self.stall_timeout, total, stall, cancel, call))
+        {
+            Ok(done) => done,
+            Err(Expired::Cancelled(why)) => Err(self.err(op, key, format!("ended: {why}"))),
+            Err(expired) => Err(self.transient(op, key, expired.to_string(), None)),
+        }
     }
 
     /// An error of our own finding (no SDK error behind it).
@@ -258,7 +329,7 @@ impl S3Store {
 
     /// Creates the bucket when it does not exist (as js3tream did).
     pub fn ensure_bucket(&self) -> Result<(), StoreError> {
-        self.rt.block_on(async {
+        self.watched("HeadBucket", "", async {
             match self.client.head_bucket().bucket(&self.bucket).send().await {
                 Ok(_) => return Ok(()),
                 Err(e) if status(&e) == Some(404) => {}
@@ -302,7 +373,7 @@ impl S3Store {
     }
 
     fn detect_key_style(&self) -> Result<KeyStyle, StoreError> {
-        let first_page = self.rt.block_on(async {
+        let first_page = self.watched("ListObjectsV2", "", async {
             self.client
                 .list_objects_v2()
                 .bucket(&self.bucket)
@@ -353,7 +424,7 @@ impl S3Store {
 
     /// The user metadata `tag` of one object (key as listed), js3tream's `-t`.
     pub fn tag_of(&self, key: &str) -> Result<Option<String>, StoreError> {
-        self.rt.block_on(async {
+        self.watched("HeadObject", key, async {
             let out = self
                 .client
                 .head_object()
@@ -385,7 +456,10 @@ impl S3Store {
             expected: expected.unwrap_or(0),
             received,
         };
-        self.rt.block_on(async {
+        // the body is read under its own stall timeout; the total stays the one sized
+        // for a whole chunk, as before (a GET body had no total)
+        let watch = Stall::UntilAnswer;
+        self.watched_bytes("GetObject", key, None, watch, async {
             let out = match self
                 .client
                 .get_object()
@@ -521,7 +595,7 @@ impl S3Store {
 
     /// Lists with `server_prefix` exactly as given to the server.
     fn list_raw(&self, server_prefix: &str) -> Result<Vec<ObjectInfo>, StoreError> {
-        self.rt.block_on(async {
+        self.watched("ListObjectsV2", server_prefix, async {
             let mut req = self.client.list_objects_v2().bucket(&self.bucket);
             if !server_prefix.is_empty() {
                 req = req.prefix(server_prefix);
@@ -546,12 +620,16 @@ impl S3Store {
 
     /// Deletes exactly the keys given, in DeleteObjects batches of 1000.
     fn delete_raw(&self, keys: &[String]) -> Result<(), StoreError> {
-        self.rt.block_on(async {
-            for batch in keys.chunks(1000) {
-                self.delete_batch(batch).await?;
-            }
-            Ok(())
-        })
+        self.watched(
+            "DeleteObjects",
+            keys.first().map_or("", String::as_str),
+            async {
+                for batch in keys.chunks(1000) {
+                    self.delete_batch(batch).await?;
+                }
+                Ok(())
+            },
+        )
     }
 
     async fn delete_one(&self, key: &str) -> Result<(), StoreError> {
@@ -728,7 +806,7 @@ impl Store for S3Store {
         lock: Option<&Retention>,
     ) -> Result<Option<String>, StoreError> {
         let source = self.copy_source(from)?;
-        self.rt.block_on(async {
+        self.watched("CopyObject", to, async {
             let req = self
                 .client
                 .copy_object()

@@ -30,5 +30,6 @@ mod restore_unencrypted;
 mod signals;
 mod soak;
 mod sse_kms;
+mod stalls;
 mod store;
 mod support;

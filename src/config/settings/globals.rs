@@ -1,4 +1,4 @@
-//! The top-level settings that need more than a number or a path: LockWait,
+//! The top-level settings that need more than a number or a path: LockWait, RunTimeout,
 //! S3PayloadSigning, NotifyCommand, and the S3Keyfile permission check.
 
 use std::path::Path;
@@ -35,6 +35,25 @@ pub(super) fn parse_lock_wait(value: &str) -> Result<Duration, String> {
         Some(wait) if wait <= MAX_LOCK_WAIT => Ok(wait),
         _ => Err("must be at most a week (168h)".into()),
     }
+}
+
+/// The longest `RunTimeout` accepted: a week.
+const MAX_RUN_TIMEOUT_HOURS: f64 = 7.0 * 24.0;
+
+/// `RunTimeout HOURS`: a positive number of hours, fractions allowed (`0.5`: half an
+/// hour), at most a week.
+pub(super) fn parse_run_timeout(value: &str) -> Result<Duration, String> {
+    let hours: f64 = value
+        .trim()
+        .parse()
+        .map_err(|_| "must be a number of hours (fractions allowed, as 1.5)".to_string())?;
+    if !hours.is_finite() || hours <= 0.0 {
+        return Err("must be more than 0 hours".into());
+    }
+    if hours > MAX_RUN_TIMEOUT_HOURS {
+        return Err("must be at most a week (168 hours)".into());
+    }
+    Ok(Duration::from_secs_f64(hours * 3600.0))
 }
 
 /// A warning when the S3 key file can be read by its group or others (it holds the

@@ -312,6 +312,28 @@ fn s3_retries_and_timeout() {
 }
 
 #[test]
+fn run_timeout_is_a_positive_number_of_hours() {
+    use std::time::Duration;
+    let root = Root::new();
+    let timeout = |text: &str| root.with_globals(text).map(|s| s.run_timeout);
+    assert_eq!(timeout("").unwrap(), None);
+    assert_eq!(
+        timeout("RunTimeout 6\n").unwrap(),
+        Some(Duration::from_secs(6 * 3600))
+    );
+    assert_eq!(
+        timeout("RunTimeout 0.5\n").unwrap(),
+        Some(Duration::from_secs(1800))
+    );
+    for bad in ["0", "-1", "x", "200", "inf"] {
+        let e = timeout(&format!("RunTimeout {bad}\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(&format!("RunTimeout \"{bad}\"")), "{e}");
+    }
+}
+
+#[test]
 fn s3_payload_signing_is_auto_yes_or_no_and_names_its_line() {
     use crate::store::s3::PayloadSigning;
     let root = Root::new();

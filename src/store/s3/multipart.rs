@@ -7,14 +7,14 @@ use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, MetadataDirecti
 use bytes::Bytes;
 
 use super::upload::body_md5;
-use super::{EMPTY_BODY_MD5, S3Store, status};
+use super::{EMPTY_BODY_MD5, S3Store, Stall, status};
 use crate::store::multipart::{OpenUpload, UploadedPart};
 use crate::store::{MD5_METADATA, StoreError};
 
 impl S3Store {
     /// CreateMultipartUpload, with the tag as metadata.
     pub(super) fn create_multipart(&self, key: &str) -> Result<String, StoreError> {
-        self.rt.block_on(async {
+        self.watched("CreateMultipartUpload", key, async {
             let mut req = self
                 .client
                 .create_multipart_upload()
@@ -49,7 +49,8 @@ impl S3Store {
         let (md5_hex, md5_b64) = body_md5(&body);
         let size = body.len();
         let op = "UploadPart";
-        self.rt.block_on(async {
+        let watch = Stall::Throughout;
+        self.watched_bytes(op, key, Some(size as u64), watch, async {
             let req = self
                 .client
                 .upload_part()
@@ -95,7 +96,7 @@ impl S3Store {
                     .collect(),
             ))
             .build();
-        self.rt.block_on(async {
+        self.watched("CompleteMultipartUpload", key, async {
             self.client
                 .complete_multipart_upload()
                 .bucket(&self.bucket)
@@ -112,7 +113,7 @@ impl S3Store {
     /// A copy of the object onto itself that stores its MD5 as metadata (the tag kept).
     pub(super) fn store_md5(&self, key: &str, md5: &str) -> Result<(), StoreError> {
         let source = self.copy_source(key)?;
-        self.rt.block_on(async {
+        self.watched("CopyObject", key, async {
             let mut req = self
                 .client
                 .copy_object()
@@ -147,7 +148,7 @@ impl S3Store {
 
     /// AbortMultipartUpload; an upload already gone (404) is not an error.
     pub(super) fn abort_multipart(&self, key: &str, upload_id: &str) -> Result<(), StoreError> {
-        self.rt.block_on(async {
+        self.watched("AbortMultipartUpload", key, async {
             match self
                 .client
                 .abort_multipart_upload()
@@ -169,7 +170,7 @@ impl S3Store {
         &self,
         server_prefix: &str,
     ) -> Result<Vec<OpenUpload>, StoreError> {
-        self.rt.block_on(async {
+        self.watched("ListMultipartUploads", server_prefix, async {
             let mut out = Vec::new();
             let (mut key_marker, mut id_marker) = (None::<String>, None::<String>);
             loop {

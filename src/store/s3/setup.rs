@@ -190,7 +190,7 @@ impl S3Store {
     /// HeadBucket: true when the bucket exists (and these credentials may see it), false
     /// for a 404.
     pub fn bucket_exists(&self) -> Result<bool, StoreError> {
-        self.rt.block_on(async {
+        self.watched("HeadBucket", "", async {
             match self.client.head_bucket().bucket(&self.bucket).send().await {
                 Ok(_) => Ok(true),
                 Err(e) if status(&e) == Some(404) => Ok(false),
@@ -203,7 +203,7 @@ impl S3Store {
     /// enables versioning too; in the store's region (a location constraint outside
     /// `us-east-1`, as [`S3Store::ensure_bucket`] does).
     pub fn create_locked_bucket(&self) -> Result<(), StoreError> {
-        self.rt.block_on(async {
+        self.watched("CreateBucket", "", async {
             let mut req = self
                 .client
                 .create_bucket()
@@ -225,7 +225,7 @@ impl S3Store {
 
     /// GetBucketVersioning.
     pub fn versioning(&self) -> Result<Versioning, StoreError> {
-        self.rt.block_on(async {
+        self.watched("GetBucketVersioning", "", async {
             let out = self
                 .client
                 .get_bucket_versioning()
@@ -243,7 +243,7 @@ impl S3Store {
 
     /// PutBucketVersioning `Enabled`.
     pub fn enable_versioning(&self) -> Result<(), StoreError> {
-        self.rt.block_on(async {
+        self.watched("PutBucketVersioning", "", async {
             self.client
                 .put_bucket_versioning()
                 .bucket(&self.bucket)
@@ -263,7 +263,7 @@ impl S3Store {
     /// retention (s3napback locks what it keeps itself). S3 takes it only on a bucket
     /// with versioning enabled; some servers only on a new or empty bucket.
     pub fn enable_object_lock(&self) -> Result<(), StoreError> {
-        self.rt.block_on(async {
+        self.watched("PutObjectLockConfiguration", "", async {
             self.client
                 .put_object_lock_configuration()
                 .bucket(&self.bucket)
@@ -282,7 +282,7 @@ impl S3Store {
     /// GetBucketLifecycleConfiguration; no rules when the bucket has none
     /// (`NoSuchLifecycleConfiguration`).
     pub fn lifecycle(&self) -> Result<Lifecycle, StoreError> {
-        self.rt.block_on(async {
+        self.watched("GetBucketLifecycleConfiguration", "", async {
             let answer = self
                 .client
                 .get_bucket_lifecycle_configuration()
@@ -320,7 +320,7 @@ impl S3Store {
                     .map_err(|e| e.to_string())
             })
             .map_err(|e| self.err(OP, "", e))?;
-        self.rt.block_on(async {
+        self.watched("PutBucketLifecycleConfiguration", "", async {
             self.client
                 .put_bucket_lifecycle_configuration()
                 .bucket(&self.bucket)

@@ -11,7 +11,7 @@ use md5::{Digest, Md5};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 use super::versions::smithy_time;
-use super::{S3Store, etag_can_be_md5};
+use super::{S3Store, Stall, etag_can_be_md5};
 use crate::store::StoreError;
 use crate::store::lock::Retention;
 
@@ -132,7 +132,8 @@ impl S3Store {
     ) -> Result<Option<String>, StoreError> {
         let (md5_hex, md5_b64) = body_md5(&body);
         let size = body.len();
-        self.rt.block_on(async {
+        let watch = Stall::Throughout;
+        self.watched_bytes("PutObject", key, Some(size as u64), watch, async {
             let mut req = self
                 .client
                 .put_object()

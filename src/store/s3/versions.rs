@@ -24,7 +24,7 @@ impl S3Store {
         &self,
         server_prefix: &str,
     ) -> Result<Vec<VersionInfo>, StoreError> {
-        self.rt.block_on(async {
+        self.watched("ListObjectVersions", server_prefix, async {
             let mut out = Vec::new();
             let mut key_marker: Option<String> = None;
             let mut version_marker: Option<String> = None;
@@ -87,7 +87,7 @@ impl S3Store {
     /// GetObjectLockConfiguration, judged: enabled (with the default retention),
     /// not enabled, or not implemented by the server.
     pub(super) fn bucket_lock(&self) -> Result<BucketLock, StoreError> {
-        self.rt.block_on(async {
+        self.watched("GetObjectLockConfiguration", "", async {
             let answer = self
                 .client
                 .get_object_lock_configuration()
@@ -140,7 +140,7 @@ impl S3Store {
         key: &str,
         version_id: &str,
     ) -> Result<Option<Retention>, StoreError> {
-        self.rt.block_on(async {
+        self.watched("HeadObject", key, async {
             let out = self
                 .client
                 .head_object()
@@ -173,7 +173,7 @@ impl S3Store {
         {
             return Ok(());
         }
-        self.rt.block_on(async {
+        self.watched("PutObjectRetention", key, async {
             let retention = ObjectLockRetention::builder()
                 .mode(ObjectLockRetentionMode::from(lock.mode.as_str()))
                 .retain_until_date(smithy_time(lock.until))

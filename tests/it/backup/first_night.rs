@@ -105,10 +105,7 @@ fn a_first_night_on_a_diff_day_restores_at_once_garage() {
 
 /// The FULL of the 11th is gone and so is the snapshot file (a rebuilt host): the DIFF
 /// of the 12th is a full dump, and restores alone.
-#[test]
-fn the_diff_after_a_lost_snapshot_file_restores_alone() {
-    let server = moto();
-    server.set_clock("2026-11-11 03:00:00");
+fn the_diff_after_a_lost_snapshot_file_restores_alone(server: S3Server) {
     let night = Night::new(server);
     night.backup("2026-11-11");
     fs::remove_file(state_file(&night.site, &night.name)).unwrap();
@@ -129,11 +126,21 @@ fn the_diff_after_a_lost_snapshot_file_restores_alone() {
     assert_eq!(status, 0, "{log}");
 }
 
+#[test]
+fn the_diff_after_a_lost_snapshot_file_restores_alone_moto() {
+    let server = moto();
+    server.set_clock("2026-11-11 03:00:00");
+    the_diff_after_a_lost_snapshot_file_restores_alone(server);
+}
+
+#[test]
+fn the_diff_after_a_lost_snapshot_file_restores_alone_garage() {
+    the_diff_after_a_lost_snapshot_file_restores_alone(garage());
+}
+
 /// A legacy bucket (written by s3napback.pl, no stamps) whose FULL is gone: the oldest
 /// DIFF was the item's first backup, so restoring from it is complete; one WARN names it.
-#[test]
-fn a_legacy_bucket_without_its_full_restores_from_the_oldest_diff_with_a_warning() {
-    let server = moto();
+fn a_legacy_bucket_without_its_full_restores_from_the_oldest_diff(server: S3Server) {
     let night = Night::new(server);
     let store = night.server.store();
     let snapshot = night.site.path("legacy.snar");
@@ -149,4 +156,14 @@ fn a_legacy_bucket_without_its_full_restores_from_the_oldest_diff_with_a_warning
         night.name, night.name
     );
     assert_eq!(log.matches(&warn).count(), 1, "{log}");
+}
+
+#[test]
+fn a_legacy_bucket_without_its_full_restores_from_the_oldest_diff_moto() {
+    a_legacy_bucket_without_its_full_restores_from_the_oldest_diff(moto());
+}
+
+#[test]
+fn a_legacy_bucket_without_its_full_restores_from_the_oldest_diff_garage() {
+    a_legacy_bucket_without_its_full_restores_from_the_oldest_diff(garage());
 }

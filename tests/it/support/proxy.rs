@@ -41,6 +41,12 @@ pub enum Fault {
     /// Forward the request, send the answer's head and this many bytes of its body,
     /// wait, then send the rest.
     StallBody(usize, Duration),
+    /// Read the whole request, never answer: the connection stays open until the client
+    /// closes it (or the proxy is dropped). Nothing is forwarded.
+    NeverAnswer,
+    /// Read this many bytes of the request body, then stop reading (the client's send
+    /// stalls once the socket buffers are full) and never answer. Nothing is forwarded.
+    StopReadingAfter(usize),
 }
 
 /// Where [`Fault::Hold`] requests wait: the test sees how many wait and opens it.
@@ -84,6 +90,8 @@ pub struct Rule {
     path_contains: String,
     /// A text the path must not hold (empty: no such condition).
     path_lacks: String,
+    /// A second text the path must hold (empty: no such condition).
+    path_also: String,
     pass_first: u32,
     times: u32,
     fault: Fault,
@@ -97,6 +105,7 @@ impl Rule {
             method: method.to_owned(),
             path_contains: "0000000000000000".to_owned(),
             path_lacks: String::new(),
+            path_also: String::new(),
             pass_first: 0,
             times: u32::MAX,
             fault,
@@ -109,6 +118,14 @@ impl Rule {
         Rule {
             path_contains: format!("{index:020}"),
             ..Rule::chunks(method, fault)
+        }
+    }
+
+    /// Every UploadPart of part `number` of chunk `index` (of any slot).
+    pub fn part(index: u64, number: u32, fault: Fault) -> Rule {
+        Rule {
+            path_also: format!("partNumber={number}"),
+            ..Rule::chunk("PUT", index, fault)
         }
     }
 
@@ -151,7 +168,8 @@ impl Rule {
 
     fn applies(&mut self, method: &str, path: &str) -> Option<Fault> {
         let lacking = !self.path_lacks.is_empty() && path.contains(&self.path_lacks);
-        if method != self.method || !path.contains(&self.path_contains) || lacking {
+        let also = path.contains(&self.path_also);
+        if method != self.method || !path.contains(&self.path_contains) || lacking || !also {
             return None;
         }
         self.matched += 1;
@@ -185,6 +203,32 @@ struct Shared {
     sse_kms: AtomicBool,
     /// Connections accepted and not yet served to the end.
     in_flight: AtomicUsize,
+    /// Set when the proxy is dropped: silent connections let go.
+    closed: AtomicBool,
+}
+
+/// Keeps a connection open without reading or answering until the client closes it
+/// (a zero-length peek) or the proxy is dropped.
+fn stay_silent(client: &TcpStream, shared: &Shared, reads: bool) {
+    let _ = client.set_read_timeout(Some(Duration::from_millis(200)));
+    let mut probe = [0u8; 1];
+    while !shared.closed.load(Ordering::SeqCst) {
+        if reads {
+            match client.peek(&mut probe) {
+                Ok(0) => return,
+                Ok(_) => {
+                    // bytes after the request: read and drop them
+                    let mut sink = [0u8; 4096];
+                    if matches!((&*client).read(&mut sink), Ok(0) | Err(_)) {
+                        return;
+                    }
+                }
+                Err(_) => {}
+            }
+        } else {
+            thread::sleep(Duration::from_millis(200));
+        }
+    }
 }
 
 /// A running proxy; stops accepting when dropped.
@@ -274,6 +318,7 @@ impl FaultProxy {
 impl Drop for FaultProxy {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
+        self.shared.closed.store(true, Ordering::SeqCst);
         let _ = TcpStream::connect(("127.0.0.1", self.port));
     }
 }
@@ -382,8 +427,18 @@ fn serve(client: TcpStream, upstream: &str, shared: &Shared) -> std::io::Result<
         reader.read_exact(&mut part)?;
         return client.shutdown(Shutdown::Both);
     }
+    if let Some(Fault::StopReadingAfter(k)) = fault {
+        let mut part = vec![0; k.min(length)];
+        reader.read_exact(&mut part)?;
+        stay_silent(&client, shared, false);
+        return Ok(());
+    }
     let mut body = vec![0; length];
     reader.read_exact(&mut body)?;
+    if let Some(Fault::NeverAnswer) = fault {
+        stay_silent(&client, shared, true);
+        return Ok(());
+    }
     if method == "POST" {
         shared.seen.lock().unwrap()[index].body = body.clone();
     }
