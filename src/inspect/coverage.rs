@@ -18,6 +18,8 @@ pub struct SlotState {
     pub full: bool,
     /// The slot passed the checks (structure, and with `verify --deep` its content).
     pub complete: bool,
+    /// The slot carries a stamp (`store::stamp`): written by this tool since stamps exist.
+    pub stamped: bool,
 }
 
 /// A run of dates for which the item can be restored from one FULL.
@@ -37,6 +39,10 @@ pub struct Window {
     pub last_prefix: String,
     /// That slot's time (local).
     pub last_time: OffsetDateTime,
+    /// The window starts from an unstamped DIFF taken as a full dump: the item has no FULL
+    /// (a legacy bucket whose FULL is gone, or whose first night was a DIFF day), as
+    /// `restore` takes it (`restore::chain`).
+    pub assumed: bool,
 }
 
 impl fmt::Display for Window {
@@ -48,7 +54,13 @@ impl fmt::Display for Window {
         }
         let tree = crate::inspect::catalog::parse_prefix(&self.full)
             .is_none_or(|n| n.kind == crate::inspect::catalog::SlotKind::Tree);
-        if tree {
+        if self.assumed {
+            write!(
+                f,
+                " (oldest DIFF {} taken as a full dump + {} DIFFs: complete only if it was the item's first backup)",
+                self.full, self.diffs
+            )?;
+        } else if tree {
             write!(f, " (FULL {} + {} DIFFs)", self.full, self.diffs)?;
         } else {
             write!(f, " (dump {})", self.full)?;
@@ -68,14 +80,18 @@ pub fn by_time(mut states: Vec<SlotState>) -> Vec<SlotState> {
 
 /// The restorable windows of an item whose states are sorted by time: every complete FULL
 /// starts one, extended by each following complete DIFF until the next FULL or the first
-/// broken DIFF. DIFFs before any FULL, or after a broken FULL, restore nothing.
+/// broken DIFF. DIFFs after a broken FULL restore nothing; an item with no FULL at all
+/// whose oldest complete DIFF is unstamped (js3tream era, older runs) restores from that
+/// DIFF ([`Window::assumed`]), as `restore` does.
 pub fn windows(states: &[SlotState]) -> Vec<Window> {
     let mut out: Vec<Window> = Vec::new();
     // Whether the last window may still grow.
     let mut open = false;
+    let no_full = !states.iter().any(|s| s.full);
     for s in states {
         let date = s.time.date();
-        if s.full {
+        let assumed = no_full && out.is_empty() && s.complete && !s.stamped;
+        if s.full || assumed {
             open = s.complete;
             if s.complete {
                 out.push(Window {
@@ -86,6 +102,7 @@ pub fn windows(states: &[SlotState]) -> Vec<Window> {
                     broken_at: None,
                     last_prefix: s.prefix.clone(),
                     last_time: s.time,
+                    assumed,
                 });
             }
         } else if open {
@@ -148,6 +165,7 @@ mod tests {
             time: datetime!(2026-11-01 04:00 UTC).replace_day(day).unwrap(),
             full,
             complete,
+            stamped: false,
         }
     }
 
@@ -219,5 +237,31 @@ mod tests {
         assert_eq!(age_hours(now, datetime!(2026-11-03 11:30 UTC)), -1.5);
         assert_eq!(default_max_age_hours(1), 48.0);
         assert_eq!(default_max_age_hours(7), 336.0);
+    }
+
+    /// Issue 24: a legacy item without any FULL is restorable from its oldest complete
+    /// unstamped DIFF, and the window says so; stamped DIFFs never are.
+    #[test]
+    fn legacy_diffs_without_a_full_restore_from_the_oldest() {
+        let states = by_time(vec![
+            st("/etc-5-DIFF", 12, false, false),
+            st("/etc-6-DIFF", 13, false, true),
+            st("/etc-0-DIFF", 14, false, true),
+        ]);
+        let w = windows(&states);
+        assert_eq!(w.len(), 1);
+        assert!(w[0].assumed);
+        assert_eq!((w[0].full.as_str(), w[0].diffs), ("/etc-6-DIFF", 1));
+        assert!(
+            w[0].to_string()
+                .contains("(oldest DIFF /etc-6-DIFF taken as a full dump + 1 DIFFs"),
+            "{}",
+            w[0]
+        );
+        let stamped: Vec<SlotState> = states
+            .into_iter()
+            .map(|s| SlotState { stamped: true, ..s })
+            .collect();
+        assert!(windows(&stamped).is_empty());
     }
 }

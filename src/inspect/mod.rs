@@ -59,6 +59,7 @@ pub fn item_views(
                     full: name.slot_type != Some(SlotType::Diff)
                         || slot.stamp.is_some_and(|s| s.chain_start),
                     complete: ok(slot),
+                    stamped: slot.stamp.is_some(),
                 })
                 .collect(),
         )

@@ -249,6 +249,7 @@ mod tests {
             time: t,
             full,
             complete,
+            stamped: false,
         }
     }
 

@@ -167,6 +167,16 @@ fn a_legacy_bucket_without_its_full_restores_from_the_oldest_diff(server: S3Serv
         night.store_name()
     );
     assert_eq!(log.matches(&warn).count(), 1, "{log}");
+    // status says which state is restorable, and why
+    let (status, log) = night.status("2026-11-12 06:00:00");
+    assert_eq!(status, 0, "{log}");
+    assert!(
+        log.contains(&format!(
+            "(oldest DIFF {}-1-DIFF taken as a full dump + 0 DIFFs: complete only if it was the item's first backup)",
+            night.store_name()
+        )),
+        "{log}"
+    );
 }
 
 #[test]
