@@ -8,10 +8,10 @@
 use std::collections::BTreeMap;
 use std::fs;
 
-use s3napback::store::ReadStore;
 use s3napback::store::commit::Record;
 use s3napback::store::keys::parse_chunk_key;
 use s3napback::store::lock::{LockMode, Retention};
+use s3napback::store::{ReadStore, Store};
 use time::OffsetDateTime;
 use time::macros::datetime;
 
@@ -229,6 +229,45 @@ fn after_an_attack_with_the_runs_own_key_restore_at_gives_the_day_before_exactly
     }
     let source_of_day_3 = tree(&src);
 
+    // 2026-11-14 12:00, before the end of the day `--at 2026-11-14` names: forged
+    // versions of the newest DIFF's first chunk and of the dump's, dated before the date,
+    // so that "the newest version before the date" would take them. The tool's records
+    // do not name them: restore --at, cat --at and verify --at must pass them over.
+    server.set_clock("2026-11-14 12:00:00");
+    let forged = [
+        format!("{name}-9-DIFF:00000000000000000000"),
+        "MySQL/shop-1:00000000000000000000".to_string(),
+    ];
+    // locked, as the run's own key can: the attack below cannot remove them either
+    let store = server.store();
+    let forged_lock = Retention {
+        mode: LockMode::Compliance,
+        until: datetime!(2027-01-01 00:00 UTC),
+    };
+    for key in &forged {
+        store
+            .put_locked(
+                key,
+                b"forged before the date\n".to_vec().into(),
+                &forged_lock,
+            )
+            .unwrap();
+    }
+    for key in &forged {
+        let newest = store
+            .list_versions(key)
+            .unwrap()
+            .into_iter()
+            .find(|v| &v.key == key && v.is_latest)
+            .unwrap();
+        assert_eq!(newest.size, 23, "{newest:?}");
+        assert!(
+            newest.last_modified >= datetime!(2026-11-14 12:00 UTC)
+                && newest.last_modified < datetime!(2026-11-14 13:00 UTC),
+            "{newest:?}"
+        );
+    }
+
     // 2026-11-15: the host is taken; the attacker uses the run's own credentials.
     server.set_clock("2026-11-15 12:00:00");
     let damage = attacker.destroy_everything();
@@ -243,6 +282,17 @@ fn after_an_attack_with_the_runs_own_key_restore_at_gives_the_day_before_exactly
         "every key is deleted: {:?}",
         attacker.keys()
     );
+
+    // the forged versions outlived the attack (locked): still there to be passed over
+    for key in &forged {
+        let kept = store
+            .list_versions(key)
+            .unwrap()
+            .into_iter()
+            .filter(|v| &v.key == key && v.size == 23)
+            .count();
+        assert_eq!(kept, 1, "{key}");
+    }
 
     // status names the tampered keys of every item, and exits 1
     let status = site.run(&["status", "-c", conf], "2026-11-15 13:00:00");
