@@ -163,12 +163,101 @@ mod tests {
             archive_oldest_disc: true,
             ..CycleSettings::default()
         };
-        let d = date!(2026 - 11 - 02);
+        // 2026-11-03 is day 20760 since 1970 (even): Hanoi day 1 of epoch cycle 10380,
+        // so slot 0 + 10380. The day before wrote the same number as the oldest disc of
+        // cycle 10379 (1 + 10379); no later day writes it, the numbers keep growing.
+        let d = date!(2026 - 11 - 03);
         let number = schedule::slot(&cycle, day_of(d), true).unwrap().number;
-        if next_rewrite(&cycle, d, number, true).is_none() {
-            let until = retain_until(&cycle, d, number, true, 0);
-            assert_eq!((until.date() - d).whole_days(), HORIZON_DAYS + 2);
-        }
+        assert_eq!(number, 10_380);
+        assert_eq!(next_rewrite(&cycle, d, number, true), None);
+        let until = retain_until(&cycle, d, number, true, 0);
+        assert_eq!((until.date() - d).whole_days(), HORIZON_DAYS + 2);
+        assert_eq!(
+            retain_until(&cycle, d, number, true, 7),
+            datetime!(2036-11-19 00:00 UTC)
+        );
+        // the next day's slot 0 + 10381 is written again the day after: locked 3 days
+        let next = date!(2026 - 11 - 04);
+        let number = schedule::slot(&cycle, day_of(next), true).unwrap().number;
+        assert_eq!(number, 10_381);
+        assert_eq!(
+            retain_until(&cycle, next, number, true, 0),
+            datetime!(2026-11-07 00:00 UTC)
+        );
+    }
+
+    #[test]
+    fn a_frequency_spaces_the_rewrites_of_a_simple_cycle() {
+        // Frequency 2, Phase 1: the backup days are the odd days of the year; 14 slots
+        // are rewritten every 28 days. 2026-11-12 (day 315) is slot (315+1)/2 % 14 = 4.
+        let cycle = CycleSettings {
+            phase: 1,
+            ..simple(2, 6, 2)
+        };
+        let d = date!(2026 - 11 - 12);
+        assert!(schedule::is_backup_day(&cycle, day_of(d)));
+        let number = schedule::slot(&cycle, day_of(d), true).unwrap().number;
+        assert_eq!(number, 4);
+        assert_eq!(
+            next_rewrite(&cycle, d, number, true),
+            Some(date!(2026 - 12 - 10))
+        );
+        assert_eq!(
+            retain_until(&cycle, d, number, true, 7),
+            datetime!(2026-12-19 00:00 UTC)
+        );
+    }
+
+    #[test]
+    fn a_phase_moves_the_rewrite_as_it_moves_the_backup_days() {
+        // Frequency 7, Diffs 1, Fulls 1: 2 slots, each rewritten every 14 days. Phase 3
+        // makes day 4 of the year (2026-01-05) a backup day (slot (4+3)/7 % 2 = 1); its
+        // rewrite is day 18 (2026-01-19). Without the phase the backup days are 0, 7, 14,
+        // 21, and the same slot number would come back on 2026-01-08.
+        let cycle = CycleSettings {
+            phase: 3,
+            ..simple(7, 1, 1)
+        };
+        let d = date!(2026 - 01 - 05);
+        assert!(schedule::is_backup_day(&cycle, day_of(d)));
+        let number = schedule::slot(&cycle, day_of(d), true).unwrap().number;
+        assert_eq!(number, 1);
+        assert_eq!(
+            next_rewrite(&cycle, d, number, true),
+            Some(date!(2026 - 01 - 19))
+        );
+        assert_eq!(
+            retain_until(&cycle, d, number, true, 0),
+            datetime!(2026-01-21 00:00 UTC)
+        );
+    }
+
+    #[test]
+    fn a_frequency_spaces_the_rewrites_of_a_hanoi_disc() {
+        // Frequency 2, 3 discs: backups on even days since 1970; 2026-11-03 (day 20760)
+        // is Hanoi day 10380 % 4 + 1 = 1, disc 0, written every second backup: 4 days.
+        let cycle = CycleSettings {
+            cycle_type: CycleType::Hanoi,
+            frequency: 2,
+            discs: 3,
+            ..CycleSettings::default()
+        };
+        let d = date!(2026 - 11 - 03);
+        assert!(schedule::is_backup_day(&cycle, day_of(d)));
+        let number = schedule::slot(&cycle, day_of(d), true).unwrap().number;
+        assert_eq!(number, 0);
+        assert_eq!(
+            next_rewrite(&cycle, d, number, true),
+            Some(date!(2026 - 11 - 07))
+        );
+        // disc 2, the largest, on Hanoi day 4 (2026-11-09): written every 4 backups
+        let d = date!(2026 - 11 - 09);
+        let number = schedule::slot(&cycle, day_of(d), true).unwrap().number;
+        assert_eq!(number, 2);
+        assert_eq!(
+            retain_until(&cycle, d, number, true, 0),
+            datetime!(2026-11-19 00:00 UTC)
+        );
     }
 
     #[test]

@@ -8,13 +8,14 @@
 use std::collections::BTreeMap;
 use std::fs;
 
-use s3napback::store::ReadStore;
+use s3napback::store::commit::Record;
 use s3napback::store::keys::parse_chunk_key;
 use s3napback::store::lock::{LockMode, Retention};
+use s3napback::store::{ReadStore, Store};
 use time::OffsetDateTime;
 use time::macros::datetime;
 
-use crate::backup::harness::{Site, gunzip, make_tree, restored, tree};
+use crate::backup::harness::{Site, gunzip, make_tree, noise, restored, tree};
 use crate::support::db::MariaDb;
 use crate::support::s3::{S3Server, moto};
 use crate::support::s3admin::Admin;
@@ -81,17 +82,44 @@ fn slots_are_locked_until_their_next_rewrite_and_a_full_as_long_as_its_diffs() {
 
     for (n, now) in [(8, "2026-11-13 03:00:00"), (9, "2026-11-14 03:00:00")] {
         fs::write(src.join("a.txt"), format!("day {n}\n")).unwrap();
+        // incompressible: each DIFF spans several chunks
+        fs::write(src.join(format!("noise-{n}.bin")), noise(3000, n)).unwrap();
         let run = site.run(&["-c", conf], now);
         assert_eq!(run.status, 0, "{}", run.log);
     }
     let day_3 = locks(&server);
-    let diff = format!("{name}-9-DIFF:00000000000000000000");
-    // slot 9 comes again on 2026-11-28
-    assert_eq!(until(&diff, &day_3), datetime!(2026-12-03 00:00 UTC));
-    // the chain it builds on is kept as long: the FULL and the first DIFF
-    assert_eq!(until(&full, &day_3), datetime!(2026-12-03 00:00 UTC));
-    let first_diff = format!("{name}-8-DIFF:00000000000000000000");
-    assert_eq!(until(&first_diff, &day_3), datetime!(2026-12-03 00:00 UTC));
+    // slot 9 comes again on 2026-11-28: every chunk of it, and of the chain it builds on
+    // (the FULL and the first DIFF), is kept that long, not only chunk 0
+    let chain = [
+        format!("{name}-7-FULL:"),
+        format!("{name}-8-DIFF:"),
+        format!("{name}-9-DIFF:"),
+    ];
+    let chain_until = |locks: &BTreeMap<String, Option<Retention>>, want: OffsetDateTime| {
+        for slot in &chain {
+            let keys: Vec<&String> = locks.keys().filter(|k| k.starts_with(slot)).collect();
+            assert!(keys.len() > 1, "several chunks of {slot}: {locks:?}");
+            for key in keys {
+                assert_eq!(until(key, locks), want, "{key}");
+            }
+        }
+    };
+    chain_until(&day_3, datetime!(2026-12-03 00:00 UTC));
+
+    // locks only grow: a later run whose chain lock is shorter (no grace: slot 10 comes
+    // again on 2026-11-29, locked to 2026-12-01) leaves the longer locks as they are
+    let text = fs::read_to_string(conf)
+        .unwrap()
+        .replace("ObjectLockGrace 3\n", "ObjectLockGrace 0\n");
+    fs::write(conf, text).unwrap();
+    fs::write(src.join("a.txt"), "day 10\n").unwrap();
+    fs::write(src.join("noise-10.bin"), noise(3000, 10)).unwrap();
+    let run = site.run(&["-c", conf], "2026-11-15 03:00:00");
+    assert_eq!(run.status, 0, "{}", run.log);
+    let day_4 = locks(&server);
+    let tenth = format!("{name}-10-DIFF:00000000000000000000");
+    assert_eq!(until(&tenth, &day_4), datetime!(2026-12-01 00:00 UTC));
+    chain_until(&day_4, datetime!(2026-12-03 00:00 UTC));
 
     // staging objects and commit markers are never locked: all deletable now
     let store = server.store();
@@ -110,20 +138,58 @@ fn slots_are_locked_until_their_next_rewrite_and_a_full_as_long_as_its_diffs() {
             v.key
         );
     }
-    // the commit records are locked like their slots
+    // the commit records name the versions of every chunk the commit wrote and the lock
+    // they got, and are locked like their slots
     let records: Vec<_> = store
         .list_versions(".s3napback/record/")
         .unwrap()
         .into_iter()
         .filter(|v| v.is_latest)
         .collect();
-    assert_eq!(records.len(), 3, "{records:?}");
-    for v in &records {
-        assert!(
-            store.retention_of(&v.key, &v.version_id).unwrap().is_some(),
-            "{}",
-            v.key
+    assert_eq!(records.len(), 4, "{records:?}");
+    let current: BTreeMap<String, String> = store
+        .list_versions(&name)
+        .unwrap()
+        .into_iter()
+        .filter(|v| v.is_latest && !v.delete_marker)
+        .map(|v| (v.key, v.version_id))
+        .collect();
+    let committed = [
+        ("7-FULL", datetime!(2026-12-01 00:00 UTC)),
+        ("8-DIFF", datetime!(2026-12-02 00:00 UTC)),
+        ("9-DIFF", datetime!(2026-12-03 00:00 UTC)),
+        ("10-DIFF", datetime!(2026-12-01 00:00 UTC)),
+    ];
+    for (slot, lock_until) in committed {
+        let slot = format!("{name}-{slot}");
+        let v = records
+            .iter()
+            .find(|v| v.key == format!(".s3napback/record/{slot}"))
+            .unwrap_or_else(|| panic!("no record of {slot}: {records:?}"));
+        let record: Record = serde_json::from_slice(&store.get(&v.key).unwrap()).unwrap();
+        assert_eq!(record.slot, slot);
+        assert_eq!(
+            record.lock,
+            Retention {
+                mode: LockMode::Compliance,
+                until: lock_until
+            },
+            "{slot}"
         );
+        let chunks: Vec<(&String, &String)> = current
+            .iter()
+            .filter(|(k, _)| k.starts_with(&format!("{slot}:")))
+            .collect();
+        assert!(chunks.len() > 1, "{slot}: {current:?}");
+        assert_eq!(record.chunks, chunks.len() as u64, "{slot}");
+        let named: Vec<Option<String>> = chunks.iter().map(|(_, id)| Some((*id).clone())).collect();
+        assert_eq!(record.versions, named, "{slot}");
+        let lock = store
+            .retention_of(&v.key, &v.version_id)
+            .unwrap()
+            .unwrap_or_else(|| panic!("{} is not locked", v.key));
+        assert_eq!(lock.mode, LockMode::Compliance, "{}", v.key);
+        assert!(lock.until >= lock_until, "{}: {lock:?}", v.key);
     }
 }
 
@@ -163,6 +229,45 @@ fn after_an_attack_with_the_runs_own_key_restore_at_gives_the_day_before_exactly
     }
     let source_of_day_3 = tree(&src);
 
+    // 2026-11-14 12:00, before the end of the day `--at 2026-11-14` names: forged
+    // versions of the newest DIFF's first chunk and of the dump's, dated before the date,
+    // so that "the newest version before the date" would take them. The tool's records
+    // do not name them: restore --at, cat --at and verify --at must pass them over.
+    server.set_clock("2026-11-14 12:00:00");
+    let forged = [
+        format!("{name}-9-DIFF:00000000000000000000"),
+        "MySQL/shop-1:00000000000000000000".to_string(),
+    ];
+    // locked, as the run's own key can: the attack below cannot remove them either
+    let store = server.store();
+    let forged_lock = Retention {
+        mode: LockMode::Compliance,
+        until: datetime!(2027-01-01 00:00 UTC),
+    };
+    for key in &forged {
+        store
+            .put_locked(
+                key,
+                b"forged before the date\n".to_vec().into(),
+                &forged_lock,
+            )
+            .unwrap();
+    }
+    for key in &forged {
+        let newest = store
+            .list_versions(key)
+            .unwrap()
+            .into_iter()
+            .find(|v| &v.key == key && v.is_latest)
+            .unwrap();
+        assert_eq!(newest.size, 23, "{newest:?}");
+        assert!(
+            newest.last_modified >= datetime!(2026-11-14 12:00 UTC)
+                && newest.last_modified < datetime!(2026-11-14 13:00 UTC),
+            "{newest:?}"
+        );
+    }
+
     // 2026-11-15: the host is taken; the attacker uses the run's own credentials.
     server.set_clock("2026-11-15 12:00:00");
     let damage = attacker.destroy_everything();
@@ -177,6 +282,17 @@ fn after_an_attack_with_the_runs_own_key_restore_at_gives_the_day_before_exactly
         "every key is deleted: {:?}",
         attacker.keys()
     );
+
+    // the forged versions outlived the attack (locked): still there to be passed over
+    for key in &forged {
+        let kept = store
+            .list_versions(key)
+            .unwrap()
+            .into_iter()
+            .filter(|v| &v.key == key && v.size == 23)
+            .count();
+        assert_eq!(kept, 1, "{key}");
+    }
 
     // status names the tampered keys of every item, and exits 1
     let status = site.run(&["status", "-c", conf], "2026-11-15 13:00:00");
