@@ -14,7 +14,7 @@
 //! retry cannot (an ETag mismatch, a GET body broken after the headers arrived). Two
 //! nested retry layers would multiply the attempts and hide the SDK's from the log.
 //!
-//! Timeouts ([`watch`], issue 27): every request runs under a stall timeout (S3Timeout,
+//! Timeouts (`watch`, issue 27): every request runs under a stall timeout (S3Timeout,
 //! default 60 s, without a byte sent or received aborts the attempt; a GET body is read
 //! under its own stall timeout that names the bytes received) and a total that follows
 //! the bytes it carries, `S3Timeout + bytes / 128 KiB/s` (a 16 MiB part: 60 + 128 s; a
