@@ -215,7 +215,16 @@ pub fn finish(
     parallel: usize,
     replaced: &dyn Fn(&Commit) -> Result<(), CommitError>,
 ) -> Result<(), CommitError> {
-    check_count(store, commit)?;
+    let staged_at = check_count(store, commit)?;
+    // a marker of an older version has no stamp: the staged stream's upload time is its
+    // backup time (the copies below re-date the slot)
+    let stamp = commit.stamp.or_else(|| {
+        staged_at.map(|at| Stamp {
+            time: at.unix_timestamp(),
+            seq: 0,
+            chain_start: false,
+        })
+    });
     let indices: Vec<u64> = (0..commit.chunks).collect();
     let versions = copy_all(store, commit, &indices, parallel)?;
     let surplus: Vec<String> = chunks_of(store, &commit.slot)?
@@ -247,7 +256,7 @@ pub fn finish(
         store.put_locked(&record_key(&commit.slot), body.into(), lock)?;
     }
     // written after the copies, so no chunk of the slot is newer than its stamp
-    let stamp = commit.stamp.map(|s| stamp_key(&commit.slot, &s));
+    let stamp = stamp.map(|s| stamp_key(&commit.slot, &s));
     if let Some(key) = &stamp {
         store.put(key, bytes::Bytes::new())?;
     }
@@ -272,9 +281,22 @@ pub fn finish(
 
 /// A marker comes from the bucket: its chunk count is believed only as far as the bucket
 /// holds that many chunks, staged or already copied into the slot (nothing is allocated or
-/// copied for chunks that are not there).
-fn check_count(store: &dyn Store, commit: &Commit) -> Result<(), CommitError> {
-    let staged = chunks_of(store, &commit.staging)?.len() as u64;
+/// copied for chunks that are not there). Returns when the staged stream was uploaded (its
+/// newest LastModified), while it is still staged.
+fn check_count(
+    store: &dyn Store,
+    commit: &Commit,
+) -> Result<Option<time::OffsetDateTime>, CommitError> {
+    let physical = store.physical_key(&commit.staging);
+    let listed: Vec<ObjectInfo> = store
+        .list(&format!("{}:", commit.staging))?
+        .into_iter()
+        .filter(|o| {
+            parse_chunk_key(&o.key).is_some_and(|(p, _)| p == physical || p == commit.staging)
+        })
+        .collect();
+    let staged = listed.len() as u64;
+    let staged_at = listed.iter().map(|o| o.last_modified).max();
     let held = if staged >= commit.chunks {
         staged
     } else {
@@ -289,7 +311,7 @@ fn check_count(store: &dyn Store, commit: &Commit) -> Result<(), CommitError> {
             ),
         });
     }
-    Ok(())
+    Ok(staged_at)
 }
 
 /// The largest commit marker read (a marker holds a few hundred bytes of JSON).

@@ -221,9 +221,11 @@ impl Fast {
         .expect("the DiffDir state file was left as it was");
         // the failing item's objects, byte for byte; no staging left
         let other = format!("{}-", self.other);
+        // the other item's slots and their stamps (`.s3napback/stamp/SLOT@...`)
+        let other_stamp = format!(".s3napback/stamp/{other}");
         let not_other = |all: &BTreeMap<String, Vec<u8>>| -> BTreeMap<String, Vec<u8>> {
             all.iter()
-                .filter(|(k, _)| !k.starts_with(&other))
+                .filter(|(k, _)| !k.starts_with(&other) && !k.starts_with(&other_stamp))
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect()
         };
