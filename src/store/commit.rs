@@ -265,14 +265,18 @@ pub fn finish(
         .iter()
         .map(|i| store.physical_key(&chunk_key(&commit.staging, *i)))
         .collect();
-    let current = stamp.map(|k| store.physical_key(&k));
-    stale.extend(
-        store
-            .list(&stamp_dir(&commit.slot))?
-            .into_iter()
-            .map(|o| o.key)
-            .filter(|k| Some(k) != current.as_ref()),
-    );
+    // older stamps go once this one is written (with no stamp to write, as when an older
+    // version's marker is finished again after its staging went, the stamps stay: one
+    // that predates the copies no longer holds, see `store::stamp`)
+    if let Some(current) = stamp.map(|k| store.physical_key(&k)) {
+        stale.extend(
+            store
+                .list(&stamp_dir(&commit.slot))?
+                .into_iter()
+                .map(|o| o.key)
+                .filter(|k| *k != current),
+        );
+    }
     store.delete(&stale)?;
     replaced(commit)?;
     store.delete(&[store.physical_key(&commit_marker_key(&commit.slot))])?;
@@ -487,9 +491,16 @@ mod tests {
         (store, commit)
     }
 
+    /// The slot holds the new stream, and one stamp (a marker without a stamp, as these
+    /// are, stamps the slot with the staged stream's upload time).
     fn assert_replaced(store: &MemoryStore) {
-        let slot: Vec<(String, usize)> = store
+        let (stamps, objects): (Vec<_>, Vec<_>) = store
             .objects()
+            .into_iter()
+            .partition(|(k, _)| k.starts_with(super::super::stamp::STAMP_NAMESPACE));
+        assert_eq!(stamps.len(), 1, "{stamps:?}");
+        assert!(stamps[0].0.starts_with(&stamp_dir(SLOT)), "{stamps:?}");
+        let slot: Vec<(String, usize)> = objects
             .into_iter()
             .map(|(k, v)| {
                 assert!(v.iter().all(|b| *b == b'n'), "{k} holds old bytes");
