@@ -261,7 +261,7 @@ impl Write for Head {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let room = HEAD_BYTES.saturating_sub(self.0.len());
         if room == 0 {
-            return Err(io::Error::other(anyhow!("enough read").to_string()));
+            return Err(io::Error::other("enough read"));
         }
         let n = room.min(buf.len());
         self.0.extend_from_slice(&buf[..n]);

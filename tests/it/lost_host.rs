@@ -47,14 +47,7 @@ fn lost_host_comes_back(server: S3Server) {
         "CREATE TABLE parts (id int primary key, label text); INSERT INTO parts VALUES (1, 'bolt');",
     );
     let mut site = Site::new();
-    site.env = pg.env();
-    let bin = pg.bin("pg_dump");
-    let path = format!(
-        "{}:{}",
-        bin.parent().unwrap().display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
-    site.env.push(("PATH".into(), path));
+    site.env = pg.tool_env();
     let (etc, srv) = (site.path("host/etc"), site.path("host/srv/www"));
     make_tree(&etc);
     fs::create_dir_all(&srv).unwrap();

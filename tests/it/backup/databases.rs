@@ -80,15 +80,7 @@ fn postgres_dump_round_trip() {
     let server = moto();
     let store = server.store();
     let mut site = Site::new();
-    site.env = pg.env();
-    // A directory of the server's binaries first on PATH, so pg_dump matches the server.
-    let bin = pg.bin("pg_dump");
-    let path = format!(
-        "{}:{}",
-        bin.parent().unwrap().display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
-    site.env.push(("PATH".into(), path));
+    site.env = pg.tool_env();
     let body = "<PostgreSQL postgres@inventory>\n\tFulls 7\n\tUseTempFile yes\n</PostgreSQL>\n\
                 <PostgreSQL all>\n\tFulls 7\n</PostgreSQL>\n";
     let conf = site.config(&server, 1500, true, body);

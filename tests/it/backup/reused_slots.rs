@@ -389,14 +389,7 @@ fn pg_dump_failing_mid_dump_keeps_the_old_slot() {
          CREATE ROLE dumper LOGIN; GRANT SELECT ON ALL TABLES IN SCHEMA public TO dumper;",
     );
     let mut site = Site::new();
-    site.env = pg.env();
-    let bin = pg.bin("pg_dump");
-    let path = format!(
-        "{}:{}",
-        bin.parent().unwrap().display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
-    site.env.push(("PATH".into(), path));
+    site.env = pg.tool_env();
     let days = Days::new(
         site,
         700,

@@ -185,14 +185,7 @@ fn postgres_user_at_db_and_db_fail_and_the_other_database_is_stored() {
     pg.sql("postgres", "CREATE DATABASE keep");
     let server = moto();
     let mut site = Site::new();
-    site.env = pg.env();
-    let bin = pg.bin("pg_dump");
-    let path = format!(
-        "{}:{}",
-        bin.parent().unwrap().display(),
-        std::env::var("PATH").unwrap()
-    );
-    site.env.push(("PATH".into(), path));
+    site.env = pg.tool_env();
     let conf = site.config(
         &server,
         1000,

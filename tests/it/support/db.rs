@@ -328,6 +328,20 @@ impl Postgres {
         ]
     }
 
+    /// [`Postgres::env`] and a PATH with this server's binaries first, so the tool's
+    /// `pg_dump` matches the server.
+    pub fn tool_env(&self) -> Vec<(String, String)> {
+        let bin = self.bin("pg_dump");
+        let path = format!(
+            "{}:{}",
+            bin.parent().unwrap().display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let mut env = self.env();
+        env.push(("PATH".into(), path));
+        env
+    }
+
     fn psql(&self, db: &str) -> Command {
         let mut c = Command::new(self.bin("psql"));
         c.args(["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1"])
