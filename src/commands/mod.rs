@@ -384,7 +384,7 @@ fn run_config(
         .today()
         .format(time::macros::format_description!("[year]-[month]-[day]"))
         .context("formatting today's date")?;
-    let store = match crate::backup::open_store(settings) {
+    let store = match crate::store::open::open_store(settings) {
         Ok(store) => Some(store),
         Err(e) if args.test => {
             log::debug!(target: Category::Main.target(), "bucket {}: {e:#}", settings.bucket);

@@ -371,7 +371,7 @@ pub fn run(args: &PrepareArgs, config: Option<&Path>) -> Result<u8> {
     let days = i32::try_from(days)
         .map_err(|_| Fatal(format!("a lock of {days} days is longer than S3 takes")))?;
     let bucket = settings.bucket.as_str();
-    let store = S3Store::connect(crate::backup::s3_config(&settings)?)
+    let store = S3Store::connect(crate::store::open::s3_config(&settings)?)
         .with_context(|| format!("bucket {bucket}"))?;
     let (found, lifecycle) = inspect(&store, days)?;
     let lines = plan(&found, days);

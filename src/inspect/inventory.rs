@@ -69,7 +69,7 @@ impl Inventory {
         for w in settings.warnings.iter().chain(&settings.secret_warnings) {
             log::warn!("{w}");
         }
-        let mut store: Box<dyn ReadStore> = crate::backup::open_store(&settings)?;
+        let mut store: Box<dyn ReadStore> = crate::store::open::open_store(&settings)?;
         if let Some(at) = at {
             store = as_of(store, &settings, at)?;
         }

@@ -9,6 +9,7 @@ pub mod keys;
 pub mod lock;
 pub mod memory;
 pub mod multipart;
+pub mod open;
 pub mod retry;
 pub mod s3;
 pub mod stamp;
