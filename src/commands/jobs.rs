@@ -6,6 +6,7 @@
 use anyhow::Result;
 
 use crate::commands::summary::{ItemSummary, Outcome};
+use crate::config::collisions::Collisions;
 use crate::config::{ItemKind, Settings};
 use crate::exit::Fatal;
 use crate::plan::facts::subversion_facts;
@@ -20,6 +21,7 @@ use crate::store::{ObjectInfo, Store};
 pub fn run_jobs(
     settings: &Settings,
     plan: &Plan,
+    collisions: &Collisions,
     store: Option<&dyn Store>,
     listing: &[ObjectInfo],
     items: &mut Vec<ItemSummary>,
@@ -49,7 +51,7 @@ pub fn run_jobs(
             items.extend(item);
             continue;
         };
-        if let Some(conflict) = settings.collisions.conflict(job.kind, &job.name) {
+        if let Some(conflict) = collisions.conflict(job.kind, &job.name) {
             log::error!(
                 target: Category::of(job.kind).target(),
                 "{} {}: {conflict}",

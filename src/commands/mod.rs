@@ -418,14 +418,16 @@ fn run_config(
     let done: Vec<String> = facts.done_today.iter().cloned().collect();
     report::emit(&report::bucket_header(&settings.bucket, &today, &done));
     let plan = plan::plan(settings, &facts);
+    let collisions = crate::config::collisions::of(settings);
     if !args.test {
-        for repeat in &settings.collisions.repeats {
+        for repeat in &collisions.repeats {
             log::warn!(target: Category::Main.target(), "{repeat}");
         }
     }
     jobs::run_jobs(
         settings,
         &plan,
+        &collisions,
         writable.filter(|_| !args.test),
         &listing,
         items,

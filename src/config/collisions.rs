@@ -16,7 +16,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use super::settings::{Item, ItemKind, Scope};
+use super::settings::{Item, ItemKind, Scope, Settings};
 
 /// The DiffDir state file name of a Directory or Subversion item, without DiffDir:
 /// every `/` turned into `_`, plus `.diff` (LEGACY.md §7).
@@ -105,6 +105,11 @@ impl Collisions {
             .get(&(kind, name.to_string()))
             .map(String::as_str)
     }
+}
+
+/// The collisions of the items of one loaded config file (every scope).
+pub fn of(settings: &Settings) -> Collisions {
+    find(&settings.scopes)
 }
 
 /// Finds the items (in any scopes of one file) that share a snapshot file or a prefix.

@@ -211,8 +211,6 @@ pub struct Settings {
     /// each naming file:line. Real runs and the read-only commands log them; test mode
     /// does not, so that its output stays the legacy's byte for byte.
     pub secret_warnings: Vec<String>,
-    /// Items configured in several scopes, and distinct items whose legacy names collide.
-    pub collisions: super::collisions::Collisions,
 }
 
 /// `ObjectLockMode` and `ObjectLockGrace`: every object a run stores under a slot key is
@@ -666,8 +664,6 @@ impl Settings {
             }
         }
 
-        let collisions = super::collisions::find(&scopes);
-
         if temp_dir.is_none()
             && let Some(origin) = &b.temp_file_user
         {
@@ -699,7 +695,6 @@ impl Settings {
             scopes,
             warnings: b.warnings,
             secret_warnings,
-            collisions,
         })
     }
 }
