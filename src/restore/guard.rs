@@ -143,6 +143,7 @@ impl<R: Read> TarGuard<R> {
                 }
                 continue;
             }
+            let header_at = pending.len();
             pending.extend_from_slice(&block);
             if raw.sparse_extended {
                 loop {
@@ -166,16 +167,32 @@ impl<R: Read> TarGuard<R> {
             let mut left = size
                 .checked_next_multiple_of(BLOCK as u64)
                 .ok_or_else(|| self.refuse(&name, at, format!("a size of {size} bytes")))?;
-            if raw.typeflag == b'D' {
+            let own_dumpdir = raw.typeflag == b'D';
+            if own_dumpdir {
                 let mut data = self.member_data(&raw, Some(size), at, MAX_DUMPDIR)?;
-                pending.extend_from_slice(&data);
                 data.truncate(size as usize);
-                dumpdirs.push(data);
+                // what tar is handed, and judged: renames tar can carry out as meant
+                dumpdirs.push(dumpdir::arrange(&data, !ext.sets_size()).unwrap_or(data));
                 left = 0;
             }
+            let rewritable = own_dumpdir && !ext.sets_size();
             let keep = self
-                .admit(&raw, &name, &link, size, &dumpdirs)
+                .admit(&raw, &name, &link, size, &dumpdirs, rewritable)
                 .map_err(|why| self.refuse(&name, at, why))?;
+            if own_dumpdir && let Some(mut data) = dumpdirs.pop() {
+                if rewritable && let Some(rebased) = dumpdir::rebase_temp(&data, self.tree.root()) {
+                    data = rebased;
+                }
+                if data.len() as u64 != size {
+                    header::set_size(
+                        &mut pending[header_at..header_at + BLOCK],
+                        data.len() as u64,
+                    );
+                }
+                let padded = data.len().next_multiple_of(BLOCK);
+                data.resize(padded, 0);
+                pending.extend_from_slice(&data);
+            }
             if keep {
                 self.out.extend_from_slice(&pending);
             }

@@ -9,7 +9,8 @@ use super::{TarGuard, dumpdir};
 
 impl<R: Read> TarGuard<R> {
     /// Decides whether the member is extracted (the PATH filter) and, if so, whether it is
-    /// safe, its dumpdirs included; notes what it makes.
+    /// safe, its dumpdirs included; notes what it makes. The last of `dumpdirs` is
+    /// `rewritable` when it is a `D` member's data the guard may rewrite.
     pub(super) fn admit(
         &mut self,
         raw: &RawHeader,
@@ -17,7 +18,10 @@ impl<R: Read> TarGuard<R> {
         link: &[u8],
         size: u64,
         dumpdirs: &[Vec<u8>],
+        rewritable: bool,
     ) -> Result<bool, String> {
+        // only the last dumpdir, the `D` member's own data, can be rewritten
+        let last = dumpdirs.len().saturating_sub(1);
         match raw.typeflag {
             b'V' if size == 0 => return Ok(true),
             b'N' => return Err("an obsolete GNU rename header".into()),
@@ -31,8 +35,8 @@ impl<R: Read> TarGuard<R> {
         }
         let parts = components(name)?;
         if !self.filter.admits(&parts) {
-            for data in dumpdirs {
-                dumpdir::judge(data, &mut self.tree, false)?;
+            for (i, data) in dumpdirs.iter().enumerate() {
+                dumpdir::judge(data, &mut self.tree, false, rewritable && i == last)?;
             }
             return Ok(false);
         }
@@ -56,8 +60,8 @@ impl<R: Read> TarGuard<R> {
             })?;
         }
         // tar carries out the renames before it makes the directory itself
-        for data in dumpdirs {
-            dumpdir::judge(data, &mut self.tree, true)?;
+        for (i, data) in dumpdirs.iter().enumerate() {
+            dumpdir::judge(data, &mut self.tree, true, rewritable && i == last)?;
         }
         if !parts.is_empty() {
             self.tree.record(&parts, raw.typeflag, is_dir);

@@ -73,6 +73,15 @@ pub fn checksum_ok(block: &[u8; BLOCK]) -> bool {
     i64::try_from(recorded).is_ok_and(|r| r == unsigned || r == signed)
 }
 
+/// Sets the size field of a header block (octal, as GNU tar writes sizes below 8 GiB)
+/// and its checksum: the header of a member whose data the guard rewrote.
+pub fn set_size(block: &mut [u8], size: u64) {
+    block[SIZE].copy_from_slice(format!("{size:011o}\0").as_bytes());
+    block[CHKSUM].fill(b' ');
+    let sum: u64 = block[..BLOCK].iter().map(|&b| u64::from(b)).sum();
+    block[CHKSUM].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
+}
+
 /// The bytes of a NUL-terminated field.
 fn c_string(field: &[u8]) -> &[u8] {
     let end = field.iter().position(|&b| b == 0).unwrap_or(field.len());
@@ -184,6 +193,12 @@ impl Extensions {
                 .ok_or("a size field GNU tar may read differently")?,
         };
         Ok((name, link, size))
+    }
+
+    /// Whether a pax header sets the member's size (its header's size field is then not
+    /// the one tar reads).
+    pub fn sets_size(&self) -> bool {
+        !self.sizes.is_empty()
     }
 
     /// The member's pax dumpdir, if it has one.

@@ -231,7 +231,6 @@ fn dumpdirs_are_parsed_as_gnu_tar_reads_them() {
         (b"Ra\0\0", "no `T`"),
         (b"Ra\0Yb\0Tc\0\0", "followed by `Y`"),
         (b"Ta\0\0", "without an `R`"),
-        (b"Xa\0Xb\0\0", "second `X`"),
         (b"R\0Ta\0\0", "empty name"),
         (b"Qa\0\0", "unknown kind `Q`"),
     ] {
@@ -282,7 +281,12 @@ fn dumpdir_renames_through_a_symlink_or_out_are_refused() {
             "not a directory",
         ),
         (b"R.\0Tsrv/t/b\0\0", "R.", "restore directory itself"),
-        (b"Xsrv\0Rsrv/t/a\0T\0\0", "Xsrv", "temporary directory"),
+        (
+            b"Xsrv/t/x\0Rsrv/t/file\0T\0\0",
+            "Xsrv/t/x",
+            "goes through srv/t/x, a symlink to",
+        ),
+        (b"X../up\0Rsrv/t/a\0T\0\0", "X../up", "`..`"),
     ] {
         let data = incremental(&[dumpdir_member("srv/t/", dumpdir)]);
         let err = run(&data, root.path(), &[]).unwrap_err();
@@ -306,6 +310,75 @@ fn dumpdir_renames_through_a_symlink_or_out_are_refused() {
         .unwrap();
     let err = run(&b.into_inner().unwrap(), root.path(), &[]).unwrap_err();
     assert!(err.contains("its dumpdir entry `Rsrv/t/x/secret`"), "{err}");
+    // a rename cycle's `X` in a pax record is not rewritten, so it is refused
+    let mut b = Builder::new(Vec::new());
+    let pax = pax_record("GNU.dumpdir", b"X/srv\0Rsrv/t/a\0T\0R\0Tsrv/t/b\0\0");
+    let x = raw_header("PaxHeaders/t", EntryType::XHeader, pax.len() as u64, "");
+    b.append(&x, &pax[..]).unwrap();
+    b.append(&raw_header("srv/t/", EntryType::Directory, 0, ""), &[][..])
+        .unwrap();
+    let err = run(&b.into_inner().unwrap(), root.path(), &[]).unwrap_err();
+    assert!(
+        err.contains("its dumpdir entry `X/srv`") && err.contains("does not rewrite"),
+        "{err}"
+    );
+}
+
+/// The dumpdir data of the `D` members of a guarded stream, in order.
+fn dumpdirs_of(data: &[u8]) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    for entry in tar::Archive::new(data).entries().unwrap() {
+        let mut entry = entry.unwrap();
+        if entry.header().entry_type() == EntryType::new(b'D') {
+            let mut d = Vec::new();
+            entry.read_to_end(&mut d).unwrap();
+            out.push(d);
+        }
+    }
+    out
+}
+
+#[test]
+fn a_swap_is_handed_to_tar_with_its_temporary_directory_inside_the_restore_directory() {
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(root.path().join("abs/src/a")).unwrap();
+    std::fs::create_dir_all(root.path().join("abs/src/b")).unwrap();
+    // what `tar -c -g SNAP /abs/src` writes for `mv a t; mv b a; mv t b`
+    let swap: &[u8] =
+        b"Da\0Db\0X/abs/src\0Rabs/src/b\0T\0Rabs/src/a\0Tabs/src/b\0R\0Tabs/src/a\0\0";
+    let data = incremental(&[
+        dumpdir_member("abs/src/", swap),
+        dumpdir_member("abs/src/a/", b"Nfb\0\0"),
+        file("abs/src/a/new", b"new"),
+    ]);
+    let out = run(&data, root.path(), &[]).unwrap();
+    // every header still checks (tar::Archive verifies checksums), the names unchanged
+    assert_eq!(names(&out), names(&data));
+    let rebased = [
+        &b"Da\0Db\0X"[..],
+        root.path().as_os_str().as_encoded_bytes(),
+        b"/abs/src\0Rabs/src/b\0T\0Rabs/src/a\0Tabs/src/b\0R\0Tabs/src/a\0\0",
+    ]
+    .concat();
+    assert_eq!(dumpdirs_of(&out), [rebased, b"Nfb\0\0".to_vec()]);
+    // into `/`, the name stays where it was
+    assert!(dumpdir::rebase_temp(swap, Path::new("/")).unwrap() == swap);
+    // a file renamed into the cycle's temporary directory is gone through as a directory
+    // only when a directory moved there
+    std::fs::write(root.path().join("abs/src/f"), "").unwrap();
+    let err = run(
+        &incremental(&[
+            dumpdir_member("abs/src/", b"X/abs/src\0Rabs/src/f\0T\0R\0Tabs/src/a\0\0"),
+            file("abs/src/a/x", b"x"),
+        ]),
+        root.path(),
+        &[],
+    )
+    .unwrap_err();
+    assert!(
+        err.contains("\"abs/src/a/x\"") && err.contains("not a directory"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -503,4 +576,87 @@ fn hostile_long_names_are_refused() {
         err.contains("\"t/s/evil\"") && err.contains("earlier member"),
         "{err}"
     );
+}
+
+#[test]
+fn renames_tar_wrote_children_first_are_handed_on_parents_first() {
+    use dumpdir::arrange;
+    // `mv a/b b; mv a z`, as GNU tar 1.34 writes it
+    let written: &[u8] = b"Db\0Dz\0Rs/z/b\0Ts/b\0Rs/a\0Ts/z\0\0";
+    let arranged = arrange(written, true).unwrap();
+    assert_eq!(arranged, b"Db\0Dz\0Rs/a\0Ts/z\0Rs/z/b\0Ts/b\0\0");
+    // deeper: `mv a/b/c c2; mv a/b a/y; mv a z`
+    let deep: &[u8] = b"Rs/z/y/c\0Ts/c2\0Rs/z/b\0Ts/z/y\0Rs/a\0Ts/z\0\0";
+    assert_eq!(
+        arrange(deep, true).unwrap(),
+        b"Rs/a\0Ts/z\0Rs/z/b\0Ts/z/y\0Rs/z/y/c\0Ts/c2\0\0"
+    );
+    // already in order, a single rename, a cycle, circular dependencies: left as written
+    for kept in [
+        &b"Rs/a\0Ts/z\0Rs/z/b\0Ts/b\0\0"[..],
+        b"Rs/a\0Ts/b\0\0",
+        b"X/s\0Rs/b\0T\0Rs/a\0Ts/b\0R\0Ts/a\0\0",
+        b"Rs/e/y/e\0Ts/e\0Rs/d\0Ts/e/y\0\0",
+        b"Rs/a\0Ys/b\0\0",
+    ] {
+        assert_eq!(arrange(kept, true), None, "{}", kept.escape_ascii());
+    }
+    // a rotation of three, as GNU tar 1.34 writes it: twice, from two starts; once is
+    // what happened
+    let once = b"X/s\0Rs/b\0T\0Rs/c\0Ts/b\0Rs/a\0Ts/c\0R\0Ts/a\0";
+    let again = b"X/s\0Rs/c\0T\0Rs/a\0Ts/c\0Rs/b\0Ts/a\0R\0Ts/b\0";
+    let rotation = [&b"Da\0Db\0Dc\0"[..], once, again, b"\0"].concat();
+    assert_eq!(
+        arrange(&rotation, true).unwrap(),
+        [&b"Da\0Db\0Dc\0"[..], once, b"\0"].concat()
+    );
+    // not in a dumpdir whose size a pax header sets; two different swaps both stay
+    assert_eq!(arrange(&rotation, false), None);
+    let swaps = b"X/s\0Rs/d\0T\0Rs/c\0Ts/d\0R\0Ts/c\0X/s\0Rs/b\0T\0Rs/a\0Ts/b\0R\0Ts/a\0\0";
+    assert_eq!(arrange(swaps, true), None);
+    // the guard hands tar the arranged order, with the header's size unchanged
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(root.path().join("s/a/b")).unwrap();
+    let data = incremental(&[dumpdir_member("s/", written)]);
+    let out = run(&data, root.path(), &[]).unwrap();
+    assert_eq!(dumpdirs_of(&out), [arranged]);
+    assert_eq!(out.len(), data.len());
+}
+
+proptest::proptest! {
+    /// Whatever a hostile dumpdir holds, arranging it never panics, never adds an entry,
+    /// and changes its length only by dropping repeated cycles of a rewritable one.
+    #[test]
+    fn arranging_any_dumpdir_keeps_its_entries(
+        entries in proptest::collection::vec(
+            (proptest::sample::select(vec![b'R', b'T', b'X', b'Y', b'D']),
+             proptest::sample::select(vec!["s", "s/a", "s/z", "s/z/b", "s/a/b", ""])),
+            0..12),
+        terminated in proptest::bool::ANY,
+    ) {
+        let mut data = Vec::new();
+        for (code, name) in &entries {
+            data.push(*code);
+            data.extend_from_slice(name.as_bytes());
+            data.push(0);
+        }
+        if !terminated {
+            data.pop();
+        }
+        for rewritable in [false, true] {
+            let Some(out) = dumpdir::arrange(&data, rewritable) else {
+                continue;
+            };
+            // only repeated cycles are dropped, and only from a rewritable dumpdir
+            let mut left: Vec<&[u8]> = data.split(|&b| b == 0).collect();
+            for entry in out.split(|&b| b == 0) {
+                let at = left.iter().position(|e| *e == entry);
+                proptest::prop_assert!(at.is_some(), "{:?} not in the input", entry);
+                left.swap_remove(at.unwrap_or_default());
+            }
+            if !rewritable || !data.contains(&b'X') {
+                proptest::prop_assert_eq!(out.len(), data.len());
+            }
+        }
+    }
 }

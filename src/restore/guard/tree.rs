@@ -266,6 +266,21 @@ impl Tree {
         self.renames.push((at, Rename { from, to }));
     }
 
+    /// Notes the temporary directory tar makes for a rename cycle at `parts` (whose
+    /// parents were checked): a new, empty directory.
+    pub fn make_temp(&mut self, parts: &[&[u8]]) {
+        let at = self.tick();
+        self.makes
+            .entry(join(parts))
+            .or_default()
+            .push((at, Made::Dir));
+    }
+
+    /// The restore directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
     fn tick(&mut self) -> usize {
         self.clock += 1;
         self.clock - 1
