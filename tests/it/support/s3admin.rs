@@ -386,6 +386,49 @@ impl Admin {
         }
         keys.len()
     }
+
+    /// Deletes `key` (a delete marker on a versioned bucket).
+    pub fn delete(&self, key: &str) {
+        self.rt
+            .block_on(
+                self.client
+                    .delete_object()
+                    .bucket(&self.bucket)
+                    .key(key)
+                    .send(),
+            )
+            .expect("DeleteObject");
+    }
+
+    /// Sets the retention of `key`'s version `version` to `mode` until `until` (RFC 3339),
+    /// or removes it (`None`), bypassing a GOVERNANCE lock as its holder of
+    /// `s3:BypassGovernanceRetention` may.
+    pub fn set_retention_bypassing(&self, key: &str, version: &str, lock: Option<(&str, &str)>) {
+        use aws_sdk_s3::primitives::DateTime;
+        use aws_sdk_s3::types::ObjectLockRetention;
+        let retention = match lock {
+            Some((mode, until)) => ObjectLockRetention::builder()
+                .mode(ObjectLockRetentionMode::from(mode))
+                .retain_until_date(
+                    DateTime::from_str(until, aws_sdk_s3::primitives::DateTimeFormat::DateTime)
+                        .expect("an RFC 3339 date"),
+                )
+                .build(),
+            None => ObjectLockRetention::builder().build(),
+        };
+        self.rt
+            .block_on(
+                self.client
+                    .put_object_retention()
+                    .bucket(&self.bucket)
+                    .key(key)
+                    .version_id(version)
+                    .bypass_governance_retention(true)
+                    .retention(retention)
+                    .send(),
+            )
+            .expect("PutObjectRetention");
+    }
 }
 
 /// What an attack achieved.
