@@ -185,19 +185,34 @@ mod tests {
 
     #[test]
     fn a_waiting_run_gets_the_lock_when_the_holder_lets_go() {
+        use std::sync::atomic::{AtomicBool, Ordering};
         let dir = tempfile::tempdir().unwrap();
         let held = lock_diff_dir(dir.path(), Duration::ZERO).unwrap();
         // held: a run that does not wait gives up at once
         assert!(lock_diff_dir(dir.path(), Duration::ZERO).is_err());
+        let released = AtomicBool::new(false);
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::scope(|s| {
             let path = dir.path();
-            s.spawn(move || tx.send(lock_diff_dir(path, Duration::from_secs(3600))));
-            // still held: the waiter has not got it (it would have sent its result)
-            assert!(rx.try_recv().is_err());
+            let released = &released;
+            s.spawn(move || {
+                tx.send("waiting").unwrap();
+                let got = lock_diff_dir(path, Duration::from_secs(3600));
+                // what the waiter saw when it got the lock: was it already let go?
+                tx.send(match got {
+                    Ok(_) if released.load(Ordering::SeqCst) => "got it after the release",
+                    Ok(_) => "got it while it was held",
+                    Err(_) => "failed",
+                })
+                .unwrap();
+            });
+            assert_eq!(rx.recv().unwrap(), "waiting");
+            // the lock is still this holder's: the waiter (polling meanwhile) has not
+            // taken it from under it
+            assert!(lock_diff_dir(dir.path(), Duration::ZERO).is_err());
+            released.store(true, Ordering::SeqCst);
             drop(held);
-            let got = rx.recv().expect("the waiter reports");
-            assert!(got.is_ok(), "{:?}", got.err());
+            assert_eq!(rx.recv().unwrap(), "got it after the release");
         });
     }
 }

@@ -1,9 +1,10 @@
-//! An SSE-KMS bucket (issue 16): its ETags are 32 hex digits that are not the MD5 of the
-//! data. The tool runs over HTTP through the test proxy in SSE-KMS mode (every ETag
-//! rewritten, object answers saying `x-amz-server-side-encryption: aws:kms`) in front of a
-//! real moto: a FULL + DIFF chain is backed up, `verify --deep` passes and the restore gives
-//! the source back; a chunk whose bytes are changed in the bucket afterwards is caught by
-//! the MD5 stored with it at upload.
+//! Answers shaped as an SSE-KMS bucket gives them (issue 16): ETags of 32 hex digits that
+//! are not the MD5 of the data, object answers saying `x-amz-server-side-encryption:
+//! aws:kms`. There is no KMS here: the test proxy rewrites a real moto's answers that way
+//! (`FaultProxy::sse_kms`), and the tool runs through it over HTTP. What is checked is the
+//! tool's side: a FULL + DIFF chain is backed up with the MD5 of each chunk stored beside
+//! it, `verify --deep` passes and the restore gives the source back, and a chunk whose
+//! bytes are changed in the bucket afterwards is caught by that stored MD5.
 
 use std::fs;
 use std::path::PathBuf;
@@ -113,7 +114,7 @@ fn kms_site() -> (KmsSite, PathBuf) {
 }
 
 #[test]
-fn a_chain_on_an_sse_kms_bucket_backs_up_verifies_and_restores() {
+fn a_chain_behind_kms_shaped_answers_backs_up_verifies_and_restores() {
     let (kms, src) = kms_site();
     let name = src.display().to_string();
     // FULL on the 12th, DIFF on the 13th
@@ -127,8 +128,8 @@ fn a_chain_on_an_sse_kms_bucket_backs_up_verifies_and_restores() {
     let full = format!("{name}-7-FULL");
     let diff = format!("{name}-8-DIFF");
 
-    // the bucket answers as SSE-KMS: no listed ETag is the MD5 of the chunk, every GET
-    // says aws:kms, and every chunk (committed by CopyObject) kept the MD5 of its upload
+    // every chunk (committed by CopyObject) kept the MD5 of its upload, which the
+    // KMS-shaped ETags cannot give
     let store = kms.proxied();
     let chunks = listing(&store);
     assert!(chunks.len() > 4, "{chunks:?}");
@@ -138,11 +139,8 @@ fn a_chain_on_an_sse_kms_bucket_backs_up_verifies_and_restores() {
             "{prefix}"
         );
     }
-    for (key, etag, size) in &chunks {
+    for (key, _, size) in &chunks {
         let got = store.get_sized(key, *size).unwrap();
-        assert!(!got.etag_is_md5, "{key}: the answer says aws:kms");
-        assert_eq!(etag.len(), 32, "{key}");
-        assert_ne!(etag, &md5_hex(&got), "{key}: the ETag is no MD5");
         assert_eq!(
             got.stored_md5.as_deref(),
             Some(md5_hex(&got).as_str()),

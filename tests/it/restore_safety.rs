@@ -370,10 +370,14 @@ fn an_into_that_resolves_to_the_root_is_refused_unless_given_as_slash() {
     let gpg = GpgHome::new();
     let setup = setup("", true);
     let work = setup.dir.path();
+    // the member is named by this test's own directory (without its leading `/`), so a
+    // regression that restores into `/` writes into that directory, never elsewhere
+    let member = work.join("landed").display().to_string();
+    let member = member.trim_start_matches('/');
     let src = work.join("src");
-    fs::create_dir_all(src.join("t")).unwrap();
-    fs::write(src.join("t/file.txt"), "plain\n").unwrap();
-    put_stream(&setup.store, "/plain-1-FULL", &tar_gz(&src, &["t"]));
+    fs::create_dir_all(src.join(member)).unwrap();
+    fs::write(src.join(member).join("file.txt"), "plain\n").unwrap();
+    put_stream(&setup.store, "/plain-1-FULL", &tar_gz(&src, &[member]));
     symlink("/", work.join("root")).unwrap();
     let depth = work.components().count();
     let dotdot = work.join("../".repeat(depth));
@@ -387,17 +391,14 @@ fn an_into_that_resolves_to_the_root_is_refused_unless_given_as_slash() {
                 && log.contains("say --into / if you mean it"),
             "{log}"
         );
-        assert!(
-            !Path::new("/t/file.txt").exists(),
-            "nothing was written into /"
-        );
+        assert!(!work.join("landed").exists(), "nothing was written into /");
     }
     // the same tree into a directory that is not the root is restored
     let into = work.join("out");
     let out = restore_into(&setup, &gpg, &into, &["--allow-unencrypted", "/plain"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(
-        fs::read_to_string(into.join("t/file.txt")).unwrap(),
+        fs::read_to_string(into.join(member).join("file.txt")).unwrap(),
         "plain\n"
     );
 }
