@@ -35,6 +35,8 @@ struct Node {
 pub struct GarageCluster {
     nodes: Vec<Node>,
     bin: PathBuf,
+    /// The cluster's RPC secret (a node's config is written again with it).
+    secret: String,
     // last: its temp dir holds the nodes' directories
     server: S3Server,
 }
@@ -69,19 +71,60 @@ impl GarageCluster {
         child.wait().expect("wait for a garage node");
     }
 
-    /// Starts node `i` again on its ports and directories, under the shared clock file,
-    /// and waits until every node of the cluster is up again.
+    /// Starts node `i` again on its ports (fresh ones when another program took them
+    /// meanwhile) and directories, under the shared clock file, and waits until every node
+    /// of the cluster is up again.
     pub fn start_node(&mut self, i: usize) {
         assert!(
             self.nodes[i].child.is_none(),
             "garage node {i} runs already"
         );
         let clock_file = self.server.clock_file().to_path_buf();
-        match spawn(&self.bin, &mut self.nodes[i], &clock_file) {
-            Ok(()) => {}
-            Err(log) => panic!("garage node {i}: its port was taken while it was stopped:\n{log}"),
+        let mut tries = 0;
+        let old_rpc = self.nodes[i].rpc_port;
+        while let Err(log) = spawn(&self.bin, &mut self.nodes[i], &clock_file) {
+            // another program took its ports while it was stopped: it comes back on fresh
+            // ones, and the others learn its new RPC address when it connects to them
+            tries += 1;
+            assert!(
+                tries < 5,
+                "garage node {i}: no free ports to restart on:\n{log}"
+            );
+            let node = &mut self.nodes[i];
+            let (s3_port, rpc_port) = (free_port(), free_port());
+            let dir = node
+                .conf
+                .parent()
+                .expect("the node's directory")
+                .to_path_buf();
+            node.conf = write_garage_toml(&dir, NODES, s3_port, rpc_port, &self.secret);
+            (node.s3_port, node.rpc_port) = (s3_port, rpc_port);
+        }
+        if self.nodes[i].rpc_port != old_rpc {
+            // the others still dial its old address: introduce it anew (its id now names
+            // the new one), as the cluster's setup did
+            let id = garage_cli_retry(&self.bin, &self.nodes[i].conf, &["node", "id", "-q"]);
+            let id = String::from_utf8_lossy(&id.stdout).trim().to_owned();
+            for other in (0..NODES).filter(|&o| o != i) {
+                let o = garage_cli_retry(
+                    &self.bin,
+                    &self.nodes[other].conf,
+                    &["node", "connect", &id],
+                );
+                assert!(
+                    o.status.success(),
+                    "node connect {id}: {}\n{}",
+                    text(&o),
+                    self.logs()
+                );
+            }
         }
         self.wait_healthy();
+    }
+
+    /// Node `i`'s S3 and RPC ports (they change when it restarts on fresh ones).
+    pub fn ports(&self, i: usize) -> (u16, u16) {
+        (self.nodes[i].s3_port, self.nodes[i].rpc_port)
     }
 
     /// Every node's captured output, for failure messages.
@@ -168,6 +211,15 @@ impl GarageCluster {
     }
 }
 
+/// A port free on 127.0.0.1 a moment ago (the node that binds it next may still lose it:
+/// [`GarageCluster::start_node`] tries again).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
 /// Starts node `node` under libfaketime reading `clock_file`; waits until it listens on
 /// its RPC port. `Err(log)` when a port was in use.
 fn spawn(bin: &Path, node: &mut Node, clock_file: &Path) -> Result<(), String> {
@@ -230,6 +282,7 @@ fn cluster_on(ports: &[u16]) -> Started<GarageCluster> {
     let mut cluster = GarageCluster {
         nodes,
         bin: bin.clone(),
+        secret: secret.clone(),
         server: S3Server {
             endpoint: format!("http://127.0.0.1:{}", ports[0]),
             region: "garage".into(),
@@ -308,5 +361,26 @@ fn a_cluster_starts_and_a_node_restarts() {
     cluster.stop_node(2);
     store.put("b", bytes::Bytes::from_static(b"two")).unwrap();
     cluster.start_node(2);
+    assert_eq!(store.list("").unwrap().len(), 2);
+}
+
+/// A node whose ports another program took while it was stopped comes back on others,
+/// and the cluster is whole again (every node sees the others: `wait_healthy`).
+#[test]
+fn a_node_whose_ports_were_taken_restarts_on_others() {
+    use s3napback::store::{ReadStore, Store};
+    let mut cluster = garage_cluster();
+    let store = cluster.store();
+    store.put("a", bytes::Bytes::from_static(b"one")).unwrap();
+    let (s3_port, rpc_port) = cluster.ports(2);
+    cluster.stop_node(2);
+    let _held: Vec<std::net::TcpListener> = [s3_port, rpc_port]
+        .iter()
+        .map(|p| std::net::TcpListener::bind(("127.0.0.1", *p)).expect("the node's old port"))
+        .collect();
+    store.put("b", bytes::Bytes::from_static(b"two")).unwrap();
+    cluster.start_node(2);
+    let (s3_now, rpc_now) = cluster.ports(2);
+    assert!(s3_now != s3_port && rpc_now != rpc_port);
     assert_eq!(store.list("").unwrap().len(), 2);
 }
