@@ -13,6 +13,7 @@ mod hostile;
 mod iam_policies;
 mod inspect;
 mod interrupted_commit;
+mod journal;
 mod kit;
 mod large_chunks;
 mod listing_failure;
