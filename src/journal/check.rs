@@ -7,11 +7,12 @@ use std::path::Path;
 
 use time::Date;
 
+use super::copy::read_copy;
 use super::items::JournalItem;
-use super::{ChunkEntry, Entry, Journal, JournalError, marker_copy_path};
+use super::{ChunkEntry, Entry, Journal, JournalError};
 use crate::clock::to_local;
 use crate::store::ObjectInfo;
-use crate::store::commit::MAX_RECORD_BYTES;
+use crate::store::commit::{Commit, MAX_RECORD_BYTES};
 use crate::store::keys::{
     COMMIT_NAMESPACE, RECORD_NAMESPACE, STAGING_NAMESPACE, Slot, check_complete, is_reserved,
     parse_chunk_key,
@@ -141,11 +142,13 @@ pub fn by_slot(journal: &Journal) -> BTreeMap<&str, &Entry> {
 }
 
 /// Every key of the item in `keys` the journal does not account for. A commit marker is
-/// this host's when DiffDir holds its copy (`copy_exists`).
+/// this host's when DiffDir holds its copy (`pending` gives the copy's commit by slot,
+/// without leading `/`); while such a commit is under way, the slot's chunks it rewrites,
+/// its stamp and its record are this host's too.
 pub fn tampered(
     journal: &Journal,
     keys: &[ItemKey<'_>],
-    copy_exists: &dyn Fn(&str) -> bool,
+    pending: &dyn Fn(&str) -> Option<Commit>,
 ) -> Vec<Finding> {
     let entries = by_slot(journal);
     let staging: BTreeSet<String> = journal
@@ -160,6 +163,23 @@ pub fn tampered(
     keys.iter()
         .filter_map(|k| {
             let entry = entries.get(k.slot.as_str());
+            let commit = pending(&k.slot);
+            let committing = match (&k.kind, &commit) {
+                (KeyKind::Chunk(i), Some(c)) => *i < c.chunks,
+                (KeyKind::Stamp(Some(s)), Some(c)) => c.stamp.is_none_or(|cs| cs == *s),
+                (KeyKind::Record, Some(c)) => c.lock.is_some(),
+                (KeyKind::Staging(p), Some(c)) => {
+                    let rest = c
+                        .staging
+                        .strip_prefix(STAGING_NAMESPACE)
+                        .unwrap_or(&c.staging);
+                    *p == format!("{STAGING_NAMESPACE}{}", rest.trim_start_matches('/'))
+                }
+                _ => false,
+            };
+            if committing {
+                return None;
+            }
             let why = match &k.kind {
                 KeyKind::Chunk(i) => match entry {
                     None => Some(not_ours.clone()),
@@ -181,7 +201,7 @@ pub fn tampered(
                 },
                 KeyKind::Stamp(stamp) => (stamp.is_none() || entry.and_then(|e| e.stamp) != *stamp)
                     .then(|| not_ours.clone()),
-                KeyKind::Marker => (!copy_exists(&k.slot)).then(|| {
+                KeyKind::Marker => commit.is_none().then(|| {
                     format!(
                         "{not_ours} (a commit marker DiffDir holds no copy of; it is not finished)"
                     )
@@ -375,13 +395,16 @@ pub fn review(
         .map(|item| {
             let keys = item_keys(item, listing);
             let journal = Journal::read(&item.path);
-            let copy_exists = |slot: &str| {
+            let pending = |slot: &str| {
                 let logical = format!("{}{slot}", leading(&item.part));
-                marker_copy_path(diff_dir, &logical).is_file()
+                read_copy(diff_dir, &logical)
+                    .ok()
+                    .flatten()
+                    .map(|c| c.commit)
             };
             let (findings, done) = match &journal {
                 Ok(Some(j)) => (
-                    tampered(j, &keys, &copy_exists),
+                    tampered(j, &keys, &pending),
                     Some(done_today(item, j, slots, today)),
                 ),
                 _ => (Vec::new(), None),
@@ -481,7 +504,7 @@ mod tests {
             ]
         );
         // an empty journal accounts for nothing
-        let all = tampered(&Journal::default(), &keys, &|_| false);
+        let all = tampered(&Journal::default(), &keys, &|_| None);
         assert_eq!(all.len(), keys.len());
         assert!(
             all.iter()
@@ -489,7 +512,7 @@ mod tests {
         );
         // adopted, the in-cycle keys are accounted for but the marker and the staging
         let adopted = adopt(&etc(), &keys);
-        let left: Vec<String> = tampered(&adopted, &keys, &|_| false)
+        let left: Vec<String> = tampered(&adopted, &keys, &|_| None)
             .into_iter()
             .map(|f| f.key)
             .collect();
@@ -508,7 +531,7 @@ mod tests {
         let mut changed = listing.clone();
         changed[0].etag = Some("z".into());
         let keys = item_keys(&etc(), &changed);
-        let f = tampered(&adopted, &keys, &|_| true);
+        let f = tampered(&adopted, &keys, &|_| None);
         assert_eq!(
             f[0].why,
             "not written by this host: its ETag is z, this host wrote a"
@@ -523,7 +546,7 @@ mod tests {
         let listing = [record];
         let keys = item_keys(&etc(), &listing);
         let adopted = adopt(&etc(), &keys);
-        let f = tampered(&adopted, &keys, &|_| true);
+        let f = tampered(&adopted, &keys, &|_| None);
         assert_eq!(
             f[0].why,
             "not written by this host: it holds 65537 bytes, more than a commit record's 65536"

@@ -20,6 +20,7 @@
 //! keys the bucket holds then as they are (`adopted` entries: trust on first use).
 
 pub mod check;
+pub mod copy;
 pub mod format;
 pub mod items;
 pub mod writes;

@@ -6,40 +6,12 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
-
 use super::check::{adopt, item_keys};
+pub use super::copy::{MarkerCopy, read_copy};
 use super::items::JournalItem;
 use super::{ChunkEntry, Entry, Journal, JournalError, marker_copy_path, update};
 use crate::store::ObjectInfo;
-use crate::store::commit::{Commit, Committed, MAX_MARKER_BYTES};
-
-/// This host's copy of a commit marker it wrote (`DIFFDIR/SLOT.commit`, JSON): the
-/// marker itself and the journal its commit goes into.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MarkerCopy {
-    /// The marker as written to the bucket.
-    pub commit: Commit,
-    /// The item's journal.
-    pub journal: PathBuf,
-    /// The item part of the slot prefix (`/etc`).
-    pub part: String,
-    /// Slots of the item are FULL/DIFF.
-    pub typed: bool,
-}
-
-impl MarkerCopy {
-    /// The item the copy's commit belongs to.
-    pub fn item(&self) -> JournalItem {
-        JournalItem {
-            label: self.part.clone(),
-            part: self.part.clone(),
-            typed: self.typed,
-            path: self.journal.clone(),
-            bound: None,
-        }
-    }
-}
+use crate::store::commit::{Commit, Committed};
 
 /// The DiffDir of an item (its journal's folder).
 pub fn diff_dir_of(item: &JournalItem) -> &Path {
@@ -139,29 +111,6 @@ pub fn write_copy(item: &JournalItem, commit: &Commit) -> Result<PathBuf, Journa
     temp.as_file().sync_all().map_err(io(&path))?;
     temp.persist(&path).map_err(|e| io(&path)(e.error))?;
     Ok(path)
-}
-
-/// This host's copy of the marker of `slot` (logical prefix), if DiffDir holds one.
-pub fn read_copy(diff_dir: &Path, slot: &str) -> Result<Option<MarkerCopy>, JournalError> {
-    let path = marker_copy_path(diff_dir, slot);
-    let body = match fs::read(&path) {
-        Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(io(&path)(e)),
-    };
-    if body.len() as u64 > MAX_MARKER_BYTES.saturating_mul(2) {
-        return Err(JournalError::TooBig {
-            path: path.display().to_string(),
-            size: body.len() as u64,
-        });
-    }
-    serde_json::from_slice(&body)
-        .map(Some)
-        .map_err(|e| JournalError::Damaged {
-            path: path.display().to_string(),
-            line: e.line(),
-            what: e.to_string(),
-        })
 }
 
 /// Removes the copy of the marker of `slot` once the marker is gone.
