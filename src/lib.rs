@@ -23,6 +23,8 @@
 //!   inventory, coverage) and the read-only commands list, verify and status.
 //! - [`commands`]: Wiring: the command line, each command connected to its stage, the run
 //!   summary and notifications; returns the exit status.
+//! - [`journal`]: Beside the stages: the per-item journal in DiffDir of what this host
+//!   wrote to the bucket; "already done today" and the `TAMPERED` reports come from it.
 //! - [`clock`]: Shared: the run's clock, read once at start-up, and local-time conversions.
 //! - [`exit`]: Shared leaf: exit statuses and the error that stops a run before any item.
 
@@ -32,6 +34,7 @@ pub mod commands;
 pub mod config;
 pub mod exit;
 pub mod inspect;
+pub mod journal;
 pub mod logconfig;
 pub mod plan;
 pub mod process;

@@ -17,12 +17,13 @@ use tempfile::NamedTempFile;
 use crate::backup::chunker::{UploadError, UploadSummary, upload_full_chunks, upload_stream};
 use crate::backup::snapshot::SnapshotWork;
 use crate::config::Settings;
+use crate::journal::{self, items::JournalItem, writes};
 use crate::plan::report::Category;
 use crate::plan::{Job, Plan, Run, StateFile};
 use crate::process::pipeline::{self, Output, Pipeline, PipelineReport};
 use crate::process::progress::Progress;
-use crate::store::commit::{self, Commit};
-use crate::store::keys::{commit_marker_key, staging_prefix};
+use crate::store::commit::{self, Commit, Committed};
+use crate::store::keys::{COMMIT_NAMESPACE, commit_marker_key, staging_prefix};
 use crate::store::multipart::is_multipart;
 use crate::store::stamp::{Stamp, next_seq};
 use crate::store::{ObjectInfo, ReadStore, Store};
@@ -70,26 +71,54 @@ pub fn list_bucket(
 
 /// Finishes every commit an earlier run left unfinished (a commit marker in `listing`:
 /// killed between storing its new stream and replacing the slot), so planning sees the
-/// newest complete backups. Returns the listing to plan with (listed again when a commit
-/// was finished; that listing failing is an error). Failures to finish are logged at
-/// ERROR; such a slot stays incomplete.
+/// newest complete backups. A marker is finished from this host's copy of it in DiffDir
+/// (`journal::writes`); a marker with no copy is finished only for an item with no
+/// journal yet (written before the journal started); for an item with a journal it is
+/// left, and the run's review reports it (`TAMPERED`). Returns the listing to plan with
+/// (listed again when a commit was finished; that listing failing is an error) and how
+/// many markers were tampered with. Failures to finish are logged at ERROR; such a slot
+/// stays incomplete.
 pub fn finish_interrupted_commits(
     store: Option<&dyn Store>,
     settings: &Settings,
     listing: Vec<ObjectInfo>,
-) -> Result<Vec<ObjectInfo>, ListingFailed> {
+) -> Result<(Vec<ObjectInfo>, usize), ListingFailed> {
     let Some(store) = store else {
-        return Ok(listing);
+        return Ok((listing, 0));
     };
     let markers = commit::marker_keys(listing.iter().map(|o| o.key.as_str()));
     if markers.is_empty() {
-        return Ok(listing);
+        return Ok((listing, 0));
     }
     let cat = Category::Main.target();
+    let mut tampered = 0;
+    let mut finished_any = false;
     for key in &markers {
-        let finished = commit::read_marker(store, key).and_then(|c| {
-            commit::finish(store, &c, commit::PARALLEL_COPIES, &install_state).map(|_| c)
-        });
+        let slot = key.strip_prefix(COMMIT_NAMESPACE).unwrap_or(key);
+        let finished = match writes::read_copy(&settings.diff_dir, slot) {
+            Ok(Some(copy)) => {
+                if commit::read_marker(store, key).ok().as_ref() != Some(&copy.commit) {
+                    tampered += 1;
+                    log::error!(
+                        target: cat,
+                        "TAMPERED: {key}: not written by this host (it differs from this host's copy in DiffDir); the commit is finished from the copy"
+                    );
+                }
+                finish_from_copy(store, settings, &copy)
+            }
+            Ok(None) if has_journal(&settings.diff_dir, slot) => {
+                log::debug!(target: cat, "{key}: DiffDir holds no copy of it: not finished");
+                continue;
+            }
+            Ok(None) => commit::read_marker(store, key).and_then(|c| {
+                commit::finish(store, &c, commit::PARALLEL_COPIES, &on_replaced(None)).map(|_| c)
+            }),
+            Err(e) => {
+                log::error!(target: cat, "{}: cannot finish the interrupted commit {key}: {e}", settings.bucket);
+                continue;
+            }
+        };
+        finished_any = true;
         match finished {
             Ok(c) => log::info!(
                 target: cat,
@@ -105,7 +134,36 @@ pub fn finish_interrupted_commits(
             ),
         }
     }
-    list_bucket(Some(store), settings, false)
+    if !finished_any {
+        return Ok((listing, tampered));
+    }
+    list_bucket(Some(store), settings, false).map(|l| (l, tampered))
+}
+
+/// Finishes the commit of this host's marker copy, then removes the copy.
+fn finish_from_copy(
+    store: &dyn Store,
+    settings: &Settings,
+    copy: &writes::MarkerCopy,
+) -> Result<Commit, commit::CommitError> {
+    let item = copy.item();
+    commit::finish(
+        store,
+        &copy.commit,
+        commit::PARALLEL_COPIES,
+        &on_replaced(Some(&item)),
+    )?;
+    if let Err(e) = writes::remove_copy(&settings.diff_dir, &copy.commit.slot) {
+        log::warn!(target: Category::Main.target(), "{e}");
+    }
+    Ok(copy.commit.clone())
+}
+
+/// Whether the item a slot (logical prefix) belongs to keeps a journal in `diff_dir`.
+fn has_journal(diff_dir: &Path, slot: &str) -> bool {
+    journal::check::parts_of_slot(slot)
+        .into_iter()
+        .any(|part| journal::journal_path(diff_dir, part).exists())
 }
 
 /// How far a run got: what its failure must clean up.
@@ -141,12 +199,20 @@ pub fn execute(
     job: &Job,
     run: &Run,
     listing: &[ObjectInfo],
+    item: &JournalItem,
 ) -> Result<UploadSummary> {
     let cat = Category::of(job.kind).target();
     let target = format!("{}:{}", plan.bucket, run.prefix);
     let staging = staging_prefix(&run.prefix, &new_run_id());
     let mut phase = Phase::Staging;
-    match attempt(store, plan, run, &staging, listing, &mut phase) {
+    let work = Work {
+        plan,
+        run,
+        staging: &staging,
+        listing,
+        item,
+    };
+    match attempt(store, &work, &mut phase) {
         Ok(outcome) => {
             for w in &outcome.warnings {
                 log::warn!(target: cat, "{target}: {w}");
@@ -164,12 +230,13 @@ pub fn execute(
             let outcome = match phase {
                 Phase::Staging => {
                     discard_parked(run);
-                    discard(store, &staging, &target)
+                    discard(store, &staging, &target, item)
                 }
                 Phase::Marking => match store.delete(&[commit_marker_key(&run.prefix)]) {
                     Ok(()) => {
                         discard_parked(run);
-                        discard(store, &staging, &target)
+                        let _ = writes::remove_copy(writes::diff_dir_of(item), &run.prefix);
+                        discard(store, &staging, &target, item)
                     }
                     Err(_) => finished_later(&target),
                 },
@@ -187,8 +254,27 @@ pub fn execute(
     }
 }
 
-/// Installs the DiffDir state a commit's marker names, once its slot holds the stream
-/// (called by `commit::finish` before the marker goes).
+/// What `commit::finish` does once the slot holds the stream, before the marker goes:
+/// installs the DiffDir state the commit names and journals the commit (`item`: the
+/// item's journal; `None` for a commit of an item with no journal yet).
+fn on_replaced(
+    item: Option<&JournalItem>,
+) -> impl Fn(&Commit, &Committed) -> Result<(), commit::CommitError> + '_ {
+    move |commit, committed| {
+        install_state(commit)?;
+        match item {
+            Some(item) => writes::record_commit(item, commit, committed).map_err(|e| {
+                commit::CommitError::State {
+                    path: item.path.display().to_string(),
+                    message: e.to_string(),
+                }
+            }),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Installs the DiffDir state a commit's marker names, once its slot holds the stream.
 fn install_state(commit: &Commit) -> Result<(), commit::CommitError> {
     let Some(path) = &commit.state else {
         return Ok(());
@@ -227,20 +313,40 @@ fn finished_later(target: &str) -> String {
     format!("its new stream is complete; the next run finishes replacing {target} with it")
 }
 
-/// Deletes what this run staged; says what is left.
-fn discard(store: &dyn Store, staging: &str, target: &str) -> String {
+/// Deletes what this run staged (and the journal forgets the staging); says what is left.
+fn discard(store: &dyn Store, staging: &str, target: &str, item: &JournalItem) -> String {
     match commit::delete_chunks(store, staging) {
-        Ok(_) => format!("the objects it had stored were deleted and {target} was left as it was"),
+        Ok(_) => {
+            // best effort: a journal that cannot be written names a staging that is gone,
+            // which no check misreads
+            let _ = writes::end_upload(item, staging);
+            format!("the objects it had stored were deleted and {target} was left as it was")
+        }
         Err(d) => format!(
             "{target} was left as it was, but deleting the objects it had stored under {staging} failed: {d}"
         ),
     }
 }
 
-/// Finishes the slot's interrupted commit, if any, and deletes what killed runs staged.
-fn clear_leftovers(store: &dyn Store, plan: &Plan, run: &Run) -> Result<()> {
-    if let Some(pending) = commit::pending(store, &run.prefix)? {
-        commit::finish(store, &pending, commit::PARALLEL_COPIES, &install_state)
+/// Finishes the slot's interrupted commit, if any (from this host's copy of its marker;
+/// a marker with no copy only for an item with no journal yet), and deletes what killed
+/// runs staged.
+fn clear_leftovers(store: &dyn Store, plan: &Plan, run: &Run, item: &JournalItem) -> Result<()> {
+    let diff_dir = writes::diff_dir_of(item);
+    if let Some(copy) = writes::read_copy(diff_dir, &run.prefix)? {
+        let mine = copy.item();
+        commit::finish(
+            store,
+            &copy.commit,
+            commit::PARALLEL_COPIES,
+            &on_replaced(Some(&mine)),
+        )
+        .context("finishing the interrupted commit of the slot")?;
+        writes::remove_copy(diff_dir, &run.prefix)?;
+    } else if !item.path.exists()
+        && let Some(pending) = commit::pending(store, &run.prefix)?
+    {
+        commit::finish(store, &pending, commit::PARALLEL_COPIES, &on_replaced(None))
             .context("finishing the interrupted commit of the slot")?;
     }
     let abandoned = commit::delete_abandoned_staging(store, &run.prefix)
@@ -277,19 +383,40 @@ struct Outcome {
     warnings: Vec<String>,
 }
 
+/// What one attempt works on.
+struct Work<'a> {
+    plan: &'a Plan,
+    run: &'a Run,
+    /// This attempt's staging prefix.
+    staging: &'a str,
+    /// The bucket at the start of the run.
+    listing: &'a [ObjectInfo],
+    /// The item's journal.
+    item: &'a JournalItem,
+}
+
 /// `listing`: the bucket at the start of the run. When it holds a commit marker or staged
 /// chunks of the slot, they are finished or deleted first; the slot's chunk count in it
 /// goes into the commit marker (see `Commit::replaces`).
-fn attempt(
-    store: &dyn Store,
-    plan: &Plan,
-    run: &Run,
-    staging: &str,
-    listing: &[ObjectInfo],
-    phase: &mut Phase,
-) -> Result<Outcome> {
+fn attempt(store: &dyn Store, work: &Work<'_>, phase: &mut Phase) -> Result<Outcome> {
+    let Work {
+        plan,
+        run,
+        staging,
+        listing,
+        item,
+    } = *work;
     if commit::has_leftovers(store, &run.prefix, listing) {
-        clear_leftovers(store, plan, run)?;
+        clear_leftovers(store, plan, run, item)?;
+    }
+    if writes::begin_upload(item, staging, listing)? {
+        log::info!(
+            target: Category::Main.target(),
+            "{}: the journal {} starts now: the bucket's keys of the item are taken as they are; \
+             from now on a key of the item this host did not write is reported as TAMPERED",
+            item.label,
+            item.path.display()
+        );
     }
     if is_multipart(plan.chunk_size) {
         abort_abandoned_uploads(store, plan, run)?;
@@ -365,16 +492,23 @@ fn attempt(
             );
         }
     }
+    writes::write_copy(item, &replacement)?;
     *phase = Phase::Marking;
     commit::write_marker(store, &replacement).context("writing the commit marker")?;
     *phase = Phase::Committing;
-    commit::finish(store, &replacement, commit::PARALLEL_COPIES, &install_state)
-        .context("replacing the slot with the new stream")?;
+    commit::finish(
+        store,
+        &replacement,
+        commit::PARALLEL_COPIES,
+        &on_replaced(Some(item)),
+    )
+    .context("replacing the slot with the new stream")?;
     *phase = Phase::Committed;
-    Ok(Outcome {
-        upload,
-        warnings: report.warnings,
-    })
+    let mut warnings = report.warnings;
+    if let Err(e) = writes::remove_copy(writes::diff_dir_of(item), &run.prefix) {
+        warnings.push(e.to_string());
+    }
+    Ok(Outcome { upload, warnings })
 }
 
 /// The slot's stamp: the run's clock, a sequence after every stamp of `listing`, and

@@ -9,12 +9,29 @@ use crate::commands::summary::{ItemSummary, Outcome};
 use crate::config::collisions::Collisions;
 use crate::config::{ItemKind, Settings};
 use crate::exit::Fatal;
+use crate::journal::items::{JournalItem, part_of};
 use crate::plan::facts::subversion_facts;
 use crate::plan::repeat::{self, Repeat, StoredSoFar};
 use crate::plan::report::{self, Category};
 use crate::plan::{Decision, Job, Plan};
 use crate::process::interrupt;
 use crate::store::{ObjectInfo, Store};
+
+/// The journal of a job's item (one of `journals`, else one without a cycle bound).
+fn journal_of(settings: &Settings, journals: &[JournalItem], job: &Job) -> JournalItem {
+    let part = part_of(job.kind, &job.name, &job.display_name);
+    journals
+        .iter()
+        .find(|j| j.part == part)
+        .cloned()
+        .unwrap_or_else(|| JournalItem {
+            label: format!("{} {}", job.kind.legacy_name(), job.name),
+            path: crate::journal::journal_path(&settings.diff_dir, &part),
+            typed: matches!(job.kind, ItemKind::Directory | ItemKind::Subversion),
+            part,
+            bound: None,
+        })
+}
 
 /// Runs every job of `plan` (real runs when `store` is given, else test mode), adding each
 /// item's summary to `items`. Returns the number of failed items.
@@ -24,6 +41,7 @@ pub fn run_jobs(
     collisions: &Collisions,
     store: Option<&dyn Store>,
     listing: &[ObjectInfo],
+    journals: &[JournalItem],
     items: &mut Vec<ItemSummary>,
 ) -> Result<usize> {
     let mut failed = 0;
@@ -119,7 +137,8 @@ pub fn run_jobs(
                     bucket_ready = true;
                 }
                 let started = std::time::Instant::now();
-                let result = crate::backup::execute(store, plan, job, &run, listing);
+                let journal = journal_of(settings, journals, job);
+                let result = crate::backup::execute(store, plan, job, &run, listing, &journal);
                 match &result {
                     Ok(_) => so_far.record(job, &run),
                     Err(_) => failed += 1,

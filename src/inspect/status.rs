@@ -132,6 +132,58 @@ pub struct StatusReport {
     pub code: u8,
 }
 
+/// The journals of the config's items judged against the bucket (`journal::check`), when
+/// DiffDir is readable here and holds at least one of them (on another host, or on a new
+/// one, `status` judges the bucket alone).
+fn journal_reviews(
+    inv: &Inventory,
+    clock: &Clock,
+) -> anyhow::Result<Vec<crate::journal::check::ItemReview>> {
+    let settings = &inv.settings;
+    if std::fs::read_dir(&settings.diff_dir).is_err() {
+        return Ok(Vec::new());
+    }
+    let items =
+        crate::journal::items::journal_items(settings, &crate::plan::Facts::default(), clock.day());
+    if !items.iter().any(|i| i.path.exists()) {
+        return Ok(Vec::new());
+    }
+    let listing = inv
+        .store
+        .list("")
+        .with_context(|| format!("listing bucket {}", settings.bucket))?;
+    Ok(crate::journal::check::review(
+        &items,
+        &settings.diff_dir,
+        &listing,
+        &inv.slots,
+        clock.today(),
+    ))
+}
+
+/// An item's slots as its journal sees them: a slot with a key this host did not write
+/// is not restorable, and a journalled slot is dated by the journal's stamp.
+fn by_journal(view: &mut ItemView, review: &crate::journal::check::ItemReview) {
+    let Ok(Some(journal)) = &review.journal else {
+        return;
+    };
+    let entries = crate::journal::check::by_slot(journal);
+    for state in &mut view.states {
+        let slot = state.prefix.trim_start_matches('/');
+        if review.findings.iter().any(|f| f.slot == slot) {
+            state.complete = false;
+        }
+        if let Some(at) = entries
+            .get(slot)
+            .and_then(|e| e.stamp)
+            .and_then(|s| s.instant())
+        {
+            state.time = crate::clock::to_local(at);
+        }
+    }
+    view.states = crate::inspect::coverage::by_time(std::mem::take(&mut view.states));
+}
+
 /// Runs the command; returns the exit status.
 pub fn run(args: &StatusArgs, config: Option<&Path>, clock: &Clock) -> anyhow::Result<u8> {
     let report = check(args, config, clock)?;
@@ -166,8 +218,24 @@ pub fn check(
     let mut out = String::new();
     let mut items = Vec::new();
     let mut failures = 0;
-    for view in item_views(settings, &inv.slots, inv.key_style, ok) {
-        let (text, stale) = item_report(&view, clock.now(), args.max_age, &ask);
+    let reviews = journal_reviews(&inv, clock)?;
+    for mut view in item_views(settings, &inv.slots, inv.key_style, ok) {
+        let review = reviews.iter().find(|r| r.item.label == view.label);
+        if let Some(r) = review {
+            by_journal(&mut view, r);
+        }
+        let (mut text, stale) = item_report(&view, clock.now(), args.max_age, &ask);
+        let mut stale = stale;
+        if let Some(r) = review {
+            if let Err(e) = &r.journal {
+                let _ = writeln!(text, "  JOURNAL: {e}");
+                stale = true;
+            }
+            for f in &r.findings {
+                let _ = writeln!(text, "{}: TAMPERED: {}: {}", view.label, f.key, f.why);
+                stale = true;
+            }
+        }
         out.push_str(&text);
         failures += usize::from(stale);
         let (kind, item) = view.label.split_once(' ').unwrap_or((&view.label, ""));

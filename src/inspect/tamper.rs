@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use time::OffsetDateTime;
 
 use crate::inspect::catalog::{SlotKind, parse_prefix};
-use crate::store::commit::Record;
+use crate::store::commit::{MAX_RECORD_BYTES, Record};
 use crate::store::keys::{RECORD_NAMESPACE, chunk_key, parse_chunk_key};
 use crate::store::lock::VersionInfo;
 use crate::store::{ReadStore, StoreError};
@@ -55,8 +55,19 @@ pub fn findings(store: &dyn ReadStore, now: OffsetDateTime) -> Result<Vec<Findin
         let mut newest_first: Vec<&VersionInfo> = record_versions.clone();
         newest_first.sort_by_key(|v| std::cmp::Reverse(v.last_modified));
         let mut record = None;
+        let mut oversized = Vec::new();
         for v in &newest_first {
             if v.delete_marker {
+                continue;
+            }
+            if v.size > MAX_RECORD_BYTES {
+                oversized.push(finding(
+                    key,
+                    format!(
+                        "version {} holds {} bytes, more than a commit record's {MAX_RECORD_BYTES}: not read",
+                        v.version_id, v.size
+                    ),
+                ));
                 continue;
             }
             let body = store.get_version(&v.key, &v.version_id, v.size)?;
@@ -65,6 +76,7 @@ pub fn findings(store: &dyn ReadStore, now: OffsetDateTime) -> Result<Vec<Findin
                 break;
             }
         }
+        out.extend(oversized);
         match current(key) {
             Some(v) if v.delete_marker => out.push(finding(
                 key,

@@ -113,6 +113,32 @@ pub fn slot(cycle: &CycleSettings, day: Day, incremental: bool) -> Result<Slot, 
     }
 }
 
+/// One past the highest slot number the cycle can have written by `day` (numbers from 0
+/// up to it are the cycle's; an `ArchiveOldestDisc` cycle's numbers grow with the days).
+/// `None` where the settings are outside the limits. A key in the bucket whose number is
+/// not below it was not written by this cycle (someone else's, or a changed config).
+pub fn slot_bound(cycle: &CycleSettings, day: Day, incremental: bool) -> Option<i64> {
+    match cycle.cycle_type {
+        CycleType::Simple => {
+            let period = cycle.diffs.checked_add(1)?;
+            if incremental {
+                cycle.fulls.checked_mul(period)
+            } else {
+                Some(cycle.fulls)
+            }
+        }
+        CycleType::Hanoi if cycle.archive_oldest_disc => {
+            let discs = u32::try_from(cycle.discs.checked_sub(1)?).ok()?;
+            let cycle_days = 1i64.checked_shl(discs).filter(|d| *d > 0)?;
+            let period = cycle_days.checked_mul(cycle.frequency)?;
+            floor_div(day.epoch_days, period)?
+                .max(0)
+                .checked_add(cycle.discs)
+        }
+        CycleType::Hanoi => Some(cycle.discs),
+    }
+}
+
 /// The slot names a cycle writes on its scheduled days, as (number, type), when there are
 /// at most `limit` of them (an `ArchiveOldestDisc` cycle's numbers keep growing: `None`).
 /// A DIFF day that backs up a FULL instead (the chain rule, a repository's first backup)

@@ -45,6 +45,10 @@ impl Written {
             else {
                 continue;
             };
+            // an oversized object is no record (status reports it), and is not read
+            if v.size > super::commit::MAX_RECORD_BYTES {
+                continue;
+            }
             let body = store.get_version(&v.key, &v.version_id, v.size)?;
             // a record that does not parse names nothing (status reports it)
             let Ok(record) = serde_json::from_slice::<Record>(&body.data) else {

@@ -79,6 +79,21 @@ pub struct Record {
     pub lock: Retention,
 }
 
+/// What a finished commit wrote into its slot (handed to the caller's `replaced`, who
+/// journals it before the marker goes, `journal`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Committed {
+    /// Each chunk's ETag as the slot lists it after the copies, by index.
+    pub etags: Vec<Option<String>>,
+    /// Each chunk copy's version id (`None` where the server gave none, or for a chunk
+    /// copied by an earlier, killed run), by index.
+    pub versions: Vec<Option<String>>,
+    /// The stamp written beside the slot.
+    pub stamp: Option<Stamp>,
+    /// A commit record was written (Object Lock).
+    pub record: bool,
+}
+
 /// Why a commit could not be finished.
 #[derive(Debug, thiserror::Error)]
 pub enum CommitError {
@@ -213,7 +228,7 @@ pub fn finish(
     store: &dyn Store,
     commit: &Commit,
     parallel: usize,
-    replaced: &dyn Fn(&Commit) -> Result<(), CommitError>,
+    replaced: &dyn Fn(&Commit, &Committed) -> Result<(), CommitError>,
 ) -> Result<(), CommitError> {
     let staged_at = check_count(store, commit)?;
     // a marker of an older version has no stamp: the staged stream's upload time is its
@@ -244,7 +259,13 @@ pub fn finish(
         surplus.len()
     );
     store.delete(&surplus)?;
-    verify(store, commit)?;
+    let etags = verify(store, commit)?;
+    let committed = Committed {
+        etags,
+        versions: versions.clone(),
+        stamp,
+        record: commit.lock.is_some(),
+    };
     if let Some(lock) = &commit.lock {
         let record = Record {
             slot: commit.slot.clone(),
@@ -278,7 +299,7 @@ pub fn finish(
         );
     }
     store.delete(&stale)?;
-    replaced(commit)?;
+    replaced(commit, &committed)?;
     store.delete(&[store.physical_key(&commit_marker_key(&commit.slot))])?;
     Ok(())
 }
@@ -321,15 +342,27 @@ fn check_count(
 /// The largest commit marker read (a marker holds a few hundred bytes of JSON).
 pub const MAX_MARKER_BYTES: u64 = 64 * 1024;
 
-/// The slot lists exactly the chunk indices `0..commit.chunks`.
-fn verify(store: &dyn Store, commit: &Commit) -> Result<(), CommitError> {
-    let listed: Vec<u64> = chunks_of(store, &commit.slot)?
+/// The largest commit record version read (`status`, `restore --at`): a record holds a
+/// version id per chunk, a few KiB; a larger object under `.s3napback/record/` is not
+/// read at all (it is no record this tool wrote).
+pub const MAX_RECORD_BYTES: u64 = 64 * 1024;
+
+/// The slot lists exactly the chunk indices `0..commit.chunks`; returns their ETags.
+fn verify(store: &dyn Store, commit: &Commit) -> Result<Vec<Option<String>>, CommitError> {
+    let physical = store.physical_key(&commit.slot);
+    let mut found: Vec<(u64, Option<String>)> = store
+        .list(&format!("{}:", commit.slot))?
         .into_iter()
-        .map(|(i, _)| i)
+        .filter_map(|o| {
+            let (p, index) = parse_chunk_key(&o.key)?;
+            (p == physical || p == commit.slot).then_some((index, o.etag))
+        })
         .collect();
+    found.sort();
+    let listed: Vec<u64> = found.iter().map(|(i, _)| *i).collect();
     let expected: Vec<u64> = (0..commit.chunks).collect();
     if listed == expected {
-        return Ok(());
+        return Ok(found.into_iter().map(|(_, e)| e).collect());
     }
     let problem = match expected.iter().find(|i| !listed.contains(i)) {
         Some(missing) => format!("chunk {missing} is not listed"),
@@ -459,7 +492,7 @@ mod tests {
     const SLOT: &str = "/etc-3-FULL";
 
     /// No state to install.
-    const NOTHING: fn(&Commit) -> Result<(), CommitError> = |_| Ok(());
+    const NOTHING: fn(&Commit, &Committed) -> Result<(), CommitError> = |_, _| Ok(());
 
     fn keys(store: &MemoryStore) -> Vec<String> {
         store.objects().into_iter().map(|(k, _)| k).collect()
@@ -621,7 +654,7 @@ mod tests {
     fn the_state_is_installed_before_the_marker_goes() {
         let (store, commit) = marked();
         let seen_marker = std::sync::atomic::AtomicBool::new(false);
-        let install = |c: &Commit| {
+        let install = |c: &Commit, _: &Committed| {
             seen_marker.store(
                 pending(&store, &c.slot).unwrap().is_some(),
                 Ordering::SeqCst,
@@ -635,7 +668,7 @@ mod tests {
         );
         // a failing install keeps the marker
         let (store, commit) = marked();
-        let failing = |c: &Commit| {
+        let failing = |c: &Commit, _: &Committed| {
             Err(CommitError::State {
                 path: c.slot.clone(),
                 message: "disk full".into(),

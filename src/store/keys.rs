@@ -246,7 +246,10 @@ fn slot_of(prefix: String, mut chunks: Vec<(u64, ObjectInfo)>, commit_pending: b
         .map(|c| c.last_modified)
         .max()
         .unwrap_or(OffsetDateTime::UNIX_EPOCH);
-    let size = chunks.iter().map(|c| c.size).sum();
+    // sizes come from the bucket: their sum saturates instead of overflowing
+    let size = chunks
+        .iter()
+        .fold(0u64, |sum, c| sum.saturating_add(c.size));
     Slot {
         prefix,
         chunks,

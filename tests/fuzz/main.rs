@@ -1,5 +1,6 @@
 //! Fuzz targets (proptest): the config parser and validation, the log-config parser and
-//! pattern layout, and the planner. Each property is "no panic, and errors name where":
+//! pattern layout, the planner, and random bucket listings (planner, journal, restore
+//! chain, status, list). Each property is "no panic, and errors name where":
 //! proptest catches a panic as a failure and shrinks it to a minimal input.
 //!
 //! `cargo test --test fuzz` runs a modest number of cases per target (proptest's 256);
@@ -8,6 +9,7 @@
 //! so an overflow panics here instead of wrapping.
 
 mod config;
+mod listing;
 mod logconfig;
 mod planner;
 mod text;

@@ -13,6 +13,7 @@ mod hostile;
 mod iam_policies;
 mod inspect;
 mod interrupted_commit;
+mod journal;
 mod kit;
 mod kms_shaped_answers;
 mod large_chunks;

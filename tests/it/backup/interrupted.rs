@@ -10,6 +10,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use s3napback::journal::items::JournalItem;
 use s3napback::store::commit::Commit;
 use s3napback::store::keys::{chunk_key, commit_marker_key, staging_prefix};
 use s3napback::store::s3::S3Store;
@@ -40,6 +41,27 @@ fn unfinished(store: &S3Store) -> Vec<String> {
         .map(|o| o.key)
         .filter(|k| !k.starts_with(".s3napback/stamp/"))
         .collect()
+}
+
+/// The journal of the Directory `name` (in the site's DiffDir).
+fn journal_item(days: &Days, name: &str) -> JournalItem {
+    JournalItem {
+        label: format!("Directory {name}"),
+        part: name.to_owned(),
+        typed: true,
+        path: s3napback::journal::journal_path(&days.site.diff_dir(), name),
+        bound: None,
+    }
+}
+
+/// What a run of this host killed after it began uploading to `staged` leaves in DiffDir:
+/// the journal names the staging.
+fn host_staged(days: &Days, name: &str, staged: &str) {
+    let item = journal_item(days, name);
+    s3napback::journal::update(&item.path, name, |j| {
+        j.staging.insert(staged.to_owned());
+    })
+    .unwrap();
 }
 
 fn assert_restores(days: &Days, src: &Path, name: &str) -> String {
@@ -85,6 +107,8 @@ fn a_partial_slot_and_abandoned_staging_are_redone_and_skipped_with_a_warning() 
         let body = Bytes::from(vec![b's'; 1000]);
         days.store.put(&chunk_key(&staged, i), body).unwrap();
     }
+    host_staged(&days, &name, &staged);
+    // (the js3tream-era chunks are not this host's: the journal has no entry for them)
     for i in 0..2 {
         let body = Bytes::from(vec![b'p'; 1000]);
         days.store.put(&chunk_key(&slot, i), body).unwrap();
@@ -103,8 +127,12 @@ fn a_partial_slot_and_abandoned_staging_are_redone_and_skipped_with_a_warning() 
         .expect(&format!(
             "{slot}: incomplete (no final short chunk after chunk 1"
         ))
-        .expect("timeline: F!");
-    assert_eq!(status.status, 0, "{}", status.log);
+        .expect("timeline: F!")
+        .expect(&format!(
+            "TAMPERED: {}: not written by this host",
+            chunk_key(&slot, 0)
+        ));
+    assert_eq!(status.status, 1, "{}", status.log);
     let log = assert_restores_as(&days, &day11, &src, &name);
     assert!(
         log.contains(&format!("DIFF slot {slot} is incomplete")),
@@ -113,8 +141,16 @@ fn a_partial_slot_and_abandoned_staging_are_redone_and_skipped_with_a_warning() 
 
     // A rerun on the 12th: not "already done today", redone, staging gone.
     fs::write(src.join("a.txt"), "alpha on the 12th\n").unwrap();
+    // The two foreign chunks are reported (exit 1); the staging is this host's.
     let run = days.backup("2026-11-12");
-    assert_eq!(run.status, 0, "{}", run.log);
+    assert_eq!(run.status, 1, "{}", run.log);
+    for i in 0..2 {
+        run.expect(&format!(
+            "ERROR TAMPERED: {}: not written by this host",
+            chunk_key(&slot, i)
+        ));
+    }
+    assert!(!run.log.contains(".s3napback/staging"), "{}", run.log);
     assert!(!run.log.contains("-- already done today"), "{}", run.log);
     assert!(
         run.log
@@ -142,6 +178,8 @@ fn a_commit_interrupted_mid_copy_is_finished_by_the_next_run() {
     assert_eq!(days.backup("2026-11-11").status, 0);
     let slot = format!("{name}-0-FULL");
     let old = bucket(&days.store);
+    let journal = journal_item(&days, &name);
+    let old_journal = fs::read(&journal.path).unwrap();
     let old_chunks: Vec<(&String, &Vec<u8>)> = old
         .iter()
         .filter(|(k, _)| k.starts_with(&format!("{slot}:")))
@@ -181,6 +219,11 @@ fn a_commit_interrupted_mid_copy_is_finished_by_the_next_run() {
         lock: None,
         stamp: None,
     };
+    // in DiffDir: the journal as it was before the commit, naming the staging, and the
+    // host's copy of the marker
+    fs::write(&journal.path, &old_journal).unwrap();
+    host_staged(&days, &name, &staged);
+    s3napback::journal::writes::write_copy(&journal, &marker).unwrap();
     days.store
         .put(
             &commit_marker_key(&slot),
