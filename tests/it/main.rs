@@ -16,6 +16,7 @@ mod interrupted_commit;
 mod kit;
 mod large_chunks;
 mod listing_failure;
+mod lock_clock;
 mod lost_host;
 mod object_lock;
 mod payload_signing;
