@@ -1,8 +1,11 @@
 //! `ObjectLockMode` in a backup run: the bucket must have Object Lock before anything is
-//! stored, and a DIFF extends the locks of the chain it builds on.
+//! stored, the lock dates run on the S3 server's clock ([`anchor_to_server`]), and a DIFF
+//! extends the locks of the chain it builds on.
+
+use time::{Duration, OffsetDateTime};
 
 use crate::config::Settings;
-use crate::plan::RunLock;
+use crate::plan::{Decision, Plan, RunLock};
 use crate::store::keys::parse_chunk_key;
 use crate::store::lock::BucketLock;
 use crate::store::{ReadStore, Store, StoreError};
@@ -73,4 +76,93 @@ pub fn extend_chain(store: &dyn Store, lock: &RunLock) -> Result<usize, StoreErr
         }
     }
     Ok(extended)
+}
+
+/// The most the host's clock and the S3 server's may differ in a run that locks: beyond
+/// it the lock dates (and the schedule's days) cannot be trusted, and nothing is stored.
+pub const MAX_SKEW: Duration = Duration::hours(1);
+
+/// Differences of the clocks below this are noise (the `Date` header counts whole
+/// seconds, and the request takes its time): the lock dates stay as planned.
+pub const SKEW_NOISE: Duration = Duration::minutes(1);
+
+/// Anchors the lock dates of `plan` on the S3 server's clock. The plan computed each
+/// retain-until from the host's clock `host` (the schedule's days); the server, which
+/// enforces the lock, counts on its own clock `server` (read just now). A difference of
+/// at most [`MAX_SKEW`] shifts every lock by it, so that each runs as long on the
+/// server's clock as the schedule asked; a larger one (or a clock that cannot be read)
+/// fails every item that would lock, before it stores or removes anything (its DiffDir
+/// state file untouched). `server`: `Ok(None)` for a store without a clock (in memory).
+pub fn anchor_to_server(
+    plan: &mut Plan,
+    host: OffsetDateTime,
+    server: Result<Option<OffsetDateTime>, String>,
+) {
+    let verdict = match server {
+        Ok(None) => return,
+        Ok(Some(server)) => {
+            let skew = server - host;
+            if skew.abs() > MAX_SKEW {
+                Err(format!(
+                    "the S3 server's clock reads {server}, the host's {host}: they are {} \
+                     apart, more than one hour, so the Object Lock dates (retain-until) \
+                     cannot be trusted; nothing was stored or removed (set the host's clock \
+                     right, e.g. with NTP, or --now)",
+                    words(skew.abs())
+                ))
+            } else {
+                Ok(skew)
+            }
+        }
+        Err(why) => Err(format!(
+            "the S3 server's clock cannot be read ({why}), and Object Lock dates are \
+             counted on it; nothing was stored or removed"
+        )),
+    };
+    let mut warned = false;
+    for job in &mut plan.jobs {
+        let Decision::Run(run) = &mut job.decision else {
+            continue;
+        };
+        let Some(lock) = &mut run.lock else {
+            continue;
+        };
+        match &verdict {
+            Err(why) => {
+                job.decision = Decision::Broken {
+                    legacy: run.clone(),
+                    why: why.clone(),
+                };
+            }
+            Ok(skew) if skew.abs() >= SKEW_NOISE => {
+                lock.retention.until += *skew;
+                if !warned {
+                    warned = true;
+                    log::warn!(
+                        "bucket {}: the S3 server's clock is {} {} the host's; the Object \
+                         Lock dates follow the server's",
+                        plan.bucket,
+                        words(skew.abs()),
+                        if skew.is_positive() {
+                            "ahead of"
+                        } else {
+                            "behind"
+                        }
+                    );
+                }
+            }
+            Ok(_) => {}
+        }
+    }
+}
+
+/// `1 h 2 min 3 s`.
+fn words(d: Duration) -> String {
+    let secs = d.whole_seconds();
+    let (h, m, s) = (secs / 3600, secs % 3600 / 60, secs % 60);
+    match (h, m) {
+        (0, 0) => format!("{s} s"),
+        (0, _) => format!("{m} min {s} s"),
+        _ => format!("{h} h {m} min {s} s"),
+    }
 }

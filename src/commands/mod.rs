@@ -1,6 +1,7 @@
 //! Wires a parsed command line to the work: logging, configs, plan, report, execution.
 //! Returns the exit status; `main` is the only place that exits.
 
+pub mod bucket_policy;
 pub mod cli;
 mod jobs;
 pub mod metrics;
@@ -434,7 +435,14 @@ fn run_config(
     };
     let done: Vec<String> = facts.done_today.iter().cloned().collect();
     report::emit(&report::bucket_header(&settings.bucket, &today, &done));
-    let plan = plan::plan(settings, &facts);
+    let mut plan = plan::plan(settings, &facts);
+    // Lock dates run on the server's clock; a host clock far off it stores nothing.
+    if let (Some(store), Some(_)) = (writable, &settings.object_lock) {
+        let server = store
+            .server_time()
+            .map_err(|e| crate::store::error_chain(&e));
+        crate::backup::object_lock::anchor_to_server(&mut plan, clock.now(), server);
+    }
     let collisions = crate::config::collisions::of(settings);
     if !args.test {
         for repeat in &collisions.repeats {

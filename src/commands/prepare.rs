@@ -8,13 +8,15 @@
 //!
 //! Everything is read first ([`inspect`]), then planned ([`plan`], pure), then done one
 //! step at a time (or, with `-t`, printed). A second run finds everything in place and
-//! changes nothing.
+//! changes nothing. With `--deny-all-but ADMIN_ARN` the bucket also gets the policy of
+//! `contrib/iam/s3napback-bucket-policy.json` (`super::bucket_policy`).
 
 use std::path::Path;
 
 use anyhow::{Context, Result, anyhow};
 use clap::Args;
 
+use super::bucket_policy::{self, PolicyState};
 use crate::config::settings::DEFAULT_LOCK_GRACE_DAYS;
 use crate::config::{ItemKind, Settings, load_settings_or_fatal};
 use crate::exit::{EXIT_OK, Fatal};
@@ -33,6 +35,13 @@ pub struct PrepareArgs {
     /// nothing.
     #[arg(short = 't')]
     pub test: bool,
+    /// Also install the bucket policy of contrib/iam/s3napback-bucket-policy.json, which
+    /// denies every principal but ADMIN_ARN (the IAM user or role that runs
+    /// prepare-bucket) bypassing governance retention, deleting object versions and
+    /// changing versioning, Object Lock, lifecycle, replication or the bucket policy. A
+    /// bucket with another policy is left as it is (an error: merge by hand).
+    #[arg(long = "deny-all-but", value_name = "ADMIN_ARN")]
+    pub deny_all_but: Option<String>,
 }
 
 /// Whether an item's slots are written incrementally (FULL and DIFFs): directories and
@@ -371,10 +380,30 @@ pub fn run(args: &PrepareArgs, config: Option<&Path>) -> Result<u8> {
     let days = i32::try_from(days)
         .map_err(|_| Fatal(format!("a lock of {days} days is longer than S3 takes")))?;
     let bucket = settings.bucket.as_str();
+    let wanted_policy = match &args.deny_all_but {
+        Some(arn) => Some(bucket_policy::for_bucket(bucket, arn).map_err(Fatal)?),
+        None => None,
+    };
     let store = S3Store::connect(crate::store::open::s3_config(&settings)?)
         .with_context(|| format!("bucket {bucket}"))?;
     let (found, lifecycle) = inspect(&store, days)?;
     let lines = plan(&found, days);
+    let policy = match (&wanted_policy, &found) {
+        (None, _) => None,
+        (Some(_), Found::Missing) => Some(PolicyState::Missing),
+        (Some(wanted), Found::Existing { .. }) => Some(bucket_policy::compare(
+            store.bucket_policy()?.as_deref(),
+            wanted,
+        )),
+    };
+    if policy == Some(PolicyState::Other) {
+        return Err(anyhow!(Fatal(format!(
+            "bucket {bucket} has a bucket policy that is not the one --deny-all-but installs; \
+             nothing was changed: merge the statement of \
+             contrib/iam/s3napback-bucket-policy.json into it by hand, or delete it and run \
+             prepare-bucket again"
+        ))));
+    }
     let say = |text: &str| {
         if args.test {
             println!("{text}");
@@ -407,7 +436,31 @@ pub fn run(args: &PrepareArgs, config: Option<&Path>) -> Result<u8> {
             }
         }
     }
-    if !lines.iter().any(|l| matches!(l, Line::Do(_))) {
+    match (policy, &wanted_policy) {
+        (Some(PolicyState::Same), _) => say(&format!(
+            "bucket {bucket}: its policy already denies all but {} what could weaken it",
+            args.deny_all_but.as_deref().unwrap_or_default()
+        )),
+        (Some(PolicyState::Missing), Some(wanted)) => {
+            let arn = args.deny_all_but.as_deref().unwrap_or_default();
+            if args.test {
+                say(&format!(
+                    "would put the bucket policy denying all but {arn} what could weaken \
+                     bucket {bucket} (PutBucketPolicy)"
+                ));
+            } else {
+                store.put_bucket_policy(wanted)?;
+                changed = true;
+                say(&format!(
+                    "bucket {bucket}: bucket policy put: all but {arn} are denied what could \
+                     weaken it"
+                ));
+            }
+        }
+        _ => {}
+    }
+    let would_change = policy == Some(PolicyState::Missing);
+    if !would_change && !lines.iter().any(|l| matches!(l, Line::Do(_))) {
         say(&format!(
             "bucket {bucket}: everything is in place; nothing {}",
             if args.test { "would change" } else { "changed" }

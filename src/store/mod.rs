@@ -436,6 +436,11 @@ pub trait ReadStore: Send + Sync {
             "this store has no Object Lock".into(),
         ))
     }
+    /// The server's clock now (S3: the `Date` of an answer), for Object Lock dates; `None`
+    /// for a store without a clock of its own (in memory).
+    fn server_time(&self) -> Result<Option<time::OffsetDateTime>, StoreError> {
+        Ok(None)
+    }
     /// The lock on one version of an object (key as listed); `None` when unlocked.
     fn retention_of(&self, key: &str, version_id: &str) -> Result<Option<Retention>, StoreError> {
         let _ = (key, version_id);

@@ -269,6 +269,10 @@ impl<S: Store> ReadStore for RetryStore<S> {
         })
     }
 
+    fn server_time(&self) -> Result<Option<time::OffsetDateTime>, StoreError> {
+        self.retry("HeadBucket", "", || self.inner.server_time())
+    }
+
     fn retention_of(&self, key: &str, version_id: &str) -> Result<Option<Retention>, StoreError> {
         self.retry("HeadObject", key, || {
             self.inner.retention_of(key, version_id)

@@ -50,6 +50,7 @@ use watch::{Expired, Stall, WatchInterceptor, watch};
 mod config;
 mod errors;
 mod multipart;
+mod server_clock;
 mod setup;
 mod signing;
 mod upload;
@@ -752,6 +753,10 @@ impl ReadStore for S3Store {
 
     fn bucket_lock(&self) -> Result<BucketLock, StoreError> {
         S3Store::bucket_lock(self)
+    }
+
+    fn server_time(&self) -> Result<Option<OffsetDateTime>, StoreError> {
+        S3Store::server_time(self).map(Some)
     }
 
     fn retention_of(&self, key: &str, version_id: &str) -> Result<Option<Retention>, StoreError> {

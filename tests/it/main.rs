@@ -18,6 +18,7 @@ mod kit;
 mod kms_shaped_answers;
 mod large_chunks;
 mod listing_failure;
+mod lock_clock;
 mod lost_host;
 mod object_lock;
 mod payload_signing;

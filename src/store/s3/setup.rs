@@ -9,7 +9,9 @@
 //!   reading it is [`crate::store::ReadStore::bucket_lock`]);
 //! - [`S3Store::lifecycle`] / [`S3Store::put_lifecycle_rule`]
 //!   (Get/PutBucketLifecycleConfiguration): the rule [`LIFECYCLE_RULE_ID`] replaced, every
-//!   other rule of the bucket kept.
+//!   other rule of the bucket kept;
+//! - [`S3Store::bucket_policy`] / [`S3Store::put_bucket_policy`] (Get/PutBucketPolicy):
+//!   the bucket policy `prepare-bucket --deny-all-but` installs.
 
 use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::types::{
@@ -329,6 +331,40 @@ impl S3Store {
                 .send()
                 .await
                 .map_err(|e| self.sdk_err(OP, "", e))?;
+            Ok(())
+        })
+    }
+}
+
+impl S3Store {
+    /// GetBucketPolicy: the bucket's policy document, `None` when it has none
+    /// (`NoSuchBucketPolicy`).
+    pub fn bucket_policy(&self) -> Result<Option<String>, StoreError> {
+        self.watched("GetBucketPolicy", "", async {
+            match self
+                .client
+                .get_bucket_policy()
+                .bucket(&self.bucket)
+                .send()
+                .await
+            {
+                Ok(out) => Ok(out.policy().map(str::to_owned)),
+                Err(e) if e.code() == Some("NoSuchBucketPolicy") => Ok(None),
+                Err(e) => Err(self.sdk_err("GetBucketPolicy", "", e)),
+            }
+        })
+    }
+
+    /// PutBucketPolicy: `policy` (a JSON document) replaces the bucket's policy.
+    pub fn put_bucket_policy(&self, policy: &str) -> Result<(), StoreError> {
+        self.watched("PutBucketPolicy", "", async {
+            self.client
+                .put_bucket_policy()
+                .bucket(&self.bucket)
+                .policy(policy)
+                .send()
+                .await
+                .map_err(|e| self.sdk_err("PutBucketPolicy", "", e))?;
             Ok(())
         })
     }

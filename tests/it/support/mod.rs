@@ -4,7 +4,6 @@ pub mod clock;
 pub mod db;
 pub mod garage_cluster;
 pub mod gpg;
-pub mod iam;
 pub mod kms;
 pub mod proxy;
 pub mod s3;

@@ -59,6 +59,12 @@ impl S3Server {
         store
     }
 
+    /// A connected store on `self.bucket` with another access key (an IAM user's).
+    pub fn store_as(&self, key: &str, secret: &str) -> S3Store {
+        S3Store::connect(self.config().with_credentials(key, secret))
+            .unwrap_or_else(|e| panic!("{}: connect as {key}: {e}", self.kind))
+    }
+
     /// Moves the server's clock to `now` (`YYYY-MM-DD HH:MM:SS`, UTC); it runs on from
     /// there.
     pub fn set_clock(&self, now: &str) {
@@ -307,16 +313,61 @@ pub fn moto_python() -> PathBuf {
 
 /// Starts moto on `port`, in `dir`, writing `log`, reading its time from `clock_file`.
 fn moto_on(port: u16, dir: &Path, log: &Path, clock_file: &Path) -> Started<Child> {
+    let argv = [
+        "-m",
+        "moto.server",
+        "-H",
+        "127.0.0.1",
+        "-p",
+        &port.to_string(),
+    ]
+    .map(String::from);
+    moto_running(&argv, port, dir, log, clock_file)
+}
+
+/// `tests/it/support/moto_iam.py`: moto's server with IAM to enforce (see that file).
+pub fn moto_iam_script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/support/moto_iam.py")
+}
+
+/// Starts moto's server through [`moto_iam_script`] on a free port, under libfaketime at
+/// [`clock::DAY_1`] like [`moto`]. It enforces nothing until told (`moto_iam.py
+/// enforce`); `key`/`secret` are moto's root credentials, refused once it enforces IAM.
+pub fn moto_with_iam() -> S3Server {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let log = dir.path().join("moto.log");
+    let clock_file = dir.path().join("clock");
+    clock::write_faketime(&clock_file, clock::DAY_1);
+    let script = moto_iam_script().display().to_string();
+    let (child, port) = start_on_free_ports("moto", 1, |ports| {
+        let argv = [&script, "serve", "127.0.0.1", &ports[0].to_string()].map(|a| a.to_string());
+        moto_running(&argv, ports[0], dir.path(), &log, &clock_file).map(|c| (c, ports[0]))
+    });
+    S3Server {
+        endpoint: format!("http://127.0.0.1:{port}"),
+        region: "us-east-1".into(),
+        key: "testing".into(),
+        secret: "testing".into(),
+        bucket: "s3napback-test".into(),
+        kind: "moto",
+        child: Some(child),
+        log,
+        clock: clock_file,
+        _dir: dir,
+    }
+}
+
+/// Runs moto's Python with `argv` until it listens on `port`.
+fn moto_running(
+    argv: &[String],
+    port: u16,
+    dir: &Path,
+    log: &Path,
+    clock_file: &Path,
+) -> Started<Child> {
     let out = File::create(log).expect("moto log");
     let mut child = Command::new(moto_python())
-        .args([
-            "-m",
-            "moto.server",
-            "-H",
-            "127.0.0.1",
-            "-p",
-            &port.to_string(),
-        ])
+        .args(argv)
         .current_dir(dir)
         .envs(clock::faketime_env(clock_file))
         .stdin(Stdio::null())
