@@ -8,7 +8,6 @@ use std::fs;
 use std::path::PathBuf;
 
 use bytes::Bytes;
-use s3napback::store::s3::S3Store;
 use s3napback::store::{ReadStore, Store};
 
 use crate::backup::harness::{Run, Site, make_tree, restored, tree};
@@ -19,7 +18,6 @@ use crate::support::s3::{S3Server, garage, moto};
 struct Nights {
     site: Site,
     server: S3Server,
-    store: S3Store,
     conf: PathBuf,
     src: PathBuf,
     name: String,
@@ -33,12 +31,12 @@ impl Nights {
         let name = src.display().to_string();
         let body = format!("<Directory {name}>\n\tDiffs 6\n\tFulls 1\n</Directory>\n");
         server.set_clock("2026-11-10 03:00:00");
-        let store = server.store();
+        // the bucket (each look at the server connects afresh: see `plant`)
+        server.store();
         let conf = site.config(&server, 1000, true, &body);
         Nights {
             site,
             server,
-            store,
             conf,
             src,
             name,
@@ -66,12 +64,18 @@ impl Nights {
     /// the server's clock).
     fn plant(&self, key: &str, body: &[u8], now: &str) {
         self.server.set_clock(now);
-        self.store.put(key, Bytes::copy_from_slice(body)).unwrap();
+        // a fresh connection: the client corrects its signing time by the server's clock
+        // as it last saw it, and Garage refuses a request dated a day before its own
+        self.server
+            .store()
+            .put(key, Bytes::copy_from_slice(body))
+            .unwrap();
     }
 
     /// How the server lists `key`.
     fn listed(&self, key: &str) -> String {
-        self.store.physical_key(key)
+        // a fresh connection, as in `plant`: its key-style probe must reach Garage
+        self.server.store().physical_key(key)
     }
 
     fn journal(&self) -> PathBuf {
@@ -99,7 +103,8 @@ impl Nights {
 
     fn size_of(&self, key: &str) -> Option<u64> {
         let listed = self.listed(key);
-        self.store
+        self.server
+            .store()
             .list(&listed)
             .unwrap()
             .into_iter()

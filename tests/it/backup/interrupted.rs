@@ -418,6 +418,14 @@ fn replacing_slots_and_finishing_commits_on_garage() {
     // An interrupted commit of the next stream (staged, marker, one chunk copied).
     let slot = format!("{name}-0-FULL");
     fs::write(src.join("new.txt"), "new on the 13th\n").unwrap();
+    let journal = JournalItem {
+        label: format!("Directory {name}"),
+        part: name.clone(),
+        typed: true,
+        path: s3napback::journal::journal_path(&site.diff_dir(), &name),
+        bound: None,
+    };
+    let old_journal = fs::read(&journal.path).unwrap();
     assert_eq!(run("2026-11-13").status, 0);
     // the slot's chunks (not its stamp)
     let newest: Vec<(String, Vec<u8>)> = bucket(&store())
@@ -438,13 +446,21 @@ fn replacing_slots_and_finishing_commits_on_garage() {
         .unwrap();
     let marker = Commit {
         slot: slot.clone(),
-        staging: staged,
+        staging: staged.clone(),
         chunks: newest.len() as u64,
         state: None,
         replaces: None,
         lock: None,
         stamp: None,
     };
+    // in DiffDir what this host's killed run leaves: the journal as before the commit,
+    // naming the staging, and the host's copy of the marker
+    fs::write(&journal.path, &old_journal).unwrap();
+    s3napback::journal::update(&journal.path, &name, |j| {
+        j.staging.insert(staged.clone());
+    })
+    .unwrap();
+    s3napback::journal::writes::write_copy(&journal, &marker).unwrap();
     store()
         .put(
             &commit_marker_key(&slot),

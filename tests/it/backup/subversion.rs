@@ -93,11 +93,15 @@ impl Bench {
 }
 
 /// The log lines of a run, without the lines this tool adds to real runs (the
-/// `stored N bytes in M objects` report after each upload, the end-of-run summary).
+/// `stored N bytes in M objects` report after each upload, the end-of-run summary, the
+/// first run's note that an item's journal starts).
 fn legacy_lines(run: &Run) -> Vec<String> {
     run.log
         .lines()
-        .filter(|l| !l.contains(": stored ") && !l.contains(" INFO Summary: "))
+        .filter(|l| {
+            let journal_starts = l.contains(": the journal ") && l.contains(" starts now: ");
+            !(l.contains(": stored ") || l.contains(" INFO Summary: ") || journal_starts)
+        })
         .map(String::from)
         .collect()
 }
