@@ -237,21 +237,14 @@ pub fn arrange(data: &[u8], rewritable: bool) -> Option<Vec<u8>> {
         // what a cycle does: each directory it moves and where to, the temporary hop
         // resolved (its first rename goes into the temporary directory, its last out)
         let moves = |i: usize, j: usize| {
-            let pairs: Vec<(&[u8], &[u8])> = (i + 1..j)
-                .step_by(2)
-                .map(|k| (name(k), name(k + 1)))
+            let pairs = (i + 1..j).step_by(2).map(|k| (name(k), name(k + 1)));
+            // a cycle ends with its one rename out of the temporary directory (the units
+            // were cut there), so what went in lands at that rename's `T`: one pass
+            let back = name(j - 1);
+            let mut moves: Vec<(&[u8], &[u8])> = pairs
+                .filter(|(from, _)| !from.is_empty())
+                .map(|(from, to)| (from, if to.is_empty() { back } else { to }))
                 .collect();
-            let mut moves: Vec<(&[u8], &[u8])> = Vec::with_capacity(pairs.len());
-            for (k, &(from, to)) in pairs.iter().enumerate() {
-                match (from.is_empty(), to.is_empty()) {
-                    (false, true) => {
-                        let back = pairs[k + 1..].iter().find(|(f, _)| f.is_empty());
-                        moves.push((from, back.map_or(&b""[..], |(_, t)| t)));
-                    }
-                    (true, _) => {}
-                    (false, false) => moves.push((from, to)),
-                }
-            }
             moves.sort();
             moves
         };

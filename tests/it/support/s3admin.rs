@@ -374,15 +374,7 @@ impl Admin {
                 .expect("the attacker's PutObject");
         }
         for key in &keys {
-            self.rt
-                .block_on(
-                    self.client
-                        .delete_object()
-                        .bucket(&self.bucket)
-                        .key(key)
-                        .send(),
-                )
-                .expect("the attacker's DeleteObject");
+            self.delete(key);
         }
         keys.len()
     }
