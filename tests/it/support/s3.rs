@@ -343,6 +343,17 @@ pub fn moto_with_iam() -> S3Server {
         let argv = [&script, "serve", "127.0.0.1", &ports[0].to_string()].map(|a| a.to_string());
         moto_running(&argv, ports[0], dir.path(), &log, &clock_file).map(|c| (c, ports[0]))
     });
+    moto_server(child, port, dir, log, clock_file)
+}
+
+/// The [`S3Server`] of a moto started on `port` (its account's test key and bucket).
+fn moto_server(
+    child: Child,
+    port: u16,
+    dir: tempfile::TempDir,
+    log: PathBuf,
+    clock_file: PathBuf,
+) -> S3Server {
     S3Server {
         endpoint: format!("http://127.0.0.1:{port}"),
         region: "us-east-1".into(),
@@ -399,18 +410,7 @@ pub fn moto() -> S3Server {
     let (child, port) = start_on_free_ports("moto", 1, |ports| {
         moto_on(ports[0], dir.path(), &log, &clock_file).map(|child| (child, ports[0]))
     });
-    S3Server {
-        endpoint: format!("http://127.0.0.1:{port}"),
-        region: "us-east-1".into(),
-        key: "testing".into(),
-        secret: "testing".into(),
-        bucket: "s3napback-test".into(),
-        kind: "moto",
-        child: Some(child),
-        log,
-        clock: clock_file,
-        _dir: dir,
-    }
+    moto_server(child, port, dir, log, clock_file)
 }
 
 /// The `garage` binary: on PATH or in ~/.cargo/bin. Panics when absent.
